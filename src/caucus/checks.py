@@ -1,0 +1,322 @@
+"""Consistency checks: a precinct report in, findings out (RULES.md §13.9 V-1..V-8 and more).
+
+Pure: the same checks run in ``caucus audit``, at ingest and in review. Each finding has a stable
+``code``, a ``severity`` (``blocking`` holds the precinct for a person; ``warning`` flags it) and a message
+that names the numbers. Codes are documented in ``docs/findings.md``; never rename one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Literal
+
+from caucus.rules import (
+    Allocation,
+    ChanceOutcome,
+    ChanceOutcomeError,
+    RuleSet,
+    allocate,
+    branches,
+    threshold,
+    to_decimal,
+)
+
+__all__ = ["FINDING_CODES", "CheckResult", "Finding", "PrecinctReport", "Verdict", "check_report",
+           "find_duplicates"]
+
+Severity = Literal["blocking", "warning"]
+Verdict = Literal["reproduced", "reproduced-given-chance", "consistent", "inconsistent"]
+
+#: code -> (severity, rule it enforces, what it means)
+FINDING_CODES: dict[str, tuple[Severity, str, str]] = {
+    "count-missing": ("blocking", "input", "a required count is missing"),
+    "count-negative": ("blocking", "input", "a count is negative"),
+    "count-not-whole": ("blocking", "input", "a count of people or delegates is not a whole number"),
+    "candidate-unknown": ("blocking", "input", "a group is not a candidate of this election"),
+    "first-exceeds-attendance": ("blocking", "V-1", "first alignment total above attendance"),
+    "final-exceeds-first": ("blocking", "V-2", "final alignment total above first alignment total"),
+    "viable-group-lost-members": ("blocking", "V-3", "a group viable at first alignment lost members"),
+    "viable-group-lost-viability": ("blocking", "V-3", "a group viable at first alignment became non-viable"),
+    "nonviable-awarded": ("blocking", "V-4", "a non-viable group was awarded delegates"),
+    "delegate-total-mismatch": ("blocking", "V-5", "delegates awarded do not add up to the precinct's"),
+    "sde-mismatch": ("blocking", "V-6", "reported SDEs are not the delegates times the county ratio"),
+    "duplicate-report": ("warning", "V-7", "report identical to another precinct's"),
+    "chance-required": ("blocking", "V-8", "a game of chance is needed and no outcome is recorded"),
+    "chance-not-recorded": ("warning", "V-8",
+                            "reported delegates match a legal game-of-chance outcome that was not recorded"),
+    "chance-outcome-invalid": ("blocking", "V-8", "a recorded game-of-chance outcome does not fit the tie"),
+    "delegates-differ": ("blocking", "IA-3", "reported delegates differ from the recomputed ones"),
+    "no-viable-group": ("blocking", "AMBIG-2", "no group reached the viability threshold"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    severity: Severity
+    rule: str
+    message: str
+    #: the input field the finding is about, e.g. ``final.Sanders`` (for per-field error messages)
+    field: str | None = None
+    groups: tuple[str, ...] = ()
+
+    @classmethod
+    def make(cls, code: str, message: str, field: str | None = None, groups: Iterable[str] = ()) -> Finding:
+        severity, rule, _ = FINDING_CODES[code]
+        return cls(code, severity, rule, message, field, tuple(groups))
+
+
+@dataclass(frozen=True)
+class PrecinctReport:
+    """What a precinct reported. Values may be anything a person typed: the checks validate them.
+
+    ``attendance`` is ``N``; where it was not reported (the party's public files), ``None`` means the sum of
+    the first alignment. ``sde_ratio`` is SDEs per county delegate (``S/C``; a satellite's weight / D).
+    """
+
+    precinct: str
+    delegates_to_elect: int
+    first: Mapping[str, object]
+    final: Mapping[str, object]
+    attendance: object = None
+    reported_delegates: Mapping[str, object] | None = None
+    reported_sde: Mapping[str, Decimal] | None = None
+    sde_ratio: Fraction | None = None
+    chance: Sequence[ChanceOutcome] = ()
+    candidates: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    findings: tuple[Finding, ...]
+    verdict: Verdict
+    #: the server's recomputation with the recorded outcomes (``None`` if the counts were unusable)
+    allocation: Allocation | None = None
+    #: where the reported delegates match only a game-of-chance outcome: the outcomes that give them
+    inferred_chance: tuple[ChanceOutcome, ...] = ()
+    #: every complete allocation the rules allow (one unless a game of chance is open)
+    legal: tuple[Allocation, ...] = field(default=())
+
+    @property
+    def blocking(self) -> bool:
+        return any(f.severity == "blocking" for f in self.findings)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(f.code for f in self.findings)
+
+
+def _people(n: int) -> str:
+    return "1 person" if n == 1 else f"{n} people"
+
+
+def _dels(n: int) -> str:
+    return "1 delegate" if n == 1 else f"{n} delegates"
+
+
+def _counts(stage: str, values: Mapping[str, object], out: list[Finding]) -> dict[str, int]:
+    """Whole, non-negative counts; findings for anything else (named by field)."""
+    good: dict[str, int] = {}
+    for group, value in values.items():
+        where = f"{stage}.{group}"
+        if value is None or value == "":
+            out.append(Finding.make("count-missing", f"{where}: the count is missing", where, [group]))
+        elif isinstance(value, bool) or not isinstance(value, int | Fraction | Decimal | float | str):
+            out.append(Finding.make("count-not-whole", f"{where}: {value!r} is not a whole number", where,
+                                    [group]))
+        else:
+            try:
+                number = Fraction(str(value).strip()) if isinstance(value, str) else Fraction(value)
+            except (ValueError, ZeroDivisionError):
+                out.append(Finding.make("count-not-whole", f"{where}: {value!r} is not a whole number", where,
+                                        [group]))
+                continue
+            if number < 0:
+                out.append(Finding.make("count-negative", f"{where}: {value} is negative", where, [group]))
+            elif number.denominator != 1:
+                out.append(Finding.make("count-not-whole", f"{where}: {value} is not a whole number", where,
+                                        [group]))
+            else:
+                good[group] = int(number)
+    return good
+
+
+def _shape_findings(report: PrecinctReport) -> tuple[list[Finding], dict[str, int], dict[str, int],
+                                                       dict[str, int] | None, int | None]:
+    out: list[Finding] = []
+    first = _counts("first", report.first, out)
+    final = _counts("final", report.final, out)
+    reported = None if report.reported_delegates is None else _counts("delegates", report.reported_delegates,
+                                                                      out)
+    attendance: int | None
+    if report.attendance is None:
+        attendance = sum(first.values())
+    else:
+        got = _counts("attendance", {"N": report.attendance}, out)
+        attendance = got.get("N")
+    if report.candidates is not None:
+        groups = set(report.first) | set(report.final) | set(report.reported_delegates or {})
+        for g in sorted(groups - report.candidates):
+            out.append(Finding.make("candidate-unknown", f"{g!r} is not a candidate in this election",
+                                    f"group.{g}", [g]))
+    return out, first, final, reported, attendance
+
+
+def _flow_findings(d: int, n: int, first: Mapping[str, int], final: Mapping[str, int],
+                   t: int | None) -> list[Finding]:
+    out: list[Finding] = []
+    s1, s2 = sum(first.values()), sum(final.values())
+    if s1 > n:
+        out.append(Finding.make("first-exceeds-attendance",
+                                f"first alignment total {s1} exceeds attendance {n}", "first"))
+    if s2 > s1:
+        out.append(Finding.make("final-exceeds-first",
+                                f"final alignment total {s2} exceeds first alignment total {s1}", "final"))
+    if t is None or d < 2:
+        return out
+    for g in sorted(first):
+        before, after = first[g], final.get(g, 0)
+        if before >= max(t, 1) and after < t:
+            out.append(Finding.make(
+                "viable-group-lost-viability",
+                f"{g} was viable at first alignment with {_people(before)} (threshold {t}) "
+                f"but has {after} in the final alignment", f"final.{g}", [g]))
+        elif before >= max(t, 1) and after < before:
+            out.append(Finding.make(
+                "viable-group-lost-members",
+                f"{g} was viable at first alignment with {_people(before)} but has {after} in the final "
+                f"alignment; members of viable groups may not realign", f"final.{g}", [g]))
+    return out
+
+
+def _delegate_findings(report: PrecinctReport, alloc: Allocation, reported: Mapping[str, int],
+                       final: Mapping[str, int]) -> list[Finding]:
+    out: list[Finding] = []
+    d = report.delegates_to_elect
+    total = sum(reported.values())
+    if total != d and not (total > d and alloc.total == total):
+        verb = "exceeds" if total > d else "is below"
+        out.append(Finding.make("delegate-total-mismatch",
+                                f"reported delegates total {total} {verb} the precinct's {d}", "delegates"))
+    t = alloc.threshold
+    floor_t = 1 if t is None else max(t, 1)
+    for g, n in sorted(reported.items()):
+        if n > 0 and final.get(g, 0) < floor_t:
+            out.append(Finding.make(
+                "nonviable-awarded",
+                f"{g} awarded {_dels(n)} with {_people(final.get(g, 0))} in the final alignment, below the "
+                f"viability threshold of {floor_t}", f"delegates.{g}", [g]))
+    return out
+
+
+def _diff(reported: Mapping[str, int], expected: Mapping[str, int]) -> list[str]:
+    groups = sorted(set(reported) | set(expected))
+    return [g for g in groups if reported.get(g, 0) != expected.get(g, 0)]
+
+
+def _sde_findings(report: PrecinctReport, reported: Mapping[str, int]) -> list[Finding]:
+    if report.reported_sde is None or report.sde_ratio is None:
+        return []
+    wrong = []
+    for g in sorted(set(report.reported_sde) | set(reported)):
+        want = to_decimal(reported.get(g, 0) * report.sde_ratio)
+        got = report.reported_sde.get(g, Decimal(0))
+        if got != want:
+            wrong.append(f"{g} {got} (for {_dels(reported.get(g, 0))}: {want})")
+    if not wrong:
+        return []
+    return [Finding.make("sde-mismatch", "reported SDEs inconsistent with the delegates: " + "; ".join(wrong),
+                         "sde")]
+
+
+def check_report(report: PrecinctReport, ruleset: RuleSet) -> CheckResult:
+    """Every check of one precinct's report; the recomputation is the authority."""
+    findings, first, final, reported, n = _shape_findings(report)
+    if findings or n is None:
+        return CheckResult(tuple(findings), "inconsistent")
+    d = report.delegates_to_elect
+    findings += _flow_findings(d, n, first, final, threshold(n, d, ruleset))
+    usable_final = final if sum(final.values()) <= n else None
+    if usable_final is None:
+        if reported is not None:
+            findings += _sde_findings(report, reported)
+        return CheckResult(tuple(findings), "inconsistent")
+    try:
+        legal = tuple(b.allocation for b in branches(d, n, usable_final, ruleset, report.chance))
+        alloc = allocate(d, n, usable_final, ruleset, report.chance)
+    except ChanceOutcomeError as err:
+        findings.append(Finding.make("chance-outcome-invalid", str(err), "chance"))
+        return CheckResult(tuple(findings), "inconsistent")
+    if alloc.status == "no-viable-group":
+        findings.append(Finding.make(
+            "no-viable-group", f"no group reached the viability threshold of {alloc.threshold} "
+            f"(largest final group {max(usable_final.values(), default=0)} of {n})", "final"))
+    inferred: tuple[ChanceOutcome, ...] = ()
+    verdict: Verdict = "consistent"
+    if reported is not None:
+        findings += _delegate_findings(report, alloc, reported, usable_final)
+        findings += _sde_findings(report, reported)
+        verdict, inferred, more = _compare(alloc, legal, reported)
+        findings += more
+    elif alloc.pending is not None:
+        findings.append(Finding.make(
+            "chance-required", f"a game of chance is required: {alloc.pending.describe()}", "chance",
+            alloc.pending.among))
+    if any(f.severity == "blocking" for f in findings):
+        verdict = "inconsistent"
+    return CheckResult(tuple(findings), verdict, alloc, inferred, legal)
+
+
+def _compare(alloc: Allocation, legal: tuple[Allocation, ...],
+             reported: Mapping[str, int]) -> tuple[Verdict, tuple[ChanceOutcome, ...], list[Finding]]:
+    if alloc.status == "complete" and not _diff(reported, alloc.delegates):
+        return "reproduced", (), []
+    for option in legal:
+        if option.status == "complete" and not _diff(reported, option.delegates):
+            event = alloc.pending
+            told = event.describe() if event else "a game of chance"
+            new = option.applied[len(alloc.applied):]
+            chosen = "; ".join(f"{o.kind}: {', '.join(o.selected)}" for o in new)
+            return "reproduced-given-chance", option.applied, [Finding.make(
+                "chance-not-recorded",
+                "reported delegates match a legal outcome of a game of chance that was not recorded "
+                f"({told}; outcome {chosen})", "chance", event.among if event else ())]
+    if alloc.status == "no-viable-group":
+        return "inconsistent", (), []
+    expected = alloc.delegates
+    groups = _diff(reported, expected)
+    parts = [f"{g} {reported.get(g, 0)} (recomputed {expected.get(g, 0)})" for g in groups]
+    note = ""
+    if alloc.pending is not None:
+        note = f"; before the pending game of chance ({alloc.pending.describe()})"
+    return "inconsistent", (), [Finding.make(
+        "delegates-differ", "reported delegates differ from the recomputed ones: " + ", ".join(parts) + note,
+        "delegates", groups)]
+
+
+def find_duplicates(reports: Mapping[str, tuple[Mapping[str, int], Mapping[str, int], Mapping[str, object]]]
+                    ) -> dict[str, Finding]:
+    """V-7: precincts whose first, final and SDE vectors are identical (and not all zero).
+
+    ``reports`` maps a precinct label to its (first, final, sde) vectors; returns a finding per duplicate.
+    """
+    seen: dict[tuple[object, ...], list[str]] = {}
+    for label, (first, final, sde) in reports.items():
+        if not any(first.values()):
+            continue
+        key = (tuple(sorted((g, v) for g, v in first.items() if v)),
+               tuple(sorted((g, v) for g, v in final.items() if v)),
+               tuple(sorted((g, str(v)) for g, v in sde.items() if v)))
+        seen.setdefault(key, []).append(label)
+    out: dict[str, Finding] = {}
+    for labels in seen.values():
+        if len(labels) < 2:
+            continue
+        for label in labels:
+            others = ", ".join(x for x in labels if x != label)
+            out[label] = Finding.make("duplicate-report",
+                                      f"first, final and SDE numbers identical to {others}", None, ())
+    return out
