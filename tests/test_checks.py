@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from caucus.checks import FINDING_CODES, PrecinctReport, check_report, find_duplicates
+from caucus.checks import FINDING_CODES, FLOW_CODES, PrecinctReport, check_report, find_duplicates
 from caucus.rules import IOWA_2020, NEVADA_2020, ChanceOutcome
 
 POWESHIEK = Fraction(14, 100)
@@ -72,7 +72,16 @@ def test_each_broken_rule_has_its_finding(changes: dict[str, object], code: str,
     assert code in found, result.findings
     assert found[code].message == message
     assert found[code].severity == FINDING_CODES[code][0]
-    assert result.verdict == "inconsistent"
+    assert result.blocking
+    if code not in FLOW_CODES:
+        assert result.verdict == "inconsistent"
+
+
+def test_flow_findings_hold_the_precinct_but_the_delegates_can_still_reproduce() -> None:
+    # Warren (viable) loses 4 members; the published delegates still follow from the final alignment.
+    result = check_report(r1(final={**R1_FINAL, "Warren": 120}), IOWA_2020)
+    assert result.codes == ("viable-group-lost-members",)
+    assert (result.verdict, result.blocking) == ("reproduced", True)
 
 
 def test_every_code_is_documented() -> None:
@@ -158,3 +167,12 @@ def test_duplicates_are_found_and_all_zero_precincts_are_not() -> None:
                              "p5": ({"X": 5, "Y": 3}, {"X": 8}, {"X": Decimal("0.6")})})
     assert sorted(found) == ["p1", "p2"]
     assert found["p1"].message == "first, final and SDE numbers identical to p2"
+
+
+def test_a_precinct_where_nobody_came_is_a_warning() -> None:
+    zero = {"Biden": 0, "Sanders": 0}
+    result = check_report(PrecinctReport("X/2", 3, zero, zero, reported_delegates=zero), IOWA_2020)
+    assert result.codes == ("no-attendance",)
+    assert result.verdict == "reproduced"
+    assert result.findings[0].message == (
+        "attendance is 0: nobody caucused, so no delegates are awarded of the precinct's 3")

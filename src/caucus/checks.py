@@ -24,7 +24,7 @@ from caucus.rules import (
     to_decimal,
 )
 
-__all__ = ["FINDING_CODES", "CheckResult", "Finding", "PrecinctReport", "Verdict", "check_report",
+__all__ = ["FINDING_CODES", "FLOW_CODES", "CheckResult", "Finding", "PrecinctReport", "Verdict", "check_report",
            "find_duplicates"]
 
 Severity = Literal["blocking", "warning"]
@@ -50,6 +50,7 @@ FINDING_CODES: dict[str, tuple[Severity, str, str]] = {
     "chance-outcome-invalid": ("blocking", "V-8", "a recorded game-of-chance outcome does not fit the tie"),
     "delegates-differ": ("blocking", "IA-3", "reported delegates differ from the recomputed ones"),
     "no-viable-group": ("blocking", "AMBIG-2", "no group reached the viability threshold"),
+    "no-attendance": ("warning", "IA-1.3", "nobody attended: no delegates can be awarded"),
 }
 
 
@@ -87,6 +88,9 @@ class PrecinctReport:
     sde_ratio: Fraction | None = None
     chance: Sequence[ChanceOutcome] = ()
     candidates: frozenset[str] | None = None
+    #: how far a reported SDE may be from the recomputed one (0: exact at 4 decimals). Satellite sites whose
+    #: weight is only known as the sum of their published, rounded SDEs need one unit of the 4th decimal.
+    sde_tolerance: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -197,7 +201,7 @@ def _delegate_findings(report: PrecinctReport, alloc: Allocation, reported: Mapp
     out: list[Finding] = []
     d = report.delegates_to_elect
     total = sum(reported.values())
-    if total != d and not (total > d and alloc.total == total):
+    if total != d and not (total > d and alloc.total == total) and not (alloc.attendance == 0 and total == 0):
         verb = "exceeds" if total > d else "is below"
         out.append(Finding.make("delegate-total-mismatch",
                                 f"reported delegates total {total} {verb} the precinct's {d}", "delegates"))
@@ -224,7 +228,7 @@ def _sde_findings(report: PrecinctReport, reported: Mapping[str, int]) -> list[F
     for g in sorted(set(report.reported_sde) | set(reported)):
         want = to_decimal(reported.get(g, 0) * report.sde_ratio)
         got = report.reported_sde.get(g, Decimal(0))
-        if got != want:
+        if abs(got - want) > report.sde_tolerance:
             wrong.append(f"{g} {got} (for {_dels(reported.get(g, 0))}: {want})")
     if not wrong:
         return []
@@ -232,32 +236,47 @@ def _sde_findings(report: PrecinctReport, reported: Mapping[str, int]) -> list[F
                          "sde")]
 
 
+#: findings about the alignments themselves (V-1..V-3): they hold the precinct for review but do not decide
+#: whether the reported delegates follow from the reported alignments (the verdict)
+FLOW_CODES = frozenset({"first-exceeds-attendance", "final-exceeds-first", "viable-group-lost-members",
+                        "viable-group-lost-viability"})
+
+
 def check_report(report: PrecinctReport, ruleset: RuleSet) -> CheckResult:
-    """Every check of one precinct's report; the recomputation is the authority."""
+    """Every check of one precinct's report; the recomputation is the authority.
+
+    The verdict says whether the reported delegates (and SDEs) follow from the reported final alignment;
+    ``blocking`` says whether a person must look at the precinct (any blocking finding, flow ones included).
+    Where attendance was not reported (the party's public files), ``N`` is the first-alignment total, or
+    the final-alignment total if that is larger (the room held at least that many people).
+    """
     findings, first, final, reported, n = _shape_findings(report)
     if findings or n is None:
         return CheckResult(tuple(findings), "inconsistent")
     d = report.delegates_to_elect
-    findings += _flow_findings(d, n, first, final, threshold(n, d, ruleset))
-    usable_final = final if sum(final.values()) <= n else None
-    if usable_final is None:
+    n_math = max(n, sum(final.values())) if report.attendance is None else n
+    findings += _flow_findings(d, n, first, final, threshold(n_math, d, ruleset))
+    if sum(final.values()) > n_math:
         if reported is not None:
             findings += _sde_findings(report, reported)
         return CheckResult(tuple(findings), "inconsistent")
     try:
-        legal = tuple(b.allocation for b in branches(d, n, usable_final, ruleset, report.chance))
-        alloc = allocate(d, n, usable_final, ruleset, report.chance)
+        legal = tuple(b.allocation for b in branches(d, n_math, final, ruleset, report.chance))
+        alloc = allocate(d, n_math, final, ruleset, report.chance)
     except ChanceOutcomeError as err:
         findings.append(Finding.make("chance-outcome-invalid", str(err), "chance"))
         return CheckResult(tuple(findings), "inconsistent")
-    if alloc.status == "no-viable-group":
+    if n_math == 0:
+        findings.append(Finding.make("no-attendance", "attendance is 0: nobody caucused, so no delegates "
+                                     f"are awarded of the precinct's {d}", "attendance"))
+    elif alloc.status == "no-viable-group":
         findings.append(Finding.make(
             "no-viable-group", f"no group reached the viability threshold of {alloc.threshold} "
-            f"(largest final group {max(usable_final.values(), default=0)} of {n})", "final"))
+            f"(largest final group {max(final.values(), default=0)} of {n_math})", "final"))
     inferred: tuple[ChanceOutcome, ...] = ()
     verdict: Verdict = "consistent"
     if reported is not None:
-        findings += _delegate_findings(report, alloc, reported, usable_final)
+        findings += _delegate_findings(report, alloc, reported, final)
         findings += _sde_findings(report, reported)
         verdict, inferred, more = _compare(alloc, legal, reported)
         findings += more
@@ -265,7 +284,7 @@ def check_report(report: PrecinctReport, ruleset: RuleSet) -> CheckResult:
         findings.append(Finding.make(
             "chance-required", f"a game of chance is required: {alloc.pending.describe()}", "chance",
             alloc.pending.among))
-    if any(f.severity == "blocking" for f in findings):
+    if any(f.severity == "blocking" and f.code not in FLOW_CODES for f in findings):
         verdict = "inconsistent"
     return CheckResult(tuple(findings), verdict, alloc, inferred, legal)
 
@@ -285,6 +304,8 @@ def _compare(alloc: Allocation, legal: tuple[Allocation, ...],
                 "reported delegates match a legal outcome of a game of chance that was not recorded "
                 f"({told}; outcome {chosen})", "chance", event.among if event else ())]
     if alloc.status == "no-viable-group":
+        if alloc.attendance == 0 and not any(reported.values()):
+            return "reproduced", (), []
         return "inconsistent", (), []
     expected = alloc.delegates
     groups = _diff(reported, expected)
