@@ -1,0 +1,27 @@
+"""The ``caucus`` command line: data to stdout, messages to stderr, documented exit codes.
+
+Exit codes: 0 the command ran; 1 ``--fail-on-inconsistent`` and inconsistent precincts were found;
+2 bad usage or a bad input file (the message names the file, line and rule).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from caucus.cli import audit_cmd, tabulate_cmd
+
+app = typer.Typer(
+    name="caucus",
+    help="Caucus-night results reporting that adds up.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("audit")(audit_cmd.audit)
+app.command("tabulate")(tabulate_cmd.tabulate)
+app.command("plans")(tabulate_cmd.plans)
+
+
+def main() -> None:
+    """Entry point of the ``caucus`` script."""
+    app()
