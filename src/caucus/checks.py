@@ -261,8 +261,9 @@ def check_report(report: PrecinctReport, ruleset: RuleSet) -> CheckResult:
             findings += _sde_findings(report, reported)
         return CheckResult(tuple(findings), "inconsistent")
     try:
-        legal = tuple(b.allocation for b in branches(d, n_math, final, ruleset, report.chance))
         alloc = allocate(d, n_math, final, ruleset, report.chance)
+        legal = (alloc,) if alloc.pending is None else tuple(
+            b.allocation for b in branches(d, n_math, final, ruleset, report.chance))
     except ChanceOutcomeError as err:
         findings.append(Finding.make("chance-outcome-invalid", str(err), "chance"))
         return CheckResult(tuple(findings), "inconsistent")

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
-from math import floor
 
 __all__ = ["ceil_fraction", "floor_half_up", "quantize", "to_decimal", "to_fraction"]
 
 
 def floor_half_up(x: Fraction) -> int:
     """Round to a whole number, .5 and above up (IA-3.4): ``floor(x + 1/2)``."""
-    return floor(x + Fraction(1, 2))
+    # floor(n/d + 1/2) == (2n + d) // 2d for d > 0, in integers only (Fraction keeps d > 0)
+    return (2 * x.numerator + x.denominator) // (2 * x.denominator)
 
 
 def ceil_fraction(x: Fraction) -> int:
@@ -25,16 +25,21 @@ def ceil_fraction(x: Fraction) -> int:
 
 def quantize(x: Fraction, places: int = 4) -> Fraction:
     """``x`` rounded half up (away from zero for negatives) to ``places`` decimals, still exact."""
-    scale = 10**places
-    if x < 0:
-        return -quantize(-x, places)
-    return Fraction(floor_half_up(x * scale), scale)
+    return Fraction(_scaled(x, places), 10**places)
+
+
+def _scaled(x: Fraction, places: int) -> int:
+    """``x × 10^places`` rounded half up (away from zero for negatives), in integers only."""
+    n, d = x.numerator, x.denominator
+    if n < 0:
+        return -_scaled(-x, places)
+    return (2 * n * 10**places + d) // (2 * d)
 
 
 def to_decimal(x: Fraction, places: int = 4) -> Decimal:
     """The published form of ``x``: rounded half up to ``places`` decimals, as a ``Decimal``."""
-    q = quantize(x, places)
-    return Decimal(q.numerator) / Decimal(q.denominator) if q.denominator != 1 else Decimal(q.numerator)
+    q = _scaled(Fraction(x), places)
+    return Decimal(q) / Decimal(10**places) if q % 10**places else Decimal(q // 10**places)
 
 
 def to_fraction(x: Decimal | Fraction | int | str) -> Fraction:
