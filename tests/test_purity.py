@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parents[1] / "src" / "caucus"
-PURE_FILES = sorted((SRC / "rules").glob("*.py")) + [SRC / "checks.py"]
+PURE_FILES = [*sorted((SRC / "rules").glob("*.py")), SRC / "checks.py"]
 ALLOWED = {
     "__future__", "collections", "collections.abc", "dataclasses", "decimal", "enum", "fractions",
     "functools", "itertools", "math", "operator", "typing", "re", "caucus.rules",

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, TypeVar
 
 from caucus.checks import CheckResult, Finding, PrecinctReport, Verdict, check_report, find_duplicates
 from caucus.plans import Plan
@@ -33,6 +33,7 @@ from caucus.rules import (
 __all__ = ["AuditReport", "UnitAudit", "audit"]
 
 SATELLITE_SDE_TOLERANCE = Decimal("0.0001")
+_N = TypeVar("_N", int, Decimal, Fraction)
 
 
 @dataclass
@@ -93,29 +94,29 @@ class AuditReport:
         counts = Counter(f.code for u in self.units for f in u.findings)
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
-    def _sum(self, pick: Callable[[UnitAudit], Mapping[str, object]]) -> dict[str, object]:
-        totals: dict[str, object] = {}
+    def _sum(self, pick: Callable[[UnitAudit], Mapping[str, _N]], zero: _N) -> dict[str, _N]:
+        totals: dict[str, _N] = {}
         for u in self.units:
             for g, v in pick(u).items():
-                totals[g] = totals.get(g, 0) + v  # type: ignore[operator]
+                totals[g] = totals.get(g, zero) + v
         return totals
 
     def totals(self) -> dict[str, dict[str, object]]:
         """Statewide totals per candidate: alignments, and SDEs as reported, from the reported delegates,
         and as recomputed (an open game of chance at its expected value)."""
         out: dict[str, dict[str, object]] = {}
-        first = self._sum(lambda u: u.first)
-        final = self._sum(lambda u: u.final)
-        reported = self._sum(lambda u: u.reported_sde)
-        from_reported = self._sum(lambda u: u.sde_from_reported)
-        recomputed = self._sum(lambda u: u.sde_recomputed)
+        first = self._sum(lambda u: u.first, 0)
+        final = self._sum(lambda u: u.final, 0)
+        reported = self._sum(lambda u: u.reported_sde, Decimal(0))
+        from_reported = self._sum(lambda u: u.sde_from_reported, Decimal(0))
+        recomputed = self._sum(lambda u: u.sde_recomputed, Fraction(0))
         for g in self.candidates:
             out[g] = {
                 "first": first.get(g, 0),
                 "final": final.get(g, 0),
                 "sde_reported": reported.get(g, Decimal(0)),
                 "sde_from_reported_delegates": from_reported.get(g, Decimal(0)),
-                "sde_recomputed": to_decimal(Fraction(recomputed.get(g, 0)), 4),  # type: ignore[arg-type]
+                "sde_recomputed": to_decimal(recomputed.get(g, Fraction(0)), 4),
             }
         return out
 

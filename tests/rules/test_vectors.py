@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from fractions import Fraction
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +102,6 @@ def _check_alloc(v: dict[str, Any]) -> None:
 
 
 def _choices(among: tuple[str, ...], count: int) -> list[list[str]]:
-    from itertools import combinations
-
     return [list(c) for c in combinations(among, count)]
 
 

@@ -13,7 +13,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from caucus.audit import AuditReport, UnitAudit, audit as run_audit
+from caucus.audit import AuditReport, UnitAudit
+from caucus.audit import audit as run_audit
 from caucus.checks import FINDING_CODES
 from caucus.cli.common import EXIT_INCONSISTENT, err, fail, out
 from caucus.plans import Plan, PlanError, load_plan

@@ -178,10 +178,7 @@ def _drop_smallest(d: int, final: Mapping[str, int], viable: frozenset[str], run
     smaller = {g for g in viable if final[g] < boundary}
     at_boundary = sorted(g for g in viable if final[g] == boundary)
     remaining = need - len(smaller)
-    if remaining == len(at_boundary):
-        chosen = set(at_boundary)
-    else:
-        chosen = run.settle("drop", at_boundary, remaining, state)
+    chosen = set(at_boundary) if remaining == len(at_boundary) else run.settle("drop", at_boundary, remaining, state)
     dropped = smaller | chosen
     run.steps.append(
         f"{len(viable)} viable groups for {d} delegates: {', '.join(sorted(dropped))} lose viability (IA-3.3)"

@@ -33,7 +33,8 @@ def _scaled(x: Fraction, places: int) -> int:
     n, d = x.numerator, x.denominator
     if n < 0:
         return -_scaled(-x, places)
-    return (2 * n * 10**places + d) // (2 * d)
+    scale: int = 10**places
+    return (2 * n * scale + d) // (2 * d)
 
 
 def to_decimal(x: Fraction, places: int = 4) -> Decimal:
