@@ -1,0 +1,237 @@
+"""Appending a batch of submissions inside one write transaction.
+
+Every submission is checked before anything is inserted and resolved on its own: a replay gets the
+original receipt, a conflict or a bad correction gets its typed error (and an audit_log row), and the rest
+get new entries with consecutive seqs and chained hashes. The caller owns the transaction; on PostgreSQL
+the elections rows are locked ``FOR UPDATE`` (in id order) so that writers in several processes assign
+seqs one after another; on SQLite the caller's ``BEGIN IMMEDIATE`` already holds the only write lock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from caucus.ledger.audit import audit_row
+from caucus.ledger.chain import GENESIS_HASH, entry_hash
+from caucus.ledger.db import is_sqlite
+from caucus.ledger.errors import (
+    AlreadySuperseded,
+    IdempotencyConflict,
+    LedgerError,
+    SupersededEntryNotFound,
+    SupersessionMismatch,
+    UnknownElection,
+    UnknownPrecinct,
+)
+from caucus.ledger.model import LedgerEntry, Receipt, Submission, entry_from_row
+from caucus.ledger.schema import audit_log, elections, ledger_entries, precincts
+
+Outcome = Receipt | LedgerError
+
+
+def _differences(entry: LedgerEntry, sub: Submission) -> tuple[str, ...]:
+    pairs = (
+        ("precinct", entry.precinct_code, sub.precinct_code),
+        ("channel", entry.channel, sub.channel),
+        ("stage", entry.stage, sub.stage),
+        ("payload", entry.payload_json, sub.payload_json),
+        ("supersedes_seq", entry.supersedes_seq, sub.supersedes_seq),
+        ("reason", entry.reason, sub.reason),
+    )
+    return tuple(name for name, stored, submitted in pairs if stored != submitted)
+
+
+@dataclass
+class _ElectionBatch:
+    """What one batch needs to know about one election's ledger, loaded once."""
+
+    slug: str
+    election_id: int
+    precinct_ids: dict[str, int]
+    by_key: dict[str, LedgerEntry]
+    targets: dict[int, tuple[int, str]]  # seq -> (precinct id, precinct code)
+    superseded_by: dict[int, int]
+    head_seq: int
+    head_hash: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission]) -> _ElectionBatch:
+    codes = {s.precinct_code for s in subs}
+    keys = {s.idempotency_key for s in subs}
+    target_seqs = {s.supersedes_seq for s in subs if s.supersedes_seq is not None}
+    in_election = ledger_entries.c.election_id == election_id
+    precinct_ids = {
+        row.code: row.id
+        for row in conn.execute(
+            select(precincts.c.id, precincts.c.code).where(
+                precincts.c.election_id == election_id, precincts.c.code.in_(codes)
+            )
+        )
+    }
+    joined = select(ledger_entries, precincts.c.code.label("precinct_code")).join(
+        precincts, precincts.c.id == ledger_entries.c.precinct_id
+    )
+    by_key = {
+        row.idempotency_key: entry_from_row(row._mapping, slug)
+        for row in conn.execute(joined.where(in_election, ledger_entries.c.idempotency_key.in_(keys)))
+    }
+    targets: dict[int, tuple[int, str]] = {}
+    superseded_by: dict[int, int] = {}
+    if target_seqs:
+        for target in conn.execute(
+            select(ledger_entries.c.seq, ledger_entries.c.precinct_id, precincts.c.code)
+            .join(precincts, precincts.c.id == ledger_entries.c.precinct_id)
+            .where(in_election, ledger_entries.c.seq.in_(target_seqs))
+        ):
+            targets[target.seq] = (target.precinct_id, target.code)
+        for correction in conn.execute(
+            select(ledger_entries.c.seq, ledger_entries.c.supersedes_seq).where(
+                in_election, ledger_entries.c.supersedes_seq.in_(target_seqs)
+            )
+        ):
+            superseded_by[correction.supersedes_seq] = correction.seq
+    head = conn.execute(
+        select(ledger_entries.c.seq, ledger_entries.c.content_hash)
+        .where(in_election)
+        .order_by(ledger_entries.c.seq.desc())
+        .limit(1)
+    ).first()
+    return _ElectionBatch(
+        slug=slug,
+        election_id=election_id,
+        precinct_ids=precinct_ids,
+        by_key=by_key,
+        targets=targets,
+        superseded_by=superseded_by,
+        head_seq=head.seq if head else 0,
+        head_hash=head.content_hash if head else GENESIS_HASH,
+    )
+
+
+def _append(state: _ElectionBatch, sub: Submission, now: datetime) -> Outcome:
+    original = state.by_key.get(sub.idempotency_key)
+    if original is not None:
+        differs = _differences(original, sub)
+        if differs:
+            return IdempotencyConflict(sub.idempotency_key, original.seq, differs)
+        return original.receipt(replayed=True)
+    precinct_id = state.precinct_ids.get(sub.precinct_code)
+    if precinct_id is None:
+        return UnknownPrecinct(state.slug, sub.precinct_code)
+    if sub.supersedes_seq is not None:
+        target = state.targets.get(sub.supersedes_seq)
+        if target is None:
+            return SupersededEntryNotFound(state.slug, sub.supersedes_seq)
+        if target[0] != precinct_id:
+            return SupersessionMismatch(sub.supersedes_seq, target[1], sub.precinct_code)
+        by_seq = state.superseded_by.get(sub.supersedes_seq)
+        if by_seq is not None:
+            return AlreadySuperseded(sub.supersedes_seq, by_seq)
+    seq = state.head_seq + 1
+    content_hash = entry_hash(
+        election=state.slug,
+        seq=seq,
+        precinct_code=sub.precinct_code,
+        channel=sub.channel,
+        stage=sub.stage,
+        payload_json=sub.payload_json,
+        actor=sub.actor,
+        idempotency_key=sub.idempotency_key,
+        received_at=now,
+        supersedes_seq=sub.supersedes_seq,
+        reason=sub.reason,
+        prev_hash=state.head_hash,
+    )
+    entry = LedgerEntry(
+        election=state.slug,
+        seq=seq,
+        precinct_code=sub.precinct_code,
+        channel=sub.channel,
+        stage=sub.stage,
+        payload_json=sub.payload_json,
+        actor=sub.actor,
+        idempotency_key=sub.idempotency_key,
+        received_at=now,
+        content_hash=content_hash,
+        prev_hash=state.head_hash,
+        supersedes_seq=sub.supersedes_seq,
+        reason=sub.reason,
+    )
+    state.rows.append(
+        {
+            "election_id": state.election_id,
+            "seq": seq,
+            "precinct_id": precinct_id,
+            "channel": sub.channel,
+            "stage": sub.stage,
+            "payload": sub.payload_json,
+            "actor": sub.actor,
+            "idempotency_key": sub.idempotency_key,
+            "received_at": now,
+            "content_hash": content_hash,
+            "prev_hash": state.head_hash,
+            "supersedes_seq": sub.supersedes_seq,
+            "reason": sub.reason,
+        }
+    )
+    state.by_key[sub.idempotency_key] = entry
+    state.targets[seq] = (precinct_id, sub.precinct_code)
+    if sub.supersedes_seq is not None:
+        state.superseded_by[sub.supersedes_seq] = seq
+    state.head_seq, state.head_hash = seq, content_hash
+    return entry.receipt()
+
+
+def _rejection(sub: Submission, error: LedgerError, election_id: int | None, now: datetime) -> dict[str, Any]:
+    return audit_row(
+        election_id=election_id,
+        at=now,
+        actor=sub.actor,
+        action="ledger.submit",
+        detail={
+            "election": sub.election,
+            "precinct": sub.precinct_code,
+            "channel": sub.channel,
+            "stage": sub.stage,
+            "idempotency_key": sub.idempotency_key,
+            "supersedes_seq": sub.supersedes_seq,
+            "reason": sub.reason,
+            "payload": json.loads(sub.payload_json),
+            "error": error.message,
+        },
+        outcome=f"rejected:{error.code}",
+    )
+
+
+def apply_batch(conn: Connection, subs: Sequence[Submission], now: datetime) -> list[Outcome]:
+    """Append ``subs`` in order within the caller's transaction; one outcome per submission."""
+    slugs = sorted({s.election for s in subs})
+    query = select(elections.c.id, elections.c.slug).where(elections.c.slug.in_(slugs)).order_by(elections.c.id)
+    if not is_sqlite(conn):
+        query = query.with_for_update()
+    election_ids: dict[str, int] = {row.slug: row.id for row in conn.execute(query)}
+    states = {
+        slug: _load(conn, slug, election_id, [s for s in subs if s.election == slug])
+        for slug, election_id in election_ids.items()
+    }
+    outcomes: list[Outcome] = []
+    rejections: list[dict[str, Any]] = []
+    for sub in subs:
+        state = states.get(sub.election)
+        outcome = UnknownElection(sub.election) if state is None else _append(state, sub, now)
+        if isinstance(outcome, LedgerError):
+            rejections.append(_rejection(sub, outcome, state.election_id if state else None, now))
+        outcomes.append(outcome)
+    rows = [row for state in states.values() for row in state.rows]
+    if rows:
+        conn.execute(ledger_entries.insert(), rows)
+    if rejections:
+        conn.execute(audit_log.insert(), rejections)
+    return outcomes

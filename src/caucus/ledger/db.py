@@ -1,0 +1,149 @@
+"""Engines for the two supported databases.
+
+SQLite (WAL, ``synchronous=FULL``) is the embedded default; PostgreSQL (psycopg 3) is the production engine.
+On SQLite, Python's ``sqlite3`` transaction handling is switched off and SQLAlchemy emits ``BEGIN`` itself,
+so that reads see one snapshot and writers can ask for ``BEGIN IMMEDIATE`` (see :func:`write_transaction`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+SQLITE_FILENAME = "caucus.db"
+BEGIN_IMMEDIATE = "caucus_sqlite_begin_immediate"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_PRAGMAS = (
+    ("busy_timeout", str(SQLITE_BUSY_TIMEOUT_MS)),
+    ("journal_mode", "WAL"),
+    ("synchronous", "FULL"),
+    ("foreign_keys", "ON"),
+)
+# synchronous_commit values that wait for the local WAL flush before acknowledging a commit.
+DURABLE_SYNCHRONOUS_COMMIT = frozenset({"on", "local", "remote_write", "remote_apply"})
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    """``moment`` as fixed-width ISO 8601 text in UTC, e.g. ``2020-02-03T19:00:00.000000+00:00``."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: ledger timestamps must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def sqlite_url_for_dir(data_dir: Path) -> str:
+    """The SQLite URL of the ledger database inside ``data_dir``."""
+    return f"sqlite:///{Path(data_dir).resolve() / SQLITE_FILENAME}"
+
+
+def is_sqlite(bind: Engine | Connection) -> bool:
+    return bind.dialect.name == "sqlite"
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for a ``sqlite:///...`` or ``postgresql+psycopg://...`` URL.
+
+    ``postgresql://`` and ``postgres://`` URLs are read as psycopg 3 URLs. Extra keyword arguments go to
+    :func:`sqlalchemy.create_engine`.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.drivername != "postgresql+psycopg":
+            raise ValueError(f"unsupported PostgreSQL driver {parsed.drivername!r}; use postgresql+psycopg")
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_engine(parsed, **kwargs)
+        event.listen(engine, "connect", _postgres_on_connect)
+        return engine
+    if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    raise ValueError(f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}")
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Stop sqlite3 from emitting its own BEGIN/COMMIT; SQLAlchemy's "begin" event emits BEGIN instead.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        for name, value in SQLITE_PRAGMAS:
+            if name != "journal_mode":
+                cursor.execute(f"PRAGMA {name}={value}")
+        mode = _sqlite_wal(cursor)
+    finally:
+        cursor.close()
+    if mode not in ("wal", "memory"):
+        raise RuntimeError(f"SQLite refused WAL mode (journal_mode is {mode!r})")
+
+
+def _sqlite_wal(cursor: Any) -> str:
+    """Switch to WAL. Switching a new file needs an exclusive lock, and SQLite reports "database is
+    locked" at once (no busy wait) while another connection holds one, so retry until the busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        mode = str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+        if mode in ("wal", "memory"):
+            return mode
+        try:
+            return str(cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get(BEGIN_IMMEDIATE):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _postgres_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SHOW synchronous_commit")
+        value = cursor.fetchone()[0]
+        if value not in DURABLE_SYNCHRONOUS_COMMIT:
+            cursor.execute("SET SESSION synchronous_commit TO on")
+            cursor.execute("SHOW synchronous_commit")
+            value = cursor.fetchone()[0]
+    finally:
+        cursor.close()
+    dbapi_connection.commit()
+    if value not in DURABLE_SYNCHRONOUS_COMMIT:
+        raise RuntimeError(f"PostgreSQL synchronous_commit is {value!r}; the ledger needs it on")
+
+
+def begin_immediate(conn: Connection) -> Connection:
+    """Mark ``conn`` so that its transactions take SQLite's write lock at BEGIN (no-op on PostgreSQL)."""
+    if is_sqlite(conn):
+        conn.execution_options(**{BEGIN_IMMEDIATE: True})
+    return conn
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A read-write transaction that commits on success: ``BEGIN IMMEDIATE`` on SQLite."""
+    with engine.connect() as conn:
+        begin_immediate(conn)
+        with conn.begin():
+            yield conn

@@ -1,0 +1,118 @@
+"""Typed ledger errors. Every error has a stable ``code`` and an exact message naming the values involved."""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base class of every error the ledger raises on purpose."""
+
+    code: str = "ledger_error"
+    field: str | None = None
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if field is not None:
+            self.field = field
+
+
+class InvalidSubmission(LedgerError):
+    """A submission is malformed (bad channel, stage, payload, key, reason...)."""
+
+    code = "invalid_submission"
+
+
+class UnknownElection(LedgerError):
+    code = "unknown_election"
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"no election with slug {slug!r}", field="election")
+        self.slug = slug
+
+
+class UnknownPrecinct(LedgerError):
+    code = "unknown_precinct"
+
+    def __init__(self, election: str, precinct_code: str) -> None:
+        super().__init__(f"election {election!r} has no precinct {precinct_code!r}", field="precinct_code")
+        self.election = election
+        self.precinct_code = precinct_code
+
+
+class ElectionExists(LedgerError):
+    code = "election_exists"
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"an election with slug {slug!r} already exists", field="slug")
+        self.slug = slug
+
+
+class InvalidElection(LedgerError):
+    """Bad arguments to create_election (slug, mode, precinct specs); lists every problem at once."""
+
+    code = "invalid_election"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = tuple(problems)
+
+
+class IdempotencyConflict(LedgerError):
+    """The idempotency key was already used for different content."""
+
+    code = "idempotency_conflict"
+
+    def __init__(self, key: str, original_seq: int, differs: tuple[str, ...]) -> None:
+        super().__init__(
+            f"idempotency key {key!r} was already used by entry #{original_seq} "
+            f"with a different {', '.join(differs)}; use a new key for new content",
+            field="idempotency_key",
+        )
+        self.key = key
+        self.original_seq = original_seq
+        self.differs = differs
+
+
+class SupersessionError(LedgerError):
+    """A correction names an entry it may not supersede."""
+
+    code = "invalid_supersession"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="supersedes_seq")
+
+
+class SupersededEntryNotFound(SupersessionError):
+    code = "superseded_entry_not_found"
+
+    def __init__(self, election: str, seq: int) -> None:
+        super().__init__(f"election {election!r} has no ledger entry #{seq} to supersede")
+        self.election = election
+        self.seq = seq
+
+
+class SupersessionMismatch(SupersessionError):
+    code = "supersession_mismatch"
+
+    def __init__(self, seq: int, entry_precinct: str, precinct_code: str) -> None:
+        super().__init__(
+            f"entry #{seq} belongs to precinct {entry_precinct!r}, not {precinct_code!r}; "
+            "a correction may only supersede an entry of the same precinct"
+        )
+        self.seq = seq
+
+
+class AlreadySuperseded(SupersessionError):
+    code = "already_superseded"
+
+    def __init__(self, seq: int, by_seq: int) -> None:
+        super().__init__(f"entry #{seq} was already superseded by entry #{by_seq}; supersede #{by_seq} instead")
+        self.seq = seq
+        self.by_seq = by_seq
+
+
+class WriterClosed(LedgerError):
+    code = "writer_closed"
+
+    def __init__(self) -> None:
+        super().__init__("the ledger writer is closed; the submission was not recorded")

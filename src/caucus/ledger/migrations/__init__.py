@@ -1,0 +1,1 @@
+"""Alembic environment of the ledger (forward-only migrations)."""

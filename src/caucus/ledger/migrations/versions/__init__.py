@@ -1,0 +1,1 @@
+"""Ledger schema revisions, in order. Forward-only: every ``downgrade()`` raises."""

@@ -1,0 +1,171 @@
+"""The ledger's tables (SQLAlchemy Core). Alembic migrations in ``migrations/versions`` create them.
+
+Timestamps are UTC everywhere: ``timestamp with time zone`` on PostgreSQL and fixed-width ISO 8601 text
+(``2020-02-03T19:00:00.000000+00:00``, which sorts in time order) on SQLite; Python always sees
+timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from caucus.ledger.db import iso_utc
+from caucus.ledger.model import CHANNELS, CREDENTIAL_STATUSES, MODES, PRECINCT_KINDS, STAGES
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes: timestamptz on PostgreSQL, ISO 8601 text on SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(32))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return iso_utc(value)
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: ledger timestamps must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if not isinstance(moment, datetime) or moment.tzinfo is None:
+            raise ValueError(f"stored timestamp {value!r} is not timezone-aware")
+        return moment.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+elections = Table(
+    "elections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("plan_name", String(100), nullable=False),
+    Column("mode", String(8), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    CheckConstraint(_in("mode", MODES), name="mode"),
+)
+
+precincts = Table(
+    "precincts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("code", String(100), nullable=False),
+    Column("county", String(100), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("delegates", Integer, nullable=True),
+    Column("kind", String(16), nullable=False),
+    UniqueConstraint("election_id", "code"),
+    CheckConstraint(_in("kind", PRECINCT_KINDS), name="kind"),
+    CheckConstraint("delegates IS NULL OR delegates >= 0", name="delegates"),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("precinct_id", Integer, ForeignKey("precincts.id"), nullable=False),
+    Column("secret_hash", String(255), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    CheckConstraint(_in("status", CREDENTIAL_STATUSES), name="status"),
+    CheckConstraint("(status = 'revoked') = (revoked_at IS NOT NULL)", name="revoked_at"),
+    Index(
+        "uq_credentials_one_active",
+        "precinct_id",
+        unique=True,
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("election_id", Integer, ForeignKey("elections.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("precinct_id", Integer, ForeignKey("precincts.id"), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("stage", String(10), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("supersedes_seq", Integer, nullable=True),
+    Column("reason", Text, nullable=True),
+    UniqueConstraint("election_id", "idempotency_key"),
+    # One correction per entry: a second correction must supersede the first one.
+    UniqueConstraint("election_id", "supersedes_seq"),
+    ForeignKeyConstraint(
+        ["election_id", "supersedes_seq"],
+        ["ledger_entries.election_id", "ledger_entries.seq"],
+        name="fk_ledger_entries_supersedes",
+    ),
+    CheckConstraint("seq >= 1", name="seq"),
+    CheckConstraint(_in("channel", CHANNELS), name="channel"),
+    CheckConstraint(_in("stage", STAGES), name="stage"),
+    CheckConstraint("supersedes_seq IS NULL OR supersedes_seq < seq", name="supersedes_earlier"),
+    CheckConstraint(
+        "supersedes_seq IS NULL OR (reason IS NOT NULL AND length(trim(reason)) > 0)",
+        name="correction_reason",
+    ),
+    Index(None, "election_id", "precinct_id", "seq"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("outcome", String(100), nullable=False),
+    Index(None, "election_id", "at"),
+)

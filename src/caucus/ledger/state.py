@@ -1,0 +1,137 @@
+"""Reading the ledger: entries, and each precinct's state derived from its entries.
+
+A precinct's state is a pure function of its rows: an entry named by a later correction's
+``supersedes_seq`` no longer counts; of the rest, the latest entry per (channel, stage) is current.
+Review and acceptance states belong to the service layer, which can extend PrecinctState
+(``dataclasses.replace`` or a wrapper) without changing how it is derived here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Engine, select
+
+from caucus.ledger.elections import election_id_for, precinct_id_for
+from caucus.ledger.model import STAGES, Channel, LedgerEntry, Stage, entry_from_row
+from caucus.ledger.schema import ledger_entries, precincts
+
+ReportStatus = Literal["not-reported", "reported", "conflicting"]
+
+
+@dataclass(frozen=True)
+class StageConflict:
+    """Two or more channels' current entries for the same stage carry different payloads."""
+
+    stage: Stage
+    entries: tuple[LedgerEntry, ...]
+
+    @property
+    def seqs(self) -> tuple[int, ...]:
+        return tuple(entry.seq for entry in self.entries)
+
+
+@dataclass(frozen=True)
+class PrecinctState:
+    election: str
+    precinct_code: str
+    entries: tuple[LedgerEntry, ...]  # every row of the precinct, in seq order
+    current: Mapping[tuple[Channel, Stage], LedgerEntry]
+    superseded: frozenset[int]
+    status: ReportStatus
+    conflicts: tuple[StageConflict, ...]
+
+    @property
+    def last_seq(self) -> int | None:
+        return self.entries[-1].seq if self.entries else None
+
+    def stage_entries(self, stage: Stage) -> dict[Channel, LedgerEntry]:
+        """The current entry of each channel that reported ``stage``."""
+        return {channel: entry for (channel, st), entry in self.current.items() if st == stage}
+
+    def payload(self, stage: Stage) -> dict[str, Any] | None:
+        """The stage's payload if every channel that reported it agrees; None if unreported or in conflict."""
+        texts = {entry.payload_json: entry for entry in self.stage_entries(stage).values()}
+        if len(texts) != 1:
+            return None
+        return next(iter(texts.values())).payload
+
+    @property
+    def reported_stages(self) -> tuple[Stage, ...]:
+        present = {stage for _, stage in self.current}
+        return tuple(stage for stage in STAGES if stage in present)
+
+
+def derive_state(election: str, precinct_code: str, rows: Iterable[LedgerEntry]) -> PrecinctState:
+    """The state of one precinct from its entries (any order)."""
+    ordered = tuple(sorted(rows, key=lambda entry: entry.seq))
+    superseded = frozenset(entry.supersedes_seq for entry in ordered if entry.supersedes_seq is not None)
+    current: dict[tuple[Channel, Stage], LedgerEntry] = {}
+    for entry in ordered:
+        if entry.seq not in superseded:
+            current[(entry.channel, entry.stage)] = entry
+    conflicts: list[StageConflict] = []
+    for stage in STAGES:
+        by_channel = [entry for (_, st), entry in current.items() if st == stage]
+        if len({entry.payload_json for entry in by_channel}) > 1:
+            conflicts.append(StageConflict(stage, tuple(sorted(by_channel, key=lambda e: e.seq))))
+    status: ReportStatus = "conflicting" if conflicts else ("reported" if current else "not-reported")
+    return PrecinctState(
+        election=election,
+        precinct_code=precinct_code,
+        entries=ordered,
+        current=current,
+        superseded=superseded,
+        status=status,
+        conflicts=tuple(conflicts),
+    )
+
+
+def _joined() -> Any:
+    return (
+        select(ledger_entries, precincts.c.code.label("precinct_code"))
+        .join(precincts, precincts.c.id == ledger_entries.c.precinct_id)
+        .order_by(ledger_entries.c.seq)
+    )
+
+
+def entries(
+    engine: Engine,
+    election_slug: str,
+    precinct_code: str | None = None,
+    since_seq: int | None = None,
+    limit: int | None = None,
+) -> list[LedgerEntry]:
+    """The election's entries in seq order: optionally one precinct's, only those after ``since_seq``,
+    at most ``limit``."""
+    with engine.connect() as conn:
+        election_id = election_id_for(conn, election_slug)
+        query = _joined().where(ledger_entries.c.election_id == election_id)
+        if precinct_code is not None:
+            precinct_id = precinct_id_for(conn, election_id, election_slug, precinct_code)
+            query = query.where(ledger_entries.c.precinct_id == precinct_id)
+        if since_seq is not None:
+            query = query.where(ledger_entries.c.seq > since_seq)
+        if limit is not None:
+            query = query.limit(limit)
+        return [entry_from_row(row._mapping, election_slug) for row in conn.execute(query)]
+
+
+def precinct_state(engine: Engine, election_slug: str, precinct_code: str) -> PrecinctState:
+    """The derived state of one precinct; raises UnknownElection or UnknownPrecinct."""
+    return derive_state(election_slug, precinct_code, entries(engine, election_slug, precinct_code))
+
+
+def precinct_states(engine: Engine, election_slug: str) -> dict[str, PrecinctState]:
+    """The derived state of every precinct of the election (unreported ones included), by code."""
+    with engine.connect() as conn:
+        election_id = election_id_for(conn, election_slug)
+        codes = conn.execute(
+            select(precincts.c.code).where(precincts.c.election_id == election_id).order_by(precincts.c.id)
+        ).scalars()
+        grouped: dict[str, list[LedgerEntry]] = {code: [] for code in codes}
+        for row in conn.execute(_joined().where(ledger_entries.c.election_id == election_id)):
+            grouped[row.precinct_code].append(entry_from_row(row._mapping, election_slug))
+    return {code: derive_state(election_slug, code, rows) for code, rows in grouped.items()}

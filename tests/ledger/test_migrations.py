@@ -1,0 +1,106 @@
+"""Schema migrations: from empty, idempotent, linear, forward-only, and matching schema.py."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from caucus.ledger import Ledger, current_revision, head_revision, make_engine, upgrade
+from caucus.ledger.migrate import script_directory
+from caucus.ledger.schema import metadata
+from tests.ledger.support import sub
+
+TABLES = {"elections", "precincts", "credentials", "ledger_entries", "audit_log", "alembic_version"}
+
+
+def _schema(engine: Engine) -> dict[str, list[str]]:
+    inspector = inspect(engine)
+    return {table: sorted(c["name"] for c in inspector.get_columns(table)) for table in inspector.get_table_names()}
+
+
+def test_upgrade_from_empty_creates_every_table(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        assert current_revision(engine) is None
+        upgrade(engine)
+        assert set(inspect(engine).get_table_names()) == TABLES
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_twice_is_a_no_op(db_url: str) -> None:
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        before = _schema(engine)
+        upgrade(engine)
+        upgrade(db_url)
+        assert _schema(engine) == before
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head_revision()]
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_upgrades_from_several_workers_agree(db_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            upgrade(db_url)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    engine = make_engine(db_url)
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_migrated_schema_matches_schema_module(engine: Engine) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    assert diff == []
+
+
+def test_history_is_linear_and_forward_only() -> None:
+    scripts = script_directory()
+    assert len(scripts.get_heads()) == 1
+    assert len(scripts.get_bases()) == 1
+    revisions = list(scripts.walk_revisions())  # head first
+    assert revisions, "no migrations"
+    for newer, older in itertools.pairwise(revisions):
+        assert newer.down_revision == older.revision, f"{newer.revision} does not follow {older.revision}"
+        assert not newer.branch_labels and not newer.dependencies
+    for revision in revisions:
+        assert not revision.is_merge_point
+        with pytest.raises(NotImplementedError, match="forward-only"):
+            revision.module.downgrade()
+
+
+@pytest.mark.parametrize("table", ["ledger_entries", "audit_log"])
+def test_append_only_tables_reject_update_and_delete(engine: Engine, election: str, table: str) -> None:
+    with Ledger(engine) as ledger:
+        ledger.submit(sub("k1"))
+    with engine.begin() as conn:
+        assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() >= 1
+    statements = [f"UPDATE {table} SET actor = 'mallory'", f"DELETE FROM {table}"]
+    if engine.dialect.name == "postgresql":
+        statements.append(f"TRUNCATE {table}")
+    for statement in statements:
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(statement))
