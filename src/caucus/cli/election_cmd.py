@@ -1,0 +1,283 @@
+"""``caucus init | pins | verify | log | serve``: set up and run an election's ledger (docs/operations.md).
+
+Every command takes ``--database URL`` (default: ``$CAUCUS_DATABASE_URL``, else the embedded SQLite file
+``./var/caucus.db``) and brings the schema up to date before use. Exit codes: 0 done; 1 ``verify`` found
+a broken chain, or ``pins issue`` could not issue every credential asked for; 2 bad usage (unknown
+election or precinct, bad plan, existing files, bad database URL...). The ledger, the pins module and the
+web server are imported inside the commands, so ``caucus audit`` does not pay for them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from caucus.cli.common import err, fail, out
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from caucus.ledger import AuditEvent, ChainReport
+
+DEFAULT_DATABASE = "sqlite:///./var/caucus.db"
+EXIT_FAILED = 1
+
+Database = Annotated[str, typer.Option(
+    "--database", envvar="CAUCUS_DATABASE_URL", metavar="URL",
+    help="sqlite:///path/caucus.db (embedded) or postgresql://... (production).")]
+
+
+class ModeName(StrEnum):
+    test = "test"
+    live = "live"
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the ``caucus`` app."""
+    app.command("init")(init)
+    from caucus.cli.pins_cmd import pins_app  # noqa: PLC0415  (pins_cmd imports this module)
+
+    app.add_typer(pins_app, name="pins")
+    app.command("verify")(verify)
+    app.command("log")(log)
+    app.command("serve")(serve)
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def absolute_url(url: str) -> str:
+    """``url`` with a relative SQLite path made absolute (so server workers agree on the file)."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    from sqlalchemy.exc import ArgumentError  # noqa: PLC0415
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        fail(f"--database {url!r}: {exc}")
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:" \
+            and not parsed.database.startswith("file:") and not os.path.isabs(parsed.database):
+        return parsed.set(database=str(Path(parsed.database).resolve())).render_as_string(hide_password=False)
+    return url
+
+
+@contextmanager
+def opened(url: str) -> Iterator[Engine]:
+    """An engine on ``url`` with the schema migrated to the latest revision; exit 2 if that fails."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError  # noqa: PLC0415
+
+    from caucus.ledger import make_engine, upgrade  # noqa: PLC0415
+
+    try:
+        engine = make_engine(absolute_url(url))
+    except (ValueError, ArgumentError) as exc:
+        fail(f"--database {url!r}: {exc}")
+    try:
+        try:
+            upgrade(engine)
+        except SQLAlchemyError as exc:
+            fail(f"database {_safe(url)}: cannot open or migrate it: {exc}")
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def ledger_errors() -> Iterator[None]:
+    """Unknown elections and precincts, and other refusals of the ledger, exit 2 with their message."""
+    from caucus.ledger import LedgerError  # noqa: PLC0415
+
+    try:
+        yield
+    except LedgerError as exc:
+        fail(exc.message)
+
+
+# -- init ------------------------------------------------------------------------------------------
+
+
+def init(
+    slug: Annotated[str, typer.Argument(help="The new election's short name: lowercase letters, digits, dashes.")],
+    plan: Annotated[str, typer.Option(help="Bundled plan name or a party's plan directory.")] = "iowa-2020",
+    mode: Annotated[ModeName, typer.Option(help="'test' for rehearsals, 'live' for caucus night.")] = ModeName.test,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """Create an election with every precinct and satellite site of a plan."""
+    from caucus.ledger import PrecinctSpec, create_election  # noqa: PLC0415
+    from caucus.plans import PlanError, load_plan  # noqa: PLC0415
+
+    try:
+        the_plan = load_plan(plan)
+    except (PlanError, OSError) as exc:
+        fail(f"plan {plan}: {exc}")
+    specs = [PrecinctSpec(code=p.code, county=p.county, name=p.name, delegates=p.delegates, kind=p.kind)
+             for p in the_plan.precincts]
+    with opened(database) as engine, ledger_errors():
+        create_election(engine, slug, the_plan.name, mode.value, specs, actor=actor())
+    in_state = sum(1 for p in the_plan.precincts if p.kind == "precinct")
+    counties = sum(1 for c in the_plan.counties.values() if c.kind == "county")
+    pools = len(the_plan.counties) - counties
+    out.print(f"created election {slug} ({mode.value} mode) from plan {the_plan.name}: {in_state:,} precincts, "
+              f"{len(specs) - in_state:,} satellite sites, {counties:,} counties, {pools:,} satellite pools",
+              highlight=False)
+    err.print(f"database: {_safe(absolute_url(database))}", highlight=False)
+
+
+def actor() -> str:
+    """Who ran the command, for the audit log: ``cli:<login name>``."""
+    import getpass  # noqa: PLC0415
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return f"cli:uid-{os.getuid()}"
+
+
+# -- verify ----------------------------------------------------------------------------------------
+
+
+def verify(
+    slug: Annotated[str | None, typer.Argument(help="The election; default: every election.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document (schema caucus.verify/1).")] = False,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """Recompute every ledger entry's hash and check every link of the chain. Exit 1 if a chain is broken."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from caucus.ledger import verify_chain  # noqa: PLC0415
+    from caucus.ledger.schema import elections  # noqa: PLC0415
+
+    with opened(database) as engine, ledger_errors():
+        if slug is None:
+            with engine.connect() as conn:
+                slugs = list(conn.execute(select(elections.c.slug).order_by(elections.c.id)).scalars())
+        else:
+            slugs = [slug]
+        reports = [verify_chain(engine, s) for s in slugs]
+    ok = all(r.ok for r in reports)
+    if as_json:
+        out.print_json(json.dumps({"schema": "caucus.verify/1", "ok": ok,
+                                   "elections": [_report_json(r) for r in reports]}), indent=1)
+    else:
+        if not reports:
+            err.print("no elections in this database", highlight=False)
+        for report in reports:
+            _print_report(report)
+    if not ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _report_json(report: ChainReport) -> dict[str, object]:
+    return {"election": report.election, "ok": report.ok, "entries_checked": report.entries_checked,
+            "head_hash": report.head_hash, "first_bad_seq": report.first_bad_seq, "problem": report.problem}
+
+
+def _print_report(report: ChainReport) -> None:
+    if report.ok:
+        out.print(f"{report.election}: OK, {report.entries_checked:,} entries checked, head hash {report.head_hash}",
+                  highlight=False, markup=False)
+    else:
+        out.print(f"{report.election}: BROKEN at seq {report.first_bad_seq}: {report.problem} "
+                  f"({report.entries_checked:,} entries checked; last good hash {report.head_hash})",
+                  highlight=False, markup=False)
+
+
+# -- log -------------------------------------------------------------------------------------------
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--since {value!r} is not an ISO 8601 date or time (e.g. 2020-02-03 or 2020-02-03T19:00-06:00)")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def log(
+    slug: Annotated[str | None, typer.Argument(help="The election; default: every event.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only events at or after this ISO 8601 time (UTC if no "
+                                                   "offset given).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the N most recent events (still printed "
+                                                          "oldest first).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines, one event per line.")] = False,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """The append-only audit log: who did what, when, and the outcome."""
+    from caucus.ledger import audit_events, get_election  # noqa: PLC0415
+
+    start = _since(since)
+    with opened(database) as engine, ledger_errors():
+        if slug is not None:
+            get_election(engine, slug)  # an unknown election is an error, not an empty log
+        events = audit_events(engine, slug)
+    if start is not None:
+        events = [e for e in events if e.at >= start]
+    if limit is not None:
+        events = events[-limit:]
+    if as_json:
+        for event in events:
+            out.print(json.dumps(_event_json(event), ensure_ascii=False, sort_keys=True),
+                      highlight=False, markup=False, soft_wrap=True)
+    else:
+        _print_events(events, with_election=slug is None)
+
+
+def _event_json(event: AuditEvent) -> dict[str, object]:
+    return {"id": event.id, "election": event.election, "at": event.at.isoformat(), "actor": event.actor,
+            "action": event.action, "outcome": event.outcome, "detail": event.detail}
+
+
+def _print_events(events: list[AuditEvent], *, with_election: bool) -> None:
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(title=f"Audit log ({len(events):,} events)", title_justify="left")
+    columns = ["when (UTC)", *(["election"] if with_election else []), "who", "what", "outcome", "detail"]
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for event in events:
+        detail = ", ".join(f"{k}={v}" for k, v in event.detail.items())
+        row = [event.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), *([event.election or "-"] if with_election
+               else []), event.actor, event.action, event.outcome, detail]
+        table.add_row(*row)
+    out.print(table, markup=False, highlight=False)
+
+
+# -- serve -----------------------------------------------------------------------------------------
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    election: Annotated[str | None, typer.Option(envvar="CAUCUS_ELECTION",
+                                                 help="The election the server runs.")] = None,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """Run the web server (uvicorn, app factory caucus.web.app:create_app) on the ledger."""
+    from caucus.ledger import get_election  # noqa: PLC0415
+
+    url = absolute_url(database)
+    with opened(url) as engine, ledger_errors():
+        if election is not None:
+            get_election(engine, election)
+    os.environ["CAUCUS_DATABASE_URL"] = url
+    if election is not None:
+        os.environ["CAUCUS_ELECTION"] = election
+    err.print(f"serving {election or 'every election'} from {_safe(url)} on http://{host}:{port} "
+              f"({workers} worker{'s' if workers > 1 else ''})", highlight=False)
+    import uvicorn  # noqa: PLC0415
+
+    uvicorn.run("caucus.web.app:create_app", factory=True, host=host, port=port, workers=workers)

@@ -1,0 +1,203 @@
+"""``caucus pins SLUG issue | rotate | revoke``: precinct credentials, printed once (docs/operations.md).
+
+Exit codes: 0 done; 1 ``issue`` could not issue every credential asked for (those it did issue are
+written out); 2 bad usage (unknown election or precinct, files that exist, precincts that already have a
+credential without ``--reissue``...); 130 interrupted (what was issued is written out).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from caucus.cli.common import err, fail, out
+from caucus.cli.election_cmd import DEFAULT_DATABASE, EXIT_FAILED, Database, actor, ledger_errors, opened
+
+if TYPE_CHECKING:
+    from caucus.ledger import PrecinctSpec
+    from caucus.pins import Card
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+EXIT_INTERRUPTED = 130
+
+
+class CostName(StrEnum):
+    production = "production"
+    test = "test"
+
+
+class PaperName(StrEnum):
+    letter = "letter"
+    a4 = "a4"
+
+
+Cost = Annotated[CostName, typer.Option(
+    help="argon2id cost of the stored hashes. 'test' is for tests and rehearsals only, never a real election.")]
+BaseUrl = Annotated[str, typer.Option(help="Address of the chair app that the cards' QR codes point to.")]
+PaperOpt = Annotated[PaperName, typer.Option(help="Paper size of the cards.")]
+Force = Annotated[bool, typer.Option(help="Replace existing credential files.")]
+
+pins_app = typer.Typer(help="Precinct credentials: issue, rotate, revoke.", no_args_is_help=True)
+
+
+@pins_app.callback()
+def pins(ctx: typer.Context, slug: Annotated[str, typer.Argument(help="The election.")]) -> None:
+    """Precinct credentials of election SLUG: caucus pins SLUG issue|rotate|revoke ..."""
+    ctx.obj = slug
+
+
+def default_workers() -> int:
+    """Hashing threads: the CPUs this process may use, at most 8 (each hash holds 19 MiB)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(8, cpus))
+
+
+@pins_app.command("issue")
+def issue(
+    ctx: typer.Context,
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for credentials.csv and credentials.pdf.")],
+    precinct: Annotated[list[str] | None, typer.Option(
+        "--precinct", "-p", help="A precinct code (repeat the option); default: every precinct.")] = None,
+    reissue: Annotated[bool, typer.Option(
+        help="Also issue for precincts that already have a credential (their old one stops working).")] = False,
+    base_url: BaseUrl = DEFAULT_BASE_URL,
+    paper: PaperOpt = PaperName.letter,
+    force: Force = False,
+    hash_cost: Cost = CostName.production,
+    workers: Annotated[int, typer.Option(min=0, help="Threads hashing at once (0: the CPUs, at most 8).")] = 0,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """Issue one credential per precinct and write them, once, to a CSV file and printable cards."""
+    from caucus import pins as p  # noqa: PLC0415
+    from caucus.ledger import list_precincts  # noqa: PLC0415
+
+    slug: str = ctx.obj
+    files = [out_dir / "credentials.csv", out_dir / "credentials.pdf"]
+    _refuse_existing(files, force)
+    threads = workers or default_workers()
+    with opened(database) as engine, ledger_errors():
+        specs = {spec.code: spec for spec in list_precincts(engine, slug)}
+        codes = list(dict.fromkeys(precinct)) if precinct else list(specs)
+        unknown = [code for code in codes if code not in specs]
+        if unknown:
+            fail(f"election {slug!r} has no precinct {', '.join(map(repr, unknown))}")
+        active = p.active_codes(engine, slug, codes)
+        if active and not reissue:
+            fail(f"{_precincts(len(active))} already {'has' if len(active) == 1 else 'have'} a credential "
+                 f"({', '.join(map(repr, active[:3]))}{', ...' if len(active) > 3 else ''}); issuing "
+                 "again would stop the printed ones working. Use `caucus pins SLUG rotate CODE` for one precinct, "
+                 "or --reissue to replace them")
+        started = time.perf_counter()
+        issuer = p.ledger_issuer(engine, slug, p.HASH_COSTS[hash_cost.value], actor())
+        with _progress(len(codes)) as advance:
+            result = p.issue_all(issuer, codes, workers=threads, progress=advance)
+        elapsed = time.perf_counter() - started
+    cards = [_card(specs[code], secret, base_url) for code, secret in result.secrets.items()]
+    if cards:
+        _write_cards(files, cards, slug, paper, force)
+        for path in files:
+            out.print(str(path), highlight=False)
+    err.print(f"issued {len(cards):,} credentials in {elapsed:.1f} s ({threads} hashing threads, "
+              f"{hash_cost.value} cost)", highlight=False)
+    if result.failed:
+        for code, why in list(result.failed.items())[:20]:
+            err.print(f"[bold red]not issued:[/] {code}: {why}", highlight=False)
+        err.print(f"{len(result.failed):,} precincts got no credential; issue them with --precinct CODE ... and a "
+                  "new --out directory", highlight=False)
+        raise typer.Exit(EXIT_INTERRUPTED if result.interrupted else EXIT_FAILED)
+
+
+@pins_app.command("rotate")
+def rotate(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="The precinct code.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for credential-<code>.csv and .pdf.")],
+    base_url: BaseUrl = DEFAULT_BASE_URL,
+    paper: PaperOpt = PaperName.letter,
+    force: Force = False,
+    hash_cost: Cost = CostName.production,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """Give one precinct a new credential; its old one stops working at once."""
+    from caucus.ledger import issue_credential, list_precincts  # noqa: PLC0415
+    from caucus.pins import HASH_COSTS, file_stem  # noqa: PLC0415
+
+    slug: str = ctx.obj
+    stem = f"credential-{file_stem(code)}"
+    files = [out_dir / f"{stem}.csv", out_dir / f"{stem}.pdf"]
+    _refuse_existing(files, force)
+    with opened(database) as engine, ledger_errors():
+        spec = next((s for s in list_precincts(engine, slug) if s.code == code), None)
+        if spec is None:
+            fail(f"election {slug!r} has no precinct {code!r}")
+        secret = issue_credential(engine, slug, code, cost=HASH_COSTS[hash_cost.value], actor=actor())
+    _write_cards(files, [_card(spec, secret, base_url)], slug, paper, force)
+    for path in files:
+        out.print(str(path), highlight=False)
+    err.print(f"new credential for {code}; the previous one no longer works", highlight=False)
+
+
+@pins_app.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="The precinct code.")],
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """Revoke a precinct's credential without issuing a new one."""
+    from caucus.ledger import revoke_credential  # noqa: PLC0415
+
+    slug: str = ctx.obj
+    with opened(database) as engine, ledger_errors():
+        revoked = revoke_credential(engine, slug, code, actor=actor())
+    err.print(f"revoked the credential of {code}" if revoked else f"{code} had no active credential; nothing to do",
+              highlight=False)
+
+
+def _precincts(n: int) -> str:
+    return "1 precinct" if n == 1 else f"{n:,} precincts"
+
+
+def _refuse_existing(files: list[Path], force: bool) -> None:
+    from caucus.pins import existing  # noqa: PLC0415
+
+    found = existing(files)
+    if found and not force:
+        fail(f"{', '.join(map(str, found))} already exist{'s' if len(found) == 1 else ''}; credentials are written "
+             "once: use another --out directory, or --force to replace")
+
+
+def _card(spec: PrecinctSpec, secret: str, base_url: str) -> Card:
+    from caucus.pins import Card, chair_url  # noqa: PLC0415
+
+    return Card(code=spec.code, county=spec.county, name=spec.name, credential=secret,
+                url=chair_url(base_url, spec.code))
+
+
+def _write_cards(files: list[Path], cards: list[Card], slug: str, paper: PaperName, force: bool) -> None:
+    from caucus.pins import render_csv, render_pdf, write_secret_file  # noqa: PLC0415
+
+    csv_path, pdf_path = files
+    try:
+        pdf = render_pdf(cards, title=slug, paper=paper.value)
+        write_secret_file(csv_path, render_csv(cards), force=force)
+        write_secret_file(pdf_path, pdf, force=force)
+    except OSError as exc:
+        fail(f"could not write the credentials ({exc}): they are active but nobody has them; issue them again "
+             "with --reissue (or rotate) into a writable directory")
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
+    with Progress(TextColumn("hashing credentials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("issue", total=total)
+        yield lambda n: bar.advance(task, n)

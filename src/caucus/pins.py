@@ -1,0 +1,327 @@
+"""Precinct credentials on paper: issue them in a thread pool, write them once as CSV and printable cards.
+
+A credential exists in clear only between :func:`issue_all` and the files written here: the ledger keeps
+only its argon2id hash. The cards' QR code carries the chair-app address of the precinct, never the
+credential (a QR code is read by any phone camera in the room, and a photo of a card would be enough to
+report for the precinct; the credential must be typed, see docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+from sqlalchemy import Engine, select
+
+from caucus.ledger import HashCost, issue_credentials
+from caucus.ledger.schema import credentials, elections, precincts
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+CSV_COLUMNS = ("code", "county", "name", "credential", "chair_url")
+CostName = Literal["production", "test"]
+# "test" is argon2id at its minimum cost: for tests and rehearsals only, never for a real election.
+HASH_COSTS: dict[str, HashCost] = {
+    "production": HashCost(),
+    "test": HashCost(time_cost=1, memory_cost_kib=8, parallelism=1),
+}
+Paper = Literal["letter", "a4"]
+IssueFn = Callable[[list[str]], dict[str, str]]
+
+
+def chair_url(base_url: str, code: str) -> str:
+    """The chair app's address for one precinct: what the card's QR code encodes."""
+    return f"{base_url.rstrip('/')}/chair?precinct={quote(code, safe='')}"
+
+
+def display_name(name: str) -> str:
+    """A plan name for people: HTML entities unescaped (repeatedly: the scraped ``&amp;amp;`` is ``&``)."""
+    for _ in range(3):
+        unescaped = html.unescape(name)
+        if unescaped == name:
+            break
+        name = unescaped
+    return name
+
+
+def file_stem(code: str) -> str:
+    """A file-name-safe form of a precinct code: ``CD1 Satellite/1140`` -> ``CD1-Satellite-1140``."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", code).strip("-") or "precinct"
+
+
+@dataclass(frozen=True)
+class Card:
+    """One precinct's credential as it is printed."""
+
+    code: str
+    county: str
+    name: str
+    credential: str
+    url: str
+
+
+# -- issuing ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class IssueResult:
+    """Secrets issued by precinct code (in the order asked), and the codes that got none, with why."""
+
+    secrets: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+
+
+def ledger_issuer(engine: Engine, slug: str, cost: HashCost, actor: str) -> IssueFn:
+    """Issue a chunk of credentials through the ledger (one transaction per chunk)."""
+
+    def issue(codes: list[str]) -> dict[str, str]:
+        return issue_credentials(engine, slug, codes, cost=cost, actor=actor)
+
+    return issue
+
+
+def chunks(codes: Sequence[str], size: int) -> list[list[str]]:
+    return [list(codes[i : i + size]) for i in range(0, len(codes), size)]
+
+
+def issue_all(
+    issue: IssueFn,
+    codes: Sequence[str],
+    *,
+    workers: int,
+    chunk_size: int = 16,
+    progress: Callable[[int], None] = lambda n: None,
+) -> IssueResult:
+    """Issue credentials for ``codes`` in chunks on ``workers`` threads (argon2 releases the GIL, so the
+    hashing runs in parallel; the ledger serializes the short write transactions).
+
+    A failed chunk does not stop the others: its codes go to ``failed``. On Ctrl-C, chunks not started are
+    cancelled and those running finish, so every secret that is live in the ledger is returned and can be
+    written out. ``progress`` is called with the number of credentials issued by each finished chunk.
+    """
+    done: dict[str, str] = {}
+    result = IssueResult()
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="caucus-pins") as pool:
+        futures: dict[Future[dict[str, str]], list[str]] = {
+            pool.submit(issue, chunk): chunk for chunk in chunks(codes, max(1, chunk_size))
+        }
+        try:
+            for future in as_completed(futures):
+                _collect(future, futures[future], done, result, progress)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            for future in futures:
+                future.cancel()
+            wait(futures)
+            for future, chunk in futures.items():
+                if future.cancelled():
+                    result.failed.update(dict.fromkeys(chunk, "interrupted before it was issued"))
+                elif not set(chunk) & (done.keys() | result.failed.keys()):
+                    _collect(future, chunk, done, result, progress)
+    result.secrets = {code: done[code] for code in codes if code in done}
+    return result
+
+
+def _collect(
+    future: Future[dict[str, str]],
+    chunk: list[str],
+    done: dict[str, str],
+    result: IssueResult,
+    progress: Callable[[int], None],
+) -> None:
+    try:
+        done.update(future.result())
+    except Exception as exc:
+        result.failed.update(dict.fromkeys(chunk, f"{type(exc).__name__}: {exc}"))
+    else:
+        progress(len(chunk))
+
+
+def active_codes(engine: Engine, slug: str, codes: Iterable[str]) -> list[str]:
+    """Which of ``codes`` already have an active credential (in the order given)."""
+    query = (
+        select(precincts.c.code)
+        .join(credentials, credentials.c.precinct_id == precincts.c.id)
+        .join(elections, elections.c.id == precincts.c.election_id)
+        .where(elections.c.slug == slug, credentials.c.status == "active")
+    )
+    with engine.connect() as conn:
+        active = set(conn.execute(query).scalars())
+    return [code for code in codes if code in active]
+
+
+# -- files -----------------------------------------------------------------------------------------
+
+
+def existing(paths: Iterable[Path]) -> list[Path]:
+    return [path for path in paths if path.exists() or path.is_symlink()]
+
+
+def write_secret_file(path: Path, data: bytes, *, force: bool = False) -> None:
+    """Write ``data`` to a new file readable by its owner only (mode 0600), durably.
+
+    Refuses (FileExistsError) if ``path`` exists, unless ``force``: then the old file is replaced.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if force:
+        path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb", closefd=False) as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    finally:
+        os.close(fd)
+
+
+def render_csv(cards: Sequence[Card]) -> bytes:
+    """``code,county,name,credential,chair_url``, one row per card (names as the plan writes them)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for card in cards:
+        writer.writerow((card.code, card.county, card.name, card.credential, card.url))
+    return buffer.getvalue().encode("utf-8")
+
+
+def qr_matrix(payload: str) -> list[list[bool]]:
+    """The QR code of ``payload`` (error correction M, 4-module quiet zone) as rows of dark modules."""
+    import qrcode  # noqa: PLC0415  (only the commands that print cards pay for the import)
+
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    code.add_data(payload)
+    code.make(fit=True)
+    return [[bool(cell) for cell in row] for row in code.get_matrix()]
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Where the cards go on a page: ``cols`` x ``rows`` cards inside the margins."""
+
+    width: float
+    height: float
+    margin: float = 36.0
+    cols: int = 2
+    rows: int = 4
+
+    @property
+    def card_w(self) -> float:
+        return (self.width - 2 * self.margin) / self.cols
+
+    @property
+    def card_h(self) -> float:
+        return (self.height - 2 * self.margin) / self.rows
+
+    def origin(self, index: int) -> tuple[float, float]:
+        """The lower-left corner of the ``index``-th card of a page."""
+        col, row = index % self.cols, index // self.cols
+        return self.margin + col * self.card_w, self.height - self.margin - (row + 1) * self.card_h
+
+
+def render_pdf(cards: Sequence[Card], *, title: str, paper: Paper = "letter") -> bytes:
+    """Printable cards, 2 x 4 per page, with dashed cut lines. See :func:`_draw_card` for a card."""
+    from reportlab.lib.pagesizes import A4, LETTER  # noqa: PLC0415
+    from reportlab.pdfgen.canvas import Canvas  # noqa: PLC0415
+
+    grid = _Grid(*(A4 if paper == "a4" else LETTER))
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=(grid.width, grid.height), invariant=True)
+    canvas.setTitle(f"{title}: precinct credentials (confidential)")
+    canvas.setCreator("caucus pins")
+    per_page = grid.cols * grid.rows
+    pages = max(1, -(-len(cards) // per_page))
+    for page in range(pages):
+        canvas.setFont("Helvetica", 7)
+        canvas.setFillGray(0.35)
+        canvas.drawString(grid.margin, grid.height - grid.margin + 12, f"{title}: precinct credentials. "
+                          "CONFIDENTIAL: hand each card to its chair only. Cut along the dashed lines.")
+        canvas.drawRightString(grid.width - grid.margin, grid.margin - 18, f"page {page + 1} of {pages}")
+        _cut_lines(canvas, grid)
+        for index, card in enumerate(cards[page * per_page : (page + 1) * per_page]):
+            _draw_card(canvas, card, grid.origin(index), (grid.card_w, grid.card_h))
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _cut_lines(canvas: Any, grid: _Grid) -> None:
+    canvas.saveState()
+    canvas.setStrokeGray(0.6)
+    canvas.setLineWidth(0.5)
+    canvas.setDash(4, 3)
+    for col in range(grid.cols + 1):
+        x = grid.margin + col * grid.card_w
+        canvas.line(x, grid.margin / 2, x, grid.height - grid.margin / 2)
+    for row in range(grid.rows + 1):
+        y = grid.margin + row * grid.card_h
+        canvas.line(grid.margin / 2, y, grid.width - grid.margin / 2, y)
+    canvas.restoreState()
+
+
+def _draw_card(canvas: Any, card: Card, origin: tuple[float, float], size: tuple[float, float]) -> None:
+    """One card: county, precinct name and code top left; the QR code top right; the credential in large
+    monospace groups across the card; how to sign in, and the chair address, at the foot."""
+    from reportlab.lib.utils import simpleSplit  # noqa: PLC0415
+
+    (x, y), (w, h) = origin, size
+    pad, qr_size = 12.0, 92.0
+    top = y + h - pad
+    canvas.setFillGray(0)
+    text_w = w - 2 * pad - qr_size - 8
+    canvas.setFont("Helvetica-Bold", 12)
+    canvas.drawString(x + pad, top - 11, _fit(display_name(card.county), "Helvetica-Bold", 12, text_w))
+    lines = simpleSplit(display_name(card.name), "Helvetica", 9.5, text_w)[:4]
+    canvas.setFont("Helvetica", 9.5)
+    for i, line in enumerate(lines):
+        canvas.drawString(x + pad, top - 27 - 11 * i, line)
+    canvas.setFont("Courier", 8)
+    canvas.drawString(x + pad, top - 31 - 11 * len(lines), _fit(card.code, "Courier", 8, text_w))
+    _draw_qr(canvas, qr_matrix(card.url), (x + w - pad - qr_size, top - qr_size), qr_size)
+
+    groups = card.credential.split("-")
+    font_size = min(18.0, (w - 2 * pad) / (0.6 * (len("".join(groups)) + 1.5 * (len(groups) - 1))))
+    label_y = top - qr_size - 14
+    canvas.setFont("Helvetica-Bold", 7)
+    canvas.drawString(x + pad, label_y, "CREDENTIAL (read it in groups of four; dashes and spaces optional)")
+    canvas.setFont("Courier-Bold", font_size)
+    gx = x + pad
+    for group in groups:
+        canvas.drawString(gx, label_y - font_size - 4, group)
+        gx += 0.6 * font_size * (len(group) + 1.5)
+    canvas.setFont("Helvetica", 6.5)
+    canvas.drawString(x + pad, y + pad + 9, "Scan the code with the chair's phone, then type the credential.")
+    canvas.drawString(x + pad, y + pad, _fit(card.url, "Helvetica", 6.5, w - 2 * pad))
+
+
+def _draw_qr(canvas: Any, matrix: list[list[bool]], origin: tuple[float, float], size: float) -> None:
+    (x, y), module = origin, size / len(matrix)
+    canvas.saveState()
+    canvas.setFillGray(0)
+    for r, row in enumerate(matrix):
+        for c, dark in enumerate(row):
+            if dark:
+                # A hair of overlap so no white seams show between modules in some viewers.
+                canvas.rect(x + c * module, y + size - (r + 1) * module, module + 0.05, module + 0.05,
+                            stroke=0, fill=1)
+    canvas.restoreState()
+
+
+def _fit(text: str, font: str, size: float, width: float) -> str:
+    from reportlab.pdfbase.pdfmetrics import stringWidth  # noqa: PLC0415
+
+    if stringWidth(text, font, size) <= width:
+        return text
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
