@@ -16,7 +16,10 @@ from caucus.ledger.migrate import script_directory
 from caucus.ledger.schema import metadata
 from tests.ledger.support import sub
 
-TABLES = {"elections", "precincts", "credentials", "ledger_entries", "audit_log", "alembic_version"}
+TABLES = {
+    "elections", "precincts", "credentials", "ledger_entries", "audit_log", "sessions", "signin_attempts",
+    "alembic_version",
+}
 
 
 def _schema(engine: Engine) -> dict[str, list[str]]:

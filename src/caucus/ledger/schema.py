@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -168,4 +169,38 @@ audit_log = Table(
     Column("detail", Text, nullable=False),
     Column("outcome", String(100), nullable=False),
     Index(None, "election_id", "at"),
+)
+
+# Revision 0002: chair sessions (only a SHA-256 hash of each bearer token) and sign-in attempts.
+SIGNIN_OUTCOMES = ("ok", "bad-credential", "precinct-locked", "client-limited")
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("precinct_id", Integer, ForeignKey("precincts.id"), nullable=False),
+    Column("credential_id", Integer, ForeignKey("credentials.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    CheckConstraint("expires_at > created_at", name="expiry"),
+    Index(None, "election_id", "precinct_id"),
+)
+
+signin_attempts = Table(
+    "signin_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("precinct_code", String(100), nullable=False),
+    Column("client", String(100), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    CheckConstraint(_in("outcome", SIGNIN_OUTCOMES), name="outcome"),
+    CheckConstraint("ok = (outcome = 'ok')", name="ok"),
+    Index(None, "election_id", "precinct_code", "at"),
+    Index(None, "election_id", "client", "at"),
 )
