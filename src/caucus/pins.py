@@ -229,8 +229,11 @@ class _Grid:
         return self.margin + col * self.card_w, self.height - self.margin - (row + 1) * self.card_h
 
 
-def render_pdf(cards: Sequence[Card], *, title: str, paper: Paper = "letter") -> bytes:
-    """Printable cards, 2 x 4 per page, with dashed cut lines. See :func:`_draw_card` for a card."""
+def render_pdf(
+    cards: Sequence[Card], *, title: str, paper: Paper = "letter", progress: Callable[[int], None] = lambda n: None
+) -> bytes:
+    """Printable cards, 2 x 4 per page, with dashed cut lines (see :func:`_draw_card`); ``progress`` is
+    called with the number of cards drawn on each page."""
     from reportlab.lib.pagesizes import A4, LETTER  # noqa: PLC0415
     from reportlab.pdfgen.canvas import Canvas  # noqa: PLC0415
 
@@ -239,6 +242,7 @@ def render_pdf(cards: Sequence[Card], *, title: str, paper: Paper = "letter") ->
     canvas = Canvas(buffer, pagesize=(grid.width, grid.height), invariant=True)
     canvas.setTitle(f"{title}: precinct credentials (confidential)")
     canvas.setCreator("caucus pins")
+    canvas.setAuthor("caucus")
     per_page = grid.cols * grid.rows
     pages = max(1, -(-len(cards) // per_page))
     for page in range(pages):
@@ -251,6 +255,7 @@ def render_pdf(cards: Sequence[Card], *, title: str, paper: Paper = "letter") ->
         for index, card in enumerate(cards[page * per_page : (page + 1) * per_page]):
             _draw_card(canvas, card, grid.origin(index), (grid.card_w, grid.card_h))
         canvas.showPage()
+        progress(len(cards[page * per_page : (page + 1) * per_page]))
     canvas.save()
     return buffer.getvalue()
 
@@ -305,16 +310,23 @@ def _draw_card(canvas: Any, card: Card, origin: tuple[float, float], size: tuple
 
 
 def _draw_qr(canvas: Any, matrix: list[list[bool]], origin: tuple[float, float], size: float) -> None:
+    """The modules as one filled path, a rectangle per horizontal run of dark modules (a few times fewer
+    drawing operators than one per module: 1,700 cards render in seconds)."""
     (x, y), module = origin, size / len(matrix)
-    canvas.saveState()
-    canvas.setFillGray(0)
+    path = canvas.beginPath()
     for r, row in enumerate(matrix):
-        for c, dark in enumerate(row):
-            if dark:
-                # A hair of overlap so no white seams show between modules in some viewers.
-                canvas.rect(x + c * module, y + size - (r + 1) * module, module + 0.05, module + 0.05,
-                            stroke=0, fill=1)
-    canvas.restoreState()
+        top = y + size - (r + 1) * module
+        c = 0
+        while c < len(row):
+            if not row[c]:
+                c += 1
+                continue
+            start = c
+            while c < len(row) and row[c]:
+                c += 1
+            # A hair of overlap so no white seams show between rows in some viewers.
+            path.rect(x + start * module, top, (c - start) * module, module + 0.05)
+    canvas.drawPath(path, stroke=0, fill=1)
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from caucus.ledger import AuditEvent, ChainReport
 
 DEFAULT_DATABASE = "sqlite:///./var/caucus.db"
+MAX_PLAN_REF = 100  # elections.plan_name is VARCHAR(100)
 EXIT_FAILED = 1
 
 Database = Annotated[str, typer.Option(
@@ -109,29 +110,39 @@ def ledger_errors() -> Iterator[None]:
 
 def init(
     slug: Annotated[str, typer.Argument(help="The new election's short name: lowercase letters, digits, dashes.")],
-    plan: Annotated[str, typer.Option(help="Bundled plan name or a party's plan directory.")] = "iowa-2020",
+    plan: Annotated[str, typer.Option(help="Bundled plan name or a party's plan directory (docs/plan-format.md); "
+                                           "the server reads it again at start-up, so leave it in place.")]
+        = "iowa-2020",
     mode: Annotated[ModeName, typer.Option(help="'test' for rehearsals, 'live' for caucus night.")] = ModeName.test,
     database: Database = DEFAULT_DATABASE,
 ) -> None:
     """Create an election with every precinct and satellite site of a plan."""
     from caucus.ledger import PrecinctSpec, create_election  # noqa: PLC0415
-    from caucus.plans import PlanError, load_plan  # noqa: PLC0415
+    from caucus.plans import PlanError, list_bundled_plans, load_plan  # noqa: PLC0415
 
     try:
         the_plan = load_plan(plan)
     except (PlanError, OSError) as exc:
         fail(f"plan {plan}: {exc}")
+    # The election records how to load its plan again: a bundled name, or the directory's absolute path.
+    plan_ref = plan if plan in list_bundled_plans() else str(Path(plan).resolve())
+    if len(plan_ref) > MAX_PLAN_REF:
+        fail(f"plan directory {plan_ref}: the path is longer than {MAX_PLAN_REF} characters; move it somewhere shorter")
     specs = [PrecinctSpec(code=p.code, county=p.county, name=p.name, delegates=p.delegates, kind=p.kind)
              for p in the_plan.precincts]
     with opened(database) as engine, ledger_errors():
-        create_election(engine, slug, the_plan.name, mode.value, specs, actor=actor())
+        create_election(engine, slug, plan_ref, mode.value, specs, actor=actor())
     in_state = sum(1 for p in the_plan.precincts if p.kind == "precinct")
     counties = sum(1 for c in the_plan.counties.values() if c.kind == "county")
     pools = len(the_plan.counties) - counties
-    out.print(f"created election {slug} ({mode.value} mode) from plan {the_plan.name}: {in_state:,} precincts, "
-              f"{len(specs) - in_state:,} satellite sites, {counties:,} counties, {pools:,} satellite pools",
-              highlight=False)
-    err.print(f"database: {_safe(absolute_url(database))}", highlight=False)
+    out.print(f"created election {slug} ({mode.value} mode) from plan {the_plan.name}: "
+              f"{_count(in_state, 'precinct')}, {_count(len(specs) - in_state, 'satellite site')}, "
+              f"{_count(counties, 'county', 'counties')}, {_count(pools, 'satellite pool')}", highlight=False)
+    err.print(f"plan: {plan_ref}\ndatabase: {_safe(absolute_url(database))}", highlight=False)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
 def actor() -> str:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -21,6 +20,9 @@ from caucus.cli.common import err, fail, out
 from caucus.cli.election_cmd import DEFAULT_DATABASE, EXIT_FAILED, Database, actor, ledger_errors, opened
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+    from sqlalchemy import Engine
+
     from caucus.ledger import PrecinctSpec
     from caucus.pins import Card
 
@@ -82,30 +84,24 @@ def issue(
     files = [out_dir / "credentials.csv", out_dir / "credentials.pdf"]
     _refuse_existing(files, force)
     threads = workers or default_workers()
-    with opened(database) as engine, ledger_errors():
-        specs = {spec.code: spec for spec in list_precincts(engine, slug)}
-        codes = list(dict.fromkeys(precinct)) if precinct else list(specs)
-        unknown = [code for code in codes if code not in specs]
-        if unknown:
-            fail(f"election {slug!r} has no precinct {', '.join(map(repr, unknown))}")
-        active = p.active_codes(engine, slug, codes)
-        if active and not reissue:
-            fail(f"{_precincts(len(active))} already {'has' if len(active) == 1 else 'have'} a credential "
-                 f"({', '.join(map(repr, active[:3]))}{', ...' if len(active) > 3 else ''}); issuing "
-                 "again would stop the printed ones working. Use `caucus pins SLUG rotate CODE` for one precinct, "
-                 "or --reissue to replace them")
-        started = time.perf_counter()
-        issuer = p.ledger_issuer(engine, slug, p.HASH_COSTS[hash_cost.value], actor())
-        with _progress(len(codes)) as advance:
-            result = p.issue_all(issuer, codes, workers=threads, progress=advance)
-        elapsed = time.perf_counter() - started
-    cards = [_card(specs[code], secret, base_url) for code, secret in result.secrets.items()]
-    if cards:
-        _write_cards(files, cards, slug, paper, force)
-        for path in files:
-            out.print(str(path), highlight=False)
-    err.print(f"issued {len(cards):,} credentials in {elapsed:.1f} s ({threads} hashing threads, "
-              f"{hash_cost.value} cost)", highlight=False)
+    with _progress() as bar:
+        with opened(database) as engine, ledger_errors():
+            specs = {spec.code: spec for spec in list_precincts(engine, slug)}
+            codes = list(dict.fromkeys(precinct)) if precinct else list(specs)
+            _check_codes(engine, slug, codes, specs, reissue)
+            started = time.perf_counter()
+            hashing = bar.add_task("hashing credentials", total=len(codes))
+            issuer = p.ledger_issuer(engine, slug, p.HASH_COSTS[hash_cost.value], actor())
+            result = p.issue_all(issuer, codes, workers=threads, progress=lambda n: bar.advance(hashing, n))
+            elapsed = time.perf_counter() - started
+        cards = [_card(specs[code], secret, base_url) for code, secret in result.secrets.items()]
+        err.print(f"issued {len(cards):,} credentials in {elapsed:.1f} s ({threads} hashing threads, "
+                  f"{hash_cost.value} cost)", highlight=False)
+        if cards:
+            printing = bar.add_task("printing cards", total=len(cards))
+            _write_cards(files, cards, slug, paper, force, progress=lambda n: bar.advance(printing, n))
+            for path in files:
+                out.print(str(path), highlight=False)
     if result.failed:
         for code, why in list(result.failed.items())[:20]:
             err.print(f"[bold red]not issued:[/] {code}: {why}", highlight=False)
@@ -160,6 +156,20 @@ def revoke(
               highlight=False)
 
 
+def _check_codes(engine: Engine, slug: str, codes: list[str], specs: dict[str, PrecinctSpec], reissue: bool) -> None:
+    from caucus.pins import active_codes  # noqa: PLC0415
+
+    unknown = [code for code in codes if code not in specs]
+    if unknown:
+        fail(f"election {slug!r} has no precinct {', '.join(map(repr, unknown))}")
+    active = active_codes(engine, slug, codes)
+    if active and not reissue:
+        fail(f"{_precincts(len(active))} already {'has' if len(active) == 1 else 'have'} a credential "
+             f"({', '.join(map(repr, active[:3]))}{', ...' if len(active) > 3 else ''}); issuing again would stop "
+             "the printed ones working. Use `caucus pins SLUG rotate CODE` for one precinct, or --reissue to "
+             "replace them")
+
+
 def _precincts(n: int) -> str:
     return "1 precinct" if n == 1 else f"{n:,} precincts"
 
@@ -180,12 +190,13 @@ def _card(spec: PrecinctSpec, secret: str, base_url: str) -> Card:
                 url=chair_url(base_url, spec.code))
 
 
-def _write_cards(files: list[Path], cards: list[Card], slug: str, paper: PaperName, force: bool) -> None:
+def _write_cards(files: list[Path], cards: list[Card], slug: str, paper: PaperName, force: bool,
+                 progress: Callable[[int], None] = lambda n: None) -> None:
     from caucus.pins import render_csv, render_pdf, write_secret_file  # noqa: PLC0415
 
     csv_path, pdf_path = files
     try:
-        pdf = render_pdf(cards, title=slug, paper=paper.value)
+        pdf = render_pdf(cards, title=slug, paper=paper.value, progress=progress)
         write_secret_file(csv_path, render_csv(cards), force=force)
         write_secret_file(pdf_path, pdf, force=force)
     except OSError as exc:
@@ -193,11 +204,9 @@ def _write_cards(files: list[Path], cards: list[Card], slug: str, paper: PaperNa
              "with --reissue (or rotate) into a writable directory")
 
 
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None]]:
+def _progress() -> Progress:
+    """Progress bars on stderr, shown only on a terminal."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
 
-    with Progress(TextColumn("hashing credentials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task("issue", total=total)
-        yield lambda n: bar.advance(task, n)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=True, disable=not err.is_terminal)
