@@ -1,0 +1,84 @@
+"""The use cases, in one layer that the web routes and the command line both call.
+
+Plain classes taking explicit dependencies (an engine, the ledger's Writer, the election's context, a
+clock); no HTTP in here. Domain errors are typed (:mod:`caucus.service.errors`, plus the ledger's own
+errors) with exact messages; the web layer maps them to one JSON error shape.
+
+Importing this package does no work: build an :class:`ElectionContext` with :func:`load_context`, then
+:class:`SessionService` and :class:`ReportService`.
+"""
+
+from caucus.service.context import ElectionContext, PrecinctInfo, load_context
+from caucus.service.errors import (
+    CorrectionInvalid,
+    ElectionNotServable,
+    FieldProblem,
+    Forbidden,
+    LedgerTimeout,
+    NotSignedIn,
+    PrecinctLocked,
+    ReportRejected,
+    ServiceError,
+    SessionExpired,
+    SessionInvalid,
+    SessionRevoked,
+    SignInFailed,
+    StageAlreadyReported,
+    StageOutOfOrder,
+    TooManySignIns,
+    UnknownCandidates,
+    UnknownPrecinctCode,
+    WrongPrecinct,
+)
+from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, Evaluation, Recomputation, evaluate
+from caucus.service.limits import PrecinctLock, SignInLimits, client_retry_at, precinct_lock
+from caucus.service.reports import ReportService, StageReport, SubmitResult
+from caucus.service.sessions import ChairSession, CredentialMalformed, SessionService, SignedIn, token_hash
+from caucus.service.status import STATUS_NAMES, PrecinctStatus, StatusName, derive_status, read_status
+
+__all__ = [
+    "STAGE_ORDER",
+    "STAGE_TITLES",
+    "STATUS_NAMES",
+    "ChairSession",
+    "CorrectionInvalid",
+    "CredentialMalformed",
+    "ElectionContext",
+    "ElectionNotServable",
+    "Evaluation",
+    "FieldProblem",
+    "Forbidden",
+    "LedgerTimeout",
+    "NotSignedIn",
+    "PrecinctInfo",
+    "PrecinctLock",
+    "PrecinctLocked",
+    "PrecinctStatus",
+    "Recomputation",
+    "ReportRejected",
+    "ReportService",
+    "ServiceError",
+    "SessionExpired",
+    "SessionInvalid",
+    "SessionRevoked",
+    "SessionService",
+    "SignInFailed",
+    "SignInLimits",
+    "SignedIn",
+    "StageAlreadyReported",
+    "StageOutOfOrder",
+    "StageReport",
+    "StatusName",
+    "SubmitResult",
+    "TooManySignIns",
+    "UnknownCandidates",
+    "UnknownPrecinctCode",
+    "WrongPrecinct",
+    "client_retry_at",
+    "derive_status",
+    "evaluate",
+    "load_context",
+    "precinct_lock",
+    "read_status",
+    "token_hash",
+]

@@ -1,0 +1,118 @@
+"""The election a service runs: its ledger identity, its plan, its rule set and each precinct's fixed facts.
+
+Loaded once (at start-up) from the ledger and the election's plan; immutable afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from types import MappingProxyType
+
+from sqlalchemy import Engine, select
+
+from caucus.ledger import PrecinctKind, UnknownElection, get_election, list_precincts
+from caucus.ledger.schema import elections
+from caucus.plans import Plan, PlanError, load_plan
+from caucus.rules import RuleSet, UnknownRuleSet, get_ruleset
+from caucus.service.errors import ElectionNotServable, UnknownPrecinctCode
+
+
+@dataclass(frozen=True)
+class PrecinctInfo:
+    """A precinct's fixed facts. ``delegates`` is None for a satellite site (its D follows attendance);
+    ``sde_ratio`` is S/C of its county, None for a satellite site (its SDEs follow the pool's turnout)."""
+
+    code: str
+    county: str
+    name: str
+    kind: PrecinctKind
+    delegates: int | None
+    sde_ratio: Fraction | None
+
+
+@dataclass(frozen=True)
+class ElectionContext:
+    slug: str
+    election_id: int
+    mode: str
+    plan: Plan
+    ruleset: RuleSet
+    precincts: Mapping[str, PrecinctInfo]
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        return self.plan.candidates
+
+    def precinct(self, code: str) -> PrecinctInfo:
+        """The precinct with this code; raises UnknownPrecinctCode."""
+        try:
+            return self.precincts[code]
+        except KeyError:
+            raise UnknownPrecinctCode(self.slug, code) from None
+
+
+def _only_election(engine: Engine) -> str:
+    with engine.connect() as conn:
+        slugs = list(conn.execute(select(elections.c.slug).order_by(elections.c.id)).scalars())
+    if len(slugs) == 1:
+        return str(slugs[0])
+    if not slugs:
+        raise ElectionNotServable(
+            "the database has no election to serve; create one first (caucus init) or point "
+            "CAUCUS_DATABASE_URL at the right database"
+        )
+    raise ElectionNotServable(
+        f"the database has {len(slugs)} elections ({', '.join(slugs)}); choose one with CAUCUS_ELECTION"
+    )
+
+
+def load_context(engine: Engine, slug: str | None = None) -> ElectionContext:
+    """The context of election ``slug`` (default: the only election in the database).
+
+    Raises ElectionNotServable with a message saying what to do (no election, several, unknown slug,
+    a plan that cannot be loaded, precincts the plan does not know).
+    """
+    chosen = slug if slug is not None else _only_election(engine)
+    try:
+        election = get_election(engine, chosen)
+    except UnknownElection as exc:
+        raise ElectionNotServable(f"the database has no election {chosen!r}; check CAUCUS_ELECTION") from exc
+    try:
+        plan = load_plan(election.plan_name)
+        ruleset = get_ruleset(plan.ruleset)
+    except (PlanError, UnknownRuleSet, OSError) as exc:
+        raise ElectionNotServable(f"election {chosen!r} uses plan {election.plan_name!r}, which cannot be "
+                                  f"loaded: {exc}") from exc
+    infos: dict[str, PrecinctInfo] = {}
+    unknown: list[str] = []
+    for spec in list_precincts(engine, chosen):
+        try:
+            fact = plan.precinct_by_code(spec.code)
+        except KeyError:
+            unknown.append(spec.code)
+            continue
+        county = plan.counties[fact.county]
+        ratio = county.sde_ratio if county.kind == "county" and county.county_delegates > 0 else None
+        infos[spec.code] = PrecinctInfo(
+            code=spec.code,
+            county=fact.county,
+            name=fact.name,
+            kind=fact.kind,
+            delegates=fact.delegates,
+            sde_ratio=ratio,
+        )
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        raise ElectionNotServable(
+            f"election {chosen!r} has precincts that plan {plan.name!r} does not know: {shown}"
+        )
+    return ElectionContext(
+        slug=chosen,
+        election_id=election.id,
+        mode=election.mode,
+        plan=plan,
+        ruleset=ruleset,
+        precincts=MappingProxyType(infos),
+    )

@@ -1,0 +1,180 @@
+"""The service layer's typed errors. Each has a stable ``code`` (kebab-case), an exact ``message`` naming the
+values involved, and optional per-field problems. HTTP statuses are not decided here: the web layer maps
+every error class to one status in one place (``caucus.web.errors``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One problem with one input field, e.g. ``counts.Sanders``."""
+
+    field: str
+    code: str
+    message: str
+
+
+class ServiceError(Exception):
+    """Base class of every error the service layer raises on purpose."""
+
+    code = "service-error"
+
+    def __init__(self, message: str, fields: Iterable[FieldProblem] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields: tuple[FieldProblem, ...] = tuple(fields)
+
+
+def clock_time(moment: datetime) -> str:
+    """``21:42 UTC``: a time a person on the phone can read back."""
+    return moment.strftime("%H:%M UTC")
+
+
+def about(delta: timedelta) -> str:
+    """``about 15 minutes`` (rounded up to whole minutes; at least 1)."""
+    minutes = max(1, math.ceil(delta.total_seconds() / 60))
+    return "about 1 minute" if minutes == 1 else f"about {minutes} minutes"
+
+
+# -- configuration -------------------------------------------------------------------------------------
+
+
+class ElectionNotServable(ServiceError):
+    """The database has no election to serve, several and none chosen, or one whose plan cannot be used."""
+
+    code = "election-not-servable"
+
+
+# -- signing in ----------------------------------------------------------------------------------------
+
+
+class UnknownPrecinctCode(ServiceError):
+    code = "unknown-precinct"
+
+    def __init__(self, election: str, precinct: str) -> None:
+        super().__init__(
+            f"election {election} has no precinct {precinct!r}; precinct codes look like Adair/01NW "
+            "(county/precinct, as printed on your credential card)",
+            [FieldProblem("precinct", self.code, f"no precinct {precinct!r} in election {election}")],
+        )
+        self.precinct = precinct
+
+
+class SignInFailed(ServiceError):
+    """Wrong, revoked or missing credential: the message never says which part was wrong."""
+
+    code = "sign-in-failed"
+
+
+class PrecinctLocked(ServiceError):
+    code = "precinct-locked"
+
+    def __init__(self, precinct: str, until: datetime, now: datetime) -> None:
+        super().__init__(
+            f"too many failed sign-ins for precinct {precinct}: locked until {clock_time(until)} "
+            f"({about(until - now)}); call the hotline if you need help now"
+        )
+        self.until = until
+        self.retry_after = max(1, math.ceil((until - now).total_seconds()))
+
+
+class TooManySignIns(ServiceError):
+    code = "too-many-sign-ins"
+
+    def __init__(self, failures: int, window: timedelta, until: datetime, now: datetime) -> None:
+        minutes = round(window.total_seconds() / 60)
+        super().__init__(
+            f"too many failed sign-ins from this network address ({failures} in {minutes} minutes): "
+            f"try again after {clock_time(until)} ({about(until - now)}); call the hotline if you need help now"
+        )
+        self.until = until
+        self.retry_after = max(1, math.ceil((until - now).total_seconds()))
+
+
+class NotSignedIn(ServiceError):
+    code = "not-signed-in"
+
+
+class SessionInvalid(ServiceError):
+    """An unknown, expired or signed-out token, or one whose credential was revoked."""
+
+    code = "session-invalid"
+
+
+class SessionExpired(SessionInvalid):
+    code = "session-expired"
+
+
+class SessionRevoked(SessionInvalid):
+    code = "session-revoked"
+
+
+class Forbidden(ServiceError):
+    code = "forbidden"
+
+
+# -- reporting -----------------------------------------------------------------------------------------
+
+
+class WrongPrecinct(Forbidden):
+    code = "wrong-precinct"
+
+    def __init__(self, session_precinct: str, requested: str) -> None:
+        super().__init__(
+            f"this session is for precinct {session_precinct}; it cannot report for {requested}",
+            [FieldProblem("precinct", self.code, f"must be {session_precinct} (the precinct you signed in for)")],
+        )
+
+
+class UnknownCandidates(ServiceError):
+    code = "unknown-candidate"
+
+    def __init__(self, problems: Sequence[FieldProblem], candidates: Sequence[str]) -> None:
+        names = ", ".join(p.field for p in problems)
+        super().__init__(
+            f"not a candidate in this election: {names}; the candidates are {', '.join(candidates)}", problems
+        )
+
+
+class StageOutOfOrder(ServiceError):
+    code = "stage-out-of-order"
+
+
+class StageAlreadyReported(ServiceError):
+    code = "stage-already-reported"
+
+    def __init__(self, stage: str, seq: int, received_at: datetime) -> None:
+        super().__init__(
+            f"the {stage} stage was already reported (entry #{seq} at {clock_time(received_at)}); "
+            f"to correct it, send supersedes_seq {seq} with a reason",
+            [FieldProblem("supersedes_seq", self.code, f"required to correct entry #{seq}")],
+        )
+        self.seq = seq
+
+
+class CorrectionInvalid(ServiceError):
+    code = "correction-invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, [FieldProblem("supersedes_seq", self.code, message)])
+
+
+class ReportRejected(ServiceError):
+    """The checks found blocking problems; nothing was recorded in the ledger."""
+
+    code = "report-rejected"
+
+
+class LedgerTimeout(ServiceError):
+    code = "ledger-timeout"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"the ledger did not confirm the write within {seconds:g} s, so the report may or may not be "
+            "recorded; send it again with the same Idempotency-Key: that is safe and tells you which"
+        )

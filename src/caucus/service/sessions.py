@@ -1,0 +1,245 @@
+"""Chair sign-in: a precinct code and its credential in, a bearer token out; sessions shared by every worker.
+
+The token is 32 random bytes (URL-safe base64); only its SHA-256 hash is stored, in ``sessions``, bound to
+the credential it was signed in with, so revoking or rotating that credential ends the session. Every
+attempt is recorded in ``signin_attempts``, which drives the per-precinct lockout and the per-client limit
+(:mod:`caucus.service.limits`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, select, update
+
+from caucus.ledger import audit
+from caucus.ledger.credentials import DEFAULT_COST, GROUP_LENGTH, GROUPS, normalize_secret
+from caucus.ledger.db import iso_utc, utcnow, write_transaction
+from caucus.ledger.schema import credentials, precincts, sessions, signin_attempts
+from caucus.service.context import ElectionContext
+from caucus.service.errors import (
+    FieldProblem,
+    PrecinctLocked,
+    ServiceError,
+    SessionExpired,
+    SessionInvalid,
+    SessionRevoked,
+    SignInFailed,
+    TooManySignIns,
+    clock_time,
+)
+from caucus.service.limits import FAILURE, SignInLimits, client_retry_at, precinct_lock
+
+TOKEN_BYTES = 32
+MAX_TOKEN_LENGTH = 256
+MAX_CLIENT_LENGTH = 100
+DEFAULT_SESSION_TTL = timedelta(hours=12)
+
+
+class CredentialMalformed(ServiceError):
+    code = "credential-malformed"
+
+    def __init__(self) -> None:
+        shape = "-".join(["XXXX"] * GROUPS)
+        message = (f"a credential is {GROUPS} groups of {GROUP_LENGTH} letters and digits ({shape}) without "
+                   "0, 1, I, L, O or U; check the credential card")
+        super().__init__(message, [FieldProblem("credential", self.code, message)])
+
+
+@dataclass(frozen=True)
+class ChairSession:
+    """A signed-in precinct chair."""
+
+    session_id: int
+    election: str
+    precinct: str
+    expires_at: datetime
+
+    @property
+    def actor(self) -> str:
+        return f"chair:{self.precinct}"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    session: ChairSession
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class SessionService:
+    """Sign in, authenticate and sign out precinct chairs of one election."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        context: ElectionContext,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        limits: SignInLimits | None = None,
+        ttl: timedelta = DEFAULT_SESSION_TTL,
+    ) -> None:
+        self.engine = engine
+        self.context = context
+        self.clock = clock
+        self.limits = limits or SignInLimits()
+        self.ttl = ttl
+
+    @cached_property
+    def _decoy_hash(self) -> str:
+        # Verified against when a precinct has no active credential, so the answer takes as long as usual.
+        return DEFAULT_COST.hasher().hash(secrets.token_hex(16))
+
+    # -- sign in -------------------------------------------------------------------------------------
+    def sign_in(self, precinct: str, credential: str, client: str) -> SignedIn:
+        """Check the limits, then the credential; on success open a session.
+
+        Raises UnknownPrecinctCode, CredentialMalformed, TooManySignIns (the client's limit),
+        PrecinctLocked, or SignInFailed (the message never says which part was wrong).
+        """
+        now = self.clock()
+        info = self.context.precinct(precinct)
+        normalized = normalize_secret(credential)
+        if normalized is None:
+            raise CredentialMalformed()
+        client = client[:MAX_CLIENT_LENGTH] or "unknown"
+        election_id, limits = self.context.election_id, self.limits
+        with self.engine.connect() as conn:
+            client_failures = list(conn.execute(
+                select(signin_attempts.c.at).where(
+                    signin_attempts.c.election_id == election_id,
+                    signin_attempts.c.client == client,
+                    signin_attempts.c.outcome == FAILURE,
+                    signin_attempts.c.at > now - limits.client_window,
+                )
+            ).scalars())
+            attempts = [(row.at, row.outcome) for row in conn.execute(
+                select(signin_attempts.c.at, signin_attempts.c.outcome).where(
+                    signin_attempts.c.election_id == election_id,
+                    signin_attempts.c.precinct_code == info.code,
+                    signin_attempts.c.at > now - limits.precinct_lookback,
+                )
+            )]
+            active = conn.execute(
+                select(credentials.c.id, credentials.c.secret_hash)
+                .join(precincts, precincts.c.id == credentials.c.precinct_id)
+                .where(precincts.c.election_id == election_id, precincts.c.code == info.code,
+                       credentials.c.status == "active")
+            ).first()
+        retry_at = client_retry_at(client_failures, now, limits)
+        if retry_at is not None:
+            self._record(info.code, client, now, "client-limited")
+            raise TooManySignIns(len(client_failures), limits.client_window, retry_at, now)
+        lock = precinct_lock(attempts, limits)
+        if lock.until is not None and lock.active(now):
+            self._record(info.code, client, now, "precinct-locked")
+            raise PrecinctLocked(info.code, lock.until, now)
+        matched = self._verify(active.secret_hash if active is not None else None, normalized)
+        if active is None or not matched:
+            self._record(info.code, client, now, FAILURE)
+            raise self._failure(info.code, [*attempts, (now, FAILURE)], now)
+        return self._open(info.code, active.id, client, now)
+
+    def _verify(self, stored: str | None, normalized: str) -> bool:
+        try:
+            matched = PasswordHasher().verify(stored or self._decoy_hash, normalized)
+        except (VerificationError, InvalidHashError):
+            return False
+        return matched and stored is not None
+
+    def _failure(self, precinct: str, attempts: list[tuple[datetime, str]], now: datetime) -> SignInFailed:
+        base = ("the precinct code and credential do not match an active credential; check both against "
+                "your credential card")
+        after = precinct_lock(attempts, self.limits)
+        if after.until is not None and after.active(now):
+            locked = PrecinctLocked(precinct, after.until, now)
+            return SignInFailed(f"{base}. {locked.message[0].upper()}{locked.message[1:]}")
+        left = self.limits.precinct_failures - after.failures
+        minutes = round(self.limits.precinct_lockout.total_seconds() / 60)
+        attempts_left = "1 attempt" if left == 1 else f"{left} attempts"
+        return SignInFailed(f"{base} and try again ({attempts_left} left before precinct {precinct} is locked "
+                            f"for {minutes} minutes)")
+
+    def _record(self, precinct: str, client: str, now: datetime, outcome: str) -> None:
+        with write_transaction(self.engine) as conn:
+            conn.execute(signin_attempts.insert().values(
+                election_id=self.context.election_id, precinct_code=precinct, client=client, at=now,
+                ok=outcome == "ok", outcome=outcome,
+            ))
+
+    def _open(self, precinct: str, credential_id: int, client: str, now: datetime) -> SignedIn:
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        expires_at = now + self.ttl
+        with write_transaction(self.engine) as conn:
+            precinct_id = conn.execute(
+                select(precincts.c.id).where(precincts.c.election_id == self.context.election_id,
+                                             precincts.c.code == precinct)
+            ).scalar_one()
+            session_id = conn.execute(
+                sessions.insert().values(
+                    election_id=self.context.election_id, precinct_id=precinct_id, credential_id=credential_id,
+                    token_hash=token_hash(token), created_at=now, expires_at=expires_at, revoked_at=None,
+                ).returning(sessions.c.id)
+            ).scalar_one()
+            conn.execute(signin_attempts.insert().values(
+                election_id=self.context.election_id, precinct_code=precinct, client=client, at=now,
+                ok=True, outcome="ok",
+            ))
+            audit.record(
+                conn, election_id=self.context.election_id, at=now, actor=f"chair:{precinct}",
+                action="session.create",
+                detail={"precinct": precinct, "session": session_id, "client": client,
+                        "expires_at": iso_utc(expires_at)},
+                outcome="ok",
+            )
+        return SignedIn(token, ChairSession(session_id, self.context.slug, precinct, expires_at))
+
+    # -- authenticate and sign out -------------------------------------------------------------------
+    def authenticate(self, token: str) -> ChairSession:
+        """The session of a bearer token; raises SessionInvalid, SessionRevoked or SessionExpired."""
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            raise SessionInvalid("this session token is not valid; sign in again")
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(sessions.c.id, sessions.c.election_id, sessions.c.expires_at, sessions.c.revoked_at,
+                       precincts.c.code, credentials.c.status)
+                .join(precincts, precincts.c.id == sessions.c.precinct_id)
+                .join(credentials, credentials.c.id == sessions.c.credential_id)
+                .where(sessions.c.token_hash == token_hash(token))
+            ).first()
+        if row is None or row.election_id != self.context.election_id:
+            raise SessionInvalid("this session token is not valid; sign in again")
+        if row.revoked_at is not None:
+            raise SessionRevoked(f"this session was signed out at {clock_time(row.revoked_at)}; sign in again")
+        if row.status != "active":
+            raise SessionRevoked("the credential this session was signed in with has been revoked or replaced; "
+                                 "sign in again with the new credential")
+        now = self.clock()
+        if now >= row.expires_at:
+            raise SessionExpired(f"this session expired at {clock_time(row.expires_at)}; sign in again")
+        return ChairSession(row.id, self.context.slug, row.code, row.expires_at)
+
+    def sign_out(self, session: ChairSession) -> None:
+        """End the session (idempotent)."""
+        now = self.clock()
+        with write_transaction(self.engine) as conn:
+            result = conn.execute(
+                update(sessions).where(sessions.c.id == session.session_id, sessions.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            if result.rowcount:
+                audit.record(
+                    conn, election_id=self.context.election_id, at=now, actor=session.actor,
+                    action="session.revoke", detail={"precinct": session.precinct, "session": session.session_id},
+                    outcome="ok",
+                )
