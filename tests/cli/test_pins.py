@@ -1,0 +1,222 @@
+"""caucus pins: credentials issued once into 0600 files (CSV and QR cards), stored as argon2id hashes only;
+rotate and revoke; refusals exit 2."""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+import stat
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from sqlalchemy import Engine, select
+
+from caucus.ledger import audit_events, make_engine, verify_credential
+from caucus.ledger.schema import credentials
+from caucus.pins import chair_url, issue_all, qr_matrix
+from tests.cli.support import (
+    EXAMPLE_CODES,
+    db_url,
+    ok,
+    pdf_content,
+    qr_runs_expected,
+    qr_runs_in_pdf,
+    run,
+    write_example_plan,
+)
+
+HANDFUL = ("Adair/01NW", "Adair/02NE", "Polk/ALLEN 1", "CD1 Satellite/1140")
+FAST = ("--hash-cost", "test")
+
+
+@pytest.fixture
+def ia(tmp_path: Path) -> str:
+    """The database URL of an election ``ia`` on the bundled plan."""
+    url = db_url(tmp_path)
+    ok("init", "ia", "--database", url)
+    return url
+
+
+@pytest.fixture
+def ex(tmp_path: Path) -> str:
+    """The database URL of an election ``ex`` on the docs' example plan (four precincts)."""
+    url = db_url(tmp_path)
+    ok("init", "ex", "--plan", write_example_plan(tmp_path / "plan"), "--database", url)
+    return url
+
+
+EngineOf = Callable[[str], Engine]
+
+
+@pytest.fixture
+def engine_of() -> Iterator[EngineOf]:
+    """Engines on database URLs, disposed of after the test."""
+    engines: list[Engine] = []
+
+    def make(url: str) -> Engine:
+        engines.append(make_engine(url))
+        return engines[-1]
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_issue_writes_each_credential_once_to_0600_csv_and_cards(ia: str, tmp_path: Path, engine_of: EngineOf) -> None:
+    out = tmp_path / "cards"
+    codes = [a for code in HANDFUL[:3] for a in ("--precinct", code)]
+    result = ok("pins", "ia", "issue", *codes, "-p", HANDFUL[3], "--out", out, "--base-url", "https://r.example.org/",
+                *FAST, "--database", ia)
+    assert result.stdout.splitlines() == [str(out / "credentials.csv"), str(out / "credentials.pdf")]
+    assert "issued 4 credentials" in result.stderr
+    rows = _rows(out / "credentials.csv")
+    assert [r["code"] for r in rows] == list(HANDFUL)
+    assert rows[3] == {**rows[3], "county": "CD1 Satellite",
+                       "name": "Cedar Rapids, IA - Cedar Rapids Public Library, Whipple Auditorium",
+                       "chair_url": "https://r.example.org/chair?precinct=CD1%20Satellite%2F1140"}
+    engine = engine_of(ia)
+    for row in rows:
+        assert verify_credential(engine, "ia", row["code"], row["credential"])
+        assert unquote(row["chair_url"].split("precinct=")[1]) == row["code"]
+    assert not verify_credential(engine, "ia", "Adair/03SW", rows[0]["credential"])  # not issued
+    for name in ("credentials.csv", "credentials.pdf"):
+        assert _mode(out / name) == 0o600
+    pdf = (out / "credentials.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    content = pdf_content(pdf)
+    for row in rows:  # the credential in its groups, and the chair address, on each card
+        assert all(f"({group})".encode() in content for group in row["credential"].split("-"))
+        assert row["chair_url"].encode() in content
+    # Only argon2id hashes are stored; no credential appears anywhere in the database files.
+    with engine.connect() as conn:
+        hashes = list(conn.execute(select(credentials.c.secret_hash)).scalars())
+    assert len(hashes) == 4 and all(h.startswith("$argon2id$v=19$m=8,t=1,p=1$") for h in hashes)
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "data").iterdir())
+    for row in rows:
+        assert row["credential"].encode() not in stored and row["credential"].replace("-", "").encode() not in stored
+    events = [e for e in audit_events(engine, "ia") if e.action == "credential.issue"]
+    assert [e.detail["precinct"] for e in events] == list(HANDFUL)
+
+
+def test_a_cards_qr_code_is_the_chair_address_and_not_the_credential(ex: str, tmp_path: Path) -> None:
+    ok("pins", "ex", "issue", "-p", "Satellite/9001", "--out", tmp_path / "o", *FAST, "--database", ex)
+    (row,) = _rows(tmp_path / "o" / "credentials.csv")
+    url = chair_url("http://127.0.0.1:8000", "Satellite/9001")
+    assert row["chair_url"] == url == "http://127.0.0.1:8000/chair?precinct=Satellite%2F9001"
+    drawn = qr_runs_in_pdf(pdf_content((tmp_path / "o" / "credentials.pdf").read_bytes()))
+    # No QR decoder is installed: check instead that the page draws, module for module, the QR code that the
+    # qrcode library makes for the chair address (and so not one for anything holding the credential).
+    assert drawn == qr_runs_expected(qr_matrix(url))
+    assert drawn != qr_runs_expected(qr_matrix(f"{url}&credential={row['credential']}"))
+
+
+def test_issue_for_every_precinct_with_a_thread_pool_and_the_production_cost(ex: str, tmp_path: Path,
+                                                                              engine_of: EngineOf) -> None:
+    result = ok("pins", "ex", "issue", "--out", tmp_path / "all", "--workers", "2", "--paper", "a4", "--database", ex)
+    assert "issued 4 credentials" in result.stderr and "2 hashing threads, production cost" in result.stderr
+    rows = _rows(tmp_path / "all" / "credentials.csv")
+    assert [r["code"] for r in rows] == list(EXAMPLE_CODES)
+    assert rows[1]["name"] == "North Ward 2 &amp; Township"  # as the plan writes it; the card shows "&"
+    assert b"(North Ward 2 & Township)" in pdf_content((tmp_path / "all" / "credentials.pdf").read_bytes())
+    engine = engine_of(ex)
+    assert all(verify_credential(engine, "ex", r["code"], r["credential"].lower()) for r in rows)
+    with engine.connect() as conn:
+        hashes = list(conn.execute(select(credentials.c.secret_hash)).scalars())
+    assert all(h.startswith("$argon2id$v=19$m=19456,t=2,p=1$") for h in hashes)  # the default is production
+
+
+def test_issue_refuses_to_overwrite_files_or_replace_credentials(ex: str, tmp_path: Path, engine_of: EngineOf) -> None:
+    out = tmp_path / "o"
+    ok("pins", "ex", "issue", "--out", out, *FAST, "--database", ex)
+    first = _rows(out / "credentials.csv")
+    engine = engine_of(ex)
+    issued = len(audit_events(engine, "ex"))
+
+    again = run("pins", "ex", "issue", "--out", out, *FAST, "--database", ex)
+    assert again.exit_code == 2
+    assert "credentials.csv" in again.stderr and "already exist; credentials are written once" in again.stderr
+    elsewhere = run("pins", "ex", "issue", "--out", tmp_path / "o2", *FAST, "--database", ex)
+    assert elsewhere.exit_code == 2
+    assert "4 precincts already have a credential ('North/1', 'North/2', 'South/1', ...)" in elsewhere.stderr
+    assert not (tmp_path / "o2").exists()
+    assert len(audit_events(engine, "ex")) == issued
+    assert all(verify_credential(engine, "ex", r["code"], r["credential"]) for r in first)
+
+    unknown = run("pins", "ex", "issue", "-p", "North/9", "--out", tmp_path / "o3", *FAST, "--database", ex)
+    assert (unknown.exit_code, "election 'ex' has no precinct 'North/9'" in unknown.stderr) == (2, True)
+    no_election = run("pins", "nope", "issue", "--out", tmp_path / "o3", *FAST, "--database", ex)
+    assert (no_election.exit_code, "no election with slug 'nope'" in no_election.stderr) == (2, True)
+
+    ok("pins", "ex", "issue", "--out", out, "--reissue", "--force", *FAST, "--database", ex)
+    second = _rows(out / "credentials.csv")
+    assert _mode(out / "credentials.csv") == _mode(out / "credentials.pdf") == 0o600
+    for old, new in zip(first, second, strict=True):
+        assert not verify_credential(engine, "ex", old["code"], old["credential"])
+        assert verify_credential(engine, "ex", new["code"], new["credential"])
+
+
+def test_rotate_replaces_one_credential_and_revoke_ends_it(ex: str, tmp_path: Path, engine_of: EngineOf) -> None:
+    ok("pins", "ex", "issue", "--out", tmp_path / "o", *FAST, "--database", ex)
+    old = {r["code"]: r["credential"] for r in _rows(tmp_path / "o" / "credentials.csv")}
+    result = ok("pins", "ex", "rotate", "Satellite/9001", "--out", tmp_path / "r", *FAST, "--database", ex)
+    files = [tmp_path / "r" / "credential-Satellite-9001.csv", tmp_path / "r" / "credential-Satellite-9001.pdf"]
+    assert result.stdout.splitlines() == list(map(str, files))
+    assert all(_mode(f) == 0o600 for f in files) and files[1].read_bytes().startswith(b"%PDF-")
+    (row,) = _rows(files[0])
+    engine = engine_of(ex)
+    assert not verify_credential(engine, "ex", "Satellite/9001", old["Satellite/9001"])
+    assert verify_credential(engine, "ex", "Satellite/9001", row["credential"])
+    assert verify_credential(engine, "ex", "North/1", old["North/1"])  # the others are untouched
+    assert run("pins", "ex", "rotate", "Satellite/9001", "--out", tmp_path / "r", *FAST,
+               "--database", ex).exit_code == 2
+    assert run("pins", "ex", "rotate", "North/9", "--out", tmp_path / "r", "--database", ex).exit_code == 2
+
+    revoked = ok("pins", "ex", "revoke", "Satellite/9001", "--database", ex)
+    assert "revoked the credential of Satellite/9001" in revoked.stderr
+    assert not verify_credential(engine, "ex", "Satellite/9001", row["credential"])
+    assert "no active credential" in ok("pins", "ex", "revoke", "Satellite/9001", "--database", ex).stderr
+    assert run("pins", "ex", "revoke", "North/9", "--database", ex).exit_code == 2
+    actions = [(e.action, e.outcome) for e in audit_events(engine, "ex")][-3:]
+    assert actions == [("credential.issue", "ok"), ("credential.revoke", "ok"), ("credential.revoke", "none-active")]
+
+
+def test_the_same_credential_works_in_test_and_live_mode(ex: str, tmp_path: Path, engine_of: EngineOf) -> None:
+    ok("pins", "ex", "issue", "-p", "North/1", "--out", tmp_path / "o", *FAST, "--database", ex)
+    (row,) = _rows(tmp_path / "o" / "credentials.csv")
+    engine = engine_of(ex)
+    assert verify_credential(engine, "ex", "North/1", row["credential"])
+    with sqlite3.connect(tmp_path / "data" / "caucus.db") as conn:  # the election goes live
+        conn.execute("UPDATE elections SET mode = 'live' WHERE slug = 'ex'")
+    assert verify_credential(engine, "ex", "North/1", row["credential"])
+
+
+def test_issue_all_keeps_what_was_issued_when_a_chunk_fails() -> None:
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def issue(codes: list[str]) -> dict[str, str]:
+        if "bad" in codes:
+            raise RuntimeError("database is locked")
+        return {code: f"secret-{code}" for code in codes}
+
+    def progress(n: int) -> None:
+        with lock:
+            seen.append(n)
+
+    codes = [f"p{i}" for i in range(10)] + ["bad"] + [f"q{i}" for i in range(5)]
+    result = issue_all(issue, codes, workers=3, chunk_size=4, progress=progress)
+    assert list(result.secrets) == [c for c in codes if c not in {"p8", "p9", "bad", "q0"}]
+    assert result.failed == dict.fromkeys(["p8", "p9", "bad", "q0"], "RuntimeError: database is locked")
+    assert sorted(seen) == [4, 4, 4] and not result.interrupted

@@ -1,0 +1,67 @@
+"""caucus serve: migrations, then uvicorn on the app factory with the settings in the environment.
+
+The web app (caucus.web.app) is written separately; these tests check the uvicorn call, not the app.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from caucus.ledger import current_revision, head_revision, make_engine
+from tests.cli.support import db_url, ok, run, write_example_plan
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[Any, ...], dict[str, Any], dict[str, str | None]]]:
+    """Record uvicorn.run calls with the settings environment at the time; restore the environment after."""
+    for name in ("CAUCUS_DATABASE_URL", "CAUCUS_ELECTION"):
+        monkeypatch.setenv(name, "placeholder")  # so that monkeypatch restores the variable's absence
+        monkeypatch.delenv(name)
+    recorded: list[tuple[tuple[Any, ...], dict[str, Any], dict[str, str | None]]] = []
+
+    def fake_run(*args: Any, **kwargs: Any) -> None:
+        env = {name: os.environ.get(name) for name in ("CAUCUS_DATABASE_URL", "CAUCUS_ELECTION")}
+        recorded.append((args, kwargs, env))
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    return recorded
+
+
+def test_serve_runs_the_app_factory_with_the_settings(tmp_path: Path, calls: list[Any]) -> None:
+    url = db_url(tmp_path)
+    ok("init", "ex", "--plan", write_example_plan(tmp_path / "plan"), "--database", url)
+    result = ok("serve", "--host", "0.0.0.0", "--port", "8123", "--workers", "3", "--election", "ex",
+                "--database", url)
+    assert "serving ex from sqlite:///" in result.stderr
+    ((args, kwargs, env),) = calls
+    assert args == ("caucus.web.app:create_app",)
+    assert kwargs == {"factory": True, "host": "0.0.0.0", "port": 8123, "workers": 3}
+    assert env == {"CAUCUS_DATABASE_URL": url, "CAUCUS_ELECTION": "ex"}
+
+
+def test_serve_migrates_first_and_makes_a_relative_sqlite_path_absolute(tmp_path: Path, calls: list[Any],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    ok("serve")
+    ((args, kwargs, env),) = calls
+    assert args == ("caucus.web.app:create_app",)
+    assert kwargs == {"factory": True, "host": "127.0.0.1", "port": 8000, "workers": 1}
+    assert env == {"CAUCUS_DATABASE_URL": f"sqlite:///{tmp_path.resolve() / 'var' / 'caucus.db'}",
+                   "CAUCUS_ELECTION": None}
+    engine = make_engine(env["CAUCUS_DATABASE_URL"])
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_serve_refuses_an_unknown_election(tmp_path: Path, calls: list[Any]) -> None:
+    result = run("serve", "--election", "nope", "--database", db_url(tmp_path))
+    assert (result.exit_code, "no election with slug 'nope'" in result.stderr) == (2, True)
+    assert calls == []
+    assert run("serve", "--port", "0", "--database", db_url(tmp_path)).exit_code == 2

@@ -1,0 +1,107 @@
+"""caucus verify (the hash chain; exit 1 naming the first bad seq) and caucus log (the audit events)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from caucus.ledger import Ledger, Submission, entries, make_engine
+from tests.cli.support import db_url, ok, run, write_example_plan
+
+
+def _submit(url: str, slug: str, n: int) -> str:
+    """Record ``n`` reports through the ledger's writer; return the head hash."""
+    engine = make_engine(url)
+    try:
+        with Ledger(engine) as ledger:
+            for i in range(1, n + 1):
+                ledger.submit(Submission(election=slug, precinct_code="North/1" if i % 2 else "South/1",
+                                         channel="app", stage="first", payload={"Able": 10 + i, "Baker": 7},
+                                         actor="chair:test", idempotency_key=f"{slug}-{i}"))
+        return entries(engine, slug)[-1].content_hash
+    finally:
+        engine.dispose()
+
+
+def _tamper(tmp_path: Path, slug: str, seq: int) -> None:
+    """Change one stored payload, as someone with the database file could: drop the trigger first."""
+    with sqlite3.connect(tmp_path / "data" / "caucus.db") as conn:
+        conn.execute("DROP TRIGGER ledger_entries_no_update")
+        changed = conn.execute("UPDATE ledger_entries SET payload = '{\"Able\":99,\"Baker\":7}' WHERE seq = ? AND "
+                               "election_id = (SELECT id FROM elections WHERE slug = ?)", (seq, slug)).rowcount
+    assert changed == 1
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    """Two elections on the example plan, ``one`` and ``two``, with three reports each."""
+    database = db_url(tmp_path)
+    plan = write_example_plan(tmp_path / "plan")
+    for slug in ("one", "two"):
+        ok("init", slug, "--plan", plan, "--database", database)
+        _submit(database, slug, 3)
+    return database
+
+
+def test_verify_an_honest_ledger(url: str) -> None:
+    engine = make_engine(url)
+    heads = {slug: entries(engine, slug)[-1].content_hash for slug in ("one", "two")}
+    engine.dispose()
+    assert ok("verify", "one", "--database", url).stdout == f"one: OK, 3 entries checked, head hash {heads['one']}\n"
+    assert ok("verify", "--database", url).stdout.splitlines() == [
+        f"{slug}: OK, 3 entries checked, head hash {head}" for slug, head in heads.items()]
+    doc = json.loads(ok("verify", "two", "--json", "--database", url).stdout)
+    assert doc == {"schema": "caucus.verify/1", "ok": True, "elections": [
+        {"election": "two", "ok": True, "entries_checked": 3, "head_hash": heads["two"], "first_bad_seq": None,
+         "problem": None}]}
+
+
+def test_verify_finds_a_tampered_payload_and_exits_1(url: str, tmp_path: Path) -> None:
+    _tamper(tmp_path, "two", 2)
+    broken = run("verify", "two", "--database", url)
+    assert broken.exit_code == 1
+    assert broken.stdout.startswith("two: BROKEN at seq 2: content hash ")
+    assert "(2 entries checked; last good hash " in broken.stdout
+    every = run("verify", "--database", url)
+    assert every.exit_code == 1
+    assert [line.split(",")[0].split(" at ")[0] for line in every.stdout.splitlines()] == ["one: OK", "two: BROKEN"]
+    doc = json.loads(run("verify", "--json", "--database", url).stdout)
+    assert doc["ok"] is False
+    assert [(e["election"], e["ok"], e["first_bad_seq"]) for e in doc["elections"]] == [("one", True, None),
+                                                                                          ("two", False, 2)]
+    assert run("verify", "one", "--database", url).exit_code == 0
+
+
+def test_verify_usage_errors_exit_2(url: str, tmp_path: Path) -> None:
+    unknown = run("verify", "nope", "--database", url)
+    assert (unknown.exit_code, unknown.stderr.strip()) == (2, "error: no election with slug 'nope'")
+    empty = ok("verify", "--database", db_url(tmp_path / "empty"))
+    assert (empty.stdout, empty.stderr.strip()) == ("", "no elections in this database")
+
+
+def test_log_lists_the_audit_events(url: str, tmp_path: Path) -> None:
+    ok("pins", "one", "issue", "-p", "North/1", "-p", "South/1", "--out", tmp_path / "o", "--hash-cost", "test",
+       "--database", url)
+    lines = ok("log", "one", "--json", "--database", url).stdout.splitlines()
+    events = [json.loads(line) for line in lines]
+    assert [(e["action"], e["outcome"]) for e in events] == [("election.create", "ok"), ("credential.issue", "ok"),
+                                                             ("credential.issue", "ok")]
+    assert [e["detail"].get("precinct") for e in events[1:]] == ["North/1", "South/1"]
+    assert {e["election"] for e in events} == {"one"} and all(e["actor"].startswith("cli:") for e in events)
+    assert set(events[0]) == {"id", "election", "at", "actor", "action", "outcome", "detail"}
+
+    table = ok("log", "one", "--database", url).stdout
+    assert "Audit log (3 events)" in table and table.count("credential.issue") == 2
+    everything = ok("log", "--json", "--database", url).stdout.splitlines()
+    assert len(everything) == 4  # two election.create, two credential.issue
+    last = ok("log", "--limit", "1", "--json", "--database", url).stdout.splitlines()
+    assert [json.loads(line)["action"] for line in last] == ["credential.issue"]
+    assert ok("log", "--since", "2999-01-01", "--json", "--database", url).stdout == ""
+    since = ok("log", "one", "--since", events[1]["at"], "--json", "--database", url).stdout.splitlines()
+    assert len(since) == 2
+    bad = run("log", "--since", "yesterday", "--database", url)
+    assert (bad.exit_code, "is not an ISO 8601 date" in bad.stderr) == (2, True)
+    assert run("log", "nope", "--database", url).exit_code == 2
