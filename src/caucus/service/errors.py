@@ -131,6 +131,10 @@ class WrongPrecinct(Forbidden):
         )
 
 
+class InvalidReport(ServiceError):
+    code = "invalid-report"
+
+
 class UnknownCandidates(ServiceError):
     code = "unknown-candidate"
 

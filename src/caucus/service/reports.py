@@ -41,6 +41,7 @@ from caucus.service.context import ElectionContext, PrecinctInfo
 from caucus.service.errors import (
     CorrectionInvalid,
     FieldProblem,
+    InvalidReport,
     LedgerTimeout,
     ReportRejected,
     ServiceError,
@@ -161,6 +162,7 @@ class ReportService:
     ) -> SubmitResult:
         """Check and record one stage; see the module docstring. Raises ServiceError or LedgerError."""
         info = self.context.precinct(precinct)
+        _check_correction_fields(report)
         submission = Submission(
             election=self.context.slug,
             precinct_code=info.code,
@@ -249,6 +251,15 @@ class ReportService:
                 },
                 outcome=f"rejected:{code}",
             )
+
+
+def _check_correction_fields(report: StageReport) -> None:
+    if report.supersedes_seq is None and report.reason is not None:
+        message = "a reason is only for a correction: send supersedes_seq (the entry corrected) with it"
+        raise InvalidReport(message, [FieldProblem("reason", "reason-without-correction", message)])
+    if report.supersedes_seq is not None and not (report.reason or "").strip():
+        message = f"a correction (superseding entry #{report.supersedes_seq}) needs a reason"
+        raise InvalidReport(message, [FieldProblem("reason", "required", message)])
 
 
 def _check_order(

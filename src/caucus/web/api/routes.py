@@ -1,0 +1,137 @@
+"""The JSON API routes, version 1. Thin: each validates its input, calls one use case, shapes the answer.
+
+Every route declares its access (``access(...)``); errors are raised as typed exceptions and rendered by
+:mod:`caucus.web.errors`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+
+from caucus.web.access import Principal, access
+from caucus.web.api.convert import precinct_out, submit_out
+from caucus.web.api.schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
+    HealthResponse,
+    PrecinctOut,
+    SessionResponse,
+    SignInRequest,
+    StageRequest,
+    SubmitResponse,
+)
+from caucus.web.errors import DatabaseUnreachable, UnsupportedMediaType, error_responses
+from caucus.web.services import services_of
+
+PREFIX = "/api/v1"
+OPENAPI_PATH = f"{PREFIX}/openapi.json"
+DOCS_PATH = f"{PREFIX}/docs"
+
+Chair = Annotated[Principal, access("chair")]
+
+
+def require_json(request: Request) -> None:
+    """415 unless the body is declared as JSON."""
+    declared = request.headers.get("content-type")
+    media = (declared or "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        got = f"got {declared!r}" if declared else "got no Content-Type"
+        raise UnsupportedMediaType(f"send the body as JSON with the header Content-Type: application/json ({got})")
+
+
+JsonBody = Annotated[None, Depends(require_json)]
+IdempotencyKey = Annotated[str, Header(
+    alias="Idempotency-Key", min_length=1, max_length=128, pattern=IDEMPOTENCY_KEY_PATTERN,
+    description="A new random key (a UUID) for each new report; the same key when retrying it.",
+)]
+
+router = APIRouter(prefix=PREFIX)
+
+
+@router.get(
+    "/health", tags=["service"], response_model=HealthResponse, dependencies=[access("public")],
+    responses=error_responses(503),
+)
+def health(request: Request) -> HealthResponse:
+    """Whether the service is up and its database reachable."""
+    services = services_of(request)
+    try:
+        services.ping()
+    except Exception as exc:
+        raise DatabaseUnreachable(f"the database does not answer: {type(exc).__name__}") from exc
+    return HealthResponse(ok=True, database="reachable", election=services.context.slug)
+
+
+@router.post(
+    "/session", tags=["session"], status_code=201, response_model=SessionResponse,
+    dependencies=[access("public")], responses=error_responses(401, 413, 415, 422, 423, 429),
+)
+def sign_in(request: Request, _json: JsonBody, body: SignInRequest) -> SessionResponse:
+    """Sign a precinct chair in with the precinct's credential; returns a bearer token."""
+    client = request.client.host if request.client else "unknown"
+    signed = services_of(request).sessions.sign_in(body.precinct, body.credential, client)
+    return SessionResponse(token=signed.token, precinct=signed.session.precinct,
+                           expires_at=signed.session.expires_at)
+
+
+@router.delete(
+    "/session", tags=["session"], status_code=204, response_class=Response, responses=error_responses(401, 403),
+)
+def sign_out(request: Request, principal: Chair) -> Response:
+    """Sign out: the token stops working at once."""
+    assert principal.chair is not None
+    services_of(request).sessions.sign_out(principal.chair)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/reports", tags=["reports"], status_code=201, response_model=SubmitResponse,
+    responses={
+        200: {"model": SubmitResponse, "description": "A retry of a report already recorded (replayed: true)"},
+        **error_responses(401, 403, 409, 413, 415, 422, 503),
+    },
+)
+def submit_report(
+    request: Request,
+    response: Response,
+    principal: Chair,
+    _json: JsonBody,
+    idempotency_key: IdempotencyKey,
+    body: Annotated[StageRequest, Body()],
+) -> SubmitResponse:
+    """Report one stage of the precinct's caucus. 201: recorded durably (committed) with its receipt;
+    200: a retry of a report already recorded (the original receipt, ``replayed: true``)."""
+    assert principal.chair is not None
+    result = services_of(request).reports.submit_as_chair(principal.chair, body.to_report(), idempotency_key)
+    if result.replayed:
+        response.status_code = 200
+    return submit_out(result)
+
+
+@router.get(
+    "/precinct", tags=["reports"], response_model=PrecinctOut, responses=error_responses(401, 403),
+)
+def precinct_status(request: Request, principal: Chair) -> PrecinctOut:
+    """The chair's own precinct: its state with the reasons, what each stage holds, every receipt, the
+    findings and the server's recomputation."""
+    assert principal.chair is not None
+    return precinct_out(services_of(request).reports.status(principal.chair.precinct))
+
+
+def docs_router(app: FastAPI) -> APIRouter:
+    """The OpenAPI document and its browsable docs (public, not listed in the document itself)."""
+    docs = APIRouter()
+
+    @docs.get(OPENAPI_PATH, include_in_schema=False, dependencies=[access("public")])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @docs.get(DOCS_PATH, include_in_schema=False, dependencies=[access("public")])
+    def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=OPENAPI_PATH, title=f"{app.title} - API")
+
+    return docs

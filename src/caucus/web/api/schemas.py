@@ -1,0 +1,220 @@
+"""Request and response bodies of the JSON API (Pydantic; every request model forbids unknown fields).
+
+Counts are strict whole numbers (no floats, strings or booleans) between 0 and :data:`MAX_COUNT`. Text is
+refused if it holds control characters (NUL included) or unpaired surrogates, so that nothing a client sends
+can fail later in the database or in a response.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from caucus.service import StageReport
+
+MAX_COUNT = 100_000  # people at one precinct caucus (the largest in 2020 had a few thousand)
+MAX_DELEGATES = 1_000
+MAX_GROUPS = 50
+MAX_SEQ = 2**31 - 1
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
+
+
+def _plain_text(value: str, *, newlines: bool = False) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (it has an unpaired surrogate)") from None
+    for ch in value:
+        if unicodedata.category(ch) == "Cc" and not (newlines and ch in "\n\t"):
+            raise ValueError(f"must not contain control characters such as U+{ord(ch):04X}")
+    return value
+
+
+def _text_with_newlines(value: str) -> str:
+    return _plain_text(value, newlines=True)
+
+
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
+DelegateCount = Annotated[int, Field(strict=True, ge=0, le=MAX_DELEGATES)]
+GroupName = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_plain_text)]
+PrecinctCode = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_plain_text)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000), AfterValidator(_text_with_newlines)]
+Counts = Annotated[dict[GroupName, Count], Field(min_length=1, max_length=MAX_GROUPS)]
+SupersedesSeq = Annotated[int, Field(strict=True, ge=1, le=MAX_SEQ)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- requests ------------------------------------------------------------------------------------------
+
+
+class SignInRequest(_Strict):
+    precinct: PrecinctCode = Field(description="The precinct code, e.g. `Adair/01NW`.")
+    credential: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_plain_text)] = Field(
+        description="The precinct's credential, `XXXX-XXXX-XXXX-XXXX-XXXX` (case, spaces and dashes ignored)."
+    )
+
+
+class _StageRequest(_Strict):
+    precinct: PrecinctCode | None = Field(None, description="If given, must be the session's precinct.")
+    supersedes_seq: SupersedesSeq | None = Field(
+        None, description="A correction: the seq of the entry it replaces (this channel's current one)."
+    )
+    reason: Reason | None = Field(None, description="Why: required with supersedes_seq, only then.")
+
+    def stage_payload(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def to_report(self) -> StageReport:
+        return StageReport(
+            stage=self.stage,  # type: ignore[attr-defined]
+            payload=self.stage_payload(),
+            precinct=self.precinct,
+            supersedes_seq=self.supersedes_seq,
+            reason=self.reason,
+        )
+
+
+class AttendanceReport(_StageRequest):
+    stage: Literal["attendance"]
+    attendance: Count = Field(description="N: eligible attendees at the start (IA-1.3).")
+
+    def stage_payload(self) -> dict[str, Any]:
+        return {"attendance": self.attendance}
+
+
+class FirstAlignmentReport(_StageRequest):
+    stage: Literal["first"]
+    counts: Counts = Field(description="People in each preference group, by candidate name.")
+
+    def stage_payload(self) -> dict[str, Any]:
+        return {"counts": dict(self.counts)}
+
+
+class ChanceOutcomeIn(_Strict):
+    kind: Literal["lose", "gain", "drop"] = Field(
+        description="lose: the tied groups give a delegate back; gain: spare delegates; drop: viability lost."
+    )
+    among: Annotated[list[GroupName], Field(min_length=2, max_length=MAX_GROUPS)]
+    selected: Annotated[list[GroupName], Field(min_length=1, max_length=MAX_GROUPS)]
+
+
+class FinalAlignmentReport(_StageRequest):
+    stage: Literal["final"]
+    counts: Counts = Field(description="People in each preference group after realignment.")
+    chance: Annotated[list[ChanceOutcomeIn], Field(max_length=10)] = Field(
+        default_factory=list, description="The games of chance held, in the order the ties arose."
+    )
+
+    def stage_payload(self) -> dict[str, Any]:
+        return {"counts": dict(self.counts), "chance": [c.model_dump() for c in self.chance]}
+
+
+class DelegatesReport(_StageRequest):
+    stage: Literal["delegates"]
+    delegates: Annotated[dict[GroupName, DelegateCount], Field(min_length=1, max_length=MAX_GROUPS)] = Field(
+        description="County delegates awarded to each group, as on the worksheet."
+    )
+
+    def stage_payload(self) -> dict[str, Any]:
+        return {"delegates": dict(self.delegates)}
+
+
+StageRequest = Annotated[
+    AttendanceReport | FirstAlignmentReport | FinalAlignmentReport | DelegatesReport,
+    Field(discriminator="stage"),
+]
+
+
+# -- responses -----------------------------------------------------------------------------------------
+
+
+class SessionResponse(BaseModel):
+    token: str = Field(description="Send it as `Authorization: Bearer <token>`; only its hash is stored.")
+    precinct: str
+    expires_at: datetime
+
+
+class ReceiptOut(BaseModel):
+    seq: int
+    received_at: datetime
+    content_hash: str
+    idempotency_key: str
+    stage: str
+    channel: str
+    supersedes_seq: int | None
+
+
+class FindingOut(BaseModel):
+    code: str
+    severity: Literal["blocking", "warning"]
+    rule: str
+    message: str
+    field: str | None
+
+
+class ChanceEventOut(BaseModel):
+    kind: str
+    among: list[str]
+    count: int
+    description: str
+
+
+class RecomputedOut(BaseModel):
+    delegates_to_elect: int | None
+    attendance: int | None
+    threshold: int | None
+    status: str | None = Field(description="complete, needs-chance, no-viable-group or no-delegates.")
+    delegates: dict[str, int] | None
+    sde: dict[str, str] | None = Field(description="State delegate equivalents, 4 decimals, as strings.")
+    pending_chance: ChanceEventOut | None
+    notes: list[str]
+
+
+class StageEntryOut(BaseModel):
+    seq: int
+    received_at: datetime
+    channel: str
+    content_hash: str
+    numbers: dict[str, Any]
+
+
+class HistoryEntryOut(StageEntryOut):
+    stage: str
+    idempotency_key: str
+    supersedes_seq: int | None
+    reason: str | None
+    superseded_by: int | None
+
+
+class PrecinctOut(BaseModel):
+    code: str
+    county: str
+    name: str
+    kind: str
+    delegates_to_elect: int | None
+    state: Literal["not-reported", "reported", "accepted", "held-for-review", "conflicting"]
+    reasons: list[str]
+    stages: dict[str, list[StageEntryOut]] = Field(description="Each stage's current entries, one per channel.")
+    history: list[HistoryEntryOut]
+    findings: list[FindingOut]
+    recomputed: RecomputedOut
+
+
+class SubmitResponse(BaseModel):
+    receipt: ReceiptOut
+    precinct: PrecinctOut
+    findings: list[FindingOut] = Field(description="What the checks flag (warnings: held for review).")
+    recomputed: RecomputedOut
+    replayed: bool = Field(description="True when this is the answer to a retry of an already recorded report.")
+
+
+class HealthResponse(BaseModel):
+    ok: bool
+    database: Literal["reachable"]
+    election: str

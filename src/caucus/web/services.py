@@ -1,0 +1,68 @@
+"""What one running app holds: the engine, the single ledger Writer, the election's context and the use
+cases built on them. Started by the app's lifespan, handed to requests through the lifespan state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, text
+from starlette.requests import Request
+
+from caucus.ledger import Writer, upgrade
+from caucus.ledger.db import utcnow
+from caucus.service import ElectionContext, ReportService, SessionService, load_context
+from caucus.web.settings import Settings
+
+STATE_KEY = "services"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    writer: Writer
+    context: ElectionContext
+    sessions: SessionService
+    reports: ReportService
+
+    def ping(self) -> None:
+        """Raise unless the database answers."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def close(self) -> None:
+        """Commit what the writer has queued, stop it, and close the engine's connections."""
+        try:
+            self.writer.close()
+        finally:
+            self.engine.dispose()
+
+
+def start_services(
+    engine: Engine, settings: Settings, clock: Callable[[], datetime] | None = None
+) -> Services:
+    """Bring the schema up to date, load the election served, start the Writer (blocking: run it off the
+    event loop)."""
+    now = clock or utcnow
+    upgrade(engine)
+    context = load_context(engine, settings.election)
+    writer = Writer(engine, clock=now)
+    return Services(
+        settings=settings,
+        engine=engine,
+        writer=writer,
+        context=context,
+        sessions=SessionService(engine, context, clock=now, limits=settings.signin_limits, ttl=settings.session_ttl),
+        reports=ReportService(engine, writer, context, clock=now),
+    )
+
+
+def services_of(request: Request) -> Services:
+    """The services of the app serving ``request`` (set by its lifespan)."""
+    services = getattr(request.state, STATE_KEY, None)
+    if not isinstance(services, Services):
+        raise RuntimeError("the caucus app was not started: run it under a server (or TestClient as a context "
+                           "manager) so that its lifespan starts the services")
+    return services

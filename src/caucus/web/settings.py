@@ -1,0 +1,103 @@
+"""The web app's settings: one typed object read from ``CAUCUS_*`` environment variables.
+
+Nothing is read at import time. :func:`load_settings` reads the environment and fails fast with one
+:class:`SettingsError` naming every bad variable and why.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from caucus.service import SignInLimits
+
+ENV_PREFIX = "CAUCUS_"
+DEFAULT_DATABASE_URL = "sqlite:///./var/caucus.db"
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+_DAY = 24 * 3600
+
+
+class SettingsError(ValueError):
+    """Invalid settings; the message names each variable, its value and the rule it breaks."""
+
+
+class Settings(BaseSettings):
+    """Settings of one app process (every field can be set as ``CAUCUS_<FIELD NAME IN CAPITALS>``)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
+
+    #: ``sqlite:///path/caucus.db`` (embedded) or ``postgresql://user@host/db`` (production)
+    database_url: str = DEFAULT_DATABASE_URL
+    #: slug of the election served; None: the only election in the database
+    election: str | None = None
+    #: how long a chair's sign-in lasts
+    session_ttl_seconds: int = Field(12 * 3600, ge=60, le=7 * _DAY)
+    #: per precinct: this many failed sign-ins within the window lock it for the lockout
+    signin_precinct_max_failures: int = Field(5, ge=1, le=1000)
+    signin_precinct_window_seconds: int = Field(15 * 60, ge=1, le=_DAY)
+    signin_precinct_lockout_seconds: int = Field(15 * 60, ge=1, le=_DAY)
+    #: per client address: this many failed sign-ins within the window stop it until they age out
+    signin_client_max_failures: int = Field(30, ge=1, le=1_000_000)
+    signin_client_window_seconds: int = Field(15 * 60, ge=1, le=_DAY)
+    #: requests with a larger body are refused (413) before it is read
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError("not a database URL; use sqlite:///path/caucus.db or postgresql://user@host/db") from None
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"unsupported database {backend!r}; use sqlite:///... or postgresql://...")
+        return value
+
+    @field_validator("election", mode="before")
+    @classmethod
+    def _election(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip() or None
+            if value is not None and not _SLUG.fullmatch(value):
+                raise ValueError("an election slug is 1-64 lowercase letters, digits or dashes")
+        return value
+
+    @property
+    def session_ttl(self) -> timedelta:
+        return timedelta(seconds=self.session_ttl_seconds)
+
+    @property
+    def signin_limits(self) -> SignInLimits:
+        return SignInLimits(
+            precinct_failures=self.signin_precinct_max_failures,
+            precinct_window=timedelta(seconds=self.signin_precinct_window_seconds),
+            precinct_lockout=timedelta(seconds=self.signin_precinct_lockout_seconds),
+            client_failures=self.signin_client_max_failures,
+            client_window=timedelta(seconds=self.signin_client_window_seconds),
+        )
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        name = ENV_PREFIX + ".".join(str(part) for part in problem["loc"]).upper()
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"{name}: no such setting")
+        else:
+            lines.append(f"{name}={problem.get('input')!r}: {message}")
+    return "invalid settings: " + "; ".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings from the environment (``overrides`` win); raises SettingsError on a bad value."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
