@@ -13,7 +13,8 @@ import html
 import io
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ HASH_COSTS: dict[str, HashCost] = {
 }
 Paper = Literal["letter", "a4"]
 IssueFn = Callable[[list[str]], dict[str, str]]
+Matrix = list[list[bool]]  # a QR code's modules, row by row, True for dark
 
 
 def chair_url(base_url: str, code: str) -> str:
@@ -195,7 +197,7 @@ def render_csv(cards: Sequence[Card]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def qr_matrix(payload: str) -> list[list[bool]]:
+def qr_matrix(payload: str) -> Matrix:
     """The QR code of ``payload`` (error correction M, 4-module quiet zone) as rows of dark modules."""
     import qrcode  # noqa: PLC0415  (only the commands that print cards pay for the import)
 
@@ -229,11 +231,42 @@ class _Grid:
         return self.margin + col * self.card_w, self.height - self.margin - (row + 1) * self.card_h
 
 
+class QrCodes:
+    """QR matrices of chair addresses, computed on a background thread: started while the credentials hash
+    (argon2 releases the GIL), it takes the few milliseconds per code off the printing that follows."""
+
+    def __init__(self, urls: Iterable[str]) -> None:
+        self._urls = list(dict.fromkeys(urls))
+        self._matrices: dict[str, Matrix] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="caucus-qr", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for url in self._urls:
+            if self._stop.is_set():
+                return
+            self._matrices[url] = qr_matrix(url)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def result(self) -> dict[str, Matrix]:
+        """The matrices computed (all of them unless stopped)."""
+        self._thread.join()
+        return self._matrices
+
+
 def render_pdf(
-    cards: Sequence[Card], *, title: str, paper: Paper = "letter", progress: Callable[[int], None] = lambda n: None
+    cards: Sequence[Card],
+    *,
+    title: str,
+    paper: Paper = "letter",
+    progress: Callable[[int], None] = lambda n: None,
+    qr_codes: Mapping[str, Matrix] | None = None,
 ) -> bytes:
     """Printable cards, 2 x 4 per page, with dashed cut lines (see :func:`_draw_card`); ``progress`` is
-    called with the number of cards drawn on each page."""
+    called with the number of cards drawn on each page. ``qr_codes``: matrices already computed, by URL."""
     from reportlab.lib.pagesizes import A4, LETTER  # noqa: PLC0415
     from reportlab.pdfgen.canvas import Canvas  # noqa: PLC0415
 
@@ -253,7 +286,8 @@ def render_pdf(
         canvas.drawRightString(grid.width - grid.margin, grid.margin - 18, f"page {page + 1} of {pages}")
         _cut_lines(canvas, grid)
         for index, card in enumerate(cards[page * per_page : (page + 1) * per_page]):
-            _draw_card(canvas, card, grid.origin(index), (grid.card_w, grid.card_h))
+            matrix = (qr_codes or {}).get(card.url) or qr_matrix(card.url)
+            _draw_card(canvas, card, matrix, grid.origin(index), (grid.card_w, grid.card_h))
         canvas.showPage()
         progress(len(cards[page * per_page : (page + 1) * per_page]))
     canvas.save()
@@ -274,7 +308,7 @@ def _cut_lines(canvas: Any, grid: _Grid) -> None:
     canvas.restoreState()
 
 
-def _draw_card(canvas: Any, card: Card, origin: tuple[float, float], size: tuple[float, float]) -> None:
+def _draw_card(canvas: Any, card: Card, qr: Matrix, origin: tuple[float, float], size: tuple[float, float]) -> None:
     """One card: county, precinct name and code top left; the QR code top right; the credential in large
     monospace groups across the card; how to sign in, and the chair address, at the foot."""
     from reportlab.lib.utils import simpleSplit  # noqa: PLC0415
@@ -292,7 +326,7 @@ def _draw_card(canvas: Any, card: Card, origin: tuple[float, float], size: tuple
         canvas.drawString(x + pad, top - 27 - 11 * i, line)
     canvas.setFont("Courier", 8)
     canvas.drawString(x + pad, top - 31 - 11 * len(lines), _fit(card.code, "Courier", 8, text_w))
-    _draw_qr(canvas, qr_matrix(card.url), (x + w - pad - qr_size, top - qr_size), qr_size)
+    _draw_qr(canvas, qr, (x + w - pad - qr_size, top - qr_size), qr_size)
 
     groups = card.credential.split("-")
     font_size = min(18.0, (w - 2 * pad) / (0.6 * (len("".join(groups)) + 1.5 * (len(groups) - 1))))
@@ -309,7 +343,7 @@ def _draw_card(canvas: Any, card: Card, origin: tuple[float, float], size: tuple
     canvas.drawString(x + pad, y + pad, _fit(card.url, "Helvetica", 6.5, w - 2 * pad))
 
 
-def _draw_qr(canvas: Any, matrix: list[list[bool]], origin: tuple[float, float], size: float) -> None:
+def _draw_qr(canvas: Any, matrix: Matrix, origin: tuple[float, float], size: float) -> None:
     """The modules as one filled path, a rectangle per horizontal run of dark modules (a few times fewer
     drawing operators than one per module: 1,700 cards render in seconds)."""
     (x, y), module = origin, size / len(matrix)

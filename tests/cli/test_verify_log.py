@@ -105,3 +105,20 @@ def test_log_lists_the_audit_events(url: str, tmp_path: Path) -> None:
     bad = run("log", "--since", "yesterday", "--database", url)
     assert (bad.exit_code, "is not an ISO 8601 date" in bad.stderr) == (2, True)
     assert run("log", "nope", "--database", url).exit_code == 2
+
+
+def test_deleting_the_newest_entries_is_caught_only_against_a_published_head(url: str, tmp_path: Path) -> None:
+    published = json.loads(ok("verify", "one", "--json", "--database", url).stdout)["elections"][0]
+    head = f"3:{published['head_hash']}"
+    assert ok("verify", "one", "--expect-head", head, "--database", url).stdout.startswith("one: OK, 3 entries")
+    with sqlite3.connect(tmp_path / "data" / "caucus.db") as conn:
+        conn.execute("DROP TRIGGER ledger_entries_no_delete")
+        conn.execute("DELETE FROM ledger_entries WHERE seq = 3 AND election_id = "
+                     "(SELECT id FROM elections WHERE slug = 'one')")
+    assert ok("verify", "one", "--database", url).stdout.startswith("one: OK, 2 entries checked")  # still a chain
+    cut = run("verify", "one", "--expect-head", head, "--database", url)
+    assert cut.exit_code == 1
+    assert cut.stdout.startswith("one: BROKEN at seq 3: the published head is entry #3, but the ledger ends at "
+                                 "entry #2: entries were deleted")
+    assert run("verify", "one", "--expect-head", "3:abc", "--database", url).exit_code == 2
+    assert run("verify", "--expect-head", head, "--database", url).exit_code == 2

@@ -160,6 +160,9 @@ def actor() -> str:
 
 def verify(
     slug: Annotated[str | None, typer.Argument(help="The election; default: every election.")] = None,
+    expect_head: Annotated[str | None, typer.Option(
+        metavar="SEQ:HASH", help="A head published earlier (entry count and head hash): also fail if that entry "
+                                 "is gone or its hash changed (deleted or rewritten newest entries).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document (schema caucus.verify/1).")] = False,
     database: Database = DEFAULT_DATABASE,
 ) -> None:
@@ -169,6 +172,7 @@ def verify(
     from caucus.ledger import verify_chain  # noqa: PLC0415
     from caucus.ledger.schema import elections  # noqa: PLC0415
 
+    published = _published_head(expect_head, slug)
     with opened(database) as engine, ledger_errors():
         if slug is None:
             with engine.connect() as conn:
@@ -176,6 +180,8 @@ def verify(
         else:
             slugs = [slug]
         reports = [verify_chain(engine, s) for s in slugs]
+        if published is not None and reports[0].ok:
+            reports[0] = _check_published(engine, reports[0], *published)
     ok = all(r.ok for r in reports)
     if as_json:
         out.print_json(json.dumps({"schema": "caucus.verify/1", "ok": ok,
@@ -187,6 +193,35 @@ def verify(
             _print_report(report)
     if not ok:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _published_head(text: str | None, slug: str | None) -> tuple[int, str] | None:
+    if text is None:
+        return None
+    if slug is None:
+        fail("--expect-head needs the election's SLUG")
+    seq, _, head = text.partition(":")
+    if not seq.isdigit() or int(seq) < 1 or len(head) != 64 or any(c not in "0123456789abcdef" for c in head):
+        fail(f"--expect-head {text!r}: expected SEQ:HASH, an entry number and a 64-digit hex SHA-256")
+    return int(seq), head
+
+
+def _check_published(engine: Engine, report: ChainReport, seq: int, head: str) -> ChainReport:
+    """``report`` (a valid chain), failed if entry ``seq`` is missing or no longer has hash ``head``."""
+    import dataclasses  # noqa: PLC0415
+
+    from caucus.ledger import entries  # noqa: PLC0415
+
+    if report.entries_checked < seq:
+        return dataclasses.replace(report, ok=False, first_bad_seq=report.entries_checked + 1,
+                                   problem=f"the published head is entry #{seq}, but the ledger ends at entry "
+                                           f"#{report.entries_checked}: entries were deleted")
+    (entry,) = entries(engine, report.election, since_seq=seq - 1, limit=1)
+    if entry.content_hash != head:
+        return dataclasses.replace(report, ok=False, first_bad_seq=seq,
+                                   problem=f"entry #{seq} has hash {entry.content_hash[:12]}…, not the published "
+                                           f"{head[:12]}…: entries up to it were rewritten")
+    return report
 
 
 def _report_json(report: ChainReport) -> dict[str, object]:

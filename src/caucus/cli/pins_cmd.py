@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from caucus.ledger import PrecinctSpec
-    from caucus.pins import Card
+    from caucus.pins import Card, Matrix
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 EXIT_INTERRUPTED = 130
@@ -92,14 +92,18 @@ def issue(
             started = time.perf_counter()
             hashing = bar.add_task("hashing credentials", total=len(codes))
             issuer = p.ledger_issuer(engine, slug, p.HASH_COSTS[hash_cost.value], actor())
+            qr_codes = p.QrCodes(p.chair_url(base_url, code) for code in codes)  # meanwhile, on another thread
             result = p.issue_all(issuer, codes, workers=threads, progress=lambda n: bar.advance(hashing, n))
+            if result.interrupted:
+                qr_codes.stop()
             elapsed = time.perf_counter() - started
         cards = [_card(specs[code], secret, base_url) for code, secret in result.secrets.items()]
         err.print(f"issued {len(cards):,} credentials in {elapsed:.1f} s ({threads} hashing threads, "
                   f"{hash_cost.value} cost)", highlight=False)
         if cards:
             printing = bar.add_task("printing cards", total=len(cards))
-            _write_cards(files, cards, slug, paper, force, progress=lambda n: bar.advance(printing, n))
+            _write_cards(files, cards, slug, paper, force, progress=lambda n: bar.advance(printing, n),
+                         qr_codes=qr_codes.result())
             for path in files:
                 out.print(str(path), highlight=False)
     if result.failed:
@@ -191,12 +195,13 @@ def _card(spec: PrecinctSpec, secret: str, base_url: str) -> Card:
 
 
 def _write_cards(files: list[Path], cards: list[Card], slug: str, paper: PaperName, force: bool,
-                 progress: Callable[[int], None] = lambda n: None) -> None:
+                 progress: Callable[[int], None] = lambda n: None, qr_codes: Mapping[str, Matrix] | None = None
+                 ) -> None:
     from caucus.pins import render_csv, render_pdf, write_secret_file  # noqa: PLC0415
 
     csv_path, pdf_path = files
     try:
-        pdf = render_pdf(cards, title=slug, paper=paper.value, progress=progress)
+        pdf = render_pdf(cards, title=slug, paper=paper.value, progress=progress, qr_codes=qr_codes)
         write_secret_file(csv_path, render_csv(cards), force=force)
         write_secret_file(pdf_path, pdf, force=force)
     except OSError as exc:
