@@ -140,11 +140,11 @@ def _collect(
     result: IssueResult,
     progress: Callable[[int], None],
 ) -> None:
-    try:
-        done.update(future.result())
-    except Exception as exc:
-        result.failed.update(dict.fromkeys(chunk, f"{type(exc).__name__}: {exc}"))
+    problem = future.exception()  # the future is done: this does not wait, and does not raise
+    if problem is not None:
+        result.failed.update(dict.fromkeys(chunk, f"{type(problem).__name__}: {problem}"))
     else:
+        done.update(future.result())
         progress(len(chunk))
 
 

@@ -4,9 +4,12 @@ rotate and revoke; refusals exit 2."""
 from __future__ import annotations
 
 import csv
+import os
+import signal
 import sqlite3
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import unquote
@@ -220,3 +223,20 @@ def test_issue_all_keeps_what_was_issued_when_a_chunk_fails() -> None:
     assert list(result.secrets) == [c for c in codes if c not in {"p8", "p9", "bad", "q0"}]
     assert result.failed == dict.fromkeys(["p8", "p9", "bad", "q0"], "RuntimeError: database is locked")
     assert sorted(seen) == [4, 4, 4] and not result.interrupted
+
+
+def test_issue_all_on_ctrl_c_returns_what_was_issued() -> None:
+    def issue(codes: list[str]) -> dict[str, str]:
+        if codes == ["stop"]:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the pool works
+        time.sleep(0.05)
+        return {code: f"secret-{code}" for code in codes}
+
+    codes = ["a", "stop", *(f"later{i}" for i in range(20))]
+    result = issue_all(issue, codes, workers=1, chunk_size=1)
+    assert result.interrupted
+    assert {"a", "stop"} <= result.secrets.keys()
+    assert result.secrets.keys() | result.failed.keys() == set(codes)
+    assert not result.secrets.keys() & result.failed.keys()
+    assert set(result.failed.values()) == {"interrupted before it was issued"}
+    assert len(result.failed) >= 15  # the chunks not yet started were cancelled

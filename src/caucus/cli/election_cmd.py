@@ -137,8 +137,9 @@ def init(
     pools = len(the_plan.counties) - counties
     out.print(f"created election {slug} ({mode.value} mode) from plan {the_plan.name}: "
               f"{_count(in_state, 'precinct')}, {_count(len(specs) - in_state, 'satellite site')}, "
-              f"{_count(counties, 'county', 'counties')}, {_count(pools, 'satellite pool')}", highlight=False)
-    err.print(f"plan: {plan_ref}\ndatabase: {_safe(absolute_url(database))}", highlight=False)
+              f"{_count(counties, 'county', 'counties')}, {_count(pools, 'satellite pool')}",
+              highlight=False, markup=False)
+    err.print(f"plan: {plan_ref}\ndatabase: {_safe(absolute_url(database))}", highlight=False, markup=False)
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
@@ -188,7 +189,7 @@ def verify(
                                    "elections": [_report_json(r) for r in reports]}), indent=1)
     else:
         if not reports:
-            err.print("no elections in this database", highlight=False)
+            err.print("no elections in this database", highlight=False, markup=False)
         for report in reports:
             _print_report(report)
     if not ok:
@@ -288,6 +289,7 @@ def _event_json(event: AuditEvent) -> dict[str, object]:
 
 def _print_events(events: list[AuditEvent], *, with_election: bool) -> None:
     from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
 
     table = Table(title=f"Audit log ({len(events):,} events)", title_justify="left")
     columns = ["when (UTC)", *(["election"] if with_election else []), "who", "what", "outcome", "detail"]
@@ -297,7 +299,7 @@ def _print_events(events: list[AuditEvent], *, with_election: bool) -> None:
         detail = ", ".join(f"{k}={v}" for k, v in event.detail.items())
         row = [event.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), *([event.election or "-"] if with_election
                else []), event.actor, event.action, event.outcome, detail]
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))  # plain text: no Rich markup in stored values
     out.print(table, markup=False, highlight=False)
 
 
@@ -323,7 +325,7 @@ def serve(
     if election is not None:
         os.environ["CAUCUS_ELECTION"] = election
     err.print(f"serving {election or 'every election'} from {_safe(url)} on http://{host}:{port} "
-              f"({workers} worker{'s' if workers > 1 else ''})", highlight=False)
+              f"({workers} worker{'s' if workers > 1 else ''})", highlight=False, markup=False)
     import uvicorn  # noqa: PLC0415
 
     uvicorn.run("caucus.web.app:create_app", factory=True, host=host, port=port, workers=workers)

@@ -8,13 +8,17 @@ credential without ``--reissue``...); 130 interrupted (what was issued is writte
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from caucus.cli.common import err, fail, out
 from caucus.cli.election_cmd import DEFAULT_DATABASE, EXIT_FAILED, Database, actor, ledger_errors, opened
@@ -99,18 +103,18 @@ def issue(
             elapsed = time.perf_counter() - started
         cards = [_card(specs[code], secret, base_url) for code, secret in result.secrets.items()]
         err.print(f"issued {len(cards):,} credentials in {elapsed:.1f} s ({threads} hashing threads, "
-                  f"{hash_cost.value} cost)", highlight=False)
+                  f"{hash_cost.value} cost)", highlight=False, markup=False)
         if cards:
             printing = bar.add_task("printing cards", total=len(cards))
             _write_cards(files, cards, slug, paper, force, progress=lambda n: bar.advance(printing, n),
                          qr_codes=qr_codes.result())
             for path in files:
-                out.print(str(path), highlight=False)
+                out.print(str(path), highlight=False, markup=False)
     if result.failed:
         for code, why in list(result.failed.items())[:20]:
-            err.print(f"[bold red]not issued:[/] {code}: {why}", highlight=False)
+            err.print(f"[bold red]not issued:[/] {escape(code)}: {escape(why)}", highlight=False)
         err.print(f"{len(result.failed):,} precincts got no credential; issue them with --precinct CODE ... and a "
-                  "new --out directory", highlight=False)
+                  "new --out directory", highlight=False, markup=False)
         raise typer.Exit(EXIT_INTERRUPTED if result.interrupted else EXIT_FAILED)
 
 
@@ -140,8 +144,8 @@ def rotate(
         secret = issue_credential(engine, slug, code, cost=HASH_COSTS[hash_cost.value], actor=actor())
     _write_cards(files, [_card(spec, secret, base_url)], slug, paper, force)
     for path in files:
-        out.print(str(path), highlight=False)
-    err.print(f"new credential for {code}; the previous one no longer works", highlight=False)
+        out.print(str(path), highlight=False, markup=False)
+    err.print(f"new credential for {code}; the previous one no longer works", highlight=False, markup=False)
 
 
 @pins_app.command("revoke")
@@ -157,7 +161,7 @@ def revoke(
     with opened(database) as engine, ledger_errors():
         revoked = revoke_credential(engine, slug, code, actor=actor())
     err.print(f"revoked the credential of {code}" if revoked else f"{code} had no active credential; nothing to do",
-              highlight=False)
+              highlight=False, markup=False)
 
 
 def _check_codes(engine: Engine, slug: str, codes: list[str], specs: dict[str, PrecinctSpec], reissue: bool) -> None:
@@ -194,6 +198,20 @@ def _card(spec: PrecinctSpec, secret: str, base_url: str) -> Card:
                 url=chair_url(base_url, spec.code))
 
 
+@contextmanager
+def _uninterruptible() -> Iterator[None]:
+    """Ignore Ctrl-C while credentials that are live in the ledger are being written out: an interrupt
+    here would lose them. (Only the main thread may change signal handlers; elsewhere this does nothing.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _write_cards(files: list[Path], cards: list[Card], slug: str, paper: PaperName, force: bool,
                  progress: Callable[[int], None] = lambda n: None, qr_codes: Mapping[str, Matrix] | None = None
                  ) -> None:
@@ -201,9 +219,10 @@ def _write_cards(files: list[Path], cards: list[Card], slug: str, paper: PaperNa
 
     csv_path, pdf_path = files
     try:
-        pdf = render_pdf(cards, title=slug, paper=paper.value, progress=progress, qr_codes=qr_codes)
-        write_secret_file(csv_path, render_csv(cards), force=force)
-        write_secret_file(pdf_path, pdf, force=force)
+        with _uninterruptible():
+            pdf = render_pdf(cards, title=slug, paper=paper.value, progress=progress, qr_codes=qr_codes)
+            write_secret_file(csv_path, render_csv(cards), force=force)
+            write_secret_file(pdf_path, pdf, force=force)
     except OSError as exc:
         fail(f"could not write the credentials ({exc}): they are active but nobody has them; issue them again "
              "with --reissue (or rotate) into a writable directory")
