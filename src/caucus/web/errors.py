@@ -216,7 +216,14 @@ async def _http_error(request: Request, exc: Exception) -> ErrorResponse:
         message = f"{request.method} is not allowed on {request.url.path}; allowed: {allowed or 'none'}"
     elif status == 400 and exc.__cause__ is not None:
         code = "invalid-json"
-        message = f"the body could not be read as JSON: {exc.__cause__}"
+        cause = exc.__cause__
+        if isinstance(cause, RecursionError):
+            reason = "it is nested too deeply"
+        elif isinstance(cause, ValueError) and "digits" in str(cause):
+            reason = "a number in it has more than 4300 digits"
+        else:
+            reason = str(cause) or type(cause).__name__
+        message = f"the body could not be read as JSON: {reason}"
     if status == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
     return error_response(status, code, message, headers=headers)

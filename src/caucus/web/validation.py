@@ -49,7 +49,8 @@ def field_name(loc: Sequence[Any]) -> str:
         elif part == "[key]":
             continue
         else:
-            out += f".{part}" if out else str(part)
+            text = str(part).encode("utf-8", "backslashreplace").decode("utf-8")  # unpaired surrogates escaped
+            out += f".{text}" if out else text
     return out or ("body" if source == "body" else str(source))
 
 
@@ -75,6 +76,8 @@ def _problem(error: Mapping[str, Any]) -> FieldProblem:
         code, message = "too-large", f"must be at most {limit}, got {shown(value)}"
     elif kind == "string_type":
         code, message = "not-text", f"must be text, got {shown(value)}"
+    elif kind == "string_unicode":
+        code, message = "invalid-value", "must be valid Unicode text (it has an unpaired surrogate)"
     elif kind == "string_too_short":
         code, message = "too-short", "must not be empty" if ctx.get("min_length") == 1 else (
             f"must be at least {ctx.get('min_length')} characters")
