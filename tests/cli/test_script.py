@@ -1,16 +1,21 @@
-"""The installed ``caucus`` script, run as a real process: the night's set-up from init to verify."""
+"""The installed ``caucus`` script, run as a real process: the night's set-up from init to verify, and a
+real server started by ``caucus serve`` accepting a credential printed by ``caucus pins``."""
 
 from __future__ import annotations
 
 import csv
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from tests.cli.support import db_url
+import httpx
+
+from tests.cli.support import db_url, write_example_plan
 
 CAUCUS = Path(sys.executable).parent / "caucus"
 
@@ -60,3 +65,41 @@ def test_the_installed_script_from_init_to_verify(tmp_path: Path) -> None:
     broken = _caucus("verify", "ia-2020", env=env)
     assert broken.returncode == 1
     assert broken.stdout.startswith("ia-2020: BROKEN at seq 1: content hash ffffffffffff")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_caucus_serve_runs_the_web_app_and_a_printed_credential_signs_in(tmp_path: Path) -> None:
+    env = {**os.environ, "CAUCUS_DATABASE_URL": db_url(tmp_path)}
+    env.pop("CAUCUS_ELECTION", None)
+    assert _caucus("init", "ex", "--plan", write_example_plan(tmp_path / "plan"), env=env).returncode == 0
+    assert _caucus("pins", "ex", "issue", "--out", tmp_path / "o", "--hash-cost", "test", env=env).returncode == 0
+    with (tmp_path / "o" / "credentials.csv").open(newline="") as handle:
+        card = next(row for row in csv.DictReader(handle) if row["code"] == "North/2")
+
+    port = _free_port()
+    server = subprocess.Popen([str(CAUCUS), "serve", "--port", str(port), "--election", "ex"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, server.communicate()[1]
+            try:
+                health = httpx.get(f"{base}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "caucus serve did not answer within 30 s"
+                time.sleep(0.2)
+        assert (health.status_code, health.json()["election"]) == (200, "ex")
+        signed_in = httpx.post(f"{base}/session", json={"precinct": "North/2", "credential": card["credential"]})
+        assert signed_in.status_code == 201, signed_in.text
+        wrong = httpx.post(f"{base}/session", json={"precinct": "North/1", "credential": card["credential"]})
+        assert wrong.status_code == 401, wrong.text
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)

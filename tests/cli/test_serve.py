@@ -1,6 +1,6 @@
 """caucus serve: migrations, then uvicorn on the app factory with the settings in the environment.
 
-The web app (caucus.web.app) is written separately; these tests check the uvicorn call, not the app.
+These tests check the uvicorn call in-process; tests/cli/test_script.py starts the real server.
 """
 
 from __future__ import annotations
