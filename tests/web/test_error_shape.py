@@ -23,7 +23,7 @@ from caucus.web.errors import status_for
 from caucus.web.services import Services
 from caucus.web.settings import Settings
 from tests.web.conftest import Prepared, Web
-from tests.web.support import GRINNELL, SLUG, STAGES, Clock, assert_error
+from tests.web.support import GRINNELL, SLUG, STAGES, Clock, assert_error, fields_of
 
 SECRET = "a detail that must stay in the server log"
 
@@ -63,8 +63,9 @@ def test_http_level_errors(web_sqlite: Web) -> None:
         "Content-Type": "application/x-www-form-urlencoded"}), 415, "unsupported-media-type")
     huge = client.post("/api/v1/session", content=b'{"precinct": ' + b"9" * 5000 + b"}",
                        headers={"Content-Type": "application/json"})
-    error = assert_error(huge, 400, "invalid-json")
-    assert error["message"] == "the body could not be read as JSON: a number in it has more than 4300 digits"
+    error = assert_error(huge, 422, "invalid-request")
+    assert error["message"] == "the request has 1 problem: the body is not valid JSON: a number in it has more than 4300 digits"
+    assert fields_of(error) == {"body": "invalid-json"}
     assert_error(client.post("/api/v1/session", content=b"{", headers={"Content-Type": "application/json"}), 422,
                  "invalid-request")
 

@@ -215,7 +215,8 @@ async def _http_error(request: Request, exc: Exception) -> ErrorResponse:
         allowed = headers.get("Allow", headers.get("allow", ""))
         message = f"{request.method} is not allowed on {request.url.path}; allowed: {allowed or 'none'}"
     elif status == 400 and exc.__cause__ is not None:
-        code = "invalid-json"
+        # FastAPI could not read the body (not UTF-8, nested too deeply, a huge number): the same answer as
+        # for malformed JSON, 422 on the field "body"
         cause = exc.__cause__
         if isinstance(cause, RecursionError):
             reason = "it is nested too deeply"
@@ -223,7 +224,10 @@ async def _http_error(request: Request, exc: Exception) -> ErrorResponse:
             reason = "a number in it has more than 4300 digits"
         else:
             reason = str(cause) or type(cause).__name__
-        message = f"the body could not be read as JSON: {reason}"
+        return render_error(InvalidRequest(
+            f"the request has 1 problem: the body is not valid JSON: {reason}",
+            [FieldProblem("body", "invalid-json", f"is not valid JSON: {reason}")],
+        ))
     if status == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
     return error_response(status, code, message, headers=headers)

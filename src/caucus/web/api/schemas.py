@@ -54,6 +54,9 @@ class _Strict(BaseModel):
 
 
 class SignInRequest(_Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"precinct": "Adair/01NW", "credential": "7KQM-3XZT-HP4W-9RNC-2VDA"}]})
+
     precinct: PrecinctCode = Field(description="The precinct code, e.g. `Adair/01NW`.")
     credential: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_plain_text)] = Field(
         description="The precinct's credential, `XXXX-XXXX-XXXX-XXXX-XXXX` (case, spaces and dashes ignored)."
@@ -81,6 +84,9 @@ class _StageRequest(_Strict):
 
 
 class AttendanceReport(_StageRequest):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"stage": "attendance", "attendance": 214}]})
+
     stage: Literal["attendance"]
     attendance: Count = Field(description="N: eligible attendees at the start (IA-1.3).")
 
@@ -89,6 +95,9 @@ class AttendanceReport(_StageRequest):
 
 
 class FirstAlignmentReport(_StageRequest):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"stage": "first", "counts": {"Sanders": 50, "Warren": 48, "Buttigieg": 41, "Klobuchar": 30, "Biden": 25}}]})
+
     stage: Literal["first"]
     counts: Counts = Field(description="People in each preference group, by candidate name.")
 
@@ -105,6 +114,10 @@ class ChanceOutcomeIn(_Strict):
 
 
 class FinalAlignmentReport(_StageRequest):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"stage": "final", "counts": {"Sanders": 62, "Warren": 52, "Buttigieg": 50, "Klobuchar": 46},
+         "chance": [{"kind": "lose", "among": ["Klobuchar", "Warren"], "selected": ["Warren"]}]}]})
+
     stage: Literal["final"]
     counts: Counts = Field(description="People in each preference group after realignment.")
     chance: Annotated[list[ChanceOutcomeIn], Field(max_length=10)] = Field(
@@ -116,6 +129,9 @@ class FinalAlignmentReport(_StageRequest):
 
 
 class DelegatesReport(_StageRequest):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"stage": "delegates", "delegates": {"Sanders": 4, "Warren": 3, "Buttigieg": 3, "Klobuchar": 2}}]})
+
     stage: Literal["delegates"]
     delegates: Annotated[dict[GroupName, DelegateCount], Field(min_length=1, max_length=MAX_GROUPS)] = Field(
         description="County delegates awarded to each group, as on the worksheet."
