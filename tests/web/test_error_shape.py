@@ -64,7 +64,8 @@ def test_http_level_errors(web_sqlite: Web) -> None:
     huge = client.post("/api/v1/session", content=b'{"precinct": ' + b"9" * 5000 + b"}",
                        headers={"Content-Type": "application/json"})
     error = assert_error(huge, 422, "invalid-request")
-    assert error["message"] == "the request has 1 problem: the body is not valid JSON: a number in it has more than 4300 digits"
+    assert error["message"] == ("the request has 1 problem: the body is not valid JSON: a number in it has more "
+                                "than 4300 digits")
     assert fields_of(error) == {"body": "invalid-json"}
     assert_error(client.post("/api/v1/session", content=b"{", headers={"Content-Type": "application/json"}), 422,
                  "invalid-request")
