@@ -1,0 +1,112 @@
+"""A real ``uvicorn`` server process serving ``caucus.web.app:create_app``, which can be SIGKILLed and
+restarted, and the election it serves."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import httpx
+
+from caucus.ledger import HashCost, PrecinctSpec, create_election, issue_credentials, make_engine, upgrade
+from caucus.plans import load_plan
+
+__all__ = ["ServerProcess", "free_port", "prepare_election"]
+
+#: argon2 parameters for rehearsals and benchmarks only (real elections use the production default)
+REHEARSAL_COST = HashCost(time_cost=1, memory_cost_kib=1024, parallelism=1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare_election(url: str, slug: str, codes: Iterable[str], plan: str = "iowa-2020",
+                     cost: HashCost = REHEARSAL_COST) -> dict[str, str]:
+    """Migrate ``url``, create election ``slug`` from ``plan`` in test mode, and issue credentials for
+    ``codes``; returns the credentials by precinct code."""
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        the_plan = load_plan(plan)
+        specs = [PrecinctSpec(p.code, p.county, p.name, p.delegates, p.kind) for p in the_plan.precincts]
+        create_election(engine, slug, plan, "test", specs)
+        return issue_credentials(engine, slug, list(codes), cost=cost)
+    finally:
+        engine.dispose()
+
+
+class ServerProcess:
+    """``uvicorn --factory caucus.web.app:create_app`` on 127.0.0.1 in a subprocess."""
+
+    def __init__(self, database_url: str, election: str, *, workers: int = 1, port: int | None = None,
+                 cwd: Path | None = None, log_level: str = "warning") -> None:
+        self.database_url, self.election, self.workers = database_url, election, workers
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.cwd, self.log_level = cwd, log_level
+        self.process: subprocess.Popen[bytes] | None = None
+        #: the server's stderr (a file, so a chatty server can never block on a full pipe)
+        self.log_path = Path(tempfile.mkstemp(prefix="caucus-server-", suffix=".log")[1])
+
+    def start(self, timeout: float = 60.0) -> None:
+        env = {**os.environ, "CAUCUS_DATABASE_URL": self.database_url, "CAUCUS_ELECTION": self.election}
+        command = [sys.executable, "-m", "uvicorn", "--factory", "caucus.web.app:create_app", "--host",
+                   "127.0.0.1", "--port", str(self.port), "--log-level", self.log_level,
+                   "--workers", str(self.workers)]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(command, env=env, cwd=self.cwd, stdout=subprocess.DEVNULL,
+                                            stderr=log, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}: {self.log()[-2000:]}")
+            try:
+                if httpx.get(f"{self.base_url}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"server did not answer on {self.base_url} within {timeout} s")
+
+    def kill(self) -> None:
+        """SIGKILL the server and every worker (its process group): no shutdown code runs."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self.process = None
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM): the writer commits what is queued and closes."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+        self.process = None
+
+    def log(self) -> str:
+        """What the server wrote to stderr so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def __enter__(self) -> ServerProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
