@@ -123,6 +123,7 @@ def test_a_correction_names_the_entry_it_replaces_and_why(web: Web) -> None:
     assert foreign["message"] == f"entry #99 is not one of precinct {GRINNELL}'s reports"
     assert [e.payload for e in entries(web.engine, SLUG)] == [
         {"attendance": 330}, {"attendance": 328}, {"counts": GRINNELL_FIRST}]
+    assert [d["error"] for d in _refusals(web)][:2] == [no_reason["message"], stray["message"]]
 
 
 def test_a_blocking_finding_refuses_the_stage_per_field_and_stores_only_an_audit_event(web: Web) -> None:

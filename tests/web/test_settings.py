@@ -67,6 +67,9 @@ def test_bad_values_fail_fast_naming_every_variable(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("CAUCUS_MAX_BODY_BYTES")
     with pytest.raises(SettingsError, match="CAUCUS_DATABASE_URL='not a url': not a database URL"):
         load_settings(database_url="not a url")
+    with pytest.raises(SettingsError) as failed:
+        load_settings(database_url="mysql://caucus:hunter2@db/caucus")
+    assert "hunter2" not in str(failed.value) and "mysql://caucus:***@db/caucus" in str(failed.value)
     with pytest.raises(SettingsError, match="CAUCUS_COLOR: no such setting"):
         load_settings(color="red")
 

@@ -162,7 +162,12 @@ class ReportService:
     ) -> SubmitResult:
         """Check and record one stage; see the module docstring. Raises ServiceError or LedgerError."""
         info = self.context.precinct(precinct)
-        _check_correction_fields(report)
+        try:
+            _check_correction_fields(report)
+        except ServiceError as error:
+            self._audit_refusal(error, precinct=info.code, report=report, key=idempotency_key, channel=channel,
+                                actor=actor)
+            raise
         submission = Submission(
             election=self.context.slug,
             precinct_code=info.code,

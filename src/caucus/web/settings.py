@@ -83,15 +83,25 @@ class Settings(BaseSettings):
         )
 
 
+def _shown(field: str, value: Any) -> str:
+    if field == "database_url" and isinstance(value, str):
+        try:
+            return repr(make_url(value).render_as_string(hide_password=True))
+        except ArgumentError:
+            return repr(value)
+    return repr(value)
+
+
 def _describe(error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
-        name = ENV_PREFIX + ".".join(str(part) for part in problem["loc"]).upper()
+        field = ".".join(str(part) for part in problem["loc"])
+        name = ENV_PREFIX + field.upper()
         message = str(problem["msg"]).removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             lines.append(f"{name}: no such setting")
         else:
-            lines.append(f"{name}={problem.get('input')!r}: {message}")
+            lines.append(f"{name}={_shown(field, problem.get('input'))}: {message}")
     return "invalid settings: " + "; ".join(lines)
 
 
