@@ -46,7 +46,9 @@ def create_app(
     routes added later).
     """
     settings = settings if settings is not None else load_settings()
-    engine = make_engine(settings.database_url)
+    # a pool big enough for the request threads avoids churning connections (each redoes its set-up pragmas)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                         max_overflow=settings.db_max_overflow)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Services]]:

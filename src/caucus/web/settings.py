@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     signin_client_window_seconds: int = Field(15 * 60, ge=1, le=_DAY)
     #: requests with a larger body are refused (413) before it is read
     max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    #: database connections this process keeps (sync routes run on up to 40 threads; with several workers on
+    #: PostgreSQL keep workers x (pool + overflow) under the server's max_connections)
+    db_pool_size: int = Field(20, ge=1, le=200)
+    db_max_overflow: int = Field(10, ge=0, le=200)
 
     @field_validator("database_url")
     @classmethod
