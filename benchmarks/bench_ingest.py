@@ -1,0 +1,218 @@
+"""Durable submissions per second through the HTTP API (group commit), against one-row-per-transaction
+inserts on the same engine and disk in the same run; latency p50/p99 at N concurrent clients.
+
+The load comes from wrk (Debian's ``wrk``) on 127.0.0.1 with N connections: each request is one stage of a
+precinct chair from the real certified 2020 results (attendance, first alignment, final alignment with its
+game-of-chance outcome, delegates), signed in beforehand, each acknowledged only once durably committed.
+Also measured: the ledger's group-commit Writer alone (no HTTP) with N submitting threads.
+
+Run:
+    .venv/bin/python benchmarks/bench_ingest.py [--engine sqlite|postgres|both] [--precincts 400]
+                                                [--clients 50] [--workers 1] [--baseline-rows 400]
+PostgreSQL: a throwaway cluster on 127.0.0.1 is started (caucus.ledger.pgcluster) unless --pg-url is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from sqlalchemy.engine import make_url
+
+from caucus.ledger import Submission, Writer, entries, make_engine, sqlite_url_for_dir
+from caucus.ledger.pgcluster import PostgresServer, local_cluster
+from caucus.plans import load_plan
+from caucus.rehearse import ServerProcess, prepare_election, scripts_from_results
+
+CERTIFIED = Path(__file__).parents[1] / "data" / "iowa2020" / "results-certified.csv"
+PAYLOAD = '{"counts":{"Biden":14,"Buttigieg":54,"Klobuchar":32,"Sanders":50,"Warren":54,"Yang":5}}'
+
+
+def baseline_sqlite(directory: Path, rows: int) -> float:
+    """Rows/s: one INSERT per transaction, WAL, synchronous=FULL (an fsync per report)."""
+    db = sqlite3.connect(directory / "baseline.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, payload TEXT)")
+    started = time.perf_counter()
+    for i in range(rows):
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO t (k, payload) VALUES (?, ?)", (f"key-{i}", PAYLOAD))
+        db.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    db.close()
+    return rows / elapsed
+
+
+def baseline_postgres(url: str, rows: int) -> float:
+    """Rows/s: one INSERT per transaction (autocommit, synchronous_commit on)."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_baseline (id serial PRIMARY KEY, k text UNIQUE, payload text)")
+        started = time.perf_counter()
+        for i in range(rows):
+            conn.execute("INSERT INTO bench_baseline (k, payload) VALUES (%s, %s)", (f"key-{i}", PAYLOAD))
+        elapsed = time.perf_counter() - started
+        conn.execute("DROP TABLE bench_baseline")
+    return rows / elapsed
+
+
+def _lua_string(text: str) -> str:
+    return "[==[" + text + "]==]"
+
+
+def _wrk_script(requests: list[tuple[str, str, str]], path: Path) -> None:
+    """A wrk script sending each prepared (token, key, body) POST once, in order; when the list is exhausted
+    it sends cheap health checks until the driver stops wrk (they never reach the ledger)."""
+    lines = ["local reqs = {"]
+    lines += ["{" + ", ".join(_lua_string(x) for x in item) + "}," for item in requests]
+    lines.append("}")
+    lines.append(r"""
+local i, checked = 0, false
+request = function()
+  -- wrk calls request() once when a thread starts, to see whether requests vary, and may discard the
+  -- result: the first request is built twice (if both are sent, the idempotency key makes it a replay)
+  local at = 1
+  if checked then i = i + 1; at = i else checked = true end
+  if at > #reqs then return wrk.format("GET", "/api/v1/health") end
+  local r = reqs[at]
+  return wrk.format("POST", "/api/v1/reports", {["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. r[1], ["Idempotency-Key"] = r[2]}, r[3])
+end
+delay = function()
+  if i > #reqs then return 5000 end  -- after the list: idle until the driver stops wrk
+  return 0
+end
+response = function(status, headers, body)
+  if status ~= 201 and status ~= 200 then io.stderr:write(status .. " " .. body .. "\n") end
+end
+""")
+    path.write_text("\n".join(lines))
+
+
+def _ledger_rows(url: str, slug: str) -> list[Any]:
+    engine = make_engine(url)
+    try:
+        return entries(engine, slug)
+    finally:
+        engine.dispose()
+
+
+def run_api(url: str, precincts: int, clients: int, workers: int, cwd: Path) -> dict[str, float]:
+    """Submissions through the HTTP API, driven by wrk on 127.0.0.1. Attendance is reported first (not
+    timed); wrk then sends first alignment, final alignment and delegates stage by stage across precincts
+    (so each precinct's stages arrive in order). Throughput comes from the ledger's own receipt times of the
+    rows wrk created (first to last); latency from wrk."""
+    scripts = scripts_from_results(CERTIFIED, limit=precincts)
+    slug = "bench"
+    secrets = prepare_election(url, slug, [s.precinct for s in scripts])
+    with ServerProcess(url, slug, workers=workers, cwd=cwd) as server:
+        tokens = {}
+        with httpx.Client(base_url=server.base_url, timeout=60) as http:
+            for n, s in enumerate(scripts):
+                signed = http.post("/api/v1/session", json={"precinct": s.precinct, "credential": secrets[s.precinct]})
+                tokens[s.precinct] = signed.json()["token"]
+                headers = {"Authorization": f"Bearer {tokens[s.precinct]}", "Idempotency-Key": f"p{n}-0"}
+                http.post("/api/v1/reports", json=s.stages[0], headers=headers).raise_for_status()
+        primed = len(scripts)
+        requests = [(tokens[s.precinct], f"p{n}-{i}", json.dumps(s.stages[i]))
+                    for i in range(1, 4) for n, s in enumerate(scripts)]
+        script = cwd / "submit.lua"
+        _wrk_script(requests, script)
+        wrk = subprocess.Popen(["wrk", "-t1", f"-c{clients}", "-d120s", "--latency", "-s", str(script),
+                                server.base_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        expected = primed + len(requests)
+        while len(_ledger_rows(url, slug)) < expected and wrk.poll() is None:
+            time.sleep(0.25)
+        wrk.send_signal(signal.SIGINT)
+        out, err = wrk.communicate(timeout=60)
+    if err.strip():
+        raise SystemExit(f"refused submissions, e.g.:\n{err[:1000]}")
+    rows = [e for e in _ledger_rows(url, slug) if e.seq > primed]
+    seconds = (rows[-1].received_at - rows[0].received_at).total_seconds()
+    latency = {m.group(1): _millis(m.group(2)) for m in re.finditer(r"^\s+(50|99)%\s+(\S+)$", out, re.M)}
+    return {"submissions": len(rows), "seconds": seconds, "per_s": (len(rows) - 1) / seconds,
+            "p50_ms": latency["50"], "p99_ms": latency["99"]}
+
+
+def _millis(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s)$", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_writer(url: str, rows: int, threads: int) -> float:
+    """Rows/s through the ledger's group-commit Writer alone (no HTTP), ``threads`` concurrent submitters."""
+    slug = "bench-writer"
+    prepare_election(url, slug, [])
+    engine = make_engine(url)
+    plan_codes = [p.code for p in load_plan("iowa-2020").precincts]
+    subs = [Submission(election=slug, precinct_code=plan_codes[i % len(plan_codes)], channel="app",
+                       stage="attendance", payload={"attendance": i}, actor="bench", idempotency_key=f"w{i}")
+            for i in range(rows)]
+    with Writer(engine) as writer, ThreadPoolExecutor(threads) as pool:
+        started = time.perf_counter()
+        list(pool.map(writer.submit, subs))
+        elapsed = time.perf_counter() - started
+    engine.dispose()
+    return rows / elapsed
+
+
+@contextlib.contextmanager
+def postgres(url: str | None) -> Iterator[PostgresServer]:
+    with contextlib.ExitStack() as stack:
+        server = PostgresServer(make_url(url) if url else stack.enter_context(local_cluster()))
+        try:
+            yield server
+        finally:
+            server.drop_all()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engine", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--precincts", type=int, default=400)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--baseline-rows", type=int, default=400)
+    parser.add_argument("--writer-rows", type=int, default=4000)
+    parser.add_argument("--pg-url")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="caucus-bench-") as tmp:
+        directory = Path(tmp)
+        if args.engine in ("sqlite", "both"):
+            base = baseline_sqlite(directory, args.baseline_rows)
+            writer = run_writer(sqlite_url_for_dir(directory / "writer"), args.writer_rows, args.clients)
+            api = run_api(sqlite_url_for_dir(directory / "data"), args.precincts, args.clients, args.workers,
+                          directory)
+            rows.append(("SQLite", base, writer, api))
+        if args.engine in ("postgres", "both"):
+            with postgres(args.pg_url) as server:
+                base = baseline_postgres(server.create_database(), args.baseline_rows)
+                writer = run_writer(server.create_database(), args.writer_rows, args.clients)
+                api = run_api(server.create_database(), args.precincts, args.clients, args.workers, directory)
+                rows.append(("PostgreSQL", base, writer, api))
+    print("| engine | baseline: 1 row per transaction (rows/s) | ledger Writer, group commit (rows/s) | ratio | "
+          "HTTP API, durable submissions/s | ratio | API p50 ms | API p99 ms | submissions | workers | clients |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, base, writer, api in rows:
+        print(f"| {name} | {base:,.0f} | {writer:,.0f} | {writer / base:.2f}x | {api['per_s']:,.0f} | "
+              f"{api['per_s'] / base:.2f}x | {api['p50_ms']:.1f} | {api['p99_ms']:.1f} | {api['submissions']:,.0f} | "
+              f"{args.workers} | {args.clients} |")
+
+
+if __name__ == "__main__":
+    main()
