@@ -35,17 +35,6 @@ from caucus.ledger.schema import audit_log, elections, ledger_entries, precincts
 Outcome = Receipt | LedgerError
 
 
-def _differences(entry: LedgerEntry, sub: Submission) -> tuple[str, ...]:
-    pairs = (
-        ("precinct", entry.precinct_code, sub.precinct_code),
-        ("channel", entry.channel, sub.channel),
-        ("stage", entry.stage, sub.stage),
-        ("payload", entry.payload_json, sub.payload_json),
-        ("supersedes_seq", entry.supersedes_seq, sub.supersedes_seq),
-        ("reason", entry.reason, sub.reason),
-    )
-    return tuple(name for name, stored, submitted in pairs if stored != submitted)
-
 
 @dataclass
 class _ElectionBatch:
@@ -118,7 +107,7 @@ def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission])
 def _append(state: _ElectionBatch, sub: Submission, now: datetime) -> Outcome:
     original = state.by_key.get(sub.idempotency_key)
     if original is not None:
-        differs = _differences(original, sub)
+        differs = original.differences(sub)
         if differs:
             return IdempotencyConflict(sub.idempotency_key, original.seq, differs)
         return original.receipt(replayed=True)

@@ -148,6 +148,18 @@ class LedgerEntry:
     def payload(self) -> dict[str, Any]:
         return cast(dict[str, Any], json.loads(self.payload_json))
 
+    def differences(self, sub: Submission) -> tuple[str, ...]:
+        """The fields in which ``sub`` differs from this entry (empty: ``sub`` is a replay of it)."""
+        pairs = (
+            ("precinct", self.precinct_code, sub.precinct_code),
+            ("channel", self.channel, sub.channel),
+            ("stage", self.stage, sub.stage),
+            ("payload", self.payload_json, sub.payload_json),
+            ("supersedes_seq", self.supersedes_seq, sub.supersedes_seq),
+            ("reason", self.reason, sub.reason),
+        )
+        return tuple(name for name, stored, sent in pairs if stored != sent)
+
     def receipt(self, *, replayed: bool = False) -> Receipt:
         return Receipt(
             election=self.election,

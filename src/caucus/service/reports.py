@@ -93,17 +93,6 @@ class SubmitResult:
         return self.receipt.replayed
 
 
-def _differences(entry: LedgerEntry, sub: Submission) -> tuple[str, ...]:
-    pairs = (
-        ("precinct", entry.precinct_code, sub.precinct_code),
-        ("channel", entry.channel, sub.channel),
-        ("stage", entry.stage, sub.stage),
-        ("payload", entry.payload_json, sub.payload_json),
-        ("supersedes_seq", entry.supersedes_seq, sub.supersedes_seq),
-        ("reason", entry.reason, sub.reason),
-    )
-    return tuple(name for name, stored, sent in pairs if stored != sent)
-
 
 def _api_field(field: str | None, stage: Stage) -> str:
     """A check's field (``final.Sanders``) as the field of the stage's payload (``counts.Sanders``)."""
@@ -183,7 +172,7 @@ class ReportService:
             state = precinct_state(self.engine, self.context.slug, info.code)
             original = next((e for e in state.entries if e.idempotency_key == idempotency_key), None)
             if original is not None:
-                differs = _differences(original, submission)
+                differs = original.differences(submission)
                 if differs:
                     conflict = IdempotencyConflict(idempotency_key, original.seq, differs)
                     self._audit_refusal(conflict, precinct=info.code, report=report, key=idempotency_key,
