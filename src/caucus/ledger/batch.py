@@ -124,35 +124,23 @@ def _append(state: _ElectionBatch, sub: Submission, now: datetime) -> Outcome:
         if by_seq is not None:
             return AlreadySuperseded(sub.supersedes_seq, by_seq)
     seq = state.head_seq + 1
-    content_hash = entry_hash(
-        election=state.slug,
-        seq=seq,
-        precinct_code=sub.precinct_code,
-        channel=sub.channel,
-        stage=sub.stage,
-        payload_json=sub.payload_json,
-        actor=sub.actor,
-        idempotency_key=sub.idempotency_key,
-        received_at=now,
-        supersedes_seq=sub.supersedes_seq,
-        reason=sub.reason,
-        prev_hash=state.head_hash,
-    )
-    entry = LedgerEntry(
-        election=state.slug,
-        seq=seq,
-        precinct_code=sub.precinct_code,
-        channel=sub.channel,
-        stage=sub.stage,
-        payload_json=sub.payload_json,
-        actor=sub.actor,
-        idempotency_key=sub.idempotency_key,
-        received_at=now,
-        content_hash=content_hash,
-        prev_hash=state.head_hash,
-        supersedes_seq=sub.supersedes_seq,
-        reason=sub.reason,
-    )
+    # the hashed fields and the entry's fields are the same set: name them once
+    fields: dict[str, Any] = {
+        "election": state.slug,
+        "seq": seq,
+        "precinct_code": sub.precinct_code,
+        "channel": sub.channel,
+        "stage": sub.stage,
+        "payload_json": sub.payload_json,
+        "actor": sub.actor,
+        "idempotency_key": sub.idempotency_key,
+        "received_at": now,
+        "supersedes_seq": sub.supersedes_seq,
+        "reason": sub.reason,
+        "prev_hash": state.head_hash,
+    }
+    content_hash = entry_hash(**fields)
+    entry = LedgerEntry(**fields, content_hash=content_hash)
     state.rows.append(
         {
             "election_id": state.election_id,
