@@ -196,9 +196,9 @@ def _audit_unit(plan: Plan, ruleset: RuleSet, pub: PublishedPrecinct, candidates
         reported_delegates=reported, reported_sde=pub.sde, sde_ratio=per_delegate, candidates=candidates,
         sde_tolerance=tolerance)
     result = check_report(report, ruleset)
-    from_reported = {g: to_decimal(cd * per_delegate) for g, cd in reported.items()}
-    if precinct.kind == "satellite":
-        from_reported = dict(pub.sde)  # the site's weight is only known from its published SDEs
+    # a satellite site's weight is only known from its published SDEs, so those stand as they are
+    from_reported = dict(pub.sde) if precinct.kind == "satellite" else {
+        g: to_decimal(cd * per_delegate) for g, cd in reported.items()}
     recomputed = _expected_sde(result, per_delegate, ruleset)
     fallback = result.allocation is None
     if fallback:
