@@ -50,8 +50,10 @@ class ServerProcess:
     """``uvicorn --factory caucus.web.app:create_app`` on 127.0.0.1 in a subprocess."""
 
     def __init__(self, database_url: str, election: str, *, workers: int = 1, port: int | None = None,
-                 cwd: Path | None = None, log_level: str = "warning") -> None:
+                 cwd: Path | None = None, log_level: str = "warning", env: dict[str, str] | None = None) -> None:
         self.database_url, self.election, self.workers = database_url, election, workers
+        #: extra environment for the server (``CAUCUS_*`` settings)
+        self.env = dict(env or {})
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.cwd, self.log_level = cwd, log_level
@@ -60,7 +62,8 @@ class ServerProcess:
         self.log_path = Path(tempfile.mkstemp(prefix="caucus-server-", suffix=".log")[1])
 
     def start(self, timeout: float = 60.0) -> None:
-        env = {**os.environ, "CAUCUS_DATABASE_URL": self.database_url, "CAUCUS_ELECTION": self.election}
+        env = {**os.environ, "CAUCUS_DATABASE_URL": self.database_url, "CAUCUS_ELECTION": self.election,
+               **self.env}
         command = [sys.executable, "-m", "uvicorn", "--factory", "caucus.web.app:create_app", "--host",
                    "127.0.0.1", "--port", str(self.port), "--log-level", self.log_level,
                    "--workers", str(self.workers)]
