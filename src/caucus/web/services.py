@@ -13,6 +13,7 @@ from starlette.requests import Request
 from caucus.ledger import Writer, upgrade
 from caucus.ledger.db import utcnow
 from caucus.service import ElectionContext, ReportService, SessionService, load_context
+from caucus.service.releases import ReleaseService
 from caucus.web.settings import Settings
 
 STATE_KEY = "services"
@@ -26,6 +27,7 @@ class Services:
     context: ElectionContext
     sessions: SessionService
     reports: ReportService
+    releases: ReleaseService
 
     def ping(self) -> None:
         """Raise unless the database answers."""
@@ -56,6 +58,7 @@ def start_services(
         context=context,
         sessions=SessionService(engine, context, clock=now, limits=settings.signin_limits, ttl=settings.session_ttl),
         reports=ReportService(engine, writer, context, clock=now),
+        releases=ReleaseService(engine, context, settings.snapshots / context.slug, clock=now),
     )
 
 
