@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from caucus.plans import Plan
-from caucus.publish.model import ReleaseMeta, Record, json_bytes, slug
+from caucus.publish.model import Record, ReleaseMeta, json_bytes, slug
 from caucus.publish.nist import election_report
 from caucus.publish.tally import Totals, national_projection, published_sdes, totals_of
 
@@ -62,7 +62,7 @@ def _precinct_summary(plan: Plan, code: str, records: Mapping[str, Record],
     return summary
 
 
-def _precinct_rows(meta: ReleaseMeta, head: list[Any], plan: Plan, codes: Sequence[str],
+def _precinct_rows(head: list[Any], plan: Plan, codes: Sequence[str],
                    records: Mapping[str, Record], sdes: Mapping[str, Mapping[str, Decimal] | None]) -> bytes:
     rows: list[Sequence[Any]] = [(*CSV_HEAD, "county", "precinct", "precinctName", "candidate", "firstAlignment",
                                   "finalAlignment", "countyDelegates", "sde")]
@@ -112,7 +112,7 @@ def build_documents(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record]
     for county in plan.counties.values():
         members = [p.code for p in plan.precincts_in(county.name)]
         totals = totals_of(plan.candidates, members, records, sdes)
-        summary = {
+        summary: dict[str, Any] = {
             "name": county.name, "slug": slug(county.name), "kind": county.kind, "district": county.district,
             "precinctsReporting": _reporting(meta, totals), "precinctsTotal": totals.total,
             "sdeLeader": totals.leader(), "candidates": totals.rows(),
@@ -126,13 +126,13 @@ def build_documents(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record]
             **header, "county": summary,
             "precincts": [_precinct_summary(plan, code, records, sdes) for code in members],
         })
-        files[f"feed/county/{summary['slug']}.csv"] = _precinct_rows(meta, csv_head, plan, members, records, sdes)
+        files[f"feed/county/{summary['slug']}.csv"] = _precinct_rows(csv_head, plan, members, records, sdes)
     files["feed/counties.json"] = json_bytes({**header, "counties": county_docs})
     files["feed/counties.csv"] = _csv(county_rows)
 
     files["feed/precincts.json"] = json_bytes({
         **header, "precincts": [_precinct_summary(plan, code, records, sdes) for code in codes]})
-    files["feed/precincts.csv"] = _precinct_rows(meta, csv_head, plan, codes, records, sdes)
+    files["feed/precincts.csv"] = _precinct_rows(csv_head, plan, codes, records, sdes)
     for code in codes:
         record = records.get(code)
         if record is None:
@@ -146,5 +146,5 @@ def build_documents(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record]
         "feed": header["feed"], "election": meta.election, "release": meta.number, "previous": meta.previous,
         "lastUpdated": header["lastUpdated"], "changes": list(changes)})
     files["nist/election-report.json"] = json_bytes(
-        election_report(plan, meta, records, sdes, state, reporting), compact=True)
+        election_report(plan, meta, records, sdes=sdes, state=state, reporting=reporting), compact=True)
     return files

@@ -16,7 +16,7 @@ from typing import Any
 
 from caucus import __version__
 from caucus.plans import Plan
-from caucus.publish.model import ReleaseMeta, Record, iso, slug
+from caucus.publish.model import Record, ReleaseMeta, iso, slug
 from caucus.publish.tally import Totals
 
 CONTESTS = (
@@ -44,7 +44,7 @@ def _number(value: int | Decimal) -> int | float:
     return value if isinstance(value, int) else float(value)
 
 
-def election_report(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record],
+def election_report(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record], *,
                     sdes: Mapping[str, Mapping[str, Decimal] | None], state: Totals, reporting: int
                     ) -> dict[str, Any]:
     units: list[dict[str, Any]] = [{

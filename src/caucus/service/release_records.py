@@ -84,14 +84,14 @@ def precinct_record(status: PrecinctStatus) -> Record:
     }
 
 
-def zero_record(code: str, county: str, name: str, kind: str, delegates: int | None,
+def zero_record(code: str, *, county: str, name: str, kind: str, delegates: int | None,
                 candidates: tuple[str, ...]) -> Record:
     """A zero-count record for the media rehearsal release: every number 0."""
     zeros = dict.fromkeys(sorted(candidates), 0)
     return {
         "code": code, "county": county, "name": name, "kind": kind, "delegatesToElect": delegates,
         "threshold": None, "attendance": 0, "first": zeros, "final": zeros, "delegates": zeros,
-        "sde": {g: "0.0000" for g in zeros}, "chance": [], "ledgerSeq": 0, "stages": [], "corrections": [],
+        "sde": dict.fromkeys(zeros, "0.0000"), "chance": [], "ledgerSeq": 0, "stages": [], "corrections": [],
         "findings": [], "photos": [],
     }
 

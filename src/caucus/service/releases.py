@@ -15,6 +15,7 @@ it is accepted again (the held list of :meth:`preview` names it).
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import threading
@@ -121,7 +122,7 @@ class ReleaseService:
     def __init__(self, engine: Engine, context: ElectionContext, snapshot_dir: Path, *,
                  clock: Callable[[], datetime] | None = None,
                  status_of: Callable[[ElectionContext, Any, Any], PrecinctStatus] = derive_status,
-                 photos: Callable[[str], list[dict[str, Any]]] | None = None,
+                 photos: Callable[[str], builtins.list[dict[str, Any]]] | None = None,
                  photo_bytes: Callable[[str], bytes] | None = None) -> None:
         self.engine = engine
         self.context = context
@@ -134,7 +135,7 @@ class ReleaseService:
 
     # -- reading ---------------------------------------------------------------------------------------
 
-    def list(self) -> list[ReleaseRecord]:
+    def list(self) -> builtins.list[ReleaseRecord]:
         """Every release, newest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(releases).where(releases.c.election_id == self.context.election_id)
@@ -146,7 +147,8 @@ class ReleaseService:
             row = conn.execute(select(releases).where(releases.c.election_id == self.context.election_id,
                                                       releases.c.number == number)).first()
         if row is None:
-            raise ReleaseInvalid(f"there is no release {number}", [FieldProblem("number", "unknown", "no such release")])
+            raise ReleaseInvalid(f"there is no release {number}",
+                                 [FieldProblem("number", "unknown", "no such release")])
         return _record_of(row)
 
     def continuous(self) -> bool:
@@ -176,23 +178,24 @@ class ReleaseService:
             seqs[row.precinct_code] = row.ledger_seq
         return records, numbers, seqs
 
-    def _statuses(self) -> list[PrecinctStatus]:
+    def _statuses(self) -> builtins.list[PrecinctStatus]:
         states = precinct_states(self.engine, self.context.slug)
         return [self._status_of(self.context, self.context.precincts[code], state)
                 for code, state in states.items() if code in self.context.precincts]
 
-    def _candidates(self) -> tuple[dict[str, Record], list[HeldPrecinct], dict[str, Record]]:
+    def _candidates(self) -> tuple[dict[str, Record], builtins.list[HeldPrecinct], dict[str, Record]]:
         """(accepted precinct records now, held precincts, records released so far)."""
         with self.engine.connect() as conn:
             released, _, _ = self._released(conn)
         accepted: dict[str, Record] = {}
-        held: list[HeldPrecinct] = []
+        held: builtins.list[HeldPrecinct] = []
         for status in self._statuses():
             if status.state == "accepted":
                 record = precinct_record(status)
                 if self._photos is not None:
                     record["photos"] = self._photos(status.info.code)
-                accepted[status.info.code] = record
+                # as stored: canonical key order, so a rebuild from the database gives the same bytes
+                accepted[status.info.code] = json.loads(canonical_json(record))
             elif status.state != "not-reported":
                 held.append(HeldPrecinct(status.info.code, status.state, status.reasons,
                                          status.info.code in released))
@@ -211,14 +214,18 @@ class ReleaseService:
 
     def release(self, *, actor: str, zero: bool = False, note: str = "") -> ReleaseRecord:
         """Release every accepted precinct now (``zero``: the zero-count rehearsal release)."""
-        return self._release(actor=actor, zero=zero, note=note, act=None)
+        made = self._release(actor=actor, zero=zero, note=note, act=None)
+        assert made is not None  # only a release_if_new finds nothing to do
+        return made
 
     def certify(self, *, actor: str, act: str) -> ReleaseRecord:
         """A new release with status ``certified``, recording the certifying act."""
         if not isinstance(act, str) or not act.strip():
             raise ReleaseInvalid("certifying needs the certifying act (for example the state central "
                                  "committee's resolution)", [FieldProblem("act", "required", "must not be empty")])
-        return self._release(actor=actor, zero=False, note="", act=act.strip())
+        made = self._release(actor=actor, zero=False, note="", act=act.strip())
+        assert made is not None
+        return made
 
     def release_if_new(self, *, actor: str = CONTINUOUS_ACTOR) -> ReleaseRecord | None:
         """Release only when some accepted precinct is new or changed (continuous release); None otherwise,
@@ -229,7 +236,7 @@ class ReleaseService:
             return None
 
     def _release(self, *, actor: str, zero: bool, note: str, act: str | None, only_if_new: bool = False,
-                 attempts: int = MAX_ATTEMPTS) -> Any:
+                 attempts: int = MAX_ATTEMPTS) -> ReleaseRecord | None:
         if not isinstance(actor, str) or not actor.strip():
             raise ReleaseInvalid("a release needs an actor", [FieldProblem("actor", "required", "must not be empty")])
         with self._lock:
@@ -251,7 +258,7 @@ class ReleaseService:
                                .where(releases.c.election_id == self.context.election_id)).scalar()
         return int(current or 0) + 1
 
-    def _meta(self, number: int, created_at: datetime, status: str, zero: bool, note: str,
+    def _meta(self, number: int, created_at: datetime, *, status: str, zero: bool, note: str,
               act: str | None) -> ReleaseMeta:
         plan = self.context.plan
         return ReleaseMeta(election=self.context.slug, title=plan.title, number=number, created_at=created_at,
@@ -259,7 +266,7 @@ class ReleaseService:
                            certified_act=act, previous=number - 1 if number > 1 else None,
                            election_date=election_date(plan.title))
 
-    def _snapshot(self, meta: ReleaseMeta, records: Mapping[str, Record], changes: list[dict[str, Any]],
+    def _snapshot(self, meta: ReleaseMeta, records: Mapping[str, Record], changes: builtins.list[dict[str, Any]],
                   released_in: Mapping[str, int]) -> Snapshot:
         files = build_documents(self.context.plan, meta, records, changes, released_in)
         if self._photo_bytes is not None:
@@ -270,7 +277,8 @@ class ReleaseService:
         return Snapshot(meta.number, files, manifest)
 
     def _zero_records(self) -> dict[str, Record]:
-        return {p.code: zero_record(p.code, p.county, p.name, p.kind, p.delegates, self.context.candidates)
+        return {p.code: zero_record(p.code, county=p.county, name=p.name, kind=p.kind, delegates=p.delegates,
+                                    candidates=self.context.candidates)
                 for p in self.context.plan.precincts}
 
     def _try_release(self, *, actor: str, zero: bool, note: str, act: str | None, changed: dict[str, Record],
@@ -281,7 +289,7 @@ class ReleaseService:
             _, released_in, _ = self._released(conn)
             ledger_seq = max([int(r["ledgerSeq"]) for r in released.values()] + [0])
         status = "certified" if act is not None else "unofficial"
-        meta = self._meta(number, now, status, zero, note, act)
+        meta = self._meta(number, now, status=status, zero=zero, note=note, act=act)
         if zero:
             records, changes, rows = self._zero_records(), [], {}
         else:
@@ -328,7 +336,8 @@ class ReleaseService:
                 raise ReleaseInvalid(f"there is no release {number}")
             before, _, _ = self._released(conn, number - 1)
             after, released_in, _ = self._released(conn, number)
-        meta = self._meta(number, row.created_at, row.status, bool(row.zero), row.note, row.certified_act)
+        meta = self._meta(number, row.created_at, status=row.status, zero=bool(row.zero), note=row.note,
+                          act=row.certified_act)
         if meta.zero:
             records, changes = self._zero_records(), []
         else:
@@ -341,7 +350,7 @@ class ReleaseService:
                                f"{row.content_hash} was released")
         return snapshot
 
-    def repair(self) -> list[int]:
+    def repair(self) -> builtins.list[int]:
         """Write the files of any recorded release that has none (a crash between commit and write) and point
         ``latest`` at the newest; the numbers rebuilt."""
         rebuilt = []
