@@ -22,6 +22,8 @@ from caucus.web.access import check_access_declared
 from caucus.web.api.routes import docs_router, router
 from caucus.web.errors import install_error_handlers
 from caucus.web.middleware import BodyLimitMiddleware
+from caucus.web.public import feed as public_feed
+from caucus.web.public import pages as public_pages
 from caucus.web.services import STATE_KEY, Services, start_services
 from caucus.web.settings import Settings, load_settings
 
@@ -72,6 +74,8 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(router)
     app.include_router(docs_router(app))
+    app.include_router(public_feed.router)
+    app.include_router(public_pages.router)
     for extra in extra_routers:
         app.include_router(extra)
     check_access_declared(app)
