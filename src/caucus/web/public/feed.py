@@ -27,7 +27,7 @@ MEDIA_TYPES = {
 #: stable names of the latest release's files outside feed/
 ALIASES = {"nist.json": "nist/election-report.json", "manifest.json": "manifest.json", "release.json": "release.json"}
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # documented in docs/feed.md and docs/publish.md
 
 
 def reader_of(request: Request) -> SnapshotReader:

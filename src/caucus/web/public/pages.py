@@ -35,7 +35,7 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e
            "#7f7f7f", "#393b79", "#637939")
 NO_RESULTS = "#e5e5e5"
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # documented in docs/feed.md and docs/publish.md
 
 
 @functools.cache
@@ -167,9 +167,10 @@ def static(name: str) -> Response:
                     headers={"Cache-Control": "public, max-age=300"})
 
 
-async def _events(request: Request, reader: SnapshotReader, known: int | None) -> AsyncIterator[str]:
+async def _events(request: Request, reader: SnapshotReader, known: int | None, seconds: float
+                  ) -> AsyncIterator[str]:
     yield "retry: 1000\n\n"
-    deadline = time.monotonic() + STREAM_SECONDS
+    deadline = time.monotonic() + seconds
     last = known
     while time.monotonic() < deadline:
         if await request.is_disconnected():
@@ -178,15 +179,19 @@ async def _events(request: Request, reader: SnapshotReader, known: int | None) -
         if number is not None and number != last:
             last = number
             yield f"id: {number}\nevent: release\ndata: {json.dumps({'release': number})}\n\n"
+        if seconds <= 0:
+            return
         await asyncio.sleep(POLL_SECONDS)
 
 
 @router.get("/events", dependencies=[access("public")])
 def events(request: Request, release: int | None = None) -> StreamingResponse:
     """Server-sent events: ``event: release`` with ``{"release": n}`` whenever the latest release is not the
-    one the page shows (``?release=`` or the Last-Event-ID header)."""
+    one the page shows (``?release=`` or the Last-Event-ID header). A client that does not ask for
+    ``text/event-stream`` gets the current state as one event and the end of the stream."""
     last_id = request.headers.get("last-event-id")
     known = release if release else (int(last_id) if last_id and last_id.isdigit() else None)
-    return StreamingResponse(_events(request, services_of(request).snapshots, known),
+    seconds = STREAM_SECONDS if "text/event-stream" in request.headers.get("accept", "") else 0.0
+    return StreamingResponse(_events(request, services_of(request).snapshots, known, seconds),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
