@@ -92,7 +92,7 @@ def build_documents(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record]
     national = national_projection(plan, records, sdes)
     csv_head = [meta.number, meta.status, meta.test, header["lastUpdated"], reporting, state.total]
 
-    files["release.json"] = json_bytes({**header, "previous": meta.previous})
+    files["release.json"] = json_bytes({**header, "previous": meta.previous, "plan": plan.name})
     files["feed/statewide.json"] = json_bytes({
         **header,
         "sdeLeader": state.leader(),

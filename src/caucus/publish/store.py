@@ -4,6 +4,7 @@ Layout of a snapshot directory (one per election)::
 
     releases/<n>/...        every file of release n (see caucus.publish.documents), manifest.json last
     latest -> releases/<n>  a symbolic link, replaced atomically (a temporary link, then os.replace)
+    latest.json             {"release": n, "lastUpdated", "manifestSha256", "manifest"}, replaced atomically
 
 A release directory is staged under ``.staging/`` and renamed into place, so readers never see half a
 release. A file identical to the previous release's (same path, same sha256) is hard-linked to it rather
@@ -29,6 +30,7 @@ from caucus.publish.model import json_bytes
 
 MANIFEST = "manifest.json"
 LATEST = "latest"
+LATEST_JSON = "latest.json"
 
 
 def sha256(data: bytes) -> str:
@@ -149,6 +151,14 @@ class SnapshotStore:
             temporary = self.root / f".latest-{uuid.uuid4().hex}"
             os.symlink(f"releases/{number}", temporary)
             os.replace(temporary, self.root / LATEST)
+            # latest.json beside it, for web servers serving the directory directly (same lock, same order)
+            manifest = (self.release_dir(number) / MANIFEST).read_bytes()
+            created = json.loads(manifest)["createdAt"]
+            text = json_bytes({"release": number, "lastUpdated": created, "manifestSha256": sha256(manifest),
+                               "manifest": f"/feed/v1/releases/{number}/manifest.json"})
+            temporary = self.root / f".latest-{uuid.uuid4().hex}.json"
+            temporary.write_bytes(text)
+            os.replace(temporary, self.root / LATEST_JSON)
             return True
 
     def read(self, number: int, path: str) -> bytes:

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from caucus.publish.store import LATEST_JSON
 from caucus.web.access import access
 from caucus.web.errors import error_response
 from caucus.web.public.reader import NotPublished, Published, SnapshotReader
@@ -74,15 +75,13 @@ def serve(request: Request, published: Published, *, immutable: bool) -> Respons
 
 @router.api_route(f"{PREFIX}/latest.json", methods=["GET", "HEAD"], dependencies=[access("public")])
 def latest(request: Request) -> Response:
-    """The latest release: number, time, manifest sha256 (never cached for long)."""
+    """The latest release: number, time, manifest sha256 (the snapshot directory's latest.json)."""
     reader = reader_of(request)
     try:
-        index = reader.index(reader.current())
-    except NotPublished as exc:
-        return _not_found(str(exc))
-    body = {"release": index.number, "lastUpdated": index.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "manifestSha256": index.manifest_sha256, "manifest": f"{PREFIX}/releases/{index.number}/manifest.json"}
-    return Response(json.dumps(body) + "\n", media_type="application/json",
+        data = (reader.store.root / LATEST_JSON).read_bytes()
+    except FileNotFoundError:
+        return _not_found("no results have been released yet")
+    return Response(data, media_type="application/json",
                     headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"})
 
 
