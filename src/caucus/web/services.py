@@ -13,6 +13,7 @@ from starlette.requests import Request
 from caucus.ledger import Writer, upgrade
 from caucus.ledger.db import utcnow
 from caucus.service import ElectionContext, ReportService, SessionService, load_context
+from caucus.service.media import MessageService, PhotoService
 from caucus.web.settings import Settings
 
 STATE_KEY = "services"
@@ -26,6 +27,8 @@ class Services:
     context: ElectionContext
     sessions: SessionService
     reports: ReportService
+    photos: PhotoService
+    messages: MessageService
 
     def ping(self) -> None:
         """Raise unless the database answers."""
@@ -56,6 +59,8 @@ def start_services(
         context=context,
         sessions=SessionService(engine, context, clock=now, limits=settings.signin_limits, ttl=settings.session_ttl),
         reports=ReportService(engine, writer, context, clock=now),
+        photos=PhotoService(engine, context, clock=now),
+        messages=MessageService(engine, context, clock=now),
     )
 
 
