@@ -5,7 +5,8 @@ Every route declares its access; the app shell and its static files are public (
 API route is ``access("chair")`` and serves only the session's own precinct. See docs/chair.md.
 """
 
+from caucus.web.chair.api import LARGE_BODIES
 from caucus.web.chair.api import router as api_router
 from caucus.web.chair.pages import router as pages_router
 
-__all__ = ["api_router", "pages_router"]
+__all__ = ["LARGE_BODIES", "api_router", "pages_router"]

@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from caucus import __version__
@@ -54,8 +55,10 @@ def _no_cache(response: Response) -> Response:
 
 
 @router.get(BASE, dependencies=[access("public")])
-def chair_redirect() -> RedirectResponse:
-    return RedirectResponse(f"{BASE}/", status_code=308)
+def chair_redirect(request: Request) -> RedirectResponse:
+    """The credential card's QR code points at ``/chair?precinct=CODE``: keep the query."""
+    query = request.url.query
+    return RedirectResponse(f"{BASE}/" + (f"?{query}" if query else ""), status_code=308)
 
 
 @router.get(f"{BASE}/", dependencies=[access("public")])
