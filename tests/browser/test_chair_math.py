@@ -10,7 +10,6 @@ from collections.abc import Callable
 from fractions import Fraction
 from itertools import combinations
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page
@@ -66,13 +65,15 @@ def test_every_vector_of_the_spec_file_in_the_browser(math_page: Page) -> None:
       const m = await import(module);
       const rs = (policy) => policy === "nevada-2020" ? [m.RULESETS["nevada-2020"]]
         : policy === "iowa-2020" ? [m.IOWA_2020] : [m.IOWA_2020, m.RULESETS["nevada-2020"]];
-      const combos = (xs, k) => k === 0 ? [[]] : xs.flatMap((x, i) => combos(xs.slice(i + 1), k - 1).map((c) => [x, ...c]));
+      const combos = (xs, k) => k === 0 ? [[]]
+        : xs.flatMap((x, i) => combos(xs.slice(i + 1), k - 1).map((c) => [x, ...c]));
       return {
         threshold: v.threshold.map((t) => m.threshold(t.N, t.D)),
         alloc: v.alloc.map((a) => rs(a.policy).map((r) => {
           const res = m.allocate(a.D, a.N, a.final, r);
           const outcomes = res.pending ? combos(res.pending.among, res.pending.count).map((chosen) => {
-            const done = m.allocate(a.D, a.N, a.final, r, [{kind: res.pending.kind, among: res.pending.among, selected: chosen}]);
+            const outcome = {kind: res.pending.kind, among: res.pending.among, selected: chosen};
+            const done = m.allocate(a.D, a.N, a.final, r, [outcome]);
             return {chosen, status: done.status, delegates: done.delegates};
           }) : [];
           return {ruleset: r.name, status: res.status, threshold: res.threshold, awarded: m.awarded(res),

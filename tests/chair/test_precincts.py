@@ -17,7 +17,8 @@ def test_generated_precincts_cover_every_kind_of_outcome() -> None:
         kinds["one-delegate"] += case.delegates == 1
         kinds["satellite"] += case.satellite
         kinds["nevada"] += case.ruleset == "nevada-2020"
-        kinds["over-allocated"] += steps[-1]["status"] == "complete" and sum(steps[-1]["delegates"].values()) > case.delegates
+        last = steps[-1]
+        kinds["over-allocated"] += last["status"] == "complete" and sum(last["delegates"].values()) > case.delegates
     for kind in ("complete", "no-viable-group", "no-delegates", "chance-lose", "chance-gain", "chance-drop",
                  "one-delegate", "satellite", "nevada", "over-allocated"):
         assert kinds[kind] >= 10, (kind, kinds)
