@@ -128,8 +128,8 @@ def unit_sdes(plan: Plan, ruleset_name: str, unit: PrecinctTruth, pool_attendanc
 
 def truth_from_results(results: Path = CERTIFIED, plan_name: str = "iowa-2020",
                        limit: int | None = None, only: Iterable[str] | None = None) -> GroundTruth:
-    """The ground truth of a published results file (see the module's doc): at most ``limit`` units, or
-    only the units whose codes are in ``only``."""
+    """The ground truth of a published results file (see the module's doc): at most ``limit`` units (then
+    no satellite sites), or only the units whose codes are in ``only``."""
     plan = load_plan(plan_name)
     ruleset = get_ruleset(plan.ruleset)
     report = audit(plan, read_results(results, plan=plan))
@@ -141,6 +141,8 @@ def truth_from_results(results: Path = CERTIFIED, plan_name: str = "iowa-2020",
             continue
         if limit is not None and len(played) >= limit:
             break
+        if limit is not None and unit.kind == "satellite":
+            continue  # a satellite's SDEs need its whole pool: a sample of the state leaves them out
         attendance = max(unit.attendance, sum(unit.final.values()))
         if attendance == 0:
             left_out["no attendance"] = left_out.get("no attendance", 0) + 1
