@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from caucus.ledger import PrecinctSpec, Writer, create_election, make_engine, sqlite_url_for_dir, upgrade
 from caucus.plans import load_plan
 from caucus.service import ElectionContext, ReportService, load_context
+from caucus.service.media import PhotoService
 from caucus.service.releases import ReleaseService
 from tests.publish.support import SLUG, START, Clock
 
@@ -59,11 +60,14 @@ class Night:
     releases: ReleaseService
     clock: Clock
     snapshots: Path
+    photos: PhotoService
 
     def second_worker(self) -> ReleaseService:
         """Another worker's ReleaseService: its own engine on the same database and snapshot dir."""
         engine = make_engine(self.url)
-        return ReleaseService(engine, load_context(engine, SLUG), self.snapshots, clock=self.clock)
+        context = load_context(engine, SLUG)
+        return ReleaseService(engine, context, self.snapshots, clock=self.clock,
+                              photos=PhotoService(engine, context, clock=self.clock))
 
 
 def _copy(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> Iterator[str]:
@@ -91,8 +95,9 @@ def _night(url: str, tmp_path: Path) -> Iterator[Night]:
     writer = Writer(engine, clock=clock)
     context = load_context(engine, SLUG)
     snapshots = tmp_path / "snapshots" / SLUG
+    photos = PhotoService(engine, context, clock=clock)
     night = Night(url, engine, writer, context, ReportService(engine, writer, context, clock=clock),
-                  ReleaseService(engine, context, snapshots, clock=clock), clock, snapshots)
+                  ReleaseService(engine, context, snapshots, clock=clock, photos=photos), clock, snapshots, photos)
     try:
         yield night
     finally:

@@ -5,6 +5,7 @@ repair after a crash between commit and files, append-only tables, continuous mo
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 import threading
@@ -192,3 +193,30 @@ def test_continuous_switch_and_release_if_new(night: Night) -> None:
     night.releases.set_continuous(False, actor="director:dee")
     assert night.releases.continuous() is False
     assert night.releases.preview().continuous is False
+
+
+def _png(width: int, height: int) -> bytes:
+    from PIL import Image  # noqa: PLC0415
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (250, 250, 240)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_worksheet_photos_are_released_with_their_precinct(night: Night) -> None:
+    report(night.reports, all_scripts()[GRINNELL], night.clock)
+    held = scripts(["Adams"])[0]
+    night.reports.submit(held.precinct, StageReport("attendance", {"attendance": 40}), "half-1", channel="app",
+                         actor="chair")
+    data = _png(800, 600)
+    photo = night.photos.store(GRINNELL, data=data, content_type="image/png", channel="app",
+                               actor="chair:Poweshiek/7", idempotency_key="photo-1")
+    night.photos.store(held.precinct, data=_png(700, 700), content_type="image/png", channel="app", actor="chair",
+                       idempotency_key="photo-2")
+    night.releases.release(actor="director:dee")
+    directory = night.snapshots / "releases" / "1"
+    (entry,) = _read(night, 1, "feed/precinct/poweshiek-7.json")["photos"]
+    assert (entry["sha256"], entry["width"], entry["height"]) == (hashlib.sha256(data).hexdigest(), 800, 600)
+    assert (directory / entry["path"]).read_bytes() == data
+    assert [p.name for p in (directory / "photos").iterdir()] == [f"{photo.sha256}.png"]  # not the held one's
+    _manifest_ok(directory)

@@ -37,6 +37,7 @@ from caucus.publish.model import ReleaseMeta, iso
 from caucus.publish.store import Snapshot, SnapshotStore, manifest_of
 from caucus.service.context import ElectionContext
 from caucus.service.errors import FieldProblem, ServiceError
+from caucus.service.media import PhotoRecord, PhotoService
 from caucus.service.release_records import Record, change_of, precinct_record, zero_record
 from caucus.service.status import PrecinctStatus, derive_status
 
@@ -108,6 +109,17 @@ def election_date(title: str) -> str | None:
     return f"{year}-{_MONTHS.index(month) + 1:02d}-{int(day):02d}"
 
 
+PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
+def photo_entry(photo: PhotoRecord) -> dict[str, Any]:
+    """A worksheet photo as a released record lists it (its bytes go to ``photos/<sha256>.<ext>``)."""
+    return {"id": photo.id, "sha256": photo.sha256, "contentType": photo.content_type, "bytes": photo.size,
+            "width": photo.width, "height": photo.height, "channel": photo.channel,
+            "receivedAt": iso(photo.received_at),
+            "path": f"photos/{photo.sha256}.{PHOTO_EXTENSIONS.get(photo.content_type, 'bin')}"}
+
+
 def _record_of(row: Any) -> ReleaseRecord:
     return ReleaseRecord(
         number=row.number, created_at=row.created_at, actor=row.actor, test=bool(row.test), status=row.status,
@@ -122,15 +134,13 @@ class ReleaseService:
     def __init__(self, engine: Engine, context: ElectionContext, snapshot_dir: Path, *,
                  clock: Callable[[], datetime] | None = None,
                  status_of: Callable[[ElectionContext, Any, Any], PrecinctStatus] = derive_status,
-                 photos: Callable[[str], builtins.list[dict[str, Any]]] | None = None,
-                 photo_bytes: Callable[[str], bytes] | None = None) -> None:
+                 photos: PhotoService | None = None) -> None:
         self.engine = engine
         self.context = context
         self.store = SnapshotStore(snapshot_dir)
         self.clock = clock or utcnow
         self._status_of = status_of
         self._photos = photos
-        self._photo_bytes = photo_bytes
         self._lock = threading.Lock()  # one release at a time in this process; the database decides across
 
     # -- reading ---------------------------------------------------------------------------------------
@@ -193,7 +203,7 @@ class ReleaseService:
             if status.state == "accepted":
                 record = precinct_record(status)
                 if self._photos is not None:
-                    record["photos"] = self._photos(status.info.code)
+                    record["photos"] = [photo_entry(p) for p in self._photos.list(status.info.code)]
                 # as stored: canonical key order, so a rebuild from the database gives the same bytes
                 accepted[status.info.code] = json.loads(canonical_json(record))
             elif status.state != "not-reported":
@@ -269,10 +279,10 @@ class ReleaseService:
     def _snapshot(self, meta: ReleaseMeta, records: Mapping[str, Record], changes: builtins.list[dict[str, Any]],
                   released_in: Mapping[str, int]) -> Snapshot:
         files = build_documents(self.context.plan, meta, records, changes, released_in)
-        if self._photo_bytes is not None:
+        if self._photos is not None:
             for record in records.values():
                 for photo in record.get("photos") or ():
-                    files[photo["path"]] = self._photo_bytes(photo["sha256"])
+                    files[photo["path"]] = self._photos.get(int(photo["id"]))[1]
         manifest = manifest_of(meta.election, meta.number, iso(meta.created_at), files)
         return Snapshot(meta.number, files, manifest)
 

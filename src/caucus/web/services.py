@@ -14,6 +14,7 @@ from caucus.ledger import Writer, upgrade
 from caucus.ledger.db import utcnow
 from caucus.service import ElectionContext, ReportService, SessionService, load_context
 from caucus.service.continuous import ContinuousReleaser
+from caucus.service.media import MessageService, PhotoService
 from caucus.service.releases import ReleaseService
 from caucus.web.public.reader import SnapshotReader
 from caucus.web.settings import Settings
@@ -29,6 +30,8 @@ class Services:
     context: ElectionContext
     sessions: SessionService
     reports: ReportService
+    photos: PhotoService
+    messages: MessageService
     releases: ReleaseService
     #: the public side reads releases from these files only
     snapshots: SnapshotReader
@@ -58,7 +61,8 @@ def start_services(
     context = load_context(engine, settings.election)
     writer = Writer(engine, clock=now)
     snapshot_dir = settings.snapshots / context.slug
-    releases = ReleaseService(engine, context, snapshot_dir, clock=now)
+    photos = PhotoService(engine, context, clock=now)
+    releases = ReleaseService(engine, context, snapshot_dir, clock=now, photos=photos)
     releases.repair()
     releaser = ContinuousReleaser(releases, settings.release_interval_seconds)
     releaser.start()
@@ -69,6 +73,8 @@ def start_services(
         context=context,
         sessions=SessionService(engine, context, clock=now, limits=settings.signin_limits, ttl=settings.session_ttl),
         reports=ReportService(engine, writer, context, clock=now),
+        photos=photos,
+        messages=MessageService(engine, context, clock=now),
         releases=releases,
         snapshots=SnapshotReader(snapshot_dir),
         releaser=releaser,

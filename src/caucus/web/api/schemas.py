@@ -61,6 +61,10 @@ class SignInRequest(_Strict):
     credential: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_plain_text)] = Field(
         description="The precinct's credential, `XXXX-XXXX-XXXX-XXXX-XXXX` (case, spaces and dashes ignored)."
     )
+    purpose: Literal["report", "test"] = Field(
+        "report", description="`test`: the chair is testing the credential before caucus night (recorded as "
+                              "the audit event `session.test`, which HQ reads as readiness)."
+    )
 
 
 class _StageRequest(_Strict):
@@ -69,6 +73,10 @@ class _StageRequest(_Strict):
         None, description="A correction: the seq of the entry it replaces (this channel's current one)."
     )
     reason: Reason | None = Field(None, description="Why: required with supersedes_seq, only then.")
+    confirm: bool = Field(
+        False, description="Record the numbers even though the checks flag them (they are what the worksheet "
+        "says): the entry is kept with the codes of the findings confirmed, and the precinct is held for review."
+    )
 
     def stage_payload(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -76,10 +84,11 @@ class _StageRequest(_Strict):
     def to_report(self) -> StageReport:
         return StageReport(
             stage=self.stage,  # type: ignore[attr-defined]
-            payload=self.stage_payload(),
+            payload={**self.stage_payload(), **({"confirmed": True} if self.confirm else {})},
             precinct=self.precinct,
             supersedes_seq=self.supersedes_seq,
             reason=self.reason,
+            confirm=self.confirm,
         )
 
 
