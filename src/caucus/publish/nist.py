@@ -113,7 +113,7 @@ def election_report(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record]
         "Status": _status(meta, reporting, state.total),
         "VendorApplicationId": f"caucus {__version__}",
         "Party": [{"@id": "party-dem", "@type": "ElectionResults.Party", "Name": _text("Democratic Party"),
-                   "Abbreviation": "DEM"}],
+                   "Abbreviation": _text("DEM")}],
         "GpUnit": units,
         "Election": [{
             "@type": "ElectionResults.Election", "ElectionScopeId": "gp-state", "Name": _text(meta.title),
