@@ -27,7 +27,6 @@ CONF = Path(__file__).resolve().parents[3] / "deploy" / "nginx" / "caucus.conf"
 
 def render(conf: str, *, port: int, root: Path, app: str) -> str:
     """caucus.conf with its three ``deploy:`` lines set."""
-    replaced = []
     for pattern, value in ((r"listen 80;[^\n]*", f"listen 127.0.0.1:{port};"),
                            (r"root /var/lib/caucus/snapshots/iowa-2020;[^\n]*", f"root {root};"),
                            (r"server 127\.0\.0\.1:8000;[^\n]*", f"server {app};")):
