@@ -53,8 +53,9 @@ class ContinuousReleaser:
         if seen == self._seen:
             return None
         made = self.service.release_if_new()
-        # a release adds an audit row and a number: remember the state after it
-        self._seen = self.fingerprint() if made is not None else seen
+        # remember the state from before this round: what arrived during it (and the release itself) makes
+        # the next round look again
+        self._seen = seen
         if made is not None and self.on_release is not None:
             self.on_release(made)
         return made

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
@@ -251,14 +251,10 @@ class ReleaseService:
             raise ReleaseInvalid("a release needs an actor", [FieldProblem("actor", "required", "must not be empty")])
         with self._lock:
             for _ in range(attempts):
-                accepted, _held, released = self._candidates()
-                changed = {code: record for code, record in accepted.items()
-                           if canonical_json(record) != canonical_json(released.get(code))}
-                if only_if_new and not changed:
-                    return None
-                written = self._try_release(actor=actor, zero=zero, note=note, act=act, changed=changed,
-                                            released=released)
-                if written is not None:
+                accepted, _held, _ = self._candidates()
+                written = self._try_release(actor=actor, zero=zero, note=note, act=act, accepted=accepted,
+                                            only_if_new=only_if_new)
+                if written != "contended":
                     return written
             raise ReleaseContended(f"other workers took the next release number {attempts} times in a row; "
                                    "try again")
@@ -291,13 +287,20 @@ class ReleaseService:
                                     candidates=self.context.candidates)
                 for p in self.context.plan.precincts}
 
-    def _try_release(self, *, actor: str, zero: bool, note: str, act: str | None, changed: dict[str, Record],
-                     released: dict[str, Record]) -> ReleaseRecord | None:
+    def _try_release(self, *, actor: str, zero: bool, note: str, act: str | None, accepted: dict[str, Record],
+                     only_if_new: bool) -> ReleaseRecord | Literal["contended"] | None:
+        """Release ``number`` = the next one, against what releases up to ``number - 1`` hold (so a release
+        another worker commits meanwhile can only make our insert fail, never go unseen); "contended" if
+        another worker took the number; None if ``only_if_new`` and nothing is new."""
         now = self.clock()
         with self.engine.connect() as conn:
             number = self._next_number(conn)
-            _, released_in, _ = self._released(conn)
-            ledger_seq = max([int(r["ledgerSeq"]) for r in released.values()] + [0])
+            released, released_in, _ = self._released(conn, number - 1)
+        changed = {code: record for code, record in accepted.items()
+                   if canonical_json(record) != canonical_json(released.get(code))}
+        if only_if_new and not changed:
+            return None
+        ledger_seq = max([int(r["ledgerSeq"]) for r in released.values()] + [0])
         status = "certified" if act is not None else "unofficial"
         meta = self._meta(number, now, status=status, zero=zero, note=note, act=act)
         if zero:
@@ -328,7 +331,7 @@ class ReleaseService:
                                             "reporting": reporting, "total": total, "changed": len(rows),
                                             "content_hash": snapshot.content_hash}, outcome="ok", at=now)
         except IntegrityError:
-            return None  # another worker wrote release `number` first
+            return "contended"  # another worker wrote release `number` first
         self.store.write(snapshot)
         self.store.point_latest(number)
         return ReleaseRecord(number=number, created_at=now, actor=actor, test=meta.test, status=status, zero=zero,
