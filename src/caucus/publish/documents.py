@@ -11,7 +11,9 @@
     feed/changes.json                    what changed since the previous release, precinct by precinct
     nist/election-report.json            the NIST SP 1500-100 v2 JSON export
 
-The same inputs always give the same bytes (the golden tests rely on it). Formats: docs/feed.md.
+The same inputs always give the same bytes (the golden tests rely on it). Formats: docs/feed.md. The small
+documents read by people (release, statewide, changes) are indented; the many or large ones are compact
+(Python's C encoder only runs without indentation: several times faster, which is release latency).
 """
 
 from __future__ import annotations
@@ -122,15 +124,15 @@ def build_documents(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record]
             county_rows.append((*csv_head, county.name, county.district, summary["precinctsReporting"],
                                 totals.total, r["name"], r["firstAlignment"], r["finalAlignment"],
                                 r["countyDelegates"], r["sde"]))
-        files[f"feed/county/{summary['slug']}.json"] = json_bytes({
+        files[f"feed/county/{summary['slug']}.json"] = json_bytes(compact=True, obj={
             **header, "county": summary,
             "precincts": [_precinct_summary(plan, code, records, sdes) for code in members],
         })
         files[f"feed/county/{summary['slug']}.csv"] = _precinct_rows(csv_head, plan, members, records, sdes)
-    files["feed/counties.json"] = json_bytes({**header, "counties": county_docs})
+    files["feed/counties.json"] = json_bytes({**header, "counties": county_docs}, compact=True)
     files["feed/counties.csv"] = _csv(county_rows)
 
-    files["feed/precincts.json"] = json_bytes({
+    files["feed/precincts.json"] = json_bytes(compact=True, obj={
         **header, "precincts": [_precinct_summary(plan, code, records, sdes) for code in codes]})
     files["feed/precincts.csv"] = _precinct_rows(csv_head, plan, codes, records, sdes)
     for code in codes:
@@ -141,7 +143,7 @@ def build_documents(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record]
         detail = {**record, "sde": {g: str(v) for g, v in sorted(sde.items())} if sde is not None else None,
                   "slug": slug(code), "releasedIn": released_in.get(code, meta.number),
                   "test": meta.test, "zero": meta.zero}
-        files[f"feed/precinct/{slug(code)}.json"] = json_bytes(detail)
+        files[f"feed/precinct/{slug(code)}.json"] = json_bytes(detail, compact=True)
     files["feed/changes.json"] = json_bytes({
         "feed": header["feed"], "election": meta.election, "release": meta.number, "previous": meta.previous,
         "lastUpdated": header["lastUpdated"], "changes": list(changes)})

@@ -77,20 +77,16 @@ def election_report(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record]
         units.append(unit)
     candidates = [{"@id": f"cand-{slug(g)}", "@type": "ElectionResults.Candidate", "BallotName": _text(g),
                    "PartyId": "party-dem"} for g in plan.candidates]
+    released = [(f"gp-precinct-{slug(p.code)}", p.code, records[p.code]) for p in plan.precincts
+                if p.code in records]
     contests = []
     for key, name, field in CONTESTS:
+        columns = [(unit, sdes.get(code) if field == "sde" else record[field]) for unit, code, record in released]
         selections = []
         for order, g in enumerate(plan.candidates, start=1):
-            counts = []
-            for p in plan.precincts:
-                record = records.get(p.code)
-                if record is None:
-                    continue
-                values = sdes.get(p.code) if field == "sde" else record[field]
-                if values is None or g not in values:
-                    continue
-                counts.append({"@type": "ElectionResults.VoteCounts", "GpUnitId": f"gp-precinct-{slug(p.code)}",
-                               "Type": "total", "Count": _number(values[g])})
+            counts = [{"@type": "ElectionResults.VoteCounts", "GpUnitId": unit, "Type": "total",
+                       "Count": _number(values[g])}
+                      for unit, values in columns if values is not None and g in values]
             selections.append({"@id": f"sel-{key}-{slug(g)}", "@type": "ElectionResults.CandidateSelection",
                                "CandidateIds": [f"cand-{slug(g)}"], "SequenceOrder": order, "VoteCounts": counts})
         contests.append({
