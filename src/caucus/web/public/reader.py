@@ -19,6 +19,8 @@ from typing import Any
 
 from caucus.publish.store import MANIFEST, SnapshotStore
 
+MAX_CACHED_DELTAS = 256
+
 
 class NotPublished(LookupError):
     """No release yet, or no such file in the release."""
@@ -48,6 +50,7 @@ class SnapshotReader:
     def __init__(self, root: Path) -> None:
         self.store = SnapshotStore(root)
         self._indexes: dict[int, ReleaseIndex] = {}
+        self._deltas: dict[tuple[int, int], dict[str, Any]] = {}  # (since, latest): both immutable
         self._lock = threading.Lock()
 
     def latest(self) -> int | None:
@@ -96,6 +99,10 @@ class SnapshotReader:
         latest = self.current()
         if since < 0 or since > latest:
             raise NotPublished(f"release {since} is not published (the latest is {latest})")
+        with self._lock:
+            cached = self._deltas.get((since, latest))
+        if cached is not None:
+            return cached
         changes: dict[str, dict[str, Any]] = {}
         for number in range(since + 1, latest + 1):
             for change in self.json("feed/changes.json", number)["changes"]:
@@ -106,9 +113,14 @@ class SnapshotReader:
                     seen["after"] = change["after"]
                     seen["reasons"] = [*seen["reasons"], *change["reasons"]]
         statewide = self.json("feed/statewide.json", latest)
-        return {
+        delta = {
             "feed": statewide["feed"], "election": statewide["election"], "since": since, "release": latest,
             "lastUpdated": statewide["lastUpdated"], "status": statewide["status"], "test": statewide["test"],
             "precinctsReporting": statewide["precinctsReporting"], "precinctsTotal": statewide["precinctsTotal"],
             "changes": [changes[code] for code in sorted(changes)],
         }
+        with self._lock:
+            if len(self._deltas) >= MAX_CACHED_DELTAS:
+                self._deltas.clear()
+            self._deltas[(since, latest)] = delta
+        return delta
