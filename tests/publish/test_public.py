@@ -119,7 +119,8 @@ def test_pages_show_release_status_and_manifest_hash(night: Night, site: TestCli
     assert "<td>app</td>" in precinct and "2020-02-04T01:00:07" in precinct  # attendance: channel, receipt
     county = site.get("/county/poweshiek").text
     assert "1</strong> of 10 precincts reporting" in county
-    assert site.get("/county/nowhere").status_code == 404
+    missing = site.get("/county/nowhere")
+    assert missing.status_code == 404 and "There is no county here" in missing.text
     assert site.get("/precinct/nowhere").status_code == 404
 
 

@@ -120,7 +120,7 @@ def county(request: Request, name: str) -> HTMLResponse:
     try:
         found = _latest_json(reader, f"feed/county/{name}.json")
     except NotPublished:
-        return _render(request, "statewide.html", status_code=404, title="No such county")
+        return _render(request, "not_found.html", status_code=404, title="No such county", what="county")
     if found is None:
         return _render(request, "statewide.html")
     _, doc = found
@@ -139,7 +139,7 @@ def precinct(request: Request, name: str) -> HTMLResponse:
     reader = services.snapshots
     fact = _precincts_by_slug(services.context.plan).get(name)
     if fact is None:
-        return _render(request, "statewide.html", status_code=404, title="No such precinct")
+        return _render(request, "not_found.html", status_code=404, title="No such precinct", what="precinct")
     info = {"code": fact.code, "county": fact.county, "name": fact.name, "kind": fact.kind}
     state = _latest_json(reader, "release.json")
     record = None
