@@ -19,6 +19,7 @@ from tests.ledger.support import sub
 TABLES = {
     "elections", "precincts", "credentials", "ledger_entries", "audit_log", "sessions", "signin_attempts",
     "photos", "hq_messages", "alembic_version",
+    "releases", "release_precincts", "release_modes",  # 0005 (publish)
 }
 
 

@@ -40,6 +40,7 @@ def web_with_staff_route(sqlite_database: Prepared) -> Iterator[Web]:
 
 def test_the_route_registry_lists_every_route_with_its_roles(web_sqlite: Web) -> None:
     assert route_table(web_sqlite.app) == [
+        RouteAccess("GET", "/", ("public",)),
         RouteAccess("GET", "/api/v1/docs", ("public",)),
         RouteAccess("GET", "/api/v1/health", ("public",)),
         RouteAccess("GET", "/api/v1/openapi.json", ("public",)),
@@ -47,6 +48,20 @@ def test_the_route_registry_lists_every_route_with_its_roles(web_sqlite: Web) ->
         RouteAccess("POST", "/api/v1/reports", ("chair",)),
         RouteAccess("DELETE", "/api/v1/session", ("chair",)),
         RouteAccess("POST", "/api/v1/session", ("public",)),
+        # the public site and media feed (publish)
+        RouteAccess("GET", "/county/{name}", ("public",)),
+        RouteAccess("GET", "/events", ("public",)),
+        RouteAccess("GET", "/feed", ("public",)),
+        RouteAccess("GET", "/feed/v1/delta/{since}.json", ("public",)),
+        RouteAccess("HEAD", "/feed/v1/delta/{since}.json", ("public",)),
+        RouteAccess("GET", "/feed/v1/latest.json", ("public",)),
+        RouteAccess("HEAD", "/feed/v1/latest.json", ("public",)),
+        RouteAccess("GET", "/feed/v1/releases/{number}/{path:path}", ("public",)),
+        RouteAccess("HEAD", "/feed/v1/releases/{number}/{path:path}", ("public",)),
+        RouteAccess("GET", "/feed/v1/{path:path}", ("public",)),
+        RouteAccess("HEAD", "/feed/v1/{path:path}", ("public",)),
+        RouteAccess("GET", "/precinct/{name}", ("public",)),
+        RouteAccess("GET", "/static/public/{name}", ("public",)),
     ]
 
 
@@ -75,7 +90,7 @@ def test_every_route_answers_anonymous_and_chair_callers_as_declared(web_with_st
                 assert error["message"] == (f"only {', '.join(route.roles)} may do this; this session is precinct "
                                             f"{GRINNELL}'s chair")
             checked += 1
-    assert checked == 2 * len(table) == 16
+    assert checked == 2 * len(table) == 44
 
 
 def _undeclared_router() -> APIRouter:

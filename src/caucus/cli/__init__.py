@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from caucus.cli import audit_cmd, election_cmd, rehearse_cmd, tabulate_cmd
+from caucus.cli import audit_cmd, election_cmd, rehearse_cmd, release_cmd, tabulate_cmd
 
 app = typer.Typer(
     name="caucus",
@@ -22,6 +22,7 @@ app.command("tabulate")(tabulate_cmd.tabulate)
 app.command("plans")(tabulate_cmd.plans)
 app.command("rehearse")(rehearse_cmd.rehearse_command)
 election_cmd.register(app)
+release_cmd.register(app)
 
 
 def main() -> None:

@@ -25,6 +25,8 @@ from caucus.web.chair import api_router as chair_api_router
 from caucus.web.chair import pages_router as chair_pages_router
 from caucus.web.errors import install_error_handlers
 from caucus.web.middleware import BodyLimitMiddleware
+from caucus.web.public import feed as public_feed
+from caucus.web.public import pages as public_pages
 from caucus.web.services import STATE_KEY, Services, start_services
 from caucus.web.settings import Settings, load_settings
 
@@ -77,6 +79,8 @@ def create_app(
     app.include_router(chair_api_router)
     app.include_router(chair_pages_router)
     app.include_router(docs_router(app))
+    app.include_router(public_feed.router)
+    app.include_router(public_pages.router)
     for extra in extra_routers:
         app.include_router(extra)
     check_access_declared(app)

@@ -13,7 +13,10 @@ from starlette.requests import Request
 from caucus.ledger import Writer, upgrade
 from caucus.ledger.db import utcnow
 from caucus.service import ElectionContext, ReportService, SessionService, load_context
+from caucus.service.continuous import ContinuousReleaser
 from caucus.service.media import MessageService, PhotoService
+from caucus.service.releases import ReleaseService
+from caucus.web.public.reader import SnapshotReader
 from caucus.web.settings import Settings
 
 STATE_KEY = "services"
@@ -29,6 +32,10 @@ class Services:
     reports: ReportService
     photos: PhotoService
     messages: MessageService
+    releases: ReleaseService
+    #: the public side reads releases from these files only
+    snapshots: SnapshotReader
+    releaser: ContinuousReleaser
 
     def ping(self) -> None:
         """Raise unless the database answers."""
@@ -38,6 +45,7 @@ class Services:
     def close(self) -> None:
         """Commit what the writer has queued, stop it, and close the engine's connections."""
         try:
+            self.releaser.stop()
             self.writer.close()
         finally:
             self.engine.dispose()
@@ -52,6 +60,12 @@ def start_services(
     upgrade(engine)
     context = load_context(engine, settings.election)
     writer = Writer(engine, clock=now)
+    snapshot_dir = settings.snapshots / context.slug
+    photos = PhotoService(engine, context, clock=now)
+    releases = ReleaseService(engine, context, snapshot_dir, clock=now, photos=photos)
+    releases.repair()
+    releaser = ContinuousReleaser(releases, settings.release_interval_seconds)
+    releaser.start()
     return Services(
         settings=settings,
         engine=engine,
@@ -59,8 +73,11 @@ def start_services(
         context=context,
         sessions=SessionService(engine, context, clock=now, limits=settings.signin_limits, ttl=settings.session_ttl),
         reports=ReportService(engine, writer, context, clock=now),
-        photos=PhotoService(engine, context, clock=now),
+        photos=photos,
         messages=MessageService(engine, context, clock=now),
+        releases=releases,
+        snapshots=SnapshotReader(snapshot_dir),
+        releaser=releaser,
     )
 
 
