@@ -26,6 +26,8 @@ from caucus.rehearse.published import Published, read_published
 from caucus.rehearse.server import ServerProcess, prepare_election
 from caucus.rehearse.truth import GroundTruth
 from caucus.rehearse.verify import LedgerCheck, check_ledger, compare_totals
+from caucus.service import load_context
+from caucus.service.releases import ReleaseService
 
 SLUG = "rehearsal"
 ACTOR = "rehearsal:director"
@@ -46,6 +48,7 @@ class Rehearsal:
     connections: int = 64
     publish_timeout: float = 180.0
     pg_url: str | None = None  # an existing PostgreSQL server to create the database in
+    continuous: bool = True  # the director switches continuous release on before the night
 
 
 @dataclass
@@ -122,6 +125,15 @@ async def _wait_published(base_url: str, progress: Progress, timeout: float) -> 
     return None
 
 
+def switch_continuous_release(url: str, snapshots: Path, actor: str = ACTOR) -> None:
+    """The results director's decision to release accepted results continuously, taken before the night."""
+    engine = make_engine(url)
+    try:
+        ReleaseService(engine, load_context(engine, SLUG), snapshots).set_continuous(True, actor=actor)
+    finally:
+        engine.dispose()
+
+
 def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None = None,
              before_night: Callable[[ServerProcess, dict[str, str]], None] | None = None,
              after_night: Callable[[ServerProcess, str], None] | None = None) -> Outcome:
@@ -134,7 +146,10 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
     with _database(config) as (url, cluster):
         codes = [p.code for p in truth.precincts]
         credentials = prepare_election(url, SLUG, codes, plan=truth.plan)
-        env = {"CAUCUS_SNAPSHOT_DIR": str(config.directory / "snapshots")}
+        snapshots = config.directory / "snapshots"
+        env = {"CAUCUS_SNAPSHOT_DIR": str(snapshots), "CAUCUS_RELEASE_INTERVAL_SECONDS": "0.5"}
+        if config.continuous:
+            switch_continuous_release(url, snapshots)
         server = ServerProcess(url, SLUG, workers=config.workers, env=env)
         server.start()
         try:
