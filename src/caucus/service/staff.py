@@ -160,7 +160,7 @@ class StaffService:
                 password_hash=self.hasher.hash(password), status="active", created_at=now, disabled_at=None,
             ).returning(staff_users.c.id)).scalar_one()
             self._audit(conn, actor, "staff.add", {"username": username, "role": role}, "ok", now=now)
-        return StaffUser(user_id, username, display_name, cast(StaffRole, role), "active", now)
+        return StaffUser(user_id, username, display_name, role, "active", now)
 
     def list_users(self) -> list[StaffUser]:
         with self.engine.connect() as conn:

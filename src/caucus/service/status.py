@@ -26,6 +26,7 @@ from sqlalchemy import Engine, select
 from caucus.ledger import LedgerEntry, PrecinctState, Stage, StageConflict, precinct_state, precinct_states
 from caucus.ledger.model import Channel
 from caucus.ledger.schema import review_decisions
+from caucus.ledger.state import ReportStatus
 from caucus.service.context import ElectionContext, PrecinctInfo
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, Evaluation, evaluate
 
@@ -114,7 +115,7 @@ def four_eyes(state: PrecinctState) -> _FourEyes:
         if len({e.payload_json for e in involved}) > 1:
             conflicts.append(StageConflict(stage, tuple(sorted(involved, key=lambda e: e.seq))))
             current[(HOTLINE, stage)] = hotline[-1]
-    status = "conflicting" if conflicts else ("reported" if current else "not-reported")
+    status: ReportStatus = "conflicting" if conflicts else ("reported" if current else "not-reported")
     effective = dataclasses.replace(state, current=current, conflicts=tuple(conflicts), status=status)
     return _FourEyes(effective, confirmed, unconfirmed)
 

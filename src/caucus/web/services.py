@@ -13,6 +13,11 @@ from starlette.requests import Request
 from caucus.ledger import Writer, upgrade
 from caucus.ledger.db import utcnow
 from caucus.service import ElectionContext, ReportService, SessionService, load_context
+from caucus.service.hotline import HotlineService
+from caucus.service.readiness import ReadinessService
+from caucus.service.recanvass import RecanvassService
+from caucus.service.review import ReviewService
+from caucus.service.staff import StaffService
 from caucus.web.settings import Settings
 
 STATE_KEY = "services"
@@ -26,6 +31,11 @@ class Services:
     context: ElectionContext
     sessions: SessionService
     reports: ReportService
+    staff: StaffService
+    hotline: HotlineService
+    review: ReviewService
+    recanvass: RecanvassService
+    readiness: ReadinessService
 
     def ping(self) -> None:
         """Raise unless the database answers."""
@@ -49,13 +59,21 @@ def start_services(
     upgrade(engine)
     context = load_context(engine, settings.election)
     writer = Writer(engine, clock=now)
+    reports = ReportService(engine, writer, context, clock=now)
+    review = ReviewService(engine, writer, context, reports, clock=now)
     return Services(
         settings=settings,
         engine=engine,
         writer=writer,
         context=context,
         sessions=SessionService(engine, context, clock=now, limits=settings.signin_limits, ttl=settings.session_ttl),
-        reports=ReportService(engine, writer, context, clock=now),
+        reports=reports,
+        staff=StaffService(engine, election_id=context.election_id, clock=now, limits=settings.staff_limits,
+                           idle=settings.staff_idle, absolute=settings.staff_absolute),
+        hotline=HotlineService(engine, writer, context, clock=now, limits=settings.signin_limits),
+        review=review,
+        recanvass=RecanvassService(engine, context, review, clock=now),
+        readiness=ReadinessService(engine, context, clock=now),
     )
 
 
