@@ -18,7 +18,7 @@ from tests.ledger.support import sub
 
 TABLES = {
     "elections", "precincts", "credentials", "ledger_entries", "audit_log", "sessions", "signin_attempts",
-    "alembic_version",
+    "photos", "hq_messages", "alembic_version",
     # 0004 (hq)
     "staff_users", "staff_sessions", "staff_signin_attempts", "hotline_calls", "review_decisions", "recanvass_requests",
 }

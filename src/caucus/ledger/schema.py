@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -203,6 +204,46 @@ signin_attempts = Table(
     CheckConstraint("ok = (outcome = 'ok')", name="ok"),
     Index(None, "election_id", "precinct_code", "at"),
     Index(None, "election_id", "client", "at"),
+)
+
+# Revision 0003: worksheet photos and messages from HQ to a precinct's chair (both append-only).
+MESSAGE_KINDS = ("note", "resend-photo", "call-hq")
+
+photos = Table(
+    "photos",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("precinct_id", Integer, ForeignKey("precincts.id"), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content_type", String(32), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("election_id", "idempotency_key"),
+    CheckConstraint(_in("channel", CHANNELS), name="channel"),
+    CheckConstraint("size > 0 AND width > 0 AND height > 0", name="dimensions"),
+    Index(None, "election_id", "precinct_id"),
+)
+
+hq_messages = Table(
+    "hq_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("precinct_id", Integer, ForeignKey("precincts.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=False),
+    CheckConstraint(_in("kind", MESSAGE_KINDS), name="kind"),
+    CheckConstraint("length(text) > 0", name="text"),
+    Index(None, "election_id", "precinct_id"),
 )
 
 # Revision 0004 (hq): staff accounts and sessions (only a SHA-256 hash of each session token), staff sign-in

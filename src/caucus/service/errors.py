@@ -182,3 +182,38 @@ class LedgerTimeout(ServiceError):
             f"the ledger did not confirm the write within {seconds:g} s, so the report may or may not be "
             "recorded; send it again with the same Idempotency-Key: that is safe and tells you which"
         )
+
+
+# -- photos and messages -------------------------------------------------------------------------------
+
+
+class PhotoRejected(ServiceError):
+    """An upload that is not a readable JPEG, PNG or WebP image of an acceptable size."""
+
+    code = "photo-rejected"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, [FieldProblem("photo", self.code, message)])
+
+
+class PhotoKeyConflict(ServiceError):
+    """The idempotency key was already used for a different photo."""
+
+    code = "idempotency-conflict"
+
+    def __init__(self, key: str, photo_id: int) -> None:
+        message = (f"idempotency key {key!r} was already used by photo #{photo_id} with different content; "
+                   "use a new key for a new photo")
+        super().__init__(message, [FieldProblem("idempotency_key", self.code, message)])
+        self.photo_id = photo_id
+
+
+class NotFound(ServiceError):
+    code = "not-found"
+
+
+class MessageRejected(ServiceError):
+    code = "message-rejected"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, [FieldProblem(field, self.code, message)])

@@ -161,6 +161,10 @@ class ReviewService:
         if decision == "accept" and status.state != "held-for-review":
             raise ReviewActionInvalid(f"precinct {precinct} is {status.state}, not held for review: only findings "
                                       "can be accepted this way (resolve a conflict by accepting a version)")
+        if decision == "accept" and status.evaluation.blocking:
+            raise ReviewActionInvalid("these numbers are impossible under the rules ("
+                                      + "; ".join(f.message for f in status.evaluation.blocking)
+                                      + "); correct them from the worksheet instead of accepting them")
         now = self.clock()
         with write_transaction(self.engine) as conn:
             conn.execute(review_decisions.insert().values(

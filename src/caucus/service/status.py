@@ -135,7 +135,7 @@ def _reasons(state: PrecinctState, evaluation: Evaluation, accepted: ReviewDecis
             for c in state.conflicts
         )
     if evaluation.findings:
-        if accepted is not None and evaluation.stages == STAGE_ORDER and not waiting:
+        if accepted is not None and evaluation.stages == STAGE_ORDER and not waiting and not evaluation.blocking:
             return "accepted", (f"accepted by {accepted.actor} as of entry #{accepted.last_seq}: {accepted.note}",
                                 *(f"{f.code}: {f.message}" for f in evaluation.findings))
         return "held-for-review", tuple(f"{f.code}: {f.message}" for f in evaluation.findings) + waiting

@@ -54,6 +54,7 @@ from caucus.service import (
     UnknownCandidates,
     UnknownPrecinctCode,
 )
+from caucus.service.errors import MessageRejected, NotFound, PhotoKeyConflict, PhotoRejected
 from caucus.service.hq_errors import (
     AccountLocked,
     CallerNotVerified,
@@ -109,6 +110,10 @@ class DatabaseUnreachable(ServiceError):
 #: error class -> HTTP status; the first class the error is an instance of wins (most specific first)
 STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (InvalidRequest, 422),
+    (PhotoRejected, 422),
+    (MessageRejected, 422),
+    (PhotoKeyConflict, 409),
+    (NotFound, 404),
     (UnsupportedMediaType, 415),
     (BodyTooLarge, 413),
     (DatabaseUnreachable, 503),

@@ -14,6 +14,7 @@ from caucus.ledger import Writer, upgrade
 from caucus.ledger.db import utcnow
 from caucus.service import ElectionContext, ReportService, SessionService, load_context
 from caucus.service.hotline import HotlineService
+from caucus.service.media import MessageService, PhotoService
 from caucus.service.readiness import ReadinessService
 from caucus.service.recanvass import RecanvassService
 from caucus.service.review import ReviewService
@@ -36,6 +37,8 @@ class Services:
     review: ReviewService
     recanvass: RecanvassService
     readiness: ReadinessService
+    photos: PhotoService
+    messages: MessageService
 
     def ping(self) -> None:
         """Raise unless the database answers."""
@@ -60,7 +63,8 @@ def start_services(
     context = load_context(engine, settings.election)
     writer = Writer(engine, clock=now)
     reports = ReportService(engine, writer, context, clock=now)
-    review = ReviewService(engine, writer, context, reports, clock=now)
+    messages = MessageService(engine, context, clock=now)
+    review = ReviewService(engine, writer, context, reports, clock=now, messages=messages)
     return Services(
         settings=settings,
         engine=engine,
@@ -74,6 +78,8 @@ def start_services(
         review=review,
         recanvass=RecanvassService(engine, context, review, clock=now),
         readiness=ReadinessService(engine, context, clock=now),
+        photos=PhotoService(engine, context, clock=now),
+        messages=messages,
     )
 
 

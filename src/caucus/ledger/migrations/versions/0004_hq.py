@@ -2,7 +2,7 @@
 recanvass requests.
 
 Revision ID: 0004
-Revises: 0002 (relinked to 0003 by the integrator once the shared photos+messages revision has landed)
+Revises: 0003
 Create Date: 2026-11-23
 
 ``staff_sessions`` holds a SHA-256 hash of each session token (never the token). Records (staff sign-in
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
