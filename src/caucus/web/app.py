@@ -21,6 +21,8 @@ from caucus.ledger import make_engine
 from caucus.web.access import check_access_declared
 from caucus.web.api.routes import docs_router, router
 from caucus.web.errors import install_error_handlers
+from caucus.web.hq import ROUTERS as HQ_ROUTERS
+from caucus.web.hq import install_hq_error_pages
 from caucus.web.middleware import BodyLimitMiddleware
 from caucus.web.services import STATE_KEY, Services, start_services
 from caucus.web.settings import Settings, load_settings
@@ -69,9 +71,12 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
+    install_hq_error_pages(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(router)
     app.include_router(docs_router(app))
+    for hq in HQ_ROUTERS:
+        app.include_router(hq)
     for extra in extra_routers:
         app.include_router(extra)
     check_access_declared(app)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
 from caucus.service import ServiceError, StageReport
+from caucus.service.hq_errors import StaffInputInvalid
 from caucus.web.access import Principal, access
 from caucus.web.errors import status_for
 from caucus.web.hq.pages import PREFIX, int_field, page, see_other, stage_field, stage_payload, text_field
@@ -33,14 +34,6 @@ def queue(request: Request, principal: Readers) -> Response:
                 precinct_url=precinct_url)
 
 
-def photos_of(services: Services, code: str) -> list[Any]:
-    photos = getattr(services, "photos", None)
-    return list(photos.list(code)) if photos is not None else []
-
-
-def messages_of(services: Services, code: str) -> list[Any]:
-    messages = getattr(services, "messages", None)
-    return list(messages.for_precinct(code)) if messages is not None else []
 
 
 def review_page(request: Request, principal: Principal, code: str, *, status: int = 200, message: str = "",
@@ -49,9 +42,9 @@ def review_page(request: Request, principal: Principal, code: str, *, status: in
     current = services.review.status(code)
     return page(request, "review_precinct.html", principal, status=status, message=message, fields=fields or {},
                 done=done, p=current, views=services.review.side_by_side(current),
-                decisions=services.review.decisions(current.info.code), photos=photos_of(services, current.info.code),
-                messages=messages_of(services, current.info.code), log=services.hotline.calls(current.info.code),
-                can_act=principal.role == "reviewer", media=getattr(services, "photos", None) is not None)
+                decisions=services.review.decisions(current.info.code), photos=services.photos.list(current.info.code),
+                messages=services.messages.for_precinct(current.info.code),
+                log=services.hotline.calls(current.info.code), can_act=principal.role == "reviewer")
 
 
 @router.get("/p/{code:path}")
@@ -120,3 +113,30 @@ async def message(request: Request, principal: Reviewer) -> Response:
         services.review.message_chair(principal.actor, code, text_field(form, "text"), kind)
         return "message sent to the chair"
     return await _act(request, principal, action)
+
+
+@router.post("/photo")
+async def upload_photo(request: Request, principal: Reviewer) -> Response:
+    """A worksheet photo uploaded at HQ (channel paper)."""
+    form = await request.form()
+    upload = form.get("photo")
+    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    content_type = (upload.content_type or "") if isinstance(upload, UploadFile) else ""
+
+    def action(services: Services, form: FormData, code: str) -> str:
+        if not data:
+            raise StaffInputInvalid("photo", "choose a photo of the worksheet to upload")
+        stored = services.photos.store(code, data=data, content_type=content_type, channel="paper",
+                                       actor=principal.actor, idempotency_key=text_field(form, "key", required=True))
+        return f"photo #{stored.id} stored"
+    return await _act(request, principal, action)
+
+
+photo_router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+@photo_router.get("/photos/{photo_id}")
+def photo(request: Request, principal: Readers, photo_id: int) -> Response:
+    record, data = services_of(request).photos.get(photo_id)
+    return Response(data, media_type=record.content_type,
+                    headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
