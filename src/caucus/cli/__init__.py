@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from caucus.cli import audit_cmd, election_cmd, tabulate_cmd
+from caucus.cli import audit_cmd, election_cmd, staff_cmd, tabulate_cmd
 
 app = typer.Typer(
     name="caucus",
@@ -21,6 +21,7 @@ app.command("audit")(audit_cmd.audit)
 app.command("tabulate")(tabulate_cmd.tabulate)
 app.command("plans")(tabulate_cmd.plans)
 election_cmd.register(app)
+app.add_typer(staff_cmd.staff_app, name="staff")
 
 
 def main() -> None:

@@ -144,13 +144,13 @@ class RecanvassService:
             raise StaffInputInvalid("precinct", f"precinct {precinct} is not part of request {request.label}")
         return request
 
-    def correct(self, reviewer: str, request_id: int, precinct: str, stage: Stage, payload: Mapping[str, Any], *,
-                note: str, key: str) -> PrecinctStatus:
+    def correct(self, reviewer: str, request_id: int, precinct: str, corrected: Mapping[Stage, Mapping[str, Any]],
+                *, note: str, key: str) -> PrecinctStatus:
         request = self._covering(request_id, precinct)
         note = note.strip()
         if not note:
             raise StaffInputInvalid("note", "say what the re-check found (e.g. 'worksheet shows 8 for Klobuchar')")
-        return self.review.correct(reviewer, precinct, stage, payload, key=key,
+        return self.review.correct(reviewer, precinct, corrected, key=key,
                                    reason=f"{request.label} {request.kind}: {note}")
 
     def unchanged(self, reviewer: str, request_id: int, precinct: str, note: str) -> PrecinctStatus:

@@ -176,16 +176,19 @@ class ReviewService:
                                         "request": request_id}, outcome="ok")
         return self.status(precinct)
 
-    def correct(self, reviewer: str, precinct: str, stage: Stage, payload: Mapping[str, Any], *, reason: str,
+    def correct(self, reviewer: str, precinct: str, corrected: Mapping[Stage, Mapping[str, Any]], *, reason: str,
                 key: str) -> PrecinctStatus:
-        """Supersede every current entry of ``stage`` with the reviewer's numbers (checked like the app)."""
+        """Supersede every current entry of each stage in ``corrected`` with the reviewer's numbers; the
+        stages are checked together with the rest (the app's checks), so several can change at once."""
         reason = _required(reason, "reason", "a correction needs a reason")
+        if not corrected:
+            raise StaffInputInvalid("stage", "name at least one stage to correct")
         with self._lock:
             state = precinct_state(self.engine, self.context.slug, precinct)
             status = self.status(precinct)
-            targets = list(status.stages.get(stage, ()))
-            if not targets:
-                raise ReviewActionInvalid(f"precinct {precinct} has no {STAGE_TITLES[stage]} to correct; "
+            missing = [STAGE_TITLES[s] for s in corrected if not status.stages.get(s)]
+            if missing:
+                raise ReviewActionInvalid(f"precinct {precinct} has no {' or '.join(missing)} to correct; "
                                           "transcribe the worksheet as a paper report instead")
             payloads: dict[Stage, Mapping[str, Any]] = {}
             effective = four_eyes(state).state
@@ -193,15 +196,19 @@ class ReviewService:
                 chosen = effective.payload(other)
                 if chosen is not None:
                     payloads[other] = chosen
-            payloads[stage] = payload
+            payloads.update(corrected)
             evaluation = evaluate(self.context.precinct(precinct), self.context.ruleset, self.context.candidates,
                                   payloads)
             if evaluation.blocking:
+                stage = next(s for s in STAGE_ORDER if s in corrected)
                 raise rejection(stage, evaluation.findings)
+            targets = [t for stage in STAGE_ORDER if stage in corrected for t in status.stages[stage]]
             for target in targets:
-                self._write(precinct, target, payload, reviewer, reason=reason, key=f"{key}:{target.seq}")
-        self._audit(reviewer, "review.correct", {"precinct": precinct, "stage": stage, "reason": reason,
-                                                 "corrected": [t.seq for t in targets], "payload": dict(payload)})
+                self._write(precinct, target, corrected[target.stage], reviewer, reason=reason,
+                            key=f"{key}:{target.seq}")
+        self._audit(reviewer, "review.correct", {"precinct": precinct, "stages": list(corrected), "reason": reason,
+                                                 "corrected": [t.seq for t in targets],
+                                                 "payloads": {s: dict(p) for s, p in corrected.items()}})
         return self.status(precinct)
 
     def transcribe(self, reviewer: str, precinct: str, report: StageReport, key: str,

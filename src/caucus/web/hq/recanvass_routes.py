@@ -67,8 +67,8 @@ async def correct(request: Request, principal: Reviewer, label: str) -> Response
 
     def run() -> None:
         stage = stage_field(form)
-        services.recanvass.correct(principal.actor, parse_request_id(label), text_field(form, "precinct"), stage,
-                                   stage_payload(form, stage, services.context.candidates),
+        services.recanvass.correct(principal.actor, parse_request_id(label), text_field(form, "precinct"),
+                                   {stage: stage_payload(form, stage, services.context.candidates)},
                                    note=text_field(form, "note"), key=text_field(form, "key", required=True))
     try:
         await run_in_threadpool(run)

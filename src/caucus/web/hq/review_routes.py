@@ -88,7 +88,7 @@ async def correct(request: Request, principal: Reviewer) -> Response:
     def action(services: Services, form: FormData, code: str) -> str:
         stage = stage_field(form)
         payload = stage_payload(form, stage, services.context.candidates)
-        services.review.correct(principal.actor, code, stage, payload, reason=text_field(form, "reason"),
+        services.review.correct(principal.actor, code, {stage: payload}, reason=text_field(form, "reason"),
                                 key=text_field(form, "key", required=True))
         return f"the {stage} was corrected"
     return await _act(request, principal, action)
