@@ -82,7 +82,7 @@ class ReadinessService:
             failed: dict[str, int] = {str(code): int(n) for code, n in conn.execute(
                 select(signin_attempts.c.precinct_code, func.count()).where(
                     signin_attempts.c.election_id == election_id, signin_attempts.c.outcome == "bad-credential")
-                .group_by(signin_attempts.c.precinct_code)).tuples()}
+                .group_by(signin_attempts.c.precinct_code))}
             with_credential = set(conn.execute(select(precincts.c.code).join(
                 credentials, credentials.c.precinct_id == precincts.c.id).where(
                 precincts.c.election_id == election_id, credentials.c.status == "active")).scalars())

@@ -122,7 +122,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (SignInFailed, 401),
     (Forbidden, 403),
     (CsrfRejected, 403),
-    (CallerNotVerified, 403),
+    (CallerNotVerified, 422),
     (AccountLocked, 423),
     (StaffInputInvalid, 422),
     (StaffUserExists, 409),
