@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from caucus.ledger import audit_events
 from caucus.ledger.schema import staff_sessions, staff_users
+from caucus.service.staff import StaffService
 from tests.hq.support import PASSWORD, add_staff, sign_in, sign_in_response
-from tests.web.conftest import Web
+from tests.web.conftest import Prepared, Web, running
 
 
 def test_a_staff_member_signs_in_with_a_cookie_session_whose_hash_only_is_stored(hq: Web) -> None:
@@ -32,10 +33,7 @@ def test_a_staff_member_signs_in_with_a_cookie_session_whose_hash_only_is_stored
     assert ("operator:kim", "staff.sign-in", "ok") in events
 
 
-def test_the_cookie_is_secure_by_default(sqlite_database: object) -> None:
-    from tests.web.conftest import Prepared, running
-
-    assert isinstance(sqlite_database, Prepared)
+def test_the_cookie_is_secure_by_default(sqlite_database: Prepared) -> None:
     for web in running(sqlite_database):
         add_staff(web.engine, "kim", "operator")
         form = web.client.get("/hq/sign-in")
@@ -68,10 +66,7 @@ def test_wrong_passwords_are_refused_without_saying_why_and_lock_the_account(hq_
     assert outcomes.count("rejected:bad-password") == 6 and "rejected:account-locked" in outcomes
 
 
-def test_a_client_with_too_many_failures_is_stopped(sqlite_database: object) -> None:
-    from tests.web.conftest import Prepared, running
-
-    assert isinstance(sqlite_database, Prepared)
+def test_a_client_with_too_many_failures_is_stopped(sqlite_database: Prepared) -> None:
     for web in running(sqlite_database, staff_cookie_secure=False, staff_client_max_failures=3):
         add_staff(web.engine, "kim", "reviewer")
         for name in ("a1", "b2", "c3"):
@@ -110,10 +105,7 @@ def test_the_sign_in_form_itself_needs_its_login_token(hq_sqlite: Web) -> None:
     assert response.status_code == 403 and "sign in again" in response.text
 
 
-def test_sessions_end_after_idle_time_and_absolute_time(sqlite_database: object) -> None:
-    from tests.web.conftest import Prepared, running
-
-    assert isinstance(sqlite_database, Prepared)
+def test_sessions_end_after_idle_time_and_absolute_time(sqlite_database: Prepared) -> None:
     for web in running(sqlite_database, staff_cookie_secure=False, staff_idle_seconds=600,
                        staff_absolute_seconds=1800):
         add_staff(web.engine, "kim", "reviewer")
@@ -154,8 +146,6 @@ def test_every_form_needs_the_sessions_csrf_token_else_403_and_an_audit_event(hq
 
 
 def test_sign_out_ends_the_session_and_disabling_an_account_ends_its_sessions(hq_sqlite: Web) -> None:
-    from caucus.service.staff import StaffService
-
     add_staff(hq_sqlite.engine, "kim", "operator")
     kim = sign_in(hq_sqlite.client, "kim")
     assert kim.post("/hq/sign-out").status_code == 303
