@@ -339,6 +339,8 @@ recanvass_requests = Table(
     Column("campaign", String(200), nullable=False),
     Column("precincts", Text, nullable=False),
     Column("reason", Text, nullable=False),
+    #: the election's newest ledger entry when the request was recorded: "before" is the ledger up to it
+    Column("as_of_seq", Integer, nullable=False),
     Column("actor", String(200), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
     CheckConstraint(_in("kind", RECANVASS_KINDS), name="kind"),

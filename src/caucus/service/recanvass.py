@@ -1,9 +1,9 @@
 """Recanvass and recount requests: a campaign names precincts and a reason; reviewers re-check the worksheets
-(recanvass) or the preference cards (recount) and either correct a stage through the ledger (the reason
+(recanvass) or the preference cards (recount) and either correct stages through the ledger (the reason
 carries the request's id ``R-<n>``) or record that the precinct's numbers stand. The request's status and
 the before/after difference per precinct and statewide are derived from the ledger: "before" is each
-precinct's state as of the request, "after" its current state. The release service publishes the
-difference with the next release (it reads the corrections' reasons).
+precinct's state as of the request (the ledger up to its newest entry then), "after" its current state.
+The release service publishes the difference with the next release (it reads the corrections' reasons).
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from caucus.ledger import LedgerEntry, Stage, entries
 from caucus.ledger import audit as ledger_audit
 from caucus.ledger.db import utcnow, write_transaction
-from caucus.ledger.schema import recanvass_requests, review_decisions
+from caucus.ledger.schema import ledger_entries, recanvass_requests, review_decisions
 from caucus.ledger.state import derive_state
+from caucus.rules import published_sdes
 from caucus.service.context import ElectionContext
 from caucus.service.hq_errors import StaffInputInvalid, UnknownRecanvass
 from caucus.service.review import ReviewService
@@ -41,6 +42,7 @@ class RecanvassRequest:
     reason: str
     actor: str
     at: datetime
+    as_of_seq: int
 
     @property
     def label(self) -> str:
@@ -55,14 +57,22 @@ class PrecinctDifference:
     after: PrecinctStatus
     corrections: tuple[LedgerEntry, ...]
 
-    def sde(self, which: str) -> dict[str, Decimal]:
+    def _latest(self, which: str, stage: Stage) -> dict[str, Any]:
         status = self.before if which == "before" else self.after
-        return {g: Decimal(v) for g, v in (status.evaluation.recomputed.sde or {}).items()}
+        current = status.stages.get(stage)
+        return current[-1].payload if current else {}
+
+    def delegates(self, which: str) -> dict[str, int]:
+        """The delegates the precinct reports (its latest current entry), before or after."""
+        return {g: int(n) for g, n in (self._latest(which, "delegates").get("delegates") or {}).items()}
+
+    def sde(self, which: str) -> dict[str, Decimal]:
+        """The SDEs of the reported delegates, as published (4 decimals, half up): what the public sees."""
+        ratio = self.after.info.sde_ratio
+        return published_sdes(self.delegates(which), ratio) if ratio is not None else {}
 
     def final(self, which: str) -> dict[str, int]:
-        status = self.before if which == "before" else self.after
-        payload = status.stages.get("final")
-        return dict(payload[-1].payload.get("counts", {})) if payload else {}
+        return {g: int(n) for g, n in (self._latest(which, "final").get("counts") or {}).items()}
 
 
 @dataclass(frozen=True)
@@ -117,14 +127,17 @@ class RecanvassService:
             raise StaffInputInvalid("reason", "give the campaign's reason")
         now = self.clock()
         with write_transaction(self.engine) as conn:
+            as_of = conn.execute(select(func.coalesce(func.max(ledger_entries.c.seq), 0)).where(
+                ledger_entries.c.election_id == self.context.election_id)).scalar_one()
             request_id = conn.execute(recanvass_requests.insert().values(
                 election_id=self.context.election_id, kind=kind, campaign=campaign[:200], precincts=json.dumps(codes),
-                reason=reason[:2000], actor=actor, at=now).returning(recanvass_requests.c.id)).scalar_one()
+                reason=reason[:2000], actor=actor, at=now, as_of_seq=as_of).returning(recanvass_requests.c.id)
+            ).scalar_one()
             ledger_audit.record(conn, election_id=self.context.election_id, at=now, actor=actor,
                                 action="recanvass.request",
                                 detail={"request": f"R-{request_id}", "kind": kind, "campaign": campaign,
                                         "precincts": codes, "reason": reason}, outcome="ok")
-        return RecanvassRequest(request_id, kind, campaign, tuple(codes), reason, actor, now)
+        return RecanvassRequest(request_id, kind, campaign, tuple(codes), reason, actor, now, int(as_of))
 
     def list(self) -> list[RecanvassRequest]:
         with self.engine.connect() as conn:
@@ -174,7 +187,7 @@ class RecanvassService:
         for code in request.precincts:
             info = self.context.precinct(code)
             rows = entries(self.engine, self.context.slug, code)
-            then = [e for e in rows if e.received_at <= request.at]
+            then = [e for e in rows if e.seq <= request.as_of_seq]
             before = derive_status(self.context, info, derive_state(self.context.slug, code, then))
             after = read_status(self.engine, self.context, code)
             corrections = tuple(e for e in rows if e.reason and tag.search(e.reason))
@@ -185,4 +198,4 @@ class RecanvassService:
 
 def _request(row: Any) -> RecanvassRequest:
     return RecanvassRequest(row.id, row.kind, row.campaign, tuple(json.loads(row.precincts)), row.reason, row.actor,
-                            row.at)
+                            row.at, row.as_of_seq)

@@ -124,6 +124,7 @@ def upgrade() -> None:
         sa.Column("campaign", sa.String(200), nullable=False),
         sa.Column("precincts", sa.Text(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("as_of_seq", sa.Integer(), nullable=False),
         sa.Column("actor", sa.String(200), nullable=False),
         sa.Column("at", UTC_TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_recanvass_requests")),
