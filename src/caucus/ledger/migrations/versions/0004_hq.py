@@ -109,8 +109,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review_decisions")),
         sa.ForeignKeyConstraint(["election_id"], ["elections.id"],
                                 name=op.f("fk_review_decisions_election_id_elections")),
-        sa.ForeignKeyConstraint(["election_id", "last_seq"], ["ledger_entries.election_id", "ledger_entries.seq"],
-                                name=op.f("fk_review_decisions_last_seq")),
         sa.CheckConstraint("decision IN ('accept', 'recanvass-unchanged')", name=op.f("ck_review_decisions_decision")),
         sa.CheckConstraint("length(trim(note)) > 0", name=op.f("ck_review_decisions_note")),
     )
