@@ -21,6 +21,7 @@ TABLES = {
     "photos", "hq_messages", "alembic_version",
     # 0004 (hq)
     "staff_users", "staff_sessions", "staff_signin_attempts", "hotline_calls", "review_decisions", "recanvass_requests",
+    "releases", "release_precincts", "release_modes",  # 0005 (publish)
 }
 
 

@@ -39,8 +39,9 @@ def web_with_staff_route(sqlite_database: Prepared) -> Iterator[Web]:
 
 
 def test_the_route_registry_lists_every_route_with_its_roles(web_sqlite: Web) -> None:
-    # the API's routes here; the HQ pages (/hq) are checked against every role in tests/hq/test_roles.py
-    assert [r for r in route_table(web_sqlite.app) if r.path.startswith("/api/")] == [
+    # the HQ pages (/hq) are checked against every role in tests/hq/test_roles.py
+    assert [r for r in route_table(web_sqlite.app) if not r.path.startswith("/hq")] == [
+        RouteAccess("GET", "/", ("public",)),
         RouteAccess("GET", "/api/v1/docs", ("public",)),
         RouteAccess("GET", "/api/v1/health", ("public",)),
         RouteAccess("GET", "/api/v1/openapi.json", ("public",)),
@@ -48,12 +49,26 @@ def test_the_route_registry_lists_every_route_with_its_roles(web_sqlite: Web) ->
         RouteAccess("POST", "/api/v1/reports", ("chair",)),
         RouteAccess("DELETE", "/api/v1/session", ("chair",)),
         RouteAccess("POST", "/api/v1/session", ("public",)),
+        # the public site and media feed (publish)
+        RouteAccess("GET", "/county/{name}", ("public",)),
+        RouteAccess("GET", "/events", ("public",)),
+        RouteAccess("GET", "/feed", ("public",)),
+        RouteAccess("GET", "/feed/v1/delta/{since}.json", ("public",)),
+        RouteAccess("HEAD", "/feed/v1/delta/{since}.json", ("public",)),
+        RouteAccess("GET", "/feed/v1/latest.json", ("public",)),
+        RouteAccess("HEAD", "/feed/v1/latest.json", ("public",)),
+        RouteAccess("GET", "/feed/v1/releases/{number}/{path:path}", ("public",)),
+        RouteAccess("HEAD", "/feed/v1/releases/{number}/{path:path}", ("public",)),
+        RouteAccess("GET", "/feed/v1/{path:path}", ("public",)),
+        RouteAccess("HEAD", "/feed/v1/{path:path}", ("public",)),
+        RouteAccess("GET", "/precinct/{name}", ("public",)),
+        RouteAccess("GET", "/static/public/{name}", ("public",)),
     ]
 
 
 def test_every_route_answers_anonymous_and_chair_callers_as_declared(web_with_staff_route: Web) -> None:
     web = web_with_staff_route
-    table = [r for r in route_table(web.app) if r.path.startswith("/api/")]
+    table = [r for r in route_table(web.app) if not r.path.startswith("/hq")]  # /hq: tests/hq/test_roles.py
     assert RouteAccess("GET", STAFF_ONLY, ("reviewer", "director")) in table
     checked = 0
     for route in table:
@@ -76,7 +91,7 @@ def test_every_route_answers_anonymous_and_chair_callers_as_declared(web_with_st
                 assert error["message"] == (f"only {', '.join(route.roles)} may do this; this session is precinct "
                                             f"{GRINNELL}'s chair")
             checked += 1
-    assert checked == 2 * len(table) == 16
+    assert checked == 2 * len(table) == 44
 
 
 def _undeclared_router() -> APIRouter:

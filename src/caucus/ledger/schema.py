@@ -345,3 +345,53 @@ recanvass_requests = Table(
     CheckConstraint(_in("kind", RECANVASS_KINDS), name="kind"),
     CheckConstraint("length(trim(reason)) > 0", name="reason"),
 )
+
+# Revision 0005 (publish): releases, the precinct records each release changed, continuous-release switches.
+RELEASE_STATUSES = ("unofficial", "certified")
+
+releases = Table(
+    "releases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("test", Boolean, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("zero", Boolean, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("precincts_reporting", Integer, nullable=False),
+    Column("precincts_total", Integer, nullable=False),
+    Column("ledger_seq", Integer, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("certified_act", Text, nullable=True),
+    Column("manifest", Text, nullable=False),
+    UniqueConstraint("election_id", "number"),
+    CheckConstraint("number >= 1", name="number"),
+    CheckConstraint(_in("status", RELEASE_STATUSES), name="status"),
+    CheckConstraint("(status = 'certified') = (certified_act IS NOT NULL)", name="act"),
+    CheckConstraint("precincts_reporting >= 0 AND precincts_reporting <= precincts_total", name="counts"),
+)
+
+release_precincts = Table(
+    "release_precincts",
+    metadata,
+    Column("election_id", Integer, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("precinct_code", String(100), primary_key=True),
+    Column("ledger_seq", Integer, nullable=False),
+    Column("record", Text, nullable=False),
+    ForeignKeyConstraint(["election_id", "number"], ["releases.election_id", "releases.number"]),
+    Index(None, "election_id", "precinct_code", "number"),
+)
+
+release_modes = Table(
+    "release_modes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("continuous", Boolean, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+)

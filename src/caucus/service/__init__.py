@@ -34,7 +34,15 @@ from caucus.service.errors import (
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, Evaluation, Recomputation, evaluate
 from caucus.service.limits import PrecinctLock, SignInLimits, client_retry_at, precinct_lock
 from caucus.service.reports import ReportService, StageReport, SubmitResult
-from caucus.service.sessions import ChairSession, CredentialMalformed, SessionService, SignedIn, token_hash
+from caucus.service.sessions import (
+    ChairSession,
+    CredentialMalformed,
+    SessionService,
+    SignedIn,
+    SignInPurpose,
+    sign_in_tests,
+    token_hash,
+)
 from caucus.service.status import STATUS_NAMES, PrecinctStatus, StatusName, derive_status, read_status
 
 __all__ = [
@@ -66,6 +74,7 @@ __all__ = [
     "SessionService",
     "SignInFailed",
     "SignInLimits",
+    "SignInPurpose",
     "SignedIn",
     "StageAlreadyReported",
     "StageOutOfOrder",
@@ -82,5 +91,6 @@ __all__ = [
     "load_context",
     "precinct_lock",
     "read_status",
+    "sign_in_tests",
     "token_hash",
 ]

@@ -14,15 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
+from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from caucus.ledger import audit
 from caucus.ledger.credentials import DEFAULT_COST, GROUP_LENGTH, GROUPS, normalize_secret
 from caucus.ledger.db import iso_utc, utcnow, write_transaction
-from caucus.ledger.schema import credentials, precincts, sessions, signin_attempts
+from caucus.ledger.schema import audit_log, credentials, precincts, sessions, signin_attempts
 from caucus.service.context import ElectionContext
 from caucus.service.errors import (
     FieldProblem,
@@ -41,6 +42,8 @@ TOKEN_BYTES = 32
 MAX_TOKEN_LENGTH = 256
 MAX_CLIENT_LENGTH = 100
 DEFAULT_SESSION_TTL = timedelta(hours=12)
+#: why a chair signs in: to report, or to test the credential before caucus night (readiness)
+SignInPurpose = Literal["report", "test"]
 
 
 class CredentialMalformed(ServiceError):
@@ -101,8 +104,12 @@ class SessionService:
         return DEFAULT_COST.hasher().hash(secrets.token_hex(16))
 
     # -- sign in -------------------------------------------------------------------------------------
-    def sign_in(self, precinct: str, credential: str, client: str) -> SignedIn:
+    def sign_in(self, precinct: str, credential: str, client: str, purpose: SignInPurpose = "report") -> SignedIn:
         """Check the limits, then the credential; on success open a session.
+
+        ``purpose`` ``test`` is a chair trying the credential before caucus night: the session opens as usual
+        and the audit event is ``session.test`` (HQ's readiness, :func:`sign_in_tests`) instead of
+        ``session.create``.
 
         Raises UnknownPrecinctCode, CredentialMalformed, TooManySignIns (the client's limit),
         PrecinctLocked, or SignInFailed (the message never says which part was wrong).
@@ -148,7 +155,7 @@ class SessionService:
         if active is None or not matched:
             self._record(info.code, client, now, FAILURE)
             raise self._failure(info.code, [*attempts, (now, FAILURE)], now)
-        return self._open(info.code, active.id, client, now)
+        return self._open(info.code, active.id, client, now, purpose)
 
     def _verify(self, stored: str | None, normalized: str) -> bool:
         try:
@@ -177,7 +184,8 @@ class SessionService:
                 ok=outcome == "ok", outcome=outcome,
             ))
 
-    def _open(self, precinct: str, credential_id: int, client: str, now: datetime) -> SignedIn:
+    def _open(self, precinct: str, credential_id: int, client: str, now: datetime,
+              purpose: SignInPurpose) -> SignedIn:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         expires_at = now + self.ttl
         with write_transaction(self.engine) as conn:
@@ -197,9 +205,9 @@ class SessionService:
             ))
             audit.record(
                 conn, election_id=self.context.election_id, at=now, actor=f"chair:{precinct}",
-                action="session.create",
+                action="session.test" if purpose == "test" else "session.create",
                 detail={"precinct": precinct, "session": session_id, "client": client,
-                        "expires_at": iso_utc(expires_at)},
+                        "expires_at": iso_utc(expires_at), "purpose": purpose},
                 outcome="ok",
             )
         return SignedIn(token, ChairSession(session_id, self.context.slug, precinct, expires_at))
@@ -243,3 +251,15 @@ class SessionService:
                     action="session.revoke", detail={"precinct": session.precinct, "session": session.session_id},
                     outcome="ok",
                 )
+
+
+def sign_in_tests(engine: Engine, election_id: int) -> dict[str, datetime]:
+    """Readiness: the precincts whose chair has tested their sign-in, with the time of the latest test."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(audit_log.c.actor, func.max(audit_log.c.at))
+            .where(audit_log.c.election_id == election_id, audit_log.c.action == "session.test",
+                   audit_log.c.outcome == "ok")
+            .group_by(audit_log.c.actor)
+        ).all()
+    return {str(actor).removeprefix("chair:"): at for actor, at in rows}

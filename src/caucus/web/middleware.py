@@ -1,10 +1,14 @@
 """Request body limit: a body over ``max_bytes`` is refused with 413 before the app sees it.
 
+``larger`` raises the limit for the exact paths it names (the chair app's worksheet photo upload).
+
 A declared ``Content-Length`` over the limit is refused without reading the body; otherwise the body is
 read (at most ``max_bytes`` + 1 bytes are kept) and handed to the app unchanged.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,26 +21,29 @@ def _kib(size: int) -> str:
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})
 
-    def _too_large(self, size: int | None) -> BodyTooLarge:
+    @staticmethod
+    def _too_large(size: int | None, limit: int) -> BodyTooLarge:
         told = f"is {size} bytes" if size is not None else "is larger than that"
-        return BodyTooLarge(f"the request body {told}; the limit is {self.max_bytes} bytes ({_kib(self.max_bytes)})")
+        return BodyTooLarge(f"the request body {told}; the limit is {limit} bytes ({_kib(limit)})")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.isdigit():
                 await render_error(InvalidRequest(f"Content-Length {declared!r} is not a number of bytes"))(
                     scope, receive, send)
                 return
-            if int(declared) > self.max_bytes:
-                await render_error(self._too_large(int(declared)))(scope, receive, send)
+            if int(declared) > limit:
+                await render_error(self._too_large(int(declared), limit))(scope, receive, send)
                 return
         chunks: list[bytes] = []
         size = 0
@@ -48,8 +55,8 @@ class BodyLimitMiddleware:
                 break
             body = message.get("body", b"")
             size += len(body)
-            if size > self.max_bytes:
-                await render_error(self._too_large(None))(scope, receive, send)
+            if size > limit:
+                await render_error(self._too_large(None, limit))(scope, receive, send)
                 return
             chunks.append(body)
             if not message.get("more_body", False):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
@@ -52,6 +53,11 @@ class Settings(BaseSettings):
     #: PostgreSQL keep workers x (pool + overflow) under the server's max_connections)
     db_pool_size: int = Field(20, ge=1, le=200)
     db_max_overflow: int = Field(10, ge=0, le=200)
+    #: where releases are written as files (served by the app or directly by nginx/a CDN); default: a
+    #: ``snapshots`` directory beside the SQLite database, or ``./var/snapshots``
+    snapshot_dir: Path | None = None
+    #: how often (seconds) the continuous-release loop looks for newly accepted precincts, when switched on
+    release_interval_seconds: float = Field(1.0, ge=0.05, le=3600)
 
     #: HQ staff sessions: the cookie is Secure (HTTPS only) unless this is false (local testing over http)
     staff_cookie_secure: bool = True
@@ -84,6 +90,17 @@ class Settings(BaseSettings):
             if value is not None and not _SLUG.fullmatch(value):
                 raise ValueError("an election slug is 1-64 lowercase letters, digits or dashes")
         return value
+
+    @property
+    def snapshots(self) -> Path:
+        """The snapshot directory (see ``snapshot_dir``)."""
+        if self.snapshot_dir is not None:
+            return self.snapshot_dir
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+                and not url.database.startswith("file:"):
+            return Path(url.database).parent / "snapshots"
+        return Path("var") / "snapshots"
 
     @property
     def session_ttl(self) -> timedelta:

@@ -73,7 +73,7 @@ def health(request: Request) -> HealthResponse:
 def sign_in(request: Request, _json: JsonBody, body: SignInRequest) -> SessionResponse:
     """Sign a precinct chair in with the precinct's credential; returns a bearer token."""
     client = request.client.host if request.client else "unknown"
-    signed = services_of(request).sessions.sign_in(body.precinct, body.credential, client)
+    signed = services_of(request).sessions.sign_in(body.precinct, body.credential, client, body.purpose)
     return SessionResponse(token=signed.token, precinct=signed.session.precinct,
                            expires_at=signed.session.expires_at)
 

@@ -61,6 +61,10 @@ class SignInRequest(_Strict):
     credential: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_plain_text)] = Field(
         description="The precinct's credential, `XXXX-XXXX-XXXX-XXXX-XXXX` (case, spaces and dashes ignored)."
     )
+    purpose: Literal["report", "test"] = Field(
+        "report", description="`test`: the chair is testing the credential before caucus night (recorded as "
+                              "the audit event `session.test`, which HQ reads as readiness)."
+    )
 
 
 class _StageRequest(_Strict):
