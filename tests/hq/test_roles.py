@@ -11,7 +11,8 @@ from tests.hq.support import LOGIN, PASSWORD, add_staff, sign_in
 from tests.web.conftest import Web
 from tests.web.support import GRINNELL
 
-SAMPLES = {"call_id": "1", "code": GRINNELL, "label": "R-1", "photo_id": "1", "name": "hq.css"}
+SAMPLES = {"call_id": "1", "code": GRINNELL, "label": "R-1", "photo_id": "1", "name": "hq.css", "number": "1",
+           "since": "0", "path": "manifest.json"}
 CALLERS = ("anonymous", "chair", *STAFF_ROLES)
 
 
