@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from caucus.ledger import make_engine, sqlite_url_for_dir, verify_chain
 from caucus.ledger.pgcluster import LocalCluster, PostgresServer, managed_cluster
 from caucus.rehearse.faults import SlowProxy
+from caucus.rehearse.hq import Desk, StaffAccount, StaffClient, staff_accounts
 from caucus.rehearse.night import Behaviour, Fault, Tally, Timeline, play
 from caucus.rehearse.published import Published, read_published
 from caucus.rehearse.server import ServerProcess, prepare_election
@@ -28,6 +29,7 @@ from caucus.rehearse.truth import GroundTruth
 from caucus.rehearse.verify import LedgerCheck, check_ledger, compare_totals
 from caucus.service import load_context
 from caucus.service.releases import ReleaseService
+from caucus.service.staff import StaffService
 
 SLUG = "rehearsal"
 ACTOR = "rehearsal:director"
@@ -59,6 +61,7 @@ class Progress:
     published: Published | None = None
     phase: str = "starting"
     expected: int = 0
+    desk: Desk | None = None
 
 
 @dataclass
@@ -134,6 +137,17 @@ def switch_continuous_release(url: str, snapshots: Path, actor: str = ACTOR) -> 
         engine.dispose()
 
 
+def add_staff(url: str, accounts: list[StaffAccount], actor: str = "rehearsal:admin") -> None:
+    """The admin creates the night's staff accounts (as ``caucus staff add`` does)."""
+    engine = make_engine(url)
+    try:
+        service = StaffService(engine, election_id=load_context(engine, SLUG).election_id)
+        for account in accounts:
+            service.add_user(account.username, account.username, account.role, account.password, actor=actor)
+    finally:
+        engine.dispose()
+
+
 def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None = None,
              before_night: Callable[[ServerProcess, dict[str, str]], None] | None = None,
              after_night: Callable[[ServerProcess, str], None] | None = None) -> Outcome:
@@ -147,18 +161,23 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
         codes = [p.code for p in truth.precincts]
         credentials = prepare_election(url, SLUG, codes, plan=truth.plan)
         snapshots = config.directory / "snapshots"
-        env = {"CAUCUS_SNAPSHOT_DIR": str(snapshots), "CAUCUS_RELEASE_INTERVAL_SECONDS": "0.5"}
+        # plain http on 127.0.0.1: the staff cookie cannot be Secure-only here (it must be behind TLS)
+        env = {"CAUCUS_SNAPSHOT_DIR": str(snapshots), "CAUCUS_RELEASE_INTERVAL_SECONDS": "0.5",
+               "CAUCUS_STAFF_COOKIE_SECURE": "false"}
         if config.continuous:
             switch_continuous_release(url, snapshots)
+        staff = staff_accounts()
+        add_staff(url, staff)
         server = ServerProcess(url, SLUG, workers=config.workers, env=env)
         server.start()
         try:
             if before_night is not None:
                 before_night(server, credentials)
             tally = Tally()
-            progress = Progress(tally, expected=len(truth.precincts))
+            progress = Progress(tally, expected=len(truth.published))
             outcome_wait = asyncio.run(_night(config, server, cluster, credentials=credentials, progress=progress,
-                                              on_progress=on_progress, after_night=after_night, url=url))
+                                              on_progress=on_progress, after_night=after_night, url=url,
+                                              staff=staff))
         finally:
             server.stop()
             log = server.log()
@@ -169,13 +188,14 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
         finally:
             engine.dispose()
     totals = compare_totals(truth, progress.published)
-    return Outcome(config, tally, ledger, progress.published, totals, len(truth.precincts), outcome_wait,
+    return Outcome(config, tally, ledger, progress.published, totals, len(truth.published), outcome_wait,
                    time.monotonic() - wall, log[-5000:])
 
 
 async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None, *,
                  credentials: dict[str, str], progress: Progress, on_progress: Callable[[Progress], None] | None,
-                 after_night: Callable[[ServerProcess, str], None] | None, url: str) -> float | None:
+                 after_night: Callable[[ServerProcess, str], None] | None, url: str,
+                 staff: list[StaffAccount]) -> float | None:
     proxy = SlowProxy(server.port) if config.slow else None
     base_url = server.base_url
     if proxy is not None:
@@ -192,17 +212,32 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
 
     sampler = asyncio.create_task(_sample(server.base_url, progress, stop))
     viewer = asyncio.create_task(show())
+    clients = {a.username: StaffClient(base_url, a, progress.tally) for a in staff}
     try:
+        for client in clients.values():
+            await client.sign_in()
+        desk = Desk(clients["operator1"], clients["operator2"])
+        progress.desk = desk
         progress.phase = "night"
         await play(base_url, config.truth, credentials, behaviour=config.behaviour, timeline=config.timeline,
-                   tally=progress.tally, faults=faults, seed=config.seed, connections=config.connections)
+                   tally=progress.tally, faults=faults, seed=config.seed, connections=config.connections,
+                   hotline=desk)
         progress.tally.event("every chair is done")
+        progress.phase = "review"
+        for unit in config.truth.precincts:
+            if unit.held:  # impossible as reported: HQ asks the chair to call with the worksheet
+                sent = await clients["reviewer"].message_chair(
+                    unit.code, "Your numbers break the caucus rules as reported. Please call HQ with the signed "
+                               "worksheet and the preference cards so we can check them.")
+                progress.tally.event(f"reviewer messaged {unit.code}" + ("" if sent else ": FAILED"))
         if after_night is not None:
             progress.phase = "review"
             await asyncio.to_thread(after_night, server, url)
         progress.phase = "publishing"
         return await _wait_published(server.base_url, progress, config.publish_timeout)
     finally:
+        for client in clients.values():
+            await client.close()
         progress.phase = "done"
         stop.set()
         await asyncio.gather(sampler, viewer)
