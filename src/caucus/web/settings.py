@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from caucus.service import SignInLimits
+from caucus.service.staff import StaffLimits
 
 ENV_PREFIX = "CAUCUS_"
 DEFAULT_DATABASE_URL = "sqlite:///./var/caucus.db"
@@ -57,6 +58,18 @@ class Settings(BaseSettings):
     snapshot_dir: Path | None = None
     #: how often (seconds) the continuous-release loop looks for newly accepted precincts, when switched on
     release_interval_seconds: float = Field(1.0, ge=0.05, le=3600)
+
+    #: HQ staff sessions: the cookie is Secure (HTTPS only) unless this is false (local testing over http)
+    staff_cookie_secure: bool = True
+    #: a staff session ends after this long without a request, and this long after sign-in in any case
+    staff_idle_seconds: int = Field(30 * 60, ge=60, le=_DAY)
+    staff_absolute_seconds: int = Field(12 * 3600, ge=60, le=7 * _DAY)
+    #: per staff account: this many failed sign-ins within the window lock it for the lockout
+    staff_max_failures: int = Field(5, ge=1, le=1000)
+    staff_window_seconds: int = Field(15 * 60, ge=1, le=_DAY)
+    staff_lockout_seconds: int = Field(15 * 60, ge=1, le=_DAY)
+    #: per client address: this many failed staff sign-ins within the window stop it
+    staff_client_max_failures: int = Field(20, ge=1, le=1_000_000)
 
     @field_validator("database_url")
     @classmethod
@@ -102,6 +115,21 @@ class Settings(BaseSettings):
             client_failures=self.signin_client_max_failures,
             client_window=timedelta(seconds=self.signin_client_window_seconds),
         )
+
+
+    @property
+    def staff_idle(self) -> timedelta:
+        return timedelta(seconds=self.staff_idle_seconds)
+
+    @property
+    def staff_absolute(self) -> timedelta:
+        return timedelta(seconds=self.staff_absolute_seconds)
+
+    @property
+    def staff_limits(self) -> StaffLimits:
+        window = timedelta(seconds=self.staff_window_seconds)
+        return StaffLimits(self.staff_max_failures, window, timedelta(seconds=self.staff_lockout_seconds),
+                           self.staff_client_max_failures, window)
 
 
 def _shown(field: str, value: Any) -> str:

@@ -1,7 +1,7 @@
 """Releases: numbered, immutable snapshots of the accepted results, and the continuous-release switch.
 
 Revision ID: 0005
-Revises: 0003 (the integrator relinks it after 0004 at merge time)
+Revises: 0004
 Create Date: 2026-11-23
 
 - ``releases``: one row per release (number unique per election: the database, not a process lock, decides
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | None = None
 depends_on: str | None = None
 
