@@ -220,3 +220,24 @@ def test_worksheet_photos_are_released_with_their_precinct(night: Night) -> None
     assert (directory / entry["path"]).read_bytes() == data
     assert [p.name for p in (directory / "photos").iterdir()] == [f"{photo.sha256}.png"]  # not the held one's
     _manifest_ok(directory)
+
+
+def test_a_precinct_accepted_on_review_is_released_with_its_findings(night: Night) -> None:
+    """HQ's review decisions count: a warning held the precinct, a reviewer accepted it, the release has it."""
+    from caucus.service.review import ReviewService  # noqa: PLC0415
+
+    nobody = {"Biden": 0}
+    for i, (stage, numbers) in enumerate([("attendance", {"attendance": 0}), ("first", {"counts": nobody}),
+                                          ("final", {"counts": nobody}), ("delegates", {"delegates": nobody})]):
+        night.reports.submit("Adams/AD1", StageReport(stage, numbers), f"nobody-{i}", channel="app",  # type: ignore[arg-type]
+                             actor="chair:Adams/AD1")
+    preview = night.releases.preview()
+    assert preview.accepted == 0 and [h.state for h in preview.held] == ["held-for-review"]
+    review = ReviewService(night.engine, night.writer, night.context, night.reports, clock=night.clock)
+    review.accept_precinct("reviewer:rae", "Adams/AD1", 4, "nobody came: confirmed by phone")
+    assert night.releases.preview().accepted == 1
+    night.releases.release(actor="director:dee")
+    record = _read(night, 1, "feed/precinct/adams-ad1.json")
+    assert record["acceptedOnReview"] is True and record["attendance"] == 0
+    assert [f["code"] for f in record["findings"]] == ["no-attendance"]
+    assert "reviewer:rae" not in json.dumps(record)  # staff names stay internal

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
-from caucus.ledger.schema import audit_log, ledger_entries, releases
+from caucus.ledger.schema import audit_log, ledger_entries, releases, review_decisions
 from caucus.service.releases import ReleaseRecord, ReleaseService
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,9 @@ class ContinuousReleaser:
         self.on_release = on_release
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._seen: tuple[int, int, int] | None = None
+        self._seen: tuple[int, int, int, int] | None = None
 
-    def fingerprint(self) -> tuple[int, int, int]:
+    def fingerprint(self) -> tuple[int, int, int, int]:
         election = self.service.context.election_id
         with self.service.engine.connect() as conn:
             row = conn.execute(select(
@@ -41,8 +41,10 @@ class ContinuousReleaser:
                 select(func.coalesce(func.max(audit_log.c.id), 0)).scalar_subquery(),
                 select(func.coalesce(func.max(releases.c.number), 0))
                 .where(releases.c.election_id == election).scalar_subquery(),
+                select(func.coalesce(func.max(review_decisions.c.id), 0))
+                .where(review_decisions.c.election_id == election).scalar_subquery(),
             )).one()
-        return int(row[0]), int(row[1]), int(row[2])
+        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
     def tick(self) -> ReleaseRecord | None:
         """One round: release if continuous release is on and something may have changed."""

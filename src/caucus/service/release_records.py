@@ -80,6 +80,8 @@ def precinct_record(status: PrecinctStatus) -> Record:
         "findings": [
             {"code": f.code, "severity": f.severity, "message": f.message} for f in status.evaluation.findings
         ],
+        # accepted by a reviewer despite the findings above (the decision's staff actor is not published)
+        "acceptedOnReview": status.accepted_by is not None,
         "photos": [],
     }
 

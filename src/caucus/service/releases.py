@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from caucus.ledger import audit as ledger_audit
-from caucus.ledger import canonical_json, precinct_states
+from caucus.ledger import canonical_json
 from caucus.ledger.db import utcnow, write_transaction
 from caucus.ledger.schema import release_modes, release_precincts, releases
 from caucus.publish.documents import build_documents
@@ -39,7 +39,7 @@ from caucus.service.context import ElectionContext
 from caucus.service.errors import FieldProblem, ServiceError
 from caucus.service.media import PhotoRecord, PhotoService
 from caucus.service.release_records import Record, change_of, precinct_record, zero_record
-from caucus.service.status import PrecinctStatus, derive_status
+from caucus.service.status import PrecinctStatus, read_statuses
 
 CONTINUOUS_ACTOR = "continuous-release"
 MAX_ATTEMPTS = 5
@@ -133,13 +133,11 @@ class ReleaseService:
 
     def __init__(self, engine: Engine, context: ElectionContext, snapshot_dir: Path, *,
                  clock: Callable[[], datetime] | None = None,
-                 status_of: Callable[[ElectionContext, Any, Any], PrecinctStatus] = derive_status,
                  photos: PhotoService | None = None) -> None:
         self.engine = engine
         self.context = context
         self.store = SnapshotStore(snapshot_dir)
         self.clock = clock or utcnow
-        self._status_of = status_of
         self._photos = photos
         self._lock = threading.Lock()  # one release at a time in this process; the database decides across
 
@@ -189,9 +187,8 @@ class ReleaseService:
         return records, numbers, seqs
 
     def _statuses(self) -> builtins.list[PrecinctStatus]:
-        states = precinct_states(self.engine, self.context.slug)
-        return [self._status_of(self.context, self.context.precincts[code], state)
-                for code, state in states.items() if code in self.context.precincts]
+        """Every precinct's status as HQ sees it (ledger, four eyes, review decisions)."""
+        return list(read_statuses(self.engine, self.context).values())
 
     def _candidates(self) -> tuple[dict[str, Record], builtins.list[HeldPrecinct], dict[str, Record]]:
         """(accepted precinct records now, held precincts, records released so far)."""
