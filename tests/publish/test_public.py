@@ -133,3 +133,28 @@ def test_event_stream_names_the_latest_release(night: Night, site: TestClient) -
     assert len(blocks) == 1 and json.loads(blocks[0].split("data: ")[1]) == {"release": 1}
     # a client already showing release 1 hears nothing until the next one
     assert "event: release" not in site.get("/events?release=1").text
+
+
+def test_public_reads_never_touch_the_database(night: Night, site: TestClient) -> None:
+    """Every public page and feed URL is served from the snapshot files: no SQL at all (the continuous-release
+    thread's own polling excluded)."""
+    import threading  # noqa: PLC0415
+
+    from sqlalchemy import Engine, event  # noqa: PLC0415
+
+    report(night.reports, all_scripts()[GRINNELL], night.clock)
+    night.releases.release(actor="director:dee")
+    statements: list[str] = []
+
+    def spy(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if threading.current_thread().name != "continuous-release":
+            statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", spy)
+    try:
+        for path in (*PUBLIC, "/feed", "/feed/v1/delta/0.json", "/feed/v1/changes.json",
+                     "/feed/v1/releases/1/manifest.json", "/events", "/county/nowhere", "/precinct/adair-01nw"):
+            assert site.get(path).status_code in (200, 404), path
+    finally:
+        event.remove(Engine, "before_cursor_execute", spy)
+    assert statements == []
