@@ -116,7 +116,7 @@ def test_pages_show_release_status_and_manifest_hash(night: Night, site: TestCli
     assert 'http-equiv="refresh"' in page  # the no-JavaScript fallback
     assert page.count("<path ") == 99  # every Iowa county on the map
     precinct = site.get("/precinct/poweshiek-7").text
-    assert "<td>app</td>" in precinct and "2020-02-04T01:00:07" in precinct  # attendance: channel, receipt
+    assert "<td>app</td>" in precinct and "04 Feb 2020, 01:00:07 UTC" in precinct  # attendance: channel, time
     county = site.get("/county/poweshiek").text
     assert "1</strong> of 10 precincts reporting" in county
     missing = site.get("/county/nowhere")

@@ -9,7 +9,7 @@ import functools
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +40,10 @@ router = APIRouter(include_in_schema=False)  # documented in docs/feed.md and do
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                              undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["when"] = _when
+    return env
 
 
 def colors(plan: Plan) -> dict[str, str]:
@@ -56,7 +58,8 @@ def _blend(color: str, share: float) -> str:
 
 
 def _when(text: str) -> str:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """``04 Feb 2020, 01:00:07 UTC`` from an ISO 8601 UTC time."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
     return moment.strftime("%d %b %Y, %H:%M:%S UTC")
 
 
