@@ -66,6 +66,11 @@ def test_nginx_serves_the_feed_from_the_snapshot_files(served: tuple[Night, Serv
     # the same file from the app and from nginx
     assert httpx.get(f"{server.base_url}/feed/v1/statewide.json").content == moved.content
 
+    # live updates pass through nginx (unbuffered): a one-shot client hears the latest release
+    events = httpx.get(f"{base}/events?release=1")
+    assert events.headers["content-type"].startswith("text/event-stream")
+    assert 'event: release\ndata: {"release": 2}' in events.text
+
     verified = CliRunner().invoke(cli, ["verify-release", base])
     assert verified.exit_code == 0, verified.stdout
     assert "release 2: " in verified.stdout and "2 precincts recomputed" in verified.stdout
