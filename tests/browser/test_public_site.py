@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from caucus.ledger import Writer, make_engine
 from caucus.service import ReportService, load_context
@@ -107,3 +107,17 @@ def test_a_new_release_arrives_live_without_reload(desk: Desk, desktop: Page,
     assert desktop.evaluate("() => window.__sameDocument") == "yes"  # no reload happened
     assert desktop.locator("body").get_attribute("data-release") == "2"
     shot(desktop, "public-live-update")
+
+
+def test_without_javascript_the_page_refreshes_itself(desk: Desk, chromium: Browser) -> None:
+    _release_poweshiek(desk)
+    context = chromium.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(desk.server.base_url + "/")
+        expect(page.locator(".reporting")).to_contain_text("13 of 1768 precincts reporting")
+        # <noscript> content is live markup only when scripting is off: the periodic refresh takes over
+        expect(page.locator('meta[http-equiv="refresh"]')).to_have_count(1)
+        assert page.locator('meta[http-equiv="refresh"]').get_attribute("content") == "30"
+    finally:
+        context.close()
