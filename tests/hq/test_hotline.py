@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from caucus.ledger import audit_events, entries
+from caucus.ledger import IdempotencyConflict, audit_events, entries
 from caucus.service import PrecinctLocked, ReportRejected, StageReport
 from caucus.service.hq_errors import CallerNotVerified
 from caucus.web.services import Services
@@ -119,3 +119,14 @@ def test_an_operator_keys_in_through_the_console_and_reads_it_back(hq_sqlite: We
     assert kim.post(f"{call_url}/stages", {"stage": "final", "key": "k3", **final}).status_code == 303
     log = kim.get(f"/hq/calls/{GRINNELL}")
     assert log.text.count("verified") == 1 and log.text.count("bad-credential") == 1
+
+
+def test_a_stage_sent_twice_with_the_same_key_is_answered_with_the_first_entry(hq: Web, svc: Services) -> None:
+    """A double click, or the form re-sent after a lost answer, creates no second row and no refusal."""
+    call = svc.hotline.verify_caller("kim", GRINNELL, hq.secrets[GRINNELL]).id
+    once = svc.hotline.enter("kim", call, StageReport("attendance", {"attendance": 328}), "form-key-1")
+    again = svc.hotline.enter("kim", call, StageReport("attendance", {"attendance": 328}), "form-key-1")
+    assert not once.replayed and again.replayed and again.receipt.seq == once.receipt.seq
+    with pytest.raises(IdempotencyConflict, match="form-key-1"):
+        svc.hotline.enter("kim", call, StageReport("attendance", {"attendance": 329}), "form-key-1")
+    assert [e.payload for e in entries(hq.engine, SLUG, GRINNELL)] == [{"attendance": 328}]
