@@ -114,4 +114,6 @@ def demo(
         pass
     finally:
         server.stop()
+        if outcome.releaser is not None:
+            outcome.releaser.stop()
     raise typer.Exit(0 if outcome.ok else 1)

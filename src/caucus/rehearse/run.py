@@ -24,7 +24,7 @@ from caucus.rehearse.faults import SlowProxy
 from caucus.rehearse.hq import Desk, StaffAccount, StaffClient, staff_accounts
 from caucus.rehearse.night import Behaviour, Fault, Tally, Timeline, play
 from caucus.rehearse.published import Published, published_codes, read_published
-from caucus.rehearse.server import ServerProcess, prepare_election
+from caucus.rehearse.server import ReleaserProcess, ServerProcess, prepare_election
 from caucus.rehearse.truth import GroundTruth
 from caucus.rehearse.verify import LedgerCheck, check_ledger, compare_totals, unpublished
 from caucus.service import load_context
@@ -81,6 +81,7 @@ class Outcome:
     wall: float
     server_log: str = ""
     server: ServerProcess | None = None
+    releaser: ReleaserProcess | None = None
     staff: list[StaffAccount] = field(default_factory=list)
     credentials: dict[str, str] = field(default_factory=dict)
 
@@ -172,13 +173,17 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
         snapshots = config.directory / "snapshots"
         # plain http on 127.0.0.1: the staff cookie cannot be Secure-only here (it must be behind TLS)
         env = {"CAUCUS_SNAPSHOT_DIR": str(snapshots), "CAUCUS_RELEASE_INTERVAL_SECONDS": str(config.release_interval),
-               "CAUCUS_STAFF_COOKIE_SECURE": "false"}
+               "CAUCUS_STAFF_COOKIE_SECURE": "false",
+               # snapshots are built by their own process, so that they never compete with the requests
+               "CAUCUS_RELEASE_IN_APP": "false"}
+        releaser = ReleaserProcess(url, SLUG, snapshots, config.release_interval)
         if config.continuous:
             switch_continuous_release(url, snapshots)
         staff = staff_accounts()
         add_staff(url, staff)
         server = ServerProcess(url, SLUG, workers=config.workers, env=env, port=config.port)
         server.start()
+        releaser.start()
         try:
             if before_night is not None:
                 before_night(server, credentials)
@@ -190,6 +195,7 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
         finally:
             if not config.keep_serving:
                 server.stop()
+                releaser.stop()
             log = server.log()
         engine = make_engine(url)
         try:
@@ -200,7 +206,8 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
             engine.dispose()
     totals = compare_totals(truth, progress.published)
     return Outcome(config, tally, ledger, progress.published, totals, len(truth.published), outcome_wait,
-                   time.monotonic() - wall, log[-5000:], server=server, staff=staff, credentials=credentials)
+                   time.monotonic() - wall, log[-5000:], server=server, staff=staff, credentials=credentials,
+                   releaser=releaser)
 
 
 async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None, *,
