@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from caucus.web.hq import auth_routes, hotline_routes, night_routes, recanvass_routes, review_routes
+from caucus.web.hq import (
+    auth_routes,
+    hotline_routes,
+    night_routes,
+    recanvass_routes,
+    release_routes,
+    review_routes,
+)
 from caucus.web.hq.pages import install_hq_error_pages
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -16,6 +23,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     review_routes.photo_router,
     night_routes.router,
     recanvass_routes.router,
+    release_routes.router,
 )
 
 __all__ = ["ROUTERS", "install_hq_error_pages"]
