@@ -35,7 +35,8 @@ def test_staff_accounts_from_the_command_line(tmp_path: Path) -> None:
     again = run("staff", "add", "kim", "--role", "operator", "--password-file", secret, "--database", url)
     assert again.exit_code == 2 and "there is already a staff account 'kim'" in again.output
     wizard = run("staff", "add", "merlin", "--role", "wizard", "--password-file", secret, "--database", url)
-    assert wizard.exit_code == 2 and "role must be one of admin, operator, reviewer, director, observer" in wizard.output
+    assert wizard.exit_code == 2
+    assert "role must be one of admin, operator, reviewer, director, observer" in wizard.output
     short = tmp_path / "short.txt"
     short.write_text("hunter2\n", encoding="utf-8")
     weak = run("staff", "add", "ann", "--role", "reviewer", "--password-file", short, "--database", url)
