@@ -15,6 +15,9 @@ from caucus.web.hq import (
 )
 from caucus.web.hq.pages import install_hq_error_pages
 
+#: HQ paths whose bodies may exceed the JSON body limit (for the body-limit middleware)
+LARGE_BODIES = review_routes.LARGE_BODIES
+
 ROUTERS: tuple[APIRouter, ...] = (
     auth_routes.router,
     hotline_routes.router,
@@ -26,4 +29,4 @@ ROUTERS: tuple[APIRouter, ...] = (
     release_routes.router,
 )
 
-__all__ = ["ROUTERS", "install_hq_error_pages"]
+__all__ = ["LARGE_BODIES", "ROUTERS", "install_hq_error_pages"]
