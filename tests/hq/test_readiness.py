@@ -11,17 +11,20 @@ from tests.web.support import GRINNELL, READLYN, STAGES, WITH_CREDENTIALS
 
 def test_readiness_counts_sign_ins_by_county_and_lists_whom_to_phone(hq: Web, svc: Services) -> None:
     hq.sign_in(GRINNELL)
+    tried = hq.client.post("/api/v1/session", json={"precinct": READLYN, "credential": hq.secrets[READLYN],
+                                                    "purpose": "test"})
+    assert tried.status_code == 201, tried.text
     refused = hq.client.post("/api/v1/session", json={"precinct": "Adair/01NW",
                                                              "credential": hq.secrets["Adair/02NE"]})
     assert refused.status_code == 401
     ready = svc.readiness.readiness()
     total = ready.total
-    assert (total.precincts, total.with_credential, total.signed_in) == (len(svc.context.precincts),
-                                                                         len(WITH_CREDENTIALS), 1)
+    assert (total.precincts, total.with_credential, total.signed_in, total.tested) == (
+        len(svc.context.precincts), len(WITH_CREDENTIALS), 2, 1)
     poweshiek = next(c for c in ready.counties if c.county == "Poweshiek")
     assert (poweshiek.with_credential, poweshiek.signed_in) == (1, 1)
     phone = [p.code for p in ready.to_phone]
-    assert GRINNELL not in phone and len(phone) == len(WITH_CREDENTIALS) - 1
+    assert GRINNELL not in phone and READLYN not in phone and len(phone) == len(WITH_CREDENTIALS) - 2
     assert ready.to_phone[0].code == "Adair/01NW" and ready.to_phone[0].failed_attempts == 1
 
 
