@@ -119,3 +119,23 @@ def test_an_operator_keys_in_through_the_console_and_reads_it_back(hq_sqlite: We
     assert kim.post(f"{call_url}/stages", {"stage": "final", "key": "k3", **final}).status_code == 303
     log = kim.get(f"/hq/calls/{GRINNELL}")
     assert log.text.count("verified") == 1 and log.text.count("bad-credential") == 1
+
+
+def test_an_operator_corrects_an_entry_the_caller_disputes_on_read_back(hq_sqlite: Web) -> None:
+    web = hq_sqlite
+    add_staff(web.engine, "kim", "operator")
+    kim = sign_in(web.client, "kim")
+    call_url = kim.post("/hq/hotline/calls", {"precinct": GRINNELL, "credential": web.secrets[GRINNELL]}
+                        ).headers["location"]
+    kim.post(f"{call_url}/stages", {"stage": "attendance", "attendance": "238", "key": "k1"})
+    page = kim.get(call_url).text
+    assert "Correct entry #1" in page
+    no_reason = kim.post(f"{call_url}/stages", {"stage": "attendance", "attendance": "328", "key": "k2",
+                                                "supersedes_seq": "1"})
+    assert no_reason.status_code == 409 and "needs a reason" in no_reason.text
+    fixed = kim.post(f"{call_url}/stages", {"stage": "attendance", "attendance": "328", "key": "k3",
+                                            "supersedes_seq": "1", "reason": "caller read 328 on the read-back"})
+    assert fixed.status_code == 303
+    rows = entries(web.engine, SLUG, GRINNELL)
+    assert [(e.seq, e.supersedes_seq, e.payload, e.reason) for e in rows] == [
+        (1, None, {"attendance": 238}, None), (2, 1, {"attendance": 328}, "caller read 328 on the read-back")]
