@@ -42,7 +42,9 @@ def test_two_operators_disagree_and_the_precinct_goes_to_review(
     lee.get_by_label("Attendance").fill("238")  # misheard
     lee.get_by_role("button", name="Record the attendance").click()
     expect(lee.locator("#state")).to_have_text("conflicting")
-    expect(lee.get_by_text("the attendance differs between channels")).to_be_visible()
+    expect(lee.get_by_text("the attendance differs between hotline operators: operator:kim (entry #1), "
+                           "operator:lee (entry #2)")).to_be_visible()
+    expect(lee.locator("#readback")).to_contain_text("differs from another entry: goes to review")
     shot(lee, "hq-hotline-four-eyes-mismatch")
     kim.context.close()
     lee.context.close()
