@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from PIL import Image, ImageDraw
@@ -251,6 +251,13 @@ class Chair:
             self.tally.chairs_done += 1
 
 
+class HotlineDesk(Protocol):
+    """The hotline at HQ (see caucus.rehearse.hq)."""
+
+    async def report(self, truth: PrecinctTruth, credential: str, times: tuple[float, ...], start: float
+                     ) -> None: ...
+
+
 @dataclass
 class Fault:
     """``action`` runs once when ``at`` (a share of the night, 0-1) has passed."""
@@ -260,10 +267,17 @@ class Fault:
     action: Callable[[], Awaitable[None]]
 
 
+def can_phone(unit: PrecinctTruth) -> bool:
+    """Whether a unit can report through the hotline console as it stands (no game of chance to record, no
+    numbers that need insisting on)."""
+    return not unit.chance and not unit.held and not unit.impossible_delegates
+
+
 async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *, behaviour: Behaviour,
                timeline: Timeline, tally: Tally, faults: Sequence[Fault] = (), seed: int = 1,
-               connections: int = 64) -> Tally:
-    """Play the night; returns when every chair is done (every report acknowledged or refused)."""
+               connections: int = 64, hotline: HotlineDesk | None = None) -> Tally:
+    """Play the night; returns when every chair is done (every report acknowledged or refused). With a
+    ``hotline`` desk, a share (``behaviour.hotline``) of the units that can report by phone do."""
     rng = random.Random(seed)
     tally.chairs_total = len(truth.precincts)
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
@@ -272,6 +286,18 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
         start = time.monotonic()
         chairs = [Chair(client, p, credentials[p.code], rng=random.Random(rng.random()), behaviour=behaviour,
                         timeline=timeline, tally=tally) for p in truth.precincts]
+        phoned = {c.truth.code for c in chairs if hotline is not None and can_phone(c.truth)
+                  and c.rng.random() < behaviour.hotline}
+
+        async def by_phone(chair: Chair) -> None:
+            assert hotline is not None
+            try:
+                await hotline.report(chair.truth, chair.credential, timeline.times(chair.rng), start)
+            except RuntimeError as exc:
+                tally.event(str(exc))
+                tally.error("hotline call failed")
+            finally:
+                tally.chairs_done += 1
 
         async def run_faults() -> None:
             for fault in sorted(faults, key=lambda f: f.at):
@@ -280,5 +306,6 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
                 await fault.action()
                 tally.event(f"fault over: {fault.name}")
 
-        await asyncio.gather(run_faults(), *(c.night(start) for c in chairs))
+        await asyncio.gather(run_faults(), *(by_phone(c) if c.truth.code in phoned else c.night(start)
+                                             for c in chairs))
     return tally

@@ -28,7 +28,8 @@ def summary(outcome: Outcome) -> dict[str, Any]:
     return {
         "schema": "caucus.rehearsal/1",
         "ok": outcome.ok,
-        "truth": {"source": config.truth.source, "plan": config.truth.plan, "units": outcome.expected,
+        "truth": {"source": config.truth.source, "plan": config.truth.plan, "units": len(config.truth.precincts),
+                  "to_publish": outcome.expected, "held_unpublished": len(config.truth.precincts) - outcome.expected,
                   "left_out": config.truth.left_out},
         "setup": {"engine": config.engine, "workers": config.workers, "night_seconds": config.timeline.duration,
                   "seed": config.seed, "connections": config.connections, "kills": list(config.kills),
@@ -71,6 +72,7 @@ def print_summary(report: dict[str, Any], console: Console) -> None:
         return "-" if v is None else f"{v * 1000:.0f} ms"
 
     rows = [
+        ("units played / to publish", f"{report['truth']['units']} / {report['truth']['to_publish']}"),
         ("reports sent / acknowledged", f"{r['sent']} / {r['acknowledged']}"),
         ("lost (must be 0)", str(r["lost"])),
         ("duplicates (must be 0)", str(r["duplicates"])),

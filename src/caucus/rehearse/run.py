@@ -21,11 +21,15 @@ from sqlalchemy.engine import make_url
 from caucus.ledger import make_engine, sqlite_url_for_dir, verify_chain
 from caucus.ledger.pgcluster import LocalCluster, PostgresServer, managed_cluster
 from caucus.rehearse.faults import SlowProxy
+from caucus.rehearse.hq import Desk, StaffAccount, StaffClient, staff_accounts
 from caucus.rehearse.night import Behaviour, Fault, Tally, Timeline, play
 from caucus.rehearse.published import Published, read_published
 from caucus.rehearse.server import ServerProcess, prepare_election
 from caucus.rehearse.truth import GroundTruth
 from caucus.rehearse.verify import LedgerCheck, check_ledger, compare_totals
+from caucus.service import load_context
+from caucus.service.releases import ReleaseService
+from caucus.service.staff import StaffService
 
 SLUG = "rehearsal"
 ACTOR = "rehearsal:director"
@@ -46,6 +50,7 @@ class Rehearsal:
     connections: int = 64
     publish_timeout: float = 180.0
     pg_url: str | None = None  # an existing PostgreSQL server to create the database in
+    continuous: bool = True  # the director switches continuous release on before the night
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Progress:
     published: Published | None = None
     phase: str = "starting"
     expected: int = 0
+    desk: Desk | None = None
 
 
 @dataclass
@@ -122,6 +128,26 @@ async def _wait_published(base_url: str, progress: Progress, timeout: float) -> 
     return None
 
 
+def switch_continuous_release(url: str, snapshots: Path, actor: str = ACTOR) -> None:
+    """The results director's decision to release accepted results continuously, taken before the night."""
+    engine = make_engine(url)
+    try:
+        ReleaseService(engine, load_context(engine, SLUG), snapshots).set_continuous(True, actor=actor)
+    finally:
+        engine.dispose()
+
+
+def add_staff(url: str, accounts: list[StaffAccount], actor: str = "rehearsal:admin") -> None:
+    """The admin creates the night's staff accounts (as ``caucus staff add`` does)."""
+    engine = make_engine(url)
+    try:
+        service = StaffService(engine, election_id=load_context(engine, SLUG).election_id)
+        for account in accounts:
+            service.add_user(account.username, account.username, account.role, account.password, actor=actor)
+    finally:
+        engine.dispose()
+
+
 def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None = None,
              before_night: Callable[[ServerProcess, dict[str, str]], None] | None = None,
              after_night: Callable[[ServerProcess, str], None] | None = None) -> Outcome:
@@ -134,16 +160,24 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
     with _database(config) as (url, cluster):
         codes = [p.code for p in truth.precincts]
         credentials = prepare_election(url, SLUG, codes, plan=truth.plan)
-        env = {"CAUCUS_SNAPSHOT_DIR": str(config.directory / "snapshots")}
+        snapshots = config.directory / "snapshots"
+        # plain http on 127.0.0.1: the staff cookie cannot be Secure-only here (it must be behind TLS)
+        env = {"CAUCUS_SNAPSHOT_DIR": str(snapshots), "CAUCUS_RELEASE_INTERVAL_SECONDS": "0.5",
+               "CAUCUS_STAFF_COOKIE_SECURE": "false"}
+        if config.continuous:
+            switch_continuous_release(url, snapshots)
+        staff = staff_accounts()
+        add_staff(url, staff)
         server = ServerProcess(url, SLUG, workers=config.workers, env=env)
         server.start()
         try:
             if before_night is not None:
                 before_night(server, credentials)
             tally = Tally()
-            progress = Progress(tally, expected=len(truth.precincts))
+            progress = Progress(tally, expected=len(truth.published))
             outcome_wait = asyncio.run(_night(config, server, cluster, credentials=credentials, progress=progress,
-                                              on_progress=on_progress, after_night=after_night, url=url))
+                                              on_progress=on_progress, after_night=after_night, url=url,
+                                              staff=staff))
         finally:
             server.stop()
             log = server.log()
@@ -154,13 +188,14 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
         finally:
             engine.dispose()
     totals = compare_totals(truth, progress.published)
-    return Outcome(config, tally, ledger, progress.published, totals, len(truth.precincts), outcome_wait,
+    return Outcome(config, tally, ledger, progress.published, totals, len(truth.published), outcome_wait,
                    time.monotonic() - wall, log[-5000:])
 
 
 async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None, *,
                  credentials: dict[str, str], progress: Progress, on_progress: Callable[[Progress], None] | None,
-                 after_night: Callable[[ServerProcess, str], None] | None, url: str) -> float | None:
+                 after_night: Callable[[ServerProcess, str], None] | None, url: str,
+                 staff: list[StaffAccount]) -> float | None:
     proxy = SlowProxy(server.port) if config.slow else None
     base_url = server.base_url
     if proxy is not None:
@@ -177,17 +212,32 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
 
     sampler = asyncio.create_task(_sample(server.base_url, progress, stop))
     viewer = asyncio.create_task(show())
+    clients = {a.username: StaffClient(base_url, a, progress.tally) for a in staff}
     try:
+        for client in clients.values():
+            await client.sign_in()
+        desk = Desk(clients["operator1"], clients["operator2"])
+        progress.desk = desk
         progress.phase = "night"
         await play(base_url, config.truth, credentials, behaviour=config.behaviour, timeline=config.timeline,
-                   tally=progress.tally, faults=faults, seed=config.seed, connections=config.connections)
+                   tally=progress.tally, faults=faults, seed=config.seed, connections=config.connections,
+                   hotline=desk)
         progress.tally.event("every chair is done")
+        progress.phase = "review"
+        for unit in config.truth.precincts:
+            if unit.held:  # impossible as reported: HQ asks the chair to call with the worksheet
+                sent = await clients["reviewer"].message_chair(
+                    unit.code, "Your numbers break the caucus rules as reported. Please call HQ with the signed "
+                               "worksheet and the preference cards so we can check them.")
+                progress.tally.event(f"reviewer messaged {unit.code}" + ("" if sent else ": FAILED"))
         if after_night is not None:
             progress.phase = "review"
             await asyncio.to_thread(after_night, server, url)
         progress.phase = "publishing"
         return await _wait_published(server.base_url, progress, config.publish_timeout)
     finally:
+        for client in clients.values():
+            await client.close()
         progress.phase = "done"
         stop.set()
         await asyncio.gather(sampler, viewer)

@@ -8,8 +8,10 @@ Two sources:
   (the first legal chance outcome); a chair of such a precinct first types the published, impossible
   delegates, is refused, and then reports the right ones. Units whose alignments themselves break the
   rules (a viable group that lost members, say) are what the worksheet says: the chair is refused, then
-  confirms the numbers (``"confirm": true``), they are recorded and held, and a reviewer accepts them as
-  reported (``held``). Units with no attendance are left out (counted in ``left_out``).
+  confirms the numbers (``"confirm": true``); they are recorded and held for review, and stay unpublished:
+  impossible numbers are never published or corrected automatically (RULES.md AMBIG-10), only from the
+  paper record, which a rehearsal does not have (``held``). Units with no attendance are left out (counted
+  in ``left_out``).
 - :func:`caucus.rehearse.synthetic.synthetic_truth`: a generated state of any size, from a seed.
 
 The expected totals (:meth:`GroundTruth.totals`) are computed here with the rules core, independently of
@@ -56,7 +58,7 @@ class PrecinctTruth:
     #: the delegates the published file gave, where the rules cannot produce them (the chair types these
     #: first and is refused)
     impossible_delegates: Mapping[str, int] | None = None
-    #: the numbers break the rules as they stand: sent with ``confirm``, held, accepted by a reviewer
+    #: the numbers break the rules as they stand: sent with ``confirm``, recorded, held, never published
     held: bool = False
 
     def bodies(self) -> tuple[dict[str, Any], ...]:
@@ -83,31 +85,37 @@ class GroundTruth:
     #: units of the source that cannot be played, by reason
     left_out: dict[str, int] = field(default_factory=dict)
 
-    def without_held(self) -> GroundTruth:
-        """The same night without the units that need a reviewer's decision."""
-        kept = [p for p in self.precincts if not p.held]
-        held = len(self.precincts) - len(kept)
-        return GroundTruth(self.plan, self.source, kept, {**self.left_out, "held for review": held})
-
     def load_plan(self) -> Plan:
         return load_plan(self.plan)
 
+    @property
+    def published(self) -> list[PrecinctTruth]:
+        """The units that must end up published (all but the held ones)."""
+        return [p for p in self.precincts if not p.held]
+
     def totals(self) -> dict[str, dict[str, Any]]:
         """Per candidate: first, final, county delegates and SDEs (a Decimal at 4 places, summed from each
-        unit's rounded SDEs), over every unit played."""
+        unit's rounded SDEs), over every unit that must be published."""
         plan = self.load_plan()
         ruleset = get_ruleset(plan.ruleset)
         pools: dict[str, int] = {}
-        for p in self.precincts:
+        published_sites: dict[str, int] = {}
+        for p in self.published:
             fact = plan.precinct_by_code(p.code)
             if fact.kind == "satellite":
                 pools[fact.county] = pools.get(fact.county, 0) + p.attendance
+                published_sites[fact.county] = published_sites.get(fact.county, 0) + 1
+        # a pool's SDEs are shared by turnout, so they are published only once every site of it is (IA-5.3)
+        complete = {pool for pool, n in published_sites.items() if n == len(plan.precincts_in(pool))}
         out: dict[str, dict[str, Any]] = {g: {"first": 0, "final": 0, "delegates": 0, "sde": Decimal(0)}
                                           for g in plan.candidates}
-        for p in self.precincts:
+        for p in self.published:
             for key, numbers in (("first", p.first), ("final", p.final), ("delegates", p.delegates)):
                 for g, n in numbers.items():
                     out[g][key] += n
+            fact = plan.precinct_by_code(p.code)
+            if fact.kind == "satellite" and fact.county not in complete:
+                continue
             for g, value in unit_sdes(plan, ruleset.name, p, pools).items():
                 out[g]["sde"] += value
         return out

@@ -24,7 +24,7 @@ class LedgerCheck:
     rows: int = 0
     acknowledged: int = 0  # distinct reports acknowledged with a 2xx
     lost: int = 0  # acknowledged but not in the ledger
-    duplicates: int = 0  # a second root entry for one precinct, channel and stage (no supersession)
+    duplicates: int = 0  # a second root entry for one precinct, stage and sender (no supersession)
     recorded_unacknowledged: int = 0  # in the ledger although its sender never saw an acknowledgment
     refused: int = 0  # refusals (4xx), expected ones included
     unexpected_refusals: list[str] = field(default_factory=list)
@@ -48,7 +48,8 @@ def check_ledger(engine: Engine, slug: str, tally: Tally, truth: GroundTruth) ->
     check.lost = len(acked - keys)
     sent_keys = {s.key for s in reports}
     check.recorded_unacknowledged = len((keys & sent_keys) - acked)
-    roots = Counter((e.precinct_code, e.channel, e.stage) for e in rows if e.supersedes_seq is None)
+    # one root entry per precinct, stage and sender (the hotline's two operators each key in every stage)
+    roots = Counter((e.precinct_code, e.channel, e.stage, e.actor) for e in rows if e.supersedes_seq is None)
     check.duplicates = sum(n - 1 for n in roots.values() if n > 1)
     for s in tally.sent:
         if s.refused is not None:
@@ -56,7 +57,13 @@ def check_ledger(engine: Engine, slug: str, tally: Tally, truth: GroundTruth) ->
             if s.kind != "refused":
                 check.unexpected_refusals.append(f"{s.precinct} {s.stage}: {s.refused}")
     superseded = {e.supersedes_seq for e in rows if e.supersedes_seq is not None}
-    current = {(e.precinct_code, e.stage): e.payload for e in rows if e.seq not in superseded}
+    current: dict[tuple[str, str], Any] = {}
+    for e in rows:  # every sender's current entry must hold the truth's numbers
+        if e.seq not in superseded:
+            if (e.precinct_code, e.stage) in current and _numbers(dict(current[e.precinct_code, e.stage])) != \
+                    _numbers(dict(e.payload)):
+                check.content_mismatches.append(f"{e.precinct_code} {e.stage}: senders disagree")
+            current[e.precinct_code, e.stage] = e.payload
     for unit in truth.precincts:
         for body in unit.bodies():
             want = _numbers({k: v for k, v in body.items() if k != "stage"})

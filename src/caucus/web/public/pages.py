@@ -172,14 +172,14 @@ async def _events(request: Request, reader: SnapshotReader, known: int | None, s
     yield "retry: 1000\n\n"
     deadline = time.monotonic() + seconds
     last = known
-    while time.monotonic() < deadline:
+    while True:
         if await request.is_disconnected():
             return
         number = reader.latest()
         if number is not None and number != last:
             last = number
             yield f"id: {number}\nevent: release\ndata: {json.dumps({'release': number})}\n\n"
-        if seconds <= 0:
+        if time.monotonic() >= deadline:
             return
         await asyncio.sleep(POLL_SECONDS)
 

@@ -1,7 +1,7 @@
 """Releases: numbered, immutable snapshots of the accepted results, and the continuous-release switch.
 
 Revision ID: 0005
-Revises: 0004 (the integrator relinks it after 0004 at merge time)
+Revises: 0004
 Create Date: 2026-11-23
 
 - ``releases``: one row per release (number unique per election: the database, not a process lock, decides

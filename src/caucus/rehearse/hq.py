@@ -1,0 +1,157 @@
+"""Headquarters staff in a rehearsal, using the HQ pages as a person's browser does: sign in (with the
+login form's token), read the CSRF token from a page, post the forms, follow the 303s.
+
+- :class:`StaffClient`: one staff member's session (own cookie jar).
+- :class:`Desk`: a precinct that reports by phone: operator A verifies the caller (precinct code and
+  credential) and keys in each stage; operator B takes the call-back and keys the same numbers in
+  independently (four eyes), so the hotline report counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from caucus.rehearse.night import Sent, Tally
+from caucus.rehearse.truth import PrecinctTruth
+
+_LOGIN = re.compile(r'name="login_token" value="([^"]+)"')
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_CALL = re.compile(r"/hq/hotline/calls/(\d+)")
+_RECORDED = re.compile(r"recorded=(\d+)")
+_LAST_SEQ = re.compile(r'name="last_seq" value="(\d+)"')
+
+STAFF_ROLES = ("operator", "operator", "reviewer", "director", "observer")
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    username: str
+    role: str
+    password: str
+
+
+def staff_accounts(prefix: str = "") -> list[StaffAccount]:
+    """The rehearsal's staff: two hotline operators, a reviewer, the results director and an observer, each
+    with a new random password."""
+    names = ("operator1", "operator2", "reviewer", "director", "observer")
+    return [StaffAccount(f"{prefix}{n}", role, secrets.token_urlsafe(12)) for n, role in zip(names, STAFF_ROLES,
+                                                                                           strict=True)]
+
+
+class StaffClient:
+    def __init__(self, base_url: str, account: StaffAccount, tally: Tally) -> None:
+        self.account, self.tally = account, tally
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30, follow_redirects=False)
+        self.csrf = ""
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def _retrying(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        delay = 0.05
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                response = await self.http.request(method, path, **kwargs)
+                if response.status_code not in (502, 503, 504) or time.monotonic() > deadline:
+                    return response
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+            self.tally.error(f"hq: {self.account.role} retry")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    async def sign_in(self) -> None:
+        form = await self._retrying("GET", "/hq/sign-in")
+        token = _LOGIN.search(form.text)
+        if token is None:
+            raise RuntimeError(f"no sign-in form at /hq/sign-in ({form.status_code})")
+        done = await self._retrying("POST", "/hq/sign-in", data={
+            "username": self.account.username, "password": self.account.password, "login_token": token.group(1),
+            "next": "/hq"})
+        if done.status_code != 303:
+            raise RuntimeError(f"{self.account.username} could not sign in ({done.status_code})")
+        await self.refresh_csrf()
+
+    async def refresh_csrf(self, path: str = "/hq") -> str:
+        page = await self._retrying("GET", path)
+        found = _CSRF.search(page.text)
+        if found is None:
+            raise RuntimeError(f"no CSRF token on {path} ({page.status_code})")
+        self.csrf = found.group(1)
+        return page.text
+
+    async def post(self, path: str, data: dict[str, str]) -> httpx.Response:
+        response = await self._retrying("POST", path, data={**data, "csrf_token": self.csrf})
+        if response.status_code == 401:  # the session ended (a server restart does not end it; expiry does)
+            await self.sign_in()
+            response = await self._retrying("POST", path, data={**data, "csrf_token": self.csrf})
+        return response
+
+    # -- hotline -------------------------------------------------------------------------------------------
+    async def take_call(self, precinct: str, credential: str) -> int:
+        response = await self.post("/hq/hotline/calls", {"precinct": precinct, "credential": credential,
+                                                         "note": "rehearsal call"})
+        found = _CALL.search(response.headers.get("location", ""))
+        if response.status_code != 303 or found is None:
+            raise RuntimeError(f"hotline call for {precinct} not verified ({response.status_code})")
+        return int(found.group(1))
+
+    async def key_in(self, call_id: int, precinct: str, body: dict[str, Any]) -> Sent:
+        sent = Sent(str(uuid.uuid4()), precinct, body["stage"], "report", time.monotonic())
+        self.tally.sent.append(sent)
+        data = {"stage": body["stage"], "key": sent.key}
+        if body["stage"] == "attendance":
+            data["attendance"] = str(body["attendance"])
+        else:
+            numbers = body.get("counts") or body.get("delegates") or {}
+            data.update({f"n.{g}": str(n) for g, n in numbers.items()})
+        started = time.perf_counter()
+        sent.attempts += 1
+        response = await self.post(f"/hq/hotline/calls/{call_id}/stages", data)
+        sent.status = response.status_code
+        recorded = _RECORDED.search(response.headers.get("location", ""))
+        if response.status_code == 303 and recorded is not None:
+            sent.acked_at, sent.latency, sent.seq = time.monotonic(), time.perf_counter() - started, int(
+                recorded.group(1))
+        else:
+            sent.refused = f"hotline {response.status_code}"
+        return sent
+
+    # -- review --------------------------------------------------------------------------------------------
+    async def message_chair(self, precinct: str, text: str, kind: str = "call-hq") -> bool:
+        await self.refresh_csrf(f"/hq/review/p/{precinct}")
+        response = await self.post("/hq/review/message", {"precinct": precinct, "text": text, "kind": kind})
+        return response.status_code == 303
+
+
+class Desk:
+    """The hotline desk: two operators; each phoned stage is keyed in by both (four eyes)."""
+
+    def __init__(self, first: StaffClient, second: StaffClient) -> None:
+        self.operators = (first, second)
+        self.in_call = 0  # calls being taken now (the live view's hotline queue)
+        self.calls = 0
+
+    async def report(self, truth: PrecinctTruth, credential: str, times: tuple[float, ...], start: float) -> None:
+        calls: dict[int, int] = {}
+        for body, at in zip(truth.bodies(), times, strict=True):
+            await asyncio.sleep(max(0.0, start + at - time.monotonic()))
+            self.in_call += 1
+            try:
+                for i, operator in enumerate(self.operators):
+                    if i not in calls:
+                        calls[i] = await operator.take_call(truth.code, credential)
+                        self.calls += 1
+                    await operator.key_in(calls[i], truth.code, body)
+            finally:
+                self.in_call -= 1
