@@ -61,6 +61,8 @@ def test_a_single_operators_entry_does_not_count_until_a_second_operator_matches
     assert [e.actor for e in status.confirmed_hotline["final"]] == ["operator:kim", "operator:lee"]
     rows = entries(hq.engine, SLUG, GRINNELL)
     assert {(e.channel, e.actor) for e in rows} == {("hotline", "operator:kim"), ("hotline", "operator:lee")}
+    entered = [(e.actor, e.detail["seq"]) for e in audit_events(hq.engine, SLUG) if e.action == "hotline.enter"]
+    assert entered == [(e.actor, e.seq) for e in rows]
 
 
 def test_the_chairs_own_app_report_confirms_a_hotline_entry(hq: Web, svc: Services) -> None:
