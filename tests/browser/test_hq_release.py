@@ -35,4 +35,11 @@ def test_the_director_releases_accepted_results(
     shot(dora, "hq-release-director")
     latest = httpx.get(f"{server.base_url}/feed/v1/latest.json")
     assert latest.status_code == 200 and latest.json()["release"] == 1
+    dora.get_by_role("navigation").get_by_role("link", name="Night").click()
+    expect(dora.locator("#statewide")).to_contain_text("1 accepted")
+    expect(dora.locator("svg.chart polyline")).to_have_count(1)
+    shot(dora, "hq-night")
+    dora.get_by_role("navigation").get_by_role("link", name="Readiness").click()
+    expect(dora.locator("#readiness-total")).to_contain_text("1 of 1 precincts with a credential have signed in")
+    shot(dora, "hq-readiness")
     dora.context.close()

@@ -43,7 +43,7 @@ def test_the_night_shows_progress_stuck_precincts_queue_and_hotline_load(hq: Web
     assert [code for code, _, _ in night.stuck] == [READLYN]
     assert night.queue_length == 1  # Readlyn: stages missing
     assert night.hotline_last_hour == 1
-    assert [n for _, n in night.reporting_over_time] == [1, 2]  # 01:00-01:15 Grinnell, by 01:30 Readlyn too
+    assert [n for _, n in night.reporting_over_time] == [0, 1, 2]  # 01:00-01:15 Grinnell, by 01:30 Readlyn too
     add_staff(hq.engine, "otto", "observer")
     page = sign_in(hq.client, "otto").get("/hq/night").text
     assert "<svg" in page and "<polyline" in page and 'id="hotline-load">1<' in page

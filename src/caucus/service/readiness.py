@@ -144,11 +144,11 @@ def _floor(at: datetime) -> datetime:
 
 
 def _cumulative(times: list[datetime]) -> list[tuple[datetime, int]]:
-    """(end of each 15-minute bucket, count so far) from the first to the last time."""
+    """(end of each 15-minute bucket, count so far) from the first to the last time, starting at 0."""
     if not times:
         return []
-    points = []
     bucket, index = _floor(times[0]), 0
+    points = [(bucket, 0)]
     while index < len(times):
         bucket += BUCKET
         while index < len(times) and times[index] < bucket:
