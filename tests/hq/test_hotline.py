@@ -61,6 +61,8 @@ def test_a_single_operators_entry_does_not_count_until_a_second_operator_matches
     assert [e.actor for e in status.confirmed_hotline["final"]] == ["operator:kim", "operator:lee"]
     rows = entries(hq.engine, SLUG, GRINNELL)
     assert {(e.channel, e.actor) for e in rows} == {("hotline", "operator:kim"), ("hotline", "operator:lee")}
+    entered = [(e.actor, e.detail["seq"]) for e in audit_events(hq.engine, SLUG) if e.action == "hotline.enter"]
+    assert entered == [(e.actor, e.seq) for e in rows]
 
 
 def test_the_chairs_own_app_report_confirms_a_hotline_entry(hq: Web, svc: Services) -> None:
@@ -130,3 +132,23 @@ def test_a_stage_sent_twice_with_the_same_key_is_answered_with_the_first_entry(h
     with pytest.raises(IdempotencyConflict, match="form-key-1"):
         svc.hotline.enter("kim", call, StageReport("attendance", {"attendance": 329}), "form-key-1")
     assert [e.payload for e in entries(hq.engine, SLUG, GRINNELL)] == [{"attendance": 328}]
+
+
+def test_an_operator_corrects_an_entry_the_caller_disputes_on_read_back(hq_sqlite: Web) -> None:
+    web = hq_sqlite
+    add_staff(web.engine, "kim", "operator")
+    kim = sign_in(web.client, "kim")
+    call_url = kim.post("/hq/hotline/calls", {"precinct": GRINNELL, "credential": web.secrets[GRINNELL]}
+                        ).headers["location"]
+    kim.post(f"{call_url}/stages", {"stage": "attendance", "attendance": "238", "key": "k1"})
+    page = kim.get(call_url).text
+    assert "Correct entry #1" in page
+    no_reason = kim.post(f"{call_url}/stages", {"stage": "attendance", "attendance": "328", "key": "k2",
+                                                "supersedes_seq": "1"})
+    assert no_reason.status_code == 409 and "needs a reason" in no_reason.text
+    fixed = kim.post(f"{call_url}/stages", {"stage": "attendance", "attendance": "328", "key": "k3",
+                                            "supersedes_seq": "1", "reason": "caller read 328 on the read-back"})
+    assert fixed.status_code == 303
+    rows = entries(web.engine, SLUG, GRINNELL)
+    assert [(e.seq, e.supersedes_seq, e.payload, e.reason) for e in rows] == [
+        (1, None, {"attendance": 238}, None), (2, 1, {"attendance": 328}, "caller read 328 on the read-back")]

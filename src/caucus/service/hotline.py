@@ -189,6 +189,12 @@ class HotlineService:
                 receipt = self.writer.submit(submission, timeout=self.write_timeout)
             except TimeoutError:
                 raise LedgerTimeout(self.write_timeout) from None
+        with write_transaction(self.engine) as conn:
+            ledger_audit.record(conn, election_id=self.context.election_id, at=self.clock(), actor=actor,
+                                action="hotline.enter",
+                                detail={"precinct": info.code, "call": call.id, "stage": report.stage,
+                                        "seq": receipt.seq, "supersedes_seq": report.supersedes_seq},
+                                outcome="replayed" if receipt.replayed else "ok")
         return SubmitResult(receipt, read_status(self.engine, self.context, info.code))
 
     def _check(self, precinct: str, mine: Mapping[Stage, LedgerEntry], report: StageReport) -> None:

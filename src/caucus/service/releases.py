@@ -39,7 +39,7 @@ from caucus.service.context import ElectionContext
 from caucus.service.errors import FieldProblem, ServiceError
 from caucus.service.media import PhotoRecord, PhotoService
 from caucus.service.release_records import Record, change_of, precinct_record, zero_record
-from caucus.service.status import PrecinctStatus, derive_status
+from caucus.service.status import PrecinctStatus, derive_status, read_statuses
 
 CONTINUOUS_ACTOR = "continuous-release"
 MAX_ATTEMPTS = 5
@@ -189,6 +189,8 @@ class ReleaseService:
         return records, numbers, seqs
 
     def _statuses(self) -> builtins.list[PrecinctStatus]:
+        if self._status_of is derive_status:  # the ledger, four-eyes hotline and reviewers' decisions (hq)
+            return builtins.list(read_statuses(self.engine, self.context).values())
         states = precinct_states(self.engine, self.context.slug)
         return [self._status_of(self.context, self.context.precincts[code], state)
                 for code, state in states.items() if code in self.context.precincts]

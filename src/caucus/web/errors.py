@@ -66,6 +66,7 @@ from caucus.service.hq_errors import (
     UnknownRecanvass,
     UnknownStaffUser,
 )
+from caucus.service.releases import ReleaseContended, ReleaseInvalid
 from caucus.web.validation import describe_validation_errors
 
 log = logging.getLogger("caucus.web")
@@ -130,6 +131,8 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ReviewActionInvalid, 409),
     (UnknownStaffUser, 404),
     (UnknownRecanvass, 404),
+    (ReleaseInvalid, 422),
+    (ReleaseContended, 503),
     (PrecinctLocked, 423),
     (TooManySignIns, 429),
     (UnknownPrecinctCode, 422),
