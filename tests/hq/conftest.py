@@ -4,6 +4,7 @@ allowed over the test client's plain http."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,14 +15,14 @@ __all__ = ["database", "postgres_prepared", "sqlite_database", "sqlite_prepared"
 
 
 @pytest.fixture
-def hq(database: Prepared) -> Iterator[Web]:
-    """The app on SQLite and on PostgreSQL."""
-    yield from running(database, staff_cookie_secure=False)
+def hq(database: Prepared, tmp_path: Path) -> Iterator[Web]:
+    """The app on SQLite and on PostgreSQL (releases written under the test's own directory)."""
+    yield from running(database, staff_cookie_secure=False, snapshot_dir=tmp_path / "snapshots")
 
 
 @pytest.fixture
-def hq_sqlite(sqlite_database: Prepared) -> Iterator[Web]:
-    yield from running(sqlite_database, staff_cookie_secure=False)
+def hq_sqlite(sqlite_database: Prepared, tmp_path: Path) -> Iterator[Web]:
+    yield from running(sqlite_database, staff_cookie_secure=False, snapshot_dir=tmp_path / "snapshots")
 
 
 

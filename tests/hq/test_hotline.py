@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from caucus.ledger import audit_events, entries
+from caucus.ledger import IdempotencyConflict, audit_events, entries
 from caucus.service import PrecinctLocked, ReportRejected, StageReport
 from caucus.service.hq_errors import CallerNotVerified
 from caucus.web.services import Services
@@ -61,6 +61,8 @@ def test_a_single_operators_entry_does_not_count_until_a_second_operator_matches
     assert [e.actor for e in status.confirmed_hotline["final"]] == ["operator:kim", "operator:lee"]
     rows = entries(hq.engine, SLUG, GRINNELL)
     assert {(e.channel, e.actor) for e in rows} == {("hotline", "operator:kim"), ("hotline", "operator:lee")}
+    entered = [(e.actor, e.detail["seq"]) for e in audit_events(hq.engine, SLUG) if e.action == "hotline.enter"]
+    assert entered == [(e.actor, e.seq) for e in rows]
 
 
 def test_the_chairs_own_app_report_confirms_a_hotline_entry(hq: Web, svc: Services) -> None:
@@ -119,3 +121,34 @@ def test_an_operator_keys_in_through_the_console_and_reads_it_back(hq_sqlite: We
     assert kim.post(f"{call_url}/stages", {"stage": "final", "key": "k3", **final}).status_code == 303
     log = kim.get(f"/hq/calls/{GRINNELL}")
     assert log.text.count("verified") == 1 and log.text.count("bad-credential") == 1
+
+
+def test_a_stage_sent_twice_with_the_same_key_is_answered_with_the_first_entry(hq: Web, svc: Services) -> None:
+    """A double click, or the form re-sent after a lost answer, creates no second row and no refusal."""
+    call = svc.hotline.verify_caller("kim", GRINNELL, hq.secrets[GRINNELL]).id
+    once = svc.hotline.enter("kim", call, StageReport("attendance", {"attendance": 328}), "form-key-1")
+    again = svc.hotline.enter("kim", call, StageReport("attendance", {"attendance": 328}), "form-key-1")
+    assert not once.replayed and again.replayed and again.receipt.seq == once.receipt.seq
+    with pytest.raises(IdempotencyConflict, match="form-key-1"):
+        svc.hotline.enter("kim", call, StageReport("attendance", {"attendance": 329}), "form-key-1")
+    assert [e.payload for e in entries(hq.engine, SLUG, GRINNELL)] == [{"attendance": 328}]
+
+
+def test_an_operator_corrects_an_entry_the_caller_disputes_on_read_back(hq_sqlite: Web) -> None:
+    web = hq_sqlite
+    add_staff(web.engine, "kim", "operator")
+    kim = sign_in(web.client, "kim")
+    call_url = kim.post("/hq/hotline/calls", {"precinct": GRINNELL, "credential": web.secrets[GRINNELL]}
+                        ).headers["location"]
+    kim.post(f"{call_url}/stages", {"stage": "attendance", "attendance": "238", "key": "k1"})
+    page = kim.get(call_url).text
+    assert "Correct entry #1" in page
+    no_reason = kim.post(f"{call_url}/stages", {"stage": "attendance", "attendance": "328", "key": "k2",
+                                                "supersedes_seq": "1"})
+    assert no_reason.status_code == 409 and "needs a reason" in no_reason.text
+    fixed = kim.post(f"{call_url}/stages", {"stage": "attendance", "attendance": "328", "key": "k3",
+                                            "supersedes_seq": "1", "reason": "caller read 328 on the read-back"})
+    assert fixed.status_code == 303
+    rows = entries(web.engine, SLUG, GRINNELL)
+    assert [(e.seq, e.supersedes_seq, e.payload, e.reason) for e in rows] == [
+        (1, None, {"attendance": 238}, None), (2, 1, {"attendance": 328}, "caller read 328 on the read-back")]

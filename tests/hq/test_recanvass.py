@@ -4,8 +4,8 @@ alignment, no Klobuchar group and 2 delegates each for Biden, Buttigieg and Sand
 refute; certified: Sanders 15, Klobuchar 16 in the final alignment, delegates 2/2/1/1. The 6 Feb numbers are
 in the ledger (imported, the sender insisting), held for review; a campaign asks for a recanvass; a reviewer
 corrects the stages from the worksheet (here: the certified numbers) with reasons carrying R-1; the request is
-complete and shows the before/after per precinct and statewide. Expected values come from the two published
-files, not from our own arithmetic."""
+complete and shows the before/after per precinct and statewide; the next release publishes the precinct with
+the R-1 reasons. Expected values come from the two published files, not from our own arithmetic."""
 
 from __future__ import annotations
 
@@ -61,6 +61,8 @@ def test_a_recanvass_of_marion_08_corrects_it_through_the_ledger_with_the_reques
                            channel="import", actor="import:idp-2020-02-06")
     held = svc.review.status(PRECINCT)
     assert held.state == "held-for-review" and [f.code for f in held.evaluation.findings] == ["delegates-differ"]
+    first_release = svc.releases.release(actor="director:dora")
+    assert first_release.precincts_reporting == 0  # numbers the checks refute are never published
 
     with pytest.raises(StaffInputInvalid, match="no such precinct"):
         svc.recanvass.create(RITA, campaign="Klobuchar", kind="recanvass", precincts=["Linn/NOPE"], reason="x")
@@ -90,6 +92,16 @@ def test_a_recanvass_of_marion_08_corrects_it_through_the_ledger_with_the_reques
                 for g in {*before.sde, *after.sde} if after.sde.get(g, Decimal(0)) != before.sde.get(g, Decimal(0))}
     assert progress.statewide_change() == expected
     assert expected == {"Klobuchar": Decimal("0.2667"), "Sanders": Decimal("-0.2666")}  # a delegate moved
+
+    # the next release publishes the precinct with the corrections' reasons
+    svc.releases.release(actor="director:dora", note="after R-1")
+    hq.client.cookies.clear()
+    delta = hq.client.get(f"/feed/v1/delta/{first_release.number}.json").json()
+    (change,) = [c for c in delta["changes"] if c["code"] == PRECINCT]
+    assert change["after"]["final"] == {g: n for g, n in after.final.items() if n}
+    assert {g: Decimal(v) for g, v in change["after"]["sde"].items() if Decimal(v)} == {
+        g: v for g, v in after.sde.items() if v}
+    assert set(change["reasons"]) == {"R-1 recanvass: worksheet re-checked with the chair"}
 
 
 def test_a_precinct_whose_numbers_stand_is_confirmed_unchanged(hq: Web, svc: Services) -> None:

@@ -4,6 +4,7 @@ absolute expiry), CSRF tokens on every form, rate limits and lockout, an audit e
 from __future__ import annotations
 
 import hashlib
+import re
 
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from caucus.ledger.schema import staff_sessions, staff_users
 from caucus.service.staff import StaffService
 from tests.hq.support import PASSWORD, add_staff, sign_in, sign_in_response
 from tests.web.conftest import Prepared, Web, running
+from tests.web.support import GRINNELL
 
 
 def test_a_staff_member_signs_in_with_a_cookie_session_whose_hash_only_is_stored(hq: Web) -> None:
@@ -155,3 +157,20 @@ def test_sign_out_ends_the_session_and_disabling_an_account_ends_its_sessions(hq
     ended = kim.get("/hq")
     assert ended.status_code == 401 and "this session was ended at" in ended.text
     assert sign_in_response(hq_sqlite.client, "kim").status_code == 401
+
+
+def test_every_form_on_the_hq_pages_carries_the_sessions_csrf_token(hq_sqlite: Web) -> None:
+    web = hq_sqlite
+    pages = {"operator": ["/hq", "/hq/hotline"], "reviewer": ["/hq/review", f"/hq/review/p/{GRINNELL}",
+                                                               "/hq/recanvass", "/hq/readiness", "/hq/night"],
+             "director": ["/hq/releases"]}
+    forms = 0
+    for role, paths in pages.items():
+        add_staff(web.engine, f"{role}1", role)
+        staffer = sign_in(web.client, f"{role}1")
+        for path in paths:
+            html = staffer.get(path).text
+            for form in re.findall(r'<form method="post".*?</form>', html, re.S):
+                assert f'name="csrf_token" value="{staffer.csrf}"' in form, (path, form[:200])
+                forms += 1
+    assert forms >= 15

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from caucus.ledger import audit_events
 from caucus.service import StageReport
+from caucus.service.continuous import ContinuousReleaser
 from caucus.service.releases import ReleaseInvalid
 from tests.publish.conftest import Night
 from tests.publish.support import GRINNELL, all_scripts, report, scripts
@@ -241,3 +242,26 @@ def test_a_precinct_accepted_on_review_is_released_with_its_findings(night: Nigh
     assert record["acceptedOnReview"] is True and record["attendance"] == 0
     assert [f["code"] for f in record["findings"]] == ["no-attendance"]
     assert "reviewer:rae" not in json.dumps(record)  # staff names stay internal
+
+
+def test_continuous_release_publishes_a_precinct_accepted_while_a_release_was_being_built(night: Night) -> None:
+    """A report committed after a release read its precincts but before the round ended must be released by
+    a later round (it is newer than the release, whatever the release itself added to the database)."""
+    night.releases.set_continuous(True, actor="director:dee")
+    report(night.reports, all_scripts()[GRINNELL], night.clock)
+    releaser = ContinuousReleaser(night.releases)
+    build = night.releases.release_if_new
+    late = next(s for s in scripts() if s.precinct != GRINNELL)
+
+    def release_while_a_report_arrives() -> object:
+        made = build()
+        report(night.reports, late, night.clock, prefix="late")  # arrives during the round
+        return made
+
+    night.releases.release_if_new = release_while_a_report_arrives  # type: ignore[method-assign]
+    first = releaser.tick()
+    night.releases.release_if_new = build  # type: ignore[method-assign]
+    assert first is not None and first.precincts_reporting == 1
+    second = releaser.tick()
+    assert second is not None and second.precincts_reporting == 2
+    assert releaser.tick() is None  # and then nothing new

@@ -150,6 +150,37 @@ def continuous(
     err.print(f"continuous release is {switch.value}", highlight=False, markup=False)
 
 
+@release_app.command("watch")
+def watch(
+    interval: Annotated[float, typer.Option(help="Seconds between looks for newly accepted precincts.", min=0.05)]
+    = 1.0,
+    election: ElectionOpt = None,
+    snapshots: Snapshots = None,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """Run the continuous-release loop in this process until stopped (SIGTERM or Ctrl-C): while continuous
+    release is switched on, newly accepted precincts are released. Run it beside app workers started with
+    CAUCUS_RELEASE_IN_APP=false (several watchers are safe: the database decides who writes release n)."""
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from caucus.service.continuous import ContinuousReleaser  # noqa: PLC0415
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with opened(database) as engine:
+        releaser = ContinuousReleaser(_service(engine, election, snapshots, database), interval)
+        err.print(f"watching for accepted precincts every {interval:g} s", highlight=False, markup=False)
+        releaser.start()
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            releaser.stop()
+
+
 def verify_release(
     source: Annotated[str, typer.Argument(metavar="URL|DIR", help="http(s)://host of a caucus site, or a release "
                                                                   "or snapshot directory.")],

@@ -63,7 +63,7 @@ def list_users(database: Database = DEFAULT_DATABASE) -> None:
 
     with opened(database) as engine:
         for user in StaffService(engine).list_users():
-            out.print(escape(f"{user.username}\t{user.role}\t{user.status}\t{user.display_name}"), highlight=False)
+            typer.echo(f"{user.username}\t{user.role}\t{user.status}\t{user.display_name}")
 
 
 @staff_app.command("disable")

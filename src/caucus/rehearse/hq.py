@@ -107,7 +107,7 @@ class StaffClient:
         return int(found.group(1))
 
     async def key_in(self, call_id: int, precinct: str, body: dict[str, Any]) -> Sent:
-        sent = Sent(str(uuid.uuid4()), precinct, body["stage"], "report", time.monotonic())
+        sent = Sent(str(uuid.uuid4()), precinct, body["stage"], "report", time.monotonic(), channel="hotline")
         self.tally.sent.append(sent)
         data = {"stage": body["stage"], "key": sent.key}
         if body["stage"] == "attendance":

@@ -21,11 +21,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 from PIL import Image, ImageDraw
 
+from caucus.rehearse.browser import report_in_app, usable_in_app
 from caucus.rehearse.truth import GroundTruth, PrecinctTruth
 
 RETRYABLE = {429, 500, 502, 503, 504}
@@ -60,6 +62,7 @@ class Sent:
     status: int | None = None
     refused: str | None = None
     replays: int = 0  # deliberate re-sends answered as replays
+    channel: str = "app"
 
 
 @dataclass
@@ -214,7 +217,12 @@ class Chair:
         if stage == "delegates" and self.truth.impossible_delegates:
             wrong, _ = await self.send({"stage": "delegates", "delegates": {
                 g: n for g, n in self.truth.impossible_delegates.items() if n}}, kind="refused")
-            self.tally.event(f"{self.truth.code}: impossible delegates refused ({wrong.status})")
+            if wrong.seq is not None:  # the server's recomputation allowed them after all: correct them
+                wrong.kind = "report"
+                self.tally.event(f"{self.truth.code}: the published delegates were accepted; corrected")
+                await self.send({**body, "supersedes_seq": wrong.seq,
+                                 "reason": "the worksheet's delegates were copied wrong"}, kind="correction")
+                return
         if self.truth.held:
             body = {**body, "confirm": True}  # the worksheet says so: recorded, held for review
         if self._chance(b.double_tap):
@@ -275,9 +283,11 @@ def can_phone(unit: PrecinctTruth) -> bool:
 
 async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *, behaviour: Behaviour,
                timeline: Timeline, tally: Tally, faults: Sequence[Fault] = (), seed: int = 1,
-               connections: int = 64, hotline: HotlineDesk | None = None) -> Tally:
+               connections: int = 64, hotline: HotlineDesk | None = None, in_app: int = 0,
+               screenshots: Path | None = None) -> Tally:
     """Play the night; returns when every chair is done (every report acknowledged or refused). With a
-    ``hotline`` desk, a share (``behaviour.hotline``) of the units that can report by phone do."""
+    ``hotline`` desk, a share (``behaviour.hotline``) of the units that can report by phone do; ``in_app``
+    chairs use the real chair app in headless Chromium."""
     rng = random.Random(seed)
     tally.chairs_total = len(truth.precincts)
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
@@ -288,6 +298,20 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
                         timeline=timeline, tally=tally) for p in truth.precincts]
         phoned = {c.truth.code for c in chairs if hotline is not None and can_phone(c.truth)
                   and c.rng.random() < behaviour.hotline}
+        app_users = [c for c in chairs if c.truth.code not in phoned and usable_in_app(c.truth)][:in_app]
+        in_browser = {c.truth.code for c in app_users}
+
+        async def in_the_app(chair: Chair) -> None:
+            try:
+                await asyncio.sleep(max(0.0, start + timeline.duration * 0.2 - time.monotonic()))
+                tally.event(f"{chair.truth.code}: chair opens the app in Chromium")
+                await asyncio.to_thread(report_in_app, base_url, chair.truth, chair.credential, screenshots)
+                tally.event(f"{chair.truth.code}: every report sent from the app holds its receipt")
+            except Exception as exc:  # a browser failure is a finding of the rehearsal, not a crash of it
+                tally.event(f"{chair.truth.code}: the app did not finish: {str(exc)[:200]}")
+                tally.error("chair app did not finish")
+            finally:
+                tally.chairs_done += 1
 
         async def by_phone(chair: Chair) -> None:
             assert hotline is not None
@@ -306,6 +330,7 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
                 await fault.action()
                 tally.event(f"fault over: {fault.name}")
 
-        await asyncio.gather(run_faults(), *(by_phone(c) if c.truth.code in phoned else c.night(start)
-                                             for c in chairs))
+        await asyncio.gather(run_faults(), *(
+            by_phone(c) if c.truth.code in phoned else in_the_app(c) if c.truth.code in in_browser
+            else c.night(start) for c in chairs))
     return tally

@@ -31,6 +31,13 @@ def parse_statewide(doc: dict[str, Any]) -> Published:
                      str(doc["status"]), bool(doc["test"]), str(doc["lastUpdated"]), rows)
 
 
+async def published_codes(http: httpx.AsyncClient) -> set[str]:
+    """The codes of the precincts the latest release publishes."""
+    response = await http.get("/feed/v1/precincts.json")
+    response.raise_for_status()
+    return {p["code"] for p in response.json()["precincts"] if p.get("reported")}
+
+
 async def read_published(http: httpx.AsyncClient) -> Published:
     """The latest release's statewide totals; raises httpx.HTTPStatusError before the first release."""
     response = await http.get(STATEWIDE)

@@ -41,6 +41,7 @@ def summary(outcome: Outcome) -> dict[str, Any]:
             "refused": ledger.refused, "unexpected_refusals": ledger.unexpected_refusals[:20],
             "ledger_rows": ledger.rows, "chain_verified": ledger.chain_ok,
             "content_mismatches": ledger.content_mismatches[:20],
+            "unpublished": ledger.unpublished[:20],
             "photos": {"acknowledged": ledger.photos_acknowledged, "lost": ledger.photos_lost},
         },
         "latency_seconds": {"p50": _quantile(latencies, 0.50), "p95": _quantile(latencies, 0.95),
@@ -91,6 +92,8 @@ def print_summary(report: dict[str, Any], console: Console) -> None:
     console.print(table)
     if r["unexpected_refusals"]:
         console.print("[red]unexpected refusals:[/red]", *r["unexpected_refusals"], sep="\n  ")
+    if r["unpublished"]:
+        console.print("[red]should be published and are not:[/red]", *r["unpublished"], sep="\n  ")
     if report["reports"]["content_mismatches"]:
         console.print("[red]ledger content differs from the truth:[/red]", *report["reports"]["content_mismatches"])
     console.print("[bold green]PASS[/bold green]" if report["ok"] else "[bold red]FAIL[/bold red]")

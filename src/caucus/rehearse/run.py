@@ -23,10 +23,10 @@ from caucus.ledger.pgcluster import LocalCluster, PostgresServer, managed_cluste
 from caucus.rehearse.faults import SlowProxy
 from caucus.rehearse.hq import Desk, StaffAccount, StaffClient, staff_accounts
 from caucus.rehearse.night import Behaviour, Fault, Tally, Timeline, play
-from caucus.rehearse.published import Published, read_published
-from caucus.rehearse.server import ServerProcess, prepare_election
+from caucus.rehearse.published import Published, published_codes, read_published
+from caucus.rehearse.server import ReleaserProcess, ServerProcess, prepare_election
 from caucus.rehearse.truth import GroundTruth
-from caucus.rehearse.verify import LedgerCheck, check_ledger, compare_totals
+from caucus.rehearse.verify import LedgerCheck, check_ledger, compare_totals, unpublished
 from caucus.service import load_context
 from caucus.service.releases import ReleaseService
 from caucus.service.staff import StaffService
@@ -51,6 +51,10 @@ class Rehearsal:
     publish_timeout: float = 180.0
     pg_url: str | None = None  # an existing PostgreSQL server to create the database in
     continuous: bool = True  # the director switches continuous release on before the night
+    in_app: int = 0  # chairs who use the real chair app in headless Chromium
+    release_interval: float = 2.0  # seconds between looks of the continuous release for new results
+    port: int | None = None  # the server's port (default: a free one)
+    keep_serving: bool = False  # leave the server running at the end (the demo)
 
 
 @dataclass
@@ -62,6 +66,7 @@ class Progress:
     phase: str = "starting"
     expected: int = 0
     desk: Desk | None = None
+    published_codes: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -75,10 +80,15 @@ class Outcome:
     last_ack_to_published: float | None
     wall: float
     server_log: str = ""
+    server: ServerProcess | None = None
+    releaser: ReleaserProcess | None = None
+    staff: list[StaffAccount] = field(default_factory=list)
+    credentials: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return (self.ledger.lost == 0 and self.ledger.duplicates == 0 and self.ledger.chain_ok
+                and not self.ledger.content_mismatches and not self.ledger.unexpected_refusals
                 and self.totals.get("identical") is True and self.published is not None
                 and self.published.reporting == self.expected)
 
@@ -162,14 +172,18 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
         credentials = prepare_election(url, SLUG, codes, plan=truth.plan)
         snapshots = config.directory / "snapshots"
         # plain http on 127.0.0.1: the staff cookie cannot be Secure-only here (it must be behind TLS)
-        env = {"CAUCUS_SNAPSHOT_DIR": str(snapshots), "CAUCUS_RELEASE_INTERVAL_SECONDS": "0.5",
-               "CAUCUS_STAFF_COOKIE_SECURE": "false"}
+        env = {"CAUCUS_SNAPSHOT_DIR": str(snapshots), "CAUCUS_RELEASE_INTERVAL_SECONDS": str(config.release_interval),
+               "CAUCUS_STAFF_COOKIE_SECURE": "false",
+               # snapshots are built by their own process, so that they never compete with the requests
+               "CAUCUS_RELEASE_IN_APP": "false"}
+        releaser = ReleaserProcess(url, SLUG, snapshots, config.release_interval)
         if config.continuous:
             switch_continuous_release(url, snapshots)
         staff = staff_accounts()
         add_staff(url, staff)
-        server = ServerProcess(url, SLUG, workers=config.workers, env=env)
+        server = ServerProcess(url, SLUG, workers=config.workers, env=env, port=config.port)
         server.start()
+        releaser.start()
         try:
             if before_night is not None:
                 before_night(server, credentials)
@@ -179,17 +193,21 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
                                               on_progress=on_progress, after_night=after_night, url=url,
                                               staff=staff))
         finally:
-            server.stop()
+            if not config.keep_serving:
+                server.stop()
+                releaser.stop()
             log = server.log()
         engine = make_engine(url)
         try:
             ledger = check_ledger(engine, SLUG, tally, truth)
             ledger.chain_ok = verify_chain(engine, SLUG).ok
+            ledger.unpublished = unpublished(engine, SLUG, truth, progress.published_codes)
         finally:
             engine.dispose()
     totals = compare_totals(truth, progress.published)
     return Outcome(config, tally, ledger, progress.published, totals, len(truth.published), outcome_wait,
-                   time.monotonic() - wall, log[-5000:])
+                   time.monotonic() - wall, log[-5000:], server=server, staff=staff, credentials=credentials,
+                   releaser=releaser)
 
 
 async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None, *,
@@ -221,7 +239,7 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
         progress.phase = "night"
         await play(base_url, config.truth, credentials, behaviour=config.behaviour, timeline=config.timeline,
                    tally=progress.tally, faults=faults, seed=config.seed, connections=config.connections,
-                   hotline=desk)
+                   hotline=desk, in_app=config.in_app, screenshots=config.directory / "screenshots")
         progress.tally.event("every chair is done")
         progress.phase = "review"
         for unit in config.truth.precincts:
@@ -234,7 +252,11 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
             progress.phase = "review"
             await asyncio.to_thread(after_night, server, url)
         progress.phase = "publishing"
-        return await _wait_published(server.base_url, progress, config.publish_timeout)
+        waited = await _wait_published(server.base_url, progress, config.publish_timeout)
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+            with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                progress.published_codes = await published_codes(http)
+        return waited
     finally:
         for client in clients.values():
             await client.close()

@@ -46,6 +46,34 @@ def prepare_election(url: str, slug: str, codes: Iterable[str], plan: str = "iow
         engine.dispose()
 
 
+class ReleaserProcess:
+    """``caucus release watch``: the continuous-release loop in its own process, beside app workers started
+    with ``CAUCUS_RELEASE_IN_APP=false``."""
+
+    def __init__(self, database_url: str, election: str, snapshots: Path, interval: float = 1.0) -> None:
+        self.command = [sys.executable, "-c", "from caucus.cli import main; main()", "release", "watch",
+                        "--database", database_url, "--election", election, "--snapshots", str(snapshots),
+                        "--interval", str(interval)]
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = Path(tempfile.mkstemp(prefix="caucus-releaser-", suffix=".log")[1])
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=log,
+                                            start_new_session=True)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=30)
+        self.process = None
+
+
 class ServerProcess:
     """``uvicorn --factory caucus.web.app:create_app`` on 127.0.0.1 in a subprocess."""
 

@@ -155,6 +155,9 @@ def truth_from_results(results: Path = CERTIFIED, plan_name: str = "iowa-2020",
         if attendance == 0:
             left_out["no attendance"] = left_out.get("no attendance", 0) + 1
             continue
+        if not any(unit.first.values()):  # a first alignment of nobody cannot be reported by any channel
+            left_out["no first alignment in the results"] = left_out.get("no first alignment in the results", 0) + 1
+            continue
         result = unit.result
         if any(f.code in ALIGNMENT_CODES for f in result.findings) or result.allocation is None:
             played.append(PrecinctTruth(unit.code, attendance, dict(unit.first), dict(unit.final),

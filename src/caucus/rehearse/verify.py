@@ -15,6 +15,8 @@ from caucus.ledger.schema import elections, photos
 from caucus.rehearse.night import Tally
 from caucus.rehearse.published import Published
 from caucus.rehearse.truth import GroundTruth
+from caucus.service import load_context
+from caucus.service.status import read_statuses
 
 REPORT_KINDS = {"report", "correction", "replay"}
 
@@ -32,10 +34,18 @@ class LedgerCheck:
     photos_acknowledged: int = 0
     photos_lost: int = 0
     chain_ok: bool = False
+    unpublished: list[str] = field(default_factory=list)  # units that should be published and are not
 
 
 def _numbers(payload: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in payload.items() if k not in ("confirmed",) and not (k == "chance" and not v)}
+    """The numbers of a stage payload, without the flags and zero counts (the app sends 0 for a group that
+    emptied; the truth leaves it out)."""
+    out: dict[str, Any] = {}
+    for k, v in payload.items():
+        if k == "confirmed" or (k == "chance" and not v):
+            continue
+        out[k] = {g: n for g, n in v.items() if n} if isinstance(v, dict) else v
+    return out
 
 
 def check_ledger(engine: Engine, slug: str, tally: Tally, truth: GroundTruth) -> LedgerCheck:
@@ -78,6 +88,19 @@ def check_ledger(engine: Engine, slug: str, tally: Tally, truth: GroundTruth) ->
                 elections, elections.c.id == photos.c.election_id).where(elections.c.slug == slug)).scalars())
         check.photos_lost = len(photo_keys - stored)
     return check
+
+
+def unpublished(engine: Engine, slug: str, truth: GroundTruth, published_codes: set[str]) -> list[str]:
+    """The units that should be published and are not, each with its derived state and reasons."""
+    context = load_context(engine, slug)
+    statuses = read_statuses(engine, context)
+    out = []
+    for unit in truth.published:
+        if unit.code not in published_codes:
+            status = statuses.get(unit.code)
+            why = f"{status.state}: {'; '.join(status.reasons)}" if status is not None else "no entries"
+            out.append(f"{unit.code} ({why})")
+    return out
 
 
 def compare_totals(truth: GroundTruth, published: Published | None) -> dict[str, Any]:

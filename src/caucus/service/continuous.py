@@ -2,8 +2,8 @@
 
 Every app worker runs one; the database decides which worker writes release n (the others' attempt fails
 on the unique number and they skip the round). A round is skipped cheaply when nothing changed since the
-last one: the ledger's newest seq, the audit log's newest id (reviewer decisions are audited) and the
-newest release number form a fingerprint read in one query.
+last one: the ledger's newest seq, the audit log's newest id, the newest review decision and the newest
+release number form a fingerprint read in one query.
 """
 
 from __future__ import annotations
@@ -55,9 +55,10 @@ class ContinuousReleaser:
         if seen == self._seen:
             return None
         made = self.service.release_if_new()
-        # remember the state from before this round: what arrived during it (and the release itself) makes
-        # the next round look again
-        self._seen = seen
+        # Nothing new: everything up to ``seen`` (read before the release's own read) is released. After a
+        # release, look again next round: entries committed while the release was being built are not in
+        # it, and a fingerprint read now would hide them (the release adds its own audit row and number).
+        self._seen = None if made is not None else seen
         if made is not None and self.on_release is not None:
             self.on_release(made)
         return made

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from caucus.ledger import Submission, Writer, precinct_state, verify_credential
+from caucus.ledger import IdempotencyConflict, Submission, Writer, precinct_state, verify_credential
 from caucus.ledger import audit as ledger_audit
 from caucus.ledger.db import utcnow, write_transaction
 from caucus.ledger.model import LedgerEntry, Stage
@@ -165,20 +165,36 @@ class HotlineService:
         info = self.context.precinct(call.precinct)
         actor = operator_actor(operator)
         with self._lock:
+            submission = Submission(
+                election=self.context.slug, precinct_code=info.code, channel="hotline", stage=report.stage,
+                payload=report.payload, actor=actor, idempotency_key=idempotency_key,
+                supersedes_seq=report.supersedes_seq, reason=report.reason)
+            # the form sent twice (a double click, a retry after a lost answer): the same key answers with
+            # the entry already recorded, never a second row or a refusal
+            state = precinct_state(self.engine, self.context.slug, info.code)
+            original = next((e for e in state.entries if e.idempotency_key == idempotency_key), None)
+            if original is not None:
+                differs = original.differences(submission)
+                if differs:
+                    raise IdempotencyConflict(idempotency_key, original.seq, differs)
+                return SubmitResult(original.receipt(replayed=True), read_status(self.engine, self.context,
+                                                                                info.code))
             mine = self.own_entries(operator, info.code)
             try:
                 self._check(info.code, mine, report)
             except ServiceError as error:
                 self._audit_refusal(actor, info.code, report, error)
                 raise
-            submission = Submission(
-                election=self.context.slug, precinct_code=info.code, channel="hotline", stage=report.stage,
-                payload=report.payload, actor=actor, idempotency_key=idempotency_key,
-                supersedes_seq=report.supersedes_seq, reason=report.reason)
             try:
                 receipt = self.writer.submit(submission, timeout=self.write_timeout)
             except TimeoutError:
                 raise LedgerTimeout(self.write_timeout) from None
+        with write_transaction(self.engine) as conn:
+            ledger_audit.record(conn, election_id=self.context.election_id, at=self.clock(), actor=actor,
+                                action="hotline.enter",
+                                detail={"precinct": info.code, "call": call.id, "stage": report.stage,
+                                        "seq": receipt.seq, "supersedes_seq": report.supersedes_seq},
+                                outcome="replayed" if receipt.replayed else "ok")
         return SubmitResult(receipt, read_status(self.engine, self.context, info.code))
 
     def _check(self, precinct: str, mine: Mapping[Stage, LedgerEntry], report: StageReport) -> None:

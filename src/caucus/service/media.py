@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from caucus.ledger import Channel
 from caucus.ledger.audit import record
-from caucus.ledger.db import utcnow
+from caucus.ledger.db import utcnow, write_transaction
 from caucus.ledger.elections import precinct_id_for
 from caucus.ledger.model import CHANNELS
 from caucus.ledger.schema import MESSAGE_KINDS, hq_messages, photos, precincts
@@ -119,7 +119,7 @@ class PhotoService:
             "idempotency_key": idempotency_key, "received_at": now,
         }
         try:
-            with self.engine.begin() as conn:
+            with write_transaction(self.engine) as conn:
                 values["precinct_id"] = precinct_id_for(conn, self.context.election_id, self.context.slug,
                                                         precinct_code)
                 photo_id = conn.execute(photos.insert().values(**values).returning(photos.c.id)).scalar_one()
@@ -183,7 +183,7 @@ class MessageService:
             raise MessageRejected("text", f"the message has {len(body)} characters; at most "
                                           f"{MAX_MESSAGE_CHARS} fit on a phone screen")
         now = self.clock()
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             pid = precinct_id_for(conn, self.context.election_id, self.context.slug, precinct_code)
             message_id = conn.execute(hq_messages.insert().values(
                 election_id=self.context.election_id, precinct_id=pid, kind=kind, text=body, actor=actor,

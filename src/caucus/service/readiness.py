@@ -9,6 +9,7 @@ reported, nothing new for ``stuck_after``), the review queue's length and the ho
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, select
 
 from caucus.ledger.db import utcnow
-from caucus.ledger.schema import credentials, hotline_calls, precincts, signin_attempts
+from caucus.ledger.schema import audit_log, credentials, hotline_calls, precincts, signin_attempts
 from caucus.service.context import ElectionContext
 from caucus.service.review import queue_reasons
 from caucus.service.status import STATUS_NAMES, PrecinctStatus, read_statuses
@@ -39,6 +40,8 @@ class CountyReadiness:
     precincts: int = 0
     with_credential: int = 0
     signed_in: int = 0
+    #: of those, precincts whose chair used the app's "test your sign-in" (audit action session.test)
+    tested: int = 0
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Readiness:
             total.precincts += c.precincts
             total.with_credential += c.with_credential
             total.signed_in += c.signed_in
+            total.tested += c.tested
         return total
 
 
@@ -83,6 +87,10 @@ class ReadinessService:
                 select(signin_attempts.c.precinct_code, func.count()).where(
                     signin_attempts.c.election_id == election_id, signin_attempts.c.outcome == "bad-credential")
                 .group_by(signin_attempts.c.precinct_code))}
+            tested = {str(json.loads(detail).get("precinct")) for detail in conn.execute(
+                select(audit_log.c.detail).where(audit_log.c.election_id == election_id,
+                                                 audit_log.c.action == "session.test", audit_log.c.outcome == "ok")
+            ).scalars()}
             with_credential = set(conn.execute(select(precincts.c.code).join(
                 credentials, credentials.c.precinct_id == precincts.c.id).where(
                 precincts.c.election_id == election_id, credentials.c.status == "active")).scalars())
@@ -93,6 +101,7 @@ class ReadinessService:
             county.precincts += 1
             county.with_credential += code in with_credential
             county.signed_in += code in signed
+            county.tested += code in tested
             if code in with_credential and code not in signed:
                 to_phone.append(ToPhone(code, info.county, info.name, int(failed.get(code, 0))))
         to_phone.sort(key=lambda p: (-p.failed_attempts, p.county, p.code))
@@ -135,11 +144,11 @@ def _floor(at: datetime) -> datetime:
 
 
 def _cumulative(times: list[datetime]) -> list[tuple[datetime, int]]:
-    """(end of each 15-minute bucket, count so far) from the first to the last time."""
+    """(end of each 15-minute bucket, count so far) from the first to the last time, starting at 0."""
     if not times:
         return []
-    points = []
     bucket, index = _floor(times[0]), 0
+    points = [(bucket, 0)]
     while index < len(times):
         bucket += BUCKET
         while index < len(times) and times[index] < bucket:

@@ -120,6 +120,15 @@ def four_eyes(state: PrecinctState) -> _FourEyes:
     return _FourEyes(effective, confirmed, unconfirmed)
 
 
+def _conflict_reason(conflict: StageConflict) -> str:
+    title = STAGE_TITLES[conflict.stage]
+    if all(e.channel == HOTLINE for e in conflict.entries):
+        return (f"the {title} differs between hotline operators: "
+                + ", ".join(f"{e.actor} (entry #{e.seq})" for e in conflict.entries))
+    return f"the {title} differs between channels: " + ", ".join(f"{e.channel} (entry #{e.seq})"
+                                                                 for e in conflict.entries)
+
+
 def _reasons(state: PrecinctState, evaluation: Evaluation, accepted: ReviewDecision | None,
              unconfirmed: Mapping[Stage, LedgerEntry]) -> tuple[StatusName, tuple[str, ...]]:
     if not state.entries:
@@ -129,11 +138,7 @@ def _reasons(state: PrecinctState, evaluation: Evaluation, accepted: ReviewDecis
         "entry or the chair's own report" for stage, entry in unconfirmed.items()
     )
     if state.conflicts:
-        return "conflicting", tuple(
-            f"the {STAGE_TITLES[c.stage]} differs between channels: "
-            + ", ".join(f"{e.channel} (entry #{e.seq})" for e in c.entries)
-            for c in state.conflicts
-        )
+        return "conflicting", tuple(_conflict_reason(c) for c in state.conflicts)
     if evaluation.findings:
         if accepted is not None and evaluation.stages == STAGE_ORDER and not waiting and not evaluation.blocking:
             return "accepted", (f"accepted by {accepted.actor} as of entry #{accepted.last_seq}: {accepted.note}",

@@ -106,12 +106,19 @@ class RoleAccess(AccessRule):
                                 f"{staff.user.username}")
             if request.method not in SAFE_METHODS:
                 given = request.headers.get(CSRF_HEADER)
+                form = None
                 if given is None and request.headers.get("content-type", "").startswith(
                         ("application/x-www-form-urlencoded", "multipart/form-data")):
-                    value = (await request.form()).get(CSRF_FIELD)
+                    form = await request.form()
+                    value = form.get(CSRF_FIELD)
                     given = value if isinstance(value, str) else None
-                await run_in_threadpool(services.staff.check_csrf, staff, given, method=request.method,
-                                        path=request.url.path)
+                try:
+                    await run_in_threadpool(services.staff.check_csrf, staff, given, method=request.method,
+                                            path=request.url.path)
+                except Exception:
+                    if form is not None:
+                        await form.close()  # uploaded files of a refused form are not kept open
+                    raise
             return Principal(staff.role, staff=staff)
         if credentials is None:
             raise NotSignedIn(

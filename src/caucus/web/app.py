@@ -24,6 +24,7 @@ from caucus.web.chair import LARGE_BODIES as CHAIR_LARGE_BODIES
 from caucus.web.chair import api_router as chair_api_router
 from caucus.web.chair import pages_router as chair_pages_router
 from caucus.web.errors import install_error_handlers
+from caucus.web.hq import LARGE_BODIES as HQ_LARGE_BODIES
 from caucus.web.hq import ROUTERS as HQ_ROUTERS
 from caucus.web.hq import install_hq_error_pages
 from caucus.web.middleware import BodyLimitMiddleware
@@ -77,7 +78,8 @@ def create_app(
     )
     install_error_handlers(app)
     install_hq_error_pages(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger=CHAIR_LARGE_BODIES)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       larger={**CHAIR_LARGE_BODIES, **HQ_LARGE_BODIES})
     app.include_router(router)
     app.include_router(chair_api_router)
     app.include_router(chair_pages_router)

@@ -22,6 +22,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -65,6 +66,7 @@ from caucus.service.hq_errors import (
     UnknownRecanvass,
     UnknownStaffUser,
 )
+from caucus.service.releases import ReleaseContended, ReleaseInvalid
 from caucus.web.validation import describe_validation_errors
 
 log = logging.getLogger("caucus.web")
@@ -129,6 +131,8 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ReviewActionInvalid, 409),
     (UnknownStaffUser, 404),
     (UnknownRecanvass, 404),
+    (ReleaseInvalid, 422),
+    (ReleaseContended, 503),
     (PrecinctLocked, 423),
     (TooManySignIns, 429),
     (UnknownPrecinctCode, 422),
@@ -267,12 +271,25 @@ async def _unexpected_error(request: Request, exc: Exception) -> ErrorResponse:
     )
 
 
+async def _database_error(request: Request, exc: Exception) -> ErrorResponse:
+    """The database was busy, restarting or unreachable: a 503 to retry, never a 500."""
+    reference = secrets.token_hex(6)
+    log.warning("database error %s on %s %s: %s", reference, request.method, request.url.path,
+                str(exc).splitlines()[0][:300])
+    return error_response(
+        503, "database-unavailable",
+        f"the database did not complete this request (busy or restarting; reference {reference}); send it again "
+        "with the same Idempotency-Key: that is safe and tells you whether it was recorded",
+        headers={"Retry-After": "1"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error through the one shape."""
     app.add_exception_handler(ServiceError, _typed_error)
     app.add_exception_handler(LedgerError, _typed_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

@@ -78,7 +78,8 @@ def start_services(
     releases = ReleaseService(engine, context, snapshot_dir, clock=now, photos=photos)
     releases.repair()
     releaser = ContinuousReleaser(releases, settings.release_interval_seconds)
-    releaser.start()
+    if settings.release_in_app:
+        releaser.start()
     return Services(
         settings=settings,
         engine=engine,

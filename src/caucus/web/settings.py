@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     snapshot_dir: Path | None = None
     #: how often (seconds) the continuous-release loop looks for newly accepted precincts, when switched on
     release_interval_seconds: float = Field(1.0, ge=0.05, le=3600)
+    #: run the continuous-release loop inside each app worker (the default, one command to run); false when
+    #: a separate ``caucus release watch`` process does it, so that building snapshots never competes with
+    #: the requests of the app workers (the scale-out layout, deploy/)
+    release_in_app: bool = True
 
     #: HQ staff sessions: the cookie is Secure (HTTPS only) unless this is false (local testing over http)
     staff_cookie_secure: bool = True

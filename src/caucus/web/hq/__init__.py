@@ -5,8 +5,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from caucus.web.hq import auth_routes, hotline_routes, night_routes, recanvass_routes, review_routes
+from caucus.web.hq import (
+    auth_routes,
+    hotline_routes,
+    night_routes,
+    recanvass_routes,
+    release_routes,
+    review_routes,
+)
 from caucus.web.hq.pages import install_hq_error_pages
+
+#: HQ paths whose bodies may exceed the JSON body limit (for the body-limit middleware)
+LARGE_BODIES = review_routes.LARGE_BODIES
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth_routes.router,
@@ -16,6 +26,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     review_routes.photo_router,
     night_routes.router,
     recanvass_routes.router,
+    release_routes.router,
 )
 
-__all__ = ["ROUTERS", "install_hq_error_pages"]
+__all__ = ["LARGE_BODIES", "ROUTERS", "install_hq_error_pages"]

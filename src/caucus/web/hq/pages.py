@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from caucus.ledger import LedgerError
 from caucus.ledger.model import STAGES, Stage
-from caucus.service import ServiceError
+from caucus.service import STAGE_TITLES, ServiceError
 from caucus.service.errors import FieldProblem
 from caucus.service.hq_errors import StaffInputInvalid
 from caucus.web.access import CSRF_FIELD, STAFF_COOKIE, Principal
@@ -44,7 +44,8 @@ def page(request: Request, template: str, principal: Principal | None = None, *,
     html = environment().get_template(template).render(
         principal=principal, staff=staff, csrf=staff.csrf_token if staff is not None else "",
         csrf_field=CSRF_FIELD, mode=services.context.mode, election=services.context.slug,
-        candidates=services.context.candidates, new_key=secrets.token_urlsafe(12), **context)
+        candidates=services.context.candidates, new_key=secrets.token_urlsafe(12), stage_titles=STAGE_TITLES,
+        **context)
     response = HTMLResponse(html, status_code=status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "

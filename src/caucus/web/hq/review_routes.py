@@ -14,12 +14,16 @@ from starlette.responses import Response
 
 from caucus.service import ServiceError, StageReport
 from caucus.service.hq_errors import StaffInputInvalid
+from caucus.service.media import MAX_PHOTO_BYTES
 from caucus.web.access import Principal, access
 from caucus.web.errors import status_for
 from caucus.web.hq.pages import PREFIX, int_field, page, see_other, stage_field, stage_payload, text_field
 from caucus.web.services import Services, services_of
 
 router = APIRouter(prefix=f"{PREFIX}/review", include_in_schema=False)
+PHOTO_UPLOAD_PATH = f"{PREFIX}/review/photo"
+#: the photo upload's body may exceed the JSON body limit (a photo plus the multipart form around it)
+LARGE_BODIES = {PHOTO_UPLOAD_PATH: MAX_PHOTO_BYTES + 64 * 1024}
 Readers = Annotated[Principal, access("reviewer", "director", "observer")]
 Reviewer = Annotated[Principal, access("reviewer")]
 
@@ -115,13 +119,16 @@ async def message(request: Request, principal: Reviewer) -> Response:
     return await _act(request, principal, action)
 
 
-@router.post("/photo")
+@router.post("/photo")  # PHOTO_UPLOAD_PATH
 async def upload_photo(request: Request, principal: Reviewer) -> Response:
     """A worksheet photo uploaded at HQ (channel paper)."""
     form = await request.form()
     upload = form.get("photo")
-    data = await upload.read() if isinstance(upload, UploadFile) else b""
-    content_type = (upload.content_type or "") if isinstance(upload, UploadFile) else ""
+    try:
+        data = await upload.read() if isinstance(upload, UploadFile) else b""
+        content_type = (upload.content_type or "") if isinstance(upload, UploadFile) else ""
+    finally:
+        await form.close()
 
     def action(services: Services, form: FormData, code: str) -> str:
         if not data:

@@ -1,0 +1,63 @@
+"""Chairs who use the real chair app (/chair) in Debian's Chromium, headless, driven by Playwright: the demo
+and the rehearsal put a few precincts through the phone app itself rather than the bare API."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from playwright.sync_api import Page, expect, sync_playwright
+
+from caucus.rehearse.truth import PrecinctTruth
+
+CHROMIUM = os.environ.get("CAUCUS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+def chromium_available() -> bool:
+    return Path(CHROMIUM).exists()
+
+
+def usable_in_app(unit: PrecinctTruth) -> bool:
+    """A unit the scripted app chair can report: no game of chance to record and nothing to insist on."""
+    return not unit.chance and not unit.held and not unit.impossible_delegates
+
+
+def _counts(page: Page, which: str, counts: dict[str, int]) -> None:
+    for box in page.locator(f"#{which}-groups input").all():
+        group = box.get_attribute("data-group") or ""
+        box.fill(str(counts[group]) if group in counts else "")
+
+
+def report_in_app(base_url: str, unit: PrecinctTruth, credential: str, screenshots: Path | None = None) -> None:
+    """Open the chair app at phone size, sign in, report the four stages, and wait until every report holds
+    the server's receipt. Raises if the app does not get there."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+            context.set_default_timeout(60_000)
+            page = context.new_page()
+            page.goto(f"{base_url}/chair?precinct={unit.code}")
+            expect(page.locator("body[data-ready=true]")).to_be_attached()
+            page.get_by_label("Credential", exact=True).fill(credential)
+            page.get_by_role("button", name="Sign in", exact=True).click()
+            expect(page.get_by_role("heading", name="1. Attendance")).to_be_visible()
+            page.get_by_label("Eligible caucus-goers counted").fill(str(unit.attendance))
+            page.get_by_role("button", name="Confirm and send attendance").click()
+            expect(page.get_by_role("heading", name="2. First alignment")).to_be_visible()
+            _counts(page, "first", dict(unit.first))
+            page.get_by_role("button", name="Send first alignment").click()
+            expect(page.get_by_role("heading", name="3. Final alignment")).to_be_visible()
+            _counts(page, "final", dict(unit.final))
+            page.get_by_role("button", name="Send final alignment").click()
+            expect(page.get_by_role("heading", name="4. Worksheet")).to_be_visible()
+            page.get_by_role("button", name="Send county delegates").click()
+            expect(page.locator("#savebar")).to_contain_text("Nothing waiting to send", timeout=120_000)
+            if screenshots is not None:
+                screenshots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(screenshots / f"chair-{unit.code.replace('/', '-')}.png"), full_page=True)
+        finally:
+            browser.close()

@@ -1,0 +1,43 @@
+"""A small caucus night, end to end, as CI's integration test of the whole system: 100 real precincts of
+the certified 2020 results reported through the API (some by the hotline, with two operators), the server
+SIGKILLed and restarted mid-night, slow responses for a while, the director's continuous release on; then
+0 reports lost, 0 duplicates, a verified hash chain, every ledger entry holding the truth's numbers, and
+the published statewide totals equal to the ground truth's (computed independently with the rules core)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from caucus.rehearse.night import Behaviour, Timeline
+from caucus.rehearse.report import summary, to_html
+from caucus.rehearse.run import Rehearsal, rehearse
+from caucus.rehearse.truth import truth_from_results
+
+
+def test_a_night_of_100_precincts_with_a_server_kill_loses_nothing_and_publishes_the_truth(tmp_path: Path) -> None:
+    truth = truth_from_results(limit=100)
+    assert len(truth.precincts) == 100
+    held = [p for p in truth.precincts if p.held]
+    config = Rehearsal(truth=truth, directory=tmp_path, timeline=Timeline(12.0),
+                       behaviour=Behaviour(hotline=0.15, photo=0.2, typo=0.1, flaky=0.1, double_tap=0.05,
+                                           resend=0.1),
+                       kills=(0.45,), slow=(0.2, 0.3, 0.2), seed=7, release_interval=0.5, publish_timeout=60)
+    outcome = rehearse(config)
+    report = summary(outcome)
+    r = report["reports"]
+    assert "fault: server SIGKILL and restart" in [w for _, w in outcome.tally.events]
+    assert r["acknowledged"] == r["sent"] > 400, [s for s in outcome.tally.sent if s.acked_at is None]
+    assert (r["lost"], r["duplicates"], r["recorded_unacknowledged"]) == (0, 0, 0)
+    assert r["chain_verified"] and r["content_mismatches"] == [] and r["unexpected_refusals"] == []
+    assert r["photos"]["lost"] == 0 and r["photos"]["acknowledged"] > 0
+    assert report["published"] is not None
+    assert (report["published"]["reporting"], r["unpublished"]) == (100 - len(held), [])
+    assert report["totals"]["identical"], report["totals"]
+    # the hotline took calls, and corrections and replays happened
+    kinds = {s.kind for s in outcome.tally.sent}
+    assert {"report", "correction"} <= kinds
+    phoned = [s for s in outcome.tally.sent if s.channel == "hotline"]
+    assert phoned and all(s.acked_at is not None for s in phoned)
+    assert any(s.key and s.precinct for s in outcome.tally.sent if s.kind == "report" and s.attempts > 1)
+    assert outcome.ok
+    assert "PASS" in to_html(report, outcome.tally.latencies())
