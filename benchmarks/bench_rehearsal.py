@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CAUCUS = [sys.executable, "-c", "from caucus.cli import main; main()"]
 
 
-def run(kind: str, engine: str, workers: int, precincts: int, out: Path, night: float) -> dict[str, object]:
+def run(kind: str, engine: str, workers: int, *, precincts: int, out: Path, night: float) -> dict[str, object]:
     name = f"{kind}-{engine}-{workers}w"
     report = out / f"{name}.json"
     args = [*CAUCUS, "rehearse", "--engine", engine, "--workers", str(workers), "--night", str(night),
@@ -72,7 +72,7 @@ def main() -> None:
         night = 60.0 if kind == "iowa" else max(60.0, args.precincts / 60)
         for engine in args.engines.split(","):
             for workers in (int(w) for w in args.workers.split(",")):
-                data = run(kind, engine, workers, args.precincts, args.out, night)
+                data = run(kind, engine, workers, precincts=args.precincts, out=args.out, night=night)
                 print(row(f"{kind} {engine} {workers} worker(s)", data), flush=True)
 
 
