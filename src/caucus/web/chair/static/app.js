@@ -46,7 +46,10 @@ async function refreshFromHq() {
   if (!state.session || !navigator.onLine) return;
   try {
     const precinct = await api("/api/v1/precinct");
-    if (precinct.response.ok) state.hq = { ...precinct.body, checkedAt: new Date().toISOString() };
+    if (precinct.response.ok) {
+      state.hq = { ...precinct.body, checkedAt: new Date().toISOString() };
+      if (precinct.body.recomputed && precinct.body.recomputed.delegates) state.recomputed = precinct.body.recomputed;
+    }
     const messages = await api("/api/v1/chair/messages");
     if (messages.response.ok) state.messages = messages.body;
     persist();
@@ -410,8 +413,7 @@ function renderStatus() {
   fill($("#hq-status"), hq ? [
     el("p", { text: `HQ's state for your precinct: ${words[hq.state] || hq.state} (checked ${clock(hq.checkedAt)}).` }),
     ...lines(hq.reasons.map((r) => `Why: ${r}`), hq.state === "held-for-review" ? "warning" : ""),
-    disagreement(),
-  ] : [el("p", { text: "Not checked with HQ yet (needs signal)." })]);
+  ] : [el("p", { text: "Not checked with HQ yet (needs signal)." })], disagreement());
   fill($("#messages"), state.messages.length ? state.messages.map((m) => el("li", {},
     el("strong", { text: `${clock(m.sent_at)}: ` }), m.text)) : [el("li", { text: "No messages from HQ." })]);
   fill($("#corrections"), STAGES.filter((s) => state.receipts[s]).map((s) => el("button", { type: "button",
