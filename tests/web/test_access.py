@@ -40,6 +40,10 @@ def web_with_staff_route(sqlite_database: Prepared) -> Iterator[Web]:
 
 def test_the_route_registry_lists_every_route_with_its_roles(web_sqlite: Web) -> None:
     assert route_table(web_sqlite.app) == [
+        RouteAccess("GET", "/api/v1/chair/messages", ("chair",)),
+        RouteAccess("GET", "/api/v1/chair/photos", ("chair",)),
+        RouteAccess("POST", "/api/v1/chair/photos", ("chair",)),
+        RouteAccess("GET", "/api/v1/chair/setup", ("chair",)),
         RouteAccess("GET", "/api/v1/docs", ("public",)),
         RouteAccess("GET", "/api/v1/health", ("public",)),
         RouteAccess("GET", "/api/v1/openapi.json", ("public",)),
@@ -47,6 +51,11 @@ def test_the_route_registry_lists_every_route_with_its_roles(web_sqlite: Web) ->
         RouteAccess("POST", "/api/v1/reports", ("chair",)),
         RouteAccess("DELETE", "/api/v1/session", ("chair",)),
         RouteAccess("POST", "/api/v1/session", ("public",)),
+        RouteAccess("GET", "/chair", ("public",)),
+        RouteAccess("GET", "/chair/", ("public",)),
+        RouteAccess("GET", "/chair/manifest.webmanifest", ("public",)),
+        RouteAccess("GET", "/chair/static/{name}", ("public",)),
+        RouteAccess("GET", "/chair/sw.js", ("public",)),
     ]
 
 
@@ -75,7 +84,7 @@ def test_every_route_answers_anonymous_and_chair_callers_as_declared(web_with_st
                 assert error["message"] == (f"only {', '.join(route.roles)} may do this; this session is precinct "
                                             f"{GRINNELL}'s chair")
             checked += 1
-    assert checked == 2 * len(table) == 16
+    assert checked == 2 * len(table) == 34
 
 
 def _undeclared_router() -> APIRouter:
