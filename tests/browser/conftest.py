@@ -1,7 +1,7 @@
 """Browser fixtures: Playwright for Python driving Debian's Chromium (never a downloaded browser), headless,
 against a real ``uvicorn`` server on 127.0.0.1 serving a real SQLite ledger.
 
-- ``chromium``: one browser per test session (``/usr/bin/chromium``, or ``$CAUCUS_CHROMIUM``).
+- ``chromium``: one browser per test module (``/usr/bin/chromium``, or ``$CAUCUS_CHROMIUM``).
 - ``live_server``: a factory; ``live_server(codes)`` prepares a fresh SQLite election from the bundled
   iowa-2020 plan with credentials for ``codes`` and starts the server; stopped at the end of the test.
 - ``phone``: a new page in a phone-sized context (390x844, touch, mobile); ``desktop`` a 1280x900 one.
@@ -35,7 +35,9 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
          "has_touch": True}
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is
+# started, which breaks later tests that call asyncio.run() (tests/ledger/test_writer.py) in a full run.
+@pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Debian's Chromium is not installed at {CHROMIUM}: apt-get install chromium")
@@ -43,7 +45,7 @@ def playwright_instance() -> Iterator[Playwright]:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(playwright_instance: Playwright) -> Iterator[Browser]:
     browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
     yield browser
