@@ -47,8 +47,9 @@ export class Outbox {
     return item;
   }
 
+  /** The network is back (or the chair asked): try at once, and start the backoff again from 1 s. */
   retryNow() {
-    for (const item of this.items) if (item.status === "waiting") item.nextAt = 0;
+    for (const item of this.items) if (item.status === "waiting") { item.nextAt = 0; item.failures = 0; }
     this.pump();
   }
 
@@ -154,7 +155,8 @@ export class Outbox {
   later(item, why) {
     item.status = "waiting";
     item.error = { code: "retrying", message: why, fields: [] };
-    item.nextAt = Date.now() + BACKOFF_MS[Math.min(item.attempts - 1, BACKOFF_MS.length - 1)];
+    item.failures = (item.failures || 0) + 1;
+    item.nextAt = Date.now() + BACKOFF_MS[Math.min(item.failures - 1, BACKOFF_MS.length - 1)];
     this.persist();
     this.changed(item);
     return false;
