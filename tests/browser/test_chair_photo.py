@@ -43,6 +43,8 @@ def test_photo_is_resized_on_the_phone_and_uploaded_and_hq_messages_show(
     check_screen(phone, shot, "chair-06-photo")
     send(phone, "Send the photo")
     expect(phone.locator("#outbox-list")).to_contain_text("Sent. HQ has it: photo #1.")
+    kept = phone.evaluate("() => JSON.parse(localStorage.getItem('caucus-chair/v1')).outbox[0].body")
+    assert kept["dataUrl"] is None and kept["bytes"] > 0  # sent: the phone's storage is freed
 
     engine = make_engine(server.url)
     try:

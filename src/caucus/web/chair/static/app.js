@@ -385,7 +385,7 @@ function renderPhoto() {
     if (img.src !== state.photo.dataUrl) img.src = state.photo.dataUrl;
     img.hidden = false;
   } else img.hidden = true;
-  $("#send-photo").disabled = !state.photo || Boolean(outbox.items.find((i) => i.kind === "photo" && i.body.dataUrl === state.photo.dataUrl));
+  $("#send-photo").disabled = !state.photo || Boolean(state.photo.queued);
 }
 
 function describeItem(item) {
@@ -499,6 +499,7 @@ function wire() {
     render();
   });
   $("#send-photo").addEventListener("click", () => {
+    state.photo.queued = true;
     outbox.add("photo", "photo", { dataUrl: state.photo.dataUrl });
     go("status");
   });

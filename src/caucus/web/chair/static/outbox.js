@@ -123,6 +123,8 @@ export class Outbox {
       item.status = "sent";
       item.error = null;
       item.receipt = item.kind === "photo" ? answer : answer.receipt;
+      // HQ has the photo: free the phone's storage (the chair's preview keeps its own copy until replaced)
+      if (item.kind === "photo") item.body = { dataUrl: null, bytes: request.body.size };
       item.answer = item.kind === "photo" ? null : { recomputed: answer.recomputed, findings: answer.findings,
         state: answer.precinct && answer.precinct.state, reasons: answer.precinct && answer.precinct.reasons };
       if (item.kind === "report") {
