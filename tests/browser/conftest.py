@@ -35,8 +35,8 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
          "has_touch": True}
 
 
-# Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is
-# started, which breaks later tests that call asyncio.run() (tests/ledger/test_writer.py) in a full run.
+# Module scope: Playwright's sync API runs an event loop in this thread while it is started, and tests
+# elsewhere call asyncio.run(); it must not outlive the browser tests' modules.
 @pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():

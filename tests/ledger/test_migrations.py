@@ -19,6 +19,9 @@ from tests.ledger.support import sub
 TABLES = {
     "elections", "precincts", "credentials", "ledger_entries", "audit_log", "sessions", "signin_attempts",
     "photos", "hq_messages", "alembic_version",
+    # 0004 (hq)
+    "staff_users", "staff_sessions", "staff_signin_attempts", "hotline_calls", "review_decisions", "recanvass_requests",
+    "releases", "release_precincts", "release_modes",  # 0005 (publish)
 }
 
 

@@ -52,7 +52,7 @@ def web_boom(sqlite_database: Prepared) -> Iterator[Web]:
 def test_http_level_errors(web_sqlite: Web) -> None:
     client = web_sqlite.client
     assert_error(client.get("/api/v1/nowhere"), 404, "not-found")
-    assert_error(client.get("/"), 404, "not-found")
+    assert_error(client.get("/nowhere"), 404, "not-found")  # "/" is the public results page (publish)
     not_allowed = client.put("/api/v1/health")
     error = assert_error(not_allowed, 405, "method-not-allowed")
     assert error["message"] == "PUT is not allowed on /api/v1/health; allowed: GET"

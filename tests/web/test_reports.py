@@ -222,3 +222,22 @@ def test_stages_come_in_order(web: Web) -> None:
     error = assert_error(chair.stage("delegates", {"delegates": GRINNELL_DELEGATES}), 409, "stage-out-of-order")
     assert "(precinct Poweshiek/7 has reported attendance)" in error["message"]
     assert entries(web.engine, SLUG, GRINNELL)[-1].stage == "attendance"
+
+
+def test_a_chair_can_confirm_flagged_numbers_which_are_recorded_and_held_for_review(web: Web) -> None:
+    chair = web.sign_in(GRINNELL)
+    for stage, numbers in STAGES[:2]:
+        assert chair.stage(stage, numbers).status_code == 201
+    realigned = dict(GRINNELL_FINAL, Warren=110, Biden=14)  # what the worksheet says, against the rules
+    assert_error(chair.stage("final", {"counts": realigned}), 422, "report-rejected")
+    response = chair.stage("final", {"counts": realigned}, confirm=True)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["precinct"]["state"] == "held-for-review"
+    assert "viable-group-lost-members" in {f["code"] for f in body["findings"]}
+    stored = entries(web.engine, SLUG, GRINNELL)[-1]
+    assert stored.payload == {"counts": realigned, "chance": [], "confirmed": True}
+    # a retry of the same confirmed report is a replay, not a second row
+    again = chair.stage("final", {"counts": realigned}, key=chair.keys[-1], confirm=True)
+    assert again.status_code == 200 and again.json()["receipt"]["seq"] == stored.seq
+    assert len(entries(web.engine, SLUG, GRINNELL)) == 3

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from caucus.cli import audit_cmd, election_cmd, tabulate_cmd
+from caucus.cli import audit_cmd, election_cmd, rehearse_cmd, release_cmd, staff_cmd, tabulate_cmd
 
 app = typer.Typer(
     name="caucus",
@@ -20,7 +20,10 @@ app = typer.Typer(
 app.command("audit")(audit_cmd.audit)
 app.command("tabulate")(tabulate_cmd.tabulate)
 app.command("plans")(tabulate_cmd.plans)
+app.command("rehearse")(rehearse_cmd.rehearse_command)
 election_cmd.register(app)
+release_cmd.register(app)
+app.add_typer(staff_cmd.staff_app, name="staff")
 
 
 def main() -> None:

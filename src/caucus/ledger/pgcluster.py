@@ -15,7 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -75,8 +75,30 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class LocalCluster:
+    """A throwaway cluster started by :func:`managed_cluster`: its ``url``, and :meth:`restart`."""
+
+    def __init__(self, run: Callable[..., None], bindir: Path, data: Path, *, log: Path, options: str,
+                 url: URL) -> None:
+        self._run, self._bindir, self._data, self._log, self._options = run, bindir, data, log, options
+        self.url = url
+
+    def start(self) -> None:
+        self._run(str(self._bindir / "pg_ctl"), "-D", str(self._data), "-l", str(self._log), "-w", "-t", "60",
+                  "-o", self._options, "start")  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(self._bindir / "pg_ctl"), "-D", str(self._data), "-m", mode, "-w", "stop")
+
+    def restart(self, mode: str = "immediate") -> None:
+        """Stop the server (``immediate``: like a crash, no checkpoint) and start it again."""
+        self.stop(mode)
+        self.start()
+
+
 @contextlib.contextmanager
-def local_cluster() -> Iterator[URL]:
+def managed_cluster() -> Iterator[LocalCluster]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 (run as the postgres user when root), removed at exit."""
     bindir = _pg_bindir()
     run_as: list[str] = []
     root = tempfile.mkdtemp(prefix="caucus-pg-")
@@ -98,11 +120,19 @@ def local_cluster() -> Iterator[URL]:
         run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
             "--no-locale", "--no-sync")  # fmt: skip
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c max_connections=200"
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(Path(root) / "log"), "-w", "-t", "60",
-            "-o", options, "start")  # fmt: skip
+        url = URL.create("postgresql", username="postgres", host="127.0.0.1", port=port, database="postgres")
+        cluster = LocalCluster(run, bindir, data, log=Path(root) / "log", options=options, url=url)
+        cluster.start()
         try:
-            yield URL.create("postgresql", username="postgres", host="127.0.0.1", port=port, database="postgres")
+            yield cluster
         finally:
-            run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+            cluster.stop("immediate")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def local_cluster() -> Iterator[URL]:
+    """The URL of a throwaway cluster (see :func:`managed_cluster`)."""
+    with managed_cluster() as cluster:
+        yield cluster.url

@@ -245,3 +245,153 @@ hq_messages = Table(
     CheckConstraint("length(text) > 0", name="text"),
     Index(None, "election_id", "precinct_id"),
 )
+
+# Revision 0004 (hq): staff accounts and sessions (only a SHA-256 hash of each session token), staff sign-in
+# attempts, hotline calls, review decisions, recanvass requests. Records are append-only (triggers in 0004).
+STAFF_ROLES = ("admin", "operator", "reviewer", "director", "observer")
+STAFF_SIGNIN_OUTCOMES = ("ok", "bad-password", "account-locked", "client-limited")
+HOTLINE_OUTCOMES = ("verified", "bad-credential", "precinct-locked")
+REVIEW_DECISIONS = ("accept", "recanvass-unchanged")
+RECANVASS_KINDS = ("recanvass", "recount")
+
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("disabled_at", UTCDateTime(), nullable=True),
+    CheckConstraint(_in("role", STAFF_ROLES), name="role"),
+    CheckConstraint("status IN ('active', 'disabled')", name="status"),
+    CheckConstraint("(status = 'disabled') = (disabled_at IS NOT NULL)", name="disabled_at"),
+)
+
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("staff_users.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("client", String(100), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    CheckConstraint("expires_at > created_at", name="expiry"),
+)
+
+staff_signin_attempts = Table(
+    "staff_signin_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False),
+    Column("client", String(100), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    CheckConstraint(_in("outcome", STAFF_SIGNIN_OUTCOMES), name="outcome"),
+    Index(None, "username", "at"),
+    Index(None, "client", "at"),
+)
+
+hotline_calls = Table(
+    "hotline_calls",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("precinct_code", String(100), nullable=False),
+    Column("operator", String(64), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("outcome", String(24), nullable=False),
+    Column("note", Text, nullable=False),
+    CheckConstraint(_in("outcome", HOTLINE_OUTCOMES), name="outcome"),
+    Index(None, "election_id", "precinct_code", "at"),
+)
+
+review_decisions = Table(
+    "review_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("precinct_code", String(100), nullable=False),
+    Column("decision", String(24), nullable=False),
+    #: the precinct's newest ledger entry when decided (a later entry makes the decision stale)
+    Column("last_seq", Integer, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("request_id", Integer, nullable=True),
+    CheckConstraint(_in("decision", REVIEW_DECISIONS), name="decision"),
+    CheckConstraint("length(trim(note)) > 0", name="note"),
+    Index(None, "election_id", "precinct_code"),
+)
+
+recanvass_requests = Table(
+    "recanvass_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("campaign", String(200), nullable=False),
+    Column("precincts", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    #: the election's newest ledger entry when the request was recorded: "before" is the ledger up to it
+    Column("as_of_seq", Integer, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    CheckConstraint(_in("kind", RECANVASS_KINDS), name="kind"),
+    CheckConstraint("length(trim(reason)) > 0", name="reason"),
+)
+
+# Revision 0005 (publish): releases, the precinct records each release changed, continuous-release switches.
+RELEASE_STATUSES = ("unofficial", "certified")
+
+releases = Table(
+    "releases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("test", Boolean, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("zero", Boolean, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("precincts_reporting", Integer, nullable=False),
+    Column("precincts_total", Integer, nullable=False),
+    Column("ledger_seq", Integer, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("certified_act", Text, nullable=True),
+    Column("manifest", Text, nullable=False),
+    UniqueConstraint("election_id", "number"),
+    CheckConstraint("number >= 1", name="number"),
+    CheckConstraint(_in("status", RELEASE_STATUSES), name="status"),
+    CheckConstraint("(status = 'certified') = (certified_act IS NOT NULL)", name="act"),
+    CheckConstraint("precincts_reporting >= 0 AND precincts_reporting <= precincts_total", name="counts"),
+)
+
+release_precincts = Table(
+    "release_precincts",
+    metadata,
+    Column("election_id", Integer, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("precinct_code", String(100), primary_key=True),
+    Column("ledger_seq", Integer, nullable=False),
+    Column("record", Text, nullable=False),
+    ForeignKeyConstraint(["election_id", "number"], ["releases.election_id", "releases.number"]),
+    Index(None, "election_id", "precinct_code", "number"),
+)
+
+release_modes = Table(
+    "release_modes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("continuous", Boolean, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+)

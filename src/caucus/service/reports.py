@@ -67,6 +67,9 @@ class StageReport:
     precinct: str | None = None
     supersedes_seq: int | None = None
     reason: str | None = None
+    #: record the numbers although the checks flag them (held for review instead of refused); the payload
+    #: then carries ``"confirmed": true``, so the ledger shows the sender insisted
+    confirm: bool = False
 
     def group_names(self) -> list[tuple[str, str]]:
         """(field, name) of every group name in the payload, for checking against the candidates."""
@@ -193,6 +196,8 @@ class ReportService:
 
     # -- the checks before anything is written ---------------------------------------------------------
     def _check(self, info: PrecinctInfo, state: PrecinctState, report: StageReport, channel: Channel) -> None:
+        """Refuse the report unless it is acceptable. Blocking findings refuse it unless the sender
+        confirmed the numbers (``report.confirm``): then it is recorded and the precinct held for review."""
         candidates = set(self.context.candidates)
         unknown = [FieldProblem(field, "unknown-candidate", f"{name!r} is not a candidate in this election")
                    for field, name in report.group_names() if name not in candidates]
@@ -203,7 +208,7 @@ class ReportService:
         payloads: dict[Stage, Mapping[str, Any]] = {stage: entry.payload for stage, entry in current.items()}
         payloads[report.stage] = report.payload
         evaluation = evaluate(info, self.context.ruleset, self.context.candidates, payloads)
-        if evaluation.blocking:
+        if evaluation.blocking and not report.confirm:
             raise rejection(report.stage, evaluation.findings)
 
     def _precinct_lock(self, code: str) -> threading.Lock:

@@ -1,25 +1,52 @@
-"""A precinct's status: derived from its ledger rows (every channel) and the checks, never stored.
+"""A precinct's status: derived from its ledger rows (every channel), the checks and the reviewers'
+decisions, never stored.
 
-``not-reported``: no row; ``conflicting``: two channels' current rows for a stage disagree;
-``held-for-review``: the checks found something (a warning accepted at ingest, or anything reported through
-another channel); ``accepted``: all four stages reported and the server reproduces the delegates without a
-finding; ``reported``: some stages reported, nothing found so far.
+``not-reported``: no row; ``conflicting``: two channels' current rows for a stage disagree, or two hotline
+operators' entries do; ``held-for-review``: the checks found something (a warning accepted at ingest, or
+anything reported through another channel) and no reviewer has accepted the precinct as it now stands;
+``accepted``: all four stages reported and the server reproduces the delegates without a finding (or a
+reviewer accepted exactly the current rows); ``reported``: some stages reported, nothing found so far.
+
+Four eyes on the hotline: a hotline entry counts only once a second operator's independent entry of the
+same stage, or another channel's (the chair's app report), carries the same numbers. Until then it is
+left out of the precinct's numbers (the precinct is ``reported``, waiting for the confirmation); two
+operators who disagree make the precinct ``conflicting`` (it goes to review).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from caucus.ledger import LedgerEntry, PrecinctState, Stage, precinct_state
+from caucus.ledger import LedgerEntry, PrecinctState, Stage, StageConflict, precinct_state, precinct_states
+from caucus.ledger.model import Channel
+from caucus.ledger.schema import review_decisions
+from caucus.ledger.state import ReportStatus
 from caucus.service.context import ElectionContext, PrecinctInfo
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, Evaluation, evaluate
 
 StatusName = Literal["not-reported", "reported", "accepted", "held-for-review", "conflicting"]
 STATUS_NAMES: tuple[StatusName, ...] = ("not-reported", "reported", "accepted", "held-for-review", "conflicting")
+HOTLINE: Channel = "hotline"
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    """A reviewer's decision on a precinct as it stood at ledger entry ``last_seq`` (``review_decisions``)."""
+
+    id: int
+    precinct: str
+    decision: str
+    last_seq: int
+    actor: str
+    at: datetime
+    note: str
+    request_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +61,12 @@ class PrecinctStatus:
     #: seq of a corrected entry -> seq of the entry that corrected it
     superseded_by: Mapping[int, int]
     evaluation: Evaluation
+    #: hotline entries that count (confirmed by a second operator or another channel), by stage
+    confirmed_hotline: Mapping[Stage, tuple[LedgerEntry, ...]] = dataclasses.field(default_factory=dict)
+    #: hotline entries still waiting for a second operator's entry (or the chair's), by stage
+    unconfirmed_hotline: Mapping[Stage, LedgerEntry] = dataclasses.field(default_factory=dict)
+    #: the reviewer's acceptance that applies to the current rows, if any
+    accepted_by: ReviewDecision | None = None
 
     @property
     def delegates_to_elect(self) -> int | None:
@@ -41,9 +74,60 @@ class PrecinctStatus:
         return recomputed if recomputed is not None else self.info.delegates
 
 
-def _reasons(state: PrecinctState, evaluation: Evaluation) -> tuple[StatusName, tuple[str, ...]]:
+@dataclass(frozen=True)
+class _FourEyes:
+    state: PrecinctState
+    confirmed: dict[Stage, tuple[LedgerEntry, ...]]
+    unconfirmed: dict[Stage, LedgerEntry]
+
+
+def _hotline_by_operator(state: PrecinctState, stage: Stage) -> list[LedgerEntry]:
+    """The latest not-superseded hotline entry of each operator for ``stage``, in seq order."""
+    latest: dict[str, LedgerEntry] = {}
+    for entry in state.entries:
+        if entry.channel == HOTLINE and entry.stage == stage and entry.seq not in state.superseded:
+            latest[entry.actor] = entry
+    return sorted(latest.values(), key=lambda e: e.seq)
+
+
+def four_eyes(state: PrecinctState) -> _FourEyes:
+    """The state with only the hotline entries that count (pure); see the module docstring."""
+    current = {key: entry for key, entry in state.current.items() if key[0] != HOTLINE}
+    conflicts: list[StageConflict] = []
+    confirmed: dict[Stage, tuple[LedgerEntry, ...]] = {}
+    unconfirmed: dict[Stage, LedgerEntry] = {}
+    for stage in STAGE_ORDER:
+        hotline = _hotline_by_operator(state, stage)
+        others = [entry for (channel, st), entry in current.items() if st == stage]
+        if not hotline:
+            if len({e.payload_json for e in others}) > 1:
+                conflicts.append(StageConflict(stage, tuple(sorted(others, key=lambda e: e.seq))))
+            continue
+        texts = {e.payload_json for e in hotline}
+        matched = len(texts) == 1 and (len(hotline) >= 2 or any(o.payload_json in texts for o in others))
+        if len(texts) == 1 and not matched and not others:
+            unconfirmed[stage] = hotline[-1]
+            continue
+        if matched:
+            confirmed[stage] = tuple(hotline)
+            current[(HOTLINE, stage)] = hotline[-1]
+        involved = [*others, *hotline]
+        if len({e.payload_json for e in involved}) > 1:
+            conflicts.append(StageConflict(stage, tuple(sorted(involved, key=lambda e: e.seq))))
+            current[(HOTLINE, stage)] = hotline[-1]
+    status: ReportStatus = "conflicting" if conflicts else ("reported" if current else "not-reported")
+    effective = dataclasses.replace(state, current=current, conflicts=tuple(conflicts), status=status)
+    return _FourEyes(effective, confirmed, unconfirmed)
+
+
+def _reasons(state: PrecinctState, evaluation: Evaluation, accepted: ReviewDecision | None,
+             unconfirmed: Mapping[Stage, LedgerEntry]) -> tuple[StatusName, tuple[str, ...]]:
     if not state.entries:
         return "not-reported", ("nothing reported yet",)
+    waiting = tuple(
+        f"the hotline {STAGE_TITLES[stage]} (entry #{entry.seq} by {entry.actor}) waits for a second operator's "
+        "entry or the chair's own report" for stage, entry in unconfirmed.items()
+    )
     if state.conflicts:
         return "conflicting", tuple(
             f"the {STAGE_TITLES[c.stage]} differs between channels: "
@@ -51,26 +135,38 @@ def _reasons(state: PrecinctState, evaluation: Evaluation) -> tuple[StatusName, 
             for c in state.conflicts
         )
     if evaluation.findings:
-        return "held-for-review", tuple(f"{f.code}: {f.message}" for f in evaluation.findings)
-    if evaluation.complete:
+        if accepted is not None and evaluation.stages == STAGE_ORDER and not waiting and not evaluation.blocking:
+            return "accepted", (f"accepted by {accepted.actor} as of entry #{accepted.last_seq}: {accepted.note}",
+                                *(f"{f.code}: {f.message}" for f in evaluation.findings))
+        return "held-for-review", tuple(f"{f.code}: {f.message}" for f in evaluation.findings) + waiting
+    if evaluation.complete and not waiting:
         return "accepted", ("all four stages reported; the server reproduces the delegates",)
     missing = [STAGE_TITLES[s] for s in STAGE_ORDER if s not in evaluation.stages]
-    return "reported", (f"waiting for: {', '.join(missing)}",)
+    return "reported", ((f"waiting for: {', '.join(missing)}",) if missing else ()) + waiting
 
 
-def derive_status(context: ElectionContext, info: PrecinctInfo, state: PrecinctState) -> PrecinctStatus:
-    """The status of one precinct from its derived ledger state (pure)."""
+def derive_status(
+    context: ElectionContext, info: PrecinctInfo, state: PrecinctState, decisions: Iterable[ReviewDecision] = ()
+) -> PrecinctStatus:
+    """The status of one precinct from its derived ledger state and its review decisions (pure)."""
+    checked = four_eyes(state)
+    effective = checked.state
     payloads: dict[Stage, Mapping[str, Any]] = {}
     for stage in STAGE_ORDER:
-        payload = state.payload(stage)
+        payload = effective.payload(stage)
         if payload is not None:
             payloads[stage] = payload
     evaluation = evaluate(info, context.ruleset, context.candidates, payloads)
-    name, reasons = _reasons(state, evaluation)
+    accepted = next((d for d in sorted(decisions, key=lambda d: -d.id)
+                     if d.decision == "accept" and d.last_seq == state.last_seq), None)
+    name, reasons = _reasons(effective, evaluation, accepted, checked.unconfirmed)
     stages = {
         stage: tuple(sorted(state.stage_entries(stage).values(), key=lambda e: e.seq))
         for stage in STAGE_ORDER
     }
+    for stage in STAGE_ORDER:
+        extra = [e for e in _hotline_by_operator(state, stage) if e not in stages[stage]]
+        stages[stage] = tuple(sorted([*stages[stage], *extra], key=lambda e: e.seq))
     superseded_by = {e.supersedes_seq: e.seq for e in state.entries if e.supersedes_seq is not None}
     return PrecinctStatus(
         info=info,
@@ -80,10 +176,38 @@ def derive_status(context: ElectionContext, info: PrecinctInfo, state: PrecinctS
         history=state.entries,
         superseded_by=superseded_by,
         evaluation=evaluation,
+        confirmed_hotline=checked.confirmed,
+        unconfirmed_hotline=checked.unconfirmed,
+        accepted_by=accepted if name == "accepted" and evaluation.findings else None,
     )
 
 
+def _decisions(
+    engine: Engine, context: ElectionContext, precinct: str | None = None
+) -> dict[str, list[ReviewDecision]]:
+    query = select(review_decisions).where(review_decisions.c.election_id == context.election_id)
+    if precinct is not None:
+        query = query.where(review_decisions.c.precinct_code == precinct)
+    found: dict[str, list[ReviewDecision]] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(query.order_by(review_decisions.c.id)):
+            found.setdefault(row.precinct_code, []).append(ReviewDecision(
+                row.id, row.precinct_code, row.decision, row.last_seq, row.actor, row.at, row.note, row.request_id))
+    return found
+
+
 def read_status(engine: Engine, context: ElectionContext, precinct: str) -> PrecinctStatus:
-    """The current status of ``precinct`` from the ledger; raises UnknownPrecinctCode."""
+    """The current status of ``precinct`` from the ledger and its review decisions; raises UnknownPrecinctCode."""
     info = context.precinct(precinct)
-    return derive_status(context, info, precinct_state(engine, context.slug, info.code))
+    decisions = _decisions(engine, context, info.code).get(info.code, [])
+    return derive_status(context, info, precinct_state(engine, context.slug, info.code), decisions)
+
+
+def read_statuses(engine: Engine, context: ElectionContext) -> dict[str, PrecinctStatus]:
+    """The current status of every precinct of the election, by code (one pass over the ledger)."""
+    decisions = _decisions(engine, context)
+    return {
+        code: derive_status(context, context.precinct(code), state, decisions.get(code, []))
+        for code, state in precinct_states(engine, context.slug).items()
+        if code in context.precincts
+    }

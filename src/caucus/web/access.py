@@ -10,8 +10,10 @@
 
 ``access(...)`` is a FastAPI dependency carrying a marker (:class:`AccessRule`). A ``public`` route is open
 to anyone; any other role needs a signed-in caller holding one of the roles (401 without a valid session,
-403 with the wrong role). Staff roles (admin, operator, reviewer, director, observer) are declared now and
-get their sign-in later. :func:`check_access_declared` walks every route; :func:`route_table` lists them.
+403 with the wrong role). A chair signs in with a bearer token; staff (admin, operator, reviewer, director,
+observer) with the HQ session cookie, and every unsafe request (POST, PUT, PATCH, DELETE) of a staff session
+must carry the session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``), else 403 and an
+audit event. :func:`check_access_declared` walks every route; :func:`route_table` lists them.
 """
 
 from __future__ import annotations
@@ -24,14 +26,21 @@ from fastapi import Depends, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from caucus.service import ChairSession, Forbidden, NotSignedIn
+from caucus.service.staff import StaffSession
 from caucus.web.services import services_of
 
 Role = Literal["public", "chair", "admin", "operator", "reviewer", "director", "observer"]
 ROLES: tuple[Role, ...] = get_args(Role)
 STAFF_ROLES: tuple[Role, ...] = ("admin", "operator", "reviewer", "director", "observer")
+#: the HQ session cookie (HttpOnly, SameSite=Strict, Secure unless CAUCUS_STAFF_COOKIE_SECURE=false)
+STAFF_COOKIE = "caucus_hq"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -49,10 +58,17 @@ class Principal:
 
     role: Role
     chair: ChairSession | None = None
+    staff: StaffSession | None = None
 
     @property
     def actor(self) -> str:
+        if self.staff is not None:
+            return self.staff.actor
         return self.chair.actor if self.chair is not None else "anonymous"
+
+    @property
+    def username(self) -> str:
+        return self.staff.user.username if self.staff is not None else ""
 
 
 ANONYMOUS = Principal("public")
@@ -78,14 +94,31 @@ class RoleAccess(AccessRule):
     def __init__(self, roles: tuple[Role, ...]) -> None:
         self.roles = roles
 
-    def __call__(
+    async def __call__(
         self, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> Principal:
+        services = services_of(request)
+        cookie = request.cookies.get(STAFF_COOKIE)
+        if credentials is None and cookie:
+            staff = await run_in_threadpool(services.staff.authenticate, cookie)
+            if staff.role not in self.roles:
+                raise Forbidden(f"only {self.describe()} may do this; you are signed in as {staff.role} "
+                                f"{staff.user.username}")
+            if request.method not in SAFE_METHODS:
+                given = request.headers.get(CSRF_HEADER)
+                if given is None and request.headers.get("content-type", "").startswith(
+                        ("application/x-www-form-urlencoded", "multipart/form-data")):
+                    value = (await request.form()).get(CSRF_FIELD)
+                    given = value if isinstance(value, str) else None
+                await run_in_threadpool(services.staff.check_csrf, staff, given, method=request.method,
+                                        path=request.url.path)
+            return Principal(staff.role, staff=staff)
         if credentials is None:
             raise NotSignedIn(
                 "sign in first (POST /api/v1/session), then send the token as 'Authorization: Bearer <token>'"
+                if "chair" in self.roles else "sign in at /hq/sign-in first"
             )
-        chair = services_of(request).sessions.authenticate(credentials.credentials)
+        chair = await run_in_threadpool(services.sessions.authenticate, credentials.credentials)
         if "chair" not in self.roles:
             raise Forbidden(f"only {self.describe()} may do this; this session is precinct {chair.precinct}'s chair")
         return Principal("chair", chair)
@@ -165,7 +198,10 @@ def route_table(app: FastAPI) -> list[RouteAccess]:
 
 
 __all__ = [
+    "CSRF_FIELD",
+    "CSRF_HEADER",
     "ROLES",
+    "STAFF_COOKIE",
     "STAFF_ROLES",
     "AccessRule",
     "Principal",

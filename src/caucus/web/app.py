@@ -24,7 +24,11 @@ from caucus.web.chair import LARGE_BODIES as CHAIR_LARGE_BODIES
 from caucus.web.chair import api_router as chair_api_router
 from caucus.web.chair import pages_router as chair_pages_router
 from caucus.web.errors import install_error_handlers
+from caucus.web.hq import ROUTERS as HQ_ROUTERS
+from caucus.web.hq import install_hq_error_pages
 from caucus.web.middleware import BodyLimitMiddleware
+from caucus.web.public import feed as public_feed
+from caucus.web.public import pages as public_pages
 from caucus.web.services import STATE_KEY, Services, start_services
 from caucus.web.settings import Settings, load_settings
 
@@ -72,11 +76,16 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
+    install_hq_error_pages(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger=CHAIR_LARGE_BODIES)
     app.include_router(router)
     app.include_router(chair_api_router)
     app.include_router(chair_pages_router)
     app.include_router(docs_router(app))
+    app.include_router(public_feed.router)
+    app.include_router(public_pages.router)
+    for hq in HQ_ROUTERS:
+        app.include_router(hq)
     for extra in extra_routers:
         app.include_router(extra)
     check_access_declared(app)

@@ -55,6 +55,16 @@ from caucus.service import (
     UnknownPrecinctCode,
 )
 from caucus.service.errors import MessageRejected, NotFound, PhotoKeyConflict, PhotoRejected
+from caucus.service.hq_errors import (
+    AccountLocked,
+    CallerNotVerified,
+    CsrfRejected,
+    ReviewActionInvalid,
+    StaffInputInvalid,
+    StaffUserExists,
+    UnknownRecanvass,
+    UnknownStaffUser,
+)
 from caucus.web.validation import describe_validation_errors
 
 log = logging.getLogger("caucus.web")
@@ -111,6 +121,14 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (SessionInvalid, 401),
     (SignInFailed, 401),
     (Forbidden, 403),
+    (CsrfRejected, 403),
+    (CallerNotVerified, 422),
+    (AccountLocked, 423),
+    (StaffInputInvalid, 422),
+    (StaffUserExists, 409),
+    (ReviewActionInvalid, 409),
+    (UnknownStaffUser, 404),
+    (UnknownRecanvass, 404),
     (PrecinctLocked, 423),
     (TooManySignIns, 429),
     (UnknownPrecinctCode, 422),

@@ -13,7 +13,15 @@ from starlette.requests import Request
 from caucus.ledger import Writer, upgrade
 from caucus.ledger.db import utcnow
 from caucus.service import ElectionContext, ReportService, SessionService, load_context
+from caucus.service.continuous import ContinuousReleaser
+from caucus.service.hotline import HotlineService
 from caucus.service.media import MessageService, PhotoService
+from caucus.service.readiness import ReadinessService
+from caucus.service.recanvass import RecanvassService
+from caucus.service.releases import ReleaseService
+from caucus.service.review import ReviewService
+from caucus.service.staff import StaffService
+from caucus.web.public.reader import SnapshotReader
 from caucus.web.settings import Settings
 
 STATE_KEY = "services"
@@ -27,8 +35,17 @@ class Services:
     context: ElectionContext
     sessions: SessionService
     reports: ReportService
+    staff: StaffService
+    hotline: HotlineService
+    review: ReviewService
+    recanvass: RecanvassService
+    readiness: ReadinessService
     photos: PhotoService
     messages: MessageService
+    releases: ReleaseService
+    #: the public side reads releases from these files only
+    snapshots: SnapshotReader
+    releaser: ContinuousReleaser
 
     def ping(self) -> None:
         """Raise unless the database answers."""
@@ -38,6 +55,7 @@ class Services:
     def close(self) -> None:
         """Commit what the writer has queued, stop it, and close the engine's connections."""
         try:
+            self.releaser.stop()
             self.writer.close()
         finally:
             self.engine.dispose()
@@ -52,15 +70,33 @@ def start_services(
     upgrade(engine)
     context = load_context(engine, settings.election)
     writer = Writer(engine, clock=now)
+    reports = ReportService(engine, writer, context, clock=now)
+    messages = MessageService(engine, context, clock=now)
+    review = ReviewService(engine, writer, context, reports, clock=now, messages=messages)
+    snapshot_dir = settings.snapshots / context.slug
+    photos = PhotoService(engine, context, clock=now)
+    releases = ReleaseService(engine, context, snapshot_dir, clock=now, photos=photos)
+    releases.repair()
+    releaser = ContinuousReleaser(releases, settings.release_interval_seconds)
+    releaser.start()
     return Services(
         settings=settings,
         engine=engine,
         writer=writer,
         context=context,
         sessions=SessionService(engine, context, clock=now, limits=settings.signin_limits, ttl=settings.session_ttl),
-        reports=ReportService(engine, writer, context, clock=now),
-        photos=PhotoService(engine, context, clock=now),
-        messages=MessageService(engine, context, clock=now),
+        reports=reports,
+        staff=StaffService(engine, election_id=context.election_id, clock=now, limits=settings.staff_limits,
+                           idle=settings.staff_idle, absolute=settings.staff_absolute),
+        hotline=HotlineService(engine, writer, context, clock=now, limits=settings.signin_limits),
+        review=review,
+        recanvass=RecanvassService(engine, context, review, clock=now),
+        readiness=ReadinessService(engine, context, clock=now),
+        photos=photos,
+        messages=messages,
+        releases=releases,
+        snapshots=SnapshotReader(snapshot_dir),
+        releaser=releaser,
     )
 
 

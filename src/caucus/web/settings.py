@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
@@ -16,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from caucus.service import SignInLimits
+from caucus.service.staff import StaffLimits
 
 ENV_PREFIX = "CAUCUS_"
 DEFAULT_DATABASE_URL = "sqlite:///./var/caucus.db"
@@ -51,6 +53,23 @@ class Settings(BaseSettings):
     #: PostgreSQL keep workers x (pool + overflow) under the server's max_connections)
     db_pool_size: int = Field(20, ge=1, le=200)
     db_max_overflow: int = Field(10, ge=0, le=200)
+    #: where releases are written as files (served by the app or directly by nginx/a CDN); default: a
+    #: ``snapshots`` directory beside the SQLite database, or ``./var/snapshots``
+    snapshot_dir: Path | None = None
+    #: how often (seconds) the continuous-release loop looks for newly accepted precincts, when switched on
+    release_interval_seconds: float = Field(1.0, ge=0.05, le=3600)
+
+    #: HQ staff sessions: the cookie is Secure (HTTPS only) unless this is false (local testing over http)
+    staff_cookie_secure: bool = True
+    #: a staff session ends after this long without a request, and this long after sign-in in any case
+    staff_idle_seconds: int = Field(30 * 60, ge=60, le=_DAY)
+    staff_absolute_seconds: int = Field(12 * 3600, ge=60, le=7 * _DAY)
+    #: per staff account: this many failed sign-ins within the window lock it for the lockout
+    staff_max_failures: int = Field(5, ge=1, le=1000)
+    staff_window_seconds: int = Field(15 * 60, ge=1, le=_DAY)
+    staff_lockout_seconds: int = Field(15 * 60, ge=1, le=_DAY)
+    #: per client address: this many failed staff sign-ins within the window stop it
+    staff_client_max_failures: int = Field(20, ge=1, le=1_000_000)
 
     @field_validator("database_url")
     @classmethod
@@ -73,6 +92,17 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def snapshots(self) -> Path:
+        """The snapshot directory (see ``snapshot_dir``)."""
+        if self.snapshot_dir is not None:
+            return self.snapshot_dir
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+                and not url.database.startswith("file:"):
+            return Path(url.database).parent / "snapshots"
+        return Path("var") / "snapshots"
+
+    @property
     def session_ttl(self) -> timedelta:
         return timedelta(seconds=self.session_ttl_seconds)
 
@@ -85,6 +115,21 @@ class Settings(BaseSettings):
             client_failures=self.signin_client_max_failures,
             client_window=timedelta(seconds=self.signin_client_window_seconds),
         )
+
+
+    @property
+    def staff_idle(self) -> timedelta:
+        return timedelta(seconds=self.staff_idle_seconds)
+
+    @property
+    def staff_absolute(self) -> timedelta:
+        return timedelta(seconds=self.staff_absolute_seconds)
+
+    @property
+    def staff_limits(self) -> StaffLimits:
+        window = timedelta(seconds=self.staff_window_seconds)
+        return StaffLimits(self.staff_max_failures, window, timedelta(seconds=self.staff_lockout_seconds),
+                           self.staff_client_max_failures, window)
 
 
 def _shown(field: str, value: Any) -> str:

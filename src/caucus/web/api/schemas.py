@@ -73,6 +73,10 @@ class _StageRequest(_Strict):
         None, description="A correction: the seq of the entry it replaces (this channel's current one)."
     )
     reason: Reason | None = Field(None, description="Why: required with supersedes_seq, only then.")
+    confirm: bool = Field(
+        False, description="Record the numbers even though the checks flag them (they are what the worksheet "
+        "says): the entry is kept with the codes of the findings confirmed, and the precinct is held for review."
+    )
 
     def stage_payload(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -80,10 +84,11 @@ class _StageRequest(_Strict):
     def to_report(self) -> StageReport:
         return StageReport(
             stage=self.stage,  # type: ignore[attr-defined]
-            payload=self.stage_payload(),
+            payload={**self.stage_payload(), **({"confirmed": True} if self.confirm else {})},
             precinct=self.precinct,
             supersedes_seq=self.supersedes_seq,
             reason=self.reason,
+            confirm=self.confirm,
         )
 
 

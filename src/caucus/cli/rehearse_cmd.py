@@ -1,0 +1,112 @@
+"""``caucus rehearse``: a whole caucus night played against a real server, with load and faults."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from caucus.cli.common import fail
+from caucus.rehearse.night import Behaviour, Timeline
+from caucus.rehearse.report import print_summary, summary, to_html, to_json
+from caucus.rehearse.run import Outcome, Progress, Rehearsal, rehearse
+from caucus.rehearse.synthetic import synthetic_truth
+from caucus.rehearse.truth import CERTIFIED, GroundTruth, truth_from_results
+from caucus.rehearse.view import render
+
+
+def _shares(values: str) -> tuple[float, ...]:
+    try:
+        shares = tuple(float(v) for v in values.split(",") if v.strip())
+    except ValueError:
+        fail(f"--kill-at/--pg-restart-at take shares of the night such as 0.4,0.7; got {values!r}")
+    if any(not 0 <= s <= 1 for s in shares):
+        fail(f"shares of the night must be between 0 and 1; got {values!r}")
+    return shares
+
+
+def _slow(value: str | None) -> tuple[float, float, float] | None:
+    if not value:
+        return None
+    try:
+        begin, end, delay = (float(v) for v in value.split(":"))
+    except ValueError:
+        fail(f"--slow takes FROM:TO:DELAY (shares of the night and seconds), e.g. 0.5:0.6:0.3; got {value!r}")
+    if not 0 <= begin < end <= 1 or delay <= 0:
+        fail(f"--slow {value!r}: need 0 <= FROM < TO <= 1 and DELAY > 0")
+    return begin, end, delay
+
+
+def build_truth(synthetic: int | None, results: Path, limit: int | None, seed: int, directory: Path) -> GroundTruth:
+    if synthetic is not None:
+        return synthetic_truth(directory / "plan", synthetic, seed)
+    if not results.exists():
+        fail(f"no results file at {results}")
+    return truth_from_results(results, limit=limit)
+
+
+def rehearse_command(
+    synthetic: Annotated[int | None, typer.Option(help="Play a synthetic state of this many precincts "
+                                                       "instead of real results.", min=7)] = None,
+    results: Annotated[Path, typer.Option(help="The published results to replay (the party's long CSV).")]
+    = CERTIFIED,
+    limit: Annotated[int | None, typer.Option(help="Play only the first N units of the results.", min=1)] = None,
+    engine: Annotated[str, typer.Option(help="sqlite or postgres (a throwaway local cluster, or --pg-url).")]
+    = "sqlite",
+    pg_url: Annotated[str | None, typer.Option(help="An existing PostgreSQL server to use.")] = None,
+    workers: Annotated[int, typer.Option(help="App worker processes.", min=1, max=16)] = 1,
+    night: Annotated[float, typer.Option(help="Seconds the night is compressed into.", min=1)] = 60.0,
+    kill_at: Annotated[str, typer.Option(help="SIGKILL and restart the server at these shares of the night, "
+                                              "e.g. 0.4,0.7.")] = "",
+    pg_restart_at: Annotated[str, typer.Option(help="Restart PostgreSQL at these shares of the night.")] = "",
+    slow: Annotated[str | None, typer.Option(help="Slow responses FROM:TO:DELAY, e.g. 0.5:0.6:0.3.")] = None,
+    hotline: Annotated[float, typer.Option(help="Share of precincts that report by the hotline.", min=0, max=1)]
+    = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic state and of the chairs' behaviour.")] = 2020,
+    connections: Annotated[int, typer.Option(help="Concurrent client connections.", min=1)] = 64,
+    directory: Annotated[Path | None, typer.Option("--dir", help="Where the database, snapshots and reports "
+                                                                 "go (default: a new temporary directory).")]
+    = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON here.")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write the report as an HTML page here.")]
+    = None,
+    live: Annotated[bool, typer.Option(help="Show the live view.")] = True,
+    publish_timeout: Annotated[float, typer.Option(help="Seconds to wait, after the last report, for every "
+                                                        "unit to be published.", min=1)] = 180.0,
+) -> None:
+    """Replay a whole caucus night against a real server through its HTTP API, with faults; report lost and
+    duplicated reports (both must be 0), latency, and whether the published totals equal the ground truth.
+    Exit code 0 if everything holds, 1 if not, 2 on bad arguments."""
+    if engine not in ("sqlite", "postgres"):
+        fail(f"--engine must be sqlite or postgres, got {engine!r}")
+    directory = directory or Path(tempfile.mkdtemp(prefix="caucus-rehearsal-"))
+    truth = build_truth(synthetic, results, limit, seed, directory)
+    config = Rehearsal(truth=truth, directory=directory, engine=engine,  # type: ignore[arg-type]
+                       workers=workers, timeline=Timeline(night), behaviour=Behaviour(hotline=hotline),
+                       kills=_shares(kill_at), pg_restarts=_shares(pg_restart_at), slow=_slow(slow), seed=seed,
+                       connections=connections, pg_url=pg_url,
+                       publish_timeout=publish_timeout)
+    console = Console(stderr=True)
+    console.print(f"rehearsal in {directory}: {len(truth.precincts):,} units from {truth.source}")
+    outcome = _run(config, console, live)
+    report = summary(outcome)
+    print_summary(report, console)
+    for path, text in ((json_out, to_json(report)), (html_out, to_html(report, outcome.tally.latencies()))):
+        if path is not None:
+            path.write_text(text)
+            console.print(f"wrote {path}")
+    raise typer.Exit(0 if outcome.ok else 1)
+
+
+def _run(config: Rehearsal, console: Console, live: bool) -> Outcome:
+    if not live or not console.is_terminal:
+        return rehearse(config)
+    with Live(console=console, refresh_per_second=4, transient=False) as view:
+        def update(progress: Progress) -> None:
+            view.update(render(progress))
+
+        return rehearse(config, on_progress=update)

@@ -1,0 +1,189 @@
+"""``caucus release`` (now, --zero, certify, list, continuous on|off) and ``caucus verify-release``.
+
+``release`` commands take ``--database URL`` and ``--snapshots DIR`` (default: ``$CAUCUS_SNAPSHOT_DIR``,
+else a ``snapshots`` directory beside the SQLite database, else ``./var/snapshots``; the election's files go
+to ``DIR/<election>/``), and the election (default: the only one). Exit codes: 0 done; 2 bad usage (unknown
+election, empty certifying act, bad database URL).
+
+``verify-release URL|DIR`` checks a published release from its files alone. Exit codes: 0 every hash,
+every precinct's delegates and SDEs, and every total check out; 1 a check failed (each problem is printed);
+2 the release cannot be read (no manifest, no such directory, the server does not answer).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from caucus.cli.common import EXIT_BAD_INPUT, err, fail, out
+from caucus.cli.election_cmd import DEFAULT_DATABASE, Database, opened
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from caucus.service.releases import ReleaseRecord, ReleaseService
+
+EXIT_FAILED = 1
+
+release_app = typer.Typer(help="Release accepted results to the public (immutable numbered snapshots).",
+                          no_args_is_help=True)
+
+Snapshots = Annotated[Path | None, typer.Option(
+    "--snapshots", envvar="CAUCUS_SNAPSHOT_DIR", metavar="DIR",
+    help="The snapshot directory (the election's files go to DIR/<election>/).")]
+ElectionOpt = Annotated[str | None, typer.Option("--election", help="The election; default: the only one.")]
+Actor = Annotated[str, typer.Option("--actor", envvar="USER", help="Who releases (recorded).")]
+
+
+class Switch(StrEnum):
+    on = "on"
+    off = "off"
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(release_app, name="release")
+    app.command("verify-release")(verify_release)
+
+
+def _service(engine: Engine, election: str | None, snapshots: Path | None, database: str) -> ReleaseService:
+    from caucus.service import ServiceError, load_context  # noqa: PLC0415
+    from caucus.service.releases import ReleaseService  # noqa: PLC0415
+    from caucus.web.settings import load_settings  # noqa: PLC0415
+
+    try:
+        context = load_context(engine, election)
+    except ServiceError as exc:
+        fail(exc.message)
+    root = snapshots if snapshots is not None else load_settings(database_url=database).snapshots
+    return ReleaseService(engine, context, root / context.slug)
+
+
+def _show(record: ReleaseRecord, as_json: bool) -> None:
+    fields = {
+        "number": record.number, "created_at": record.created_at.isoformat(), "actor": record.actor,
+        "status": record.status, "test": record.test, "zero": record.zero, "content_hash": record.content_hash,
+        "precincts_reporting": record.precincts_reporting, "precincts_total": record.precincts_total,
+        "note": record.note, "certified_act": record.certified_act,
+    }
+    if as_json:
+        out.print(json.dumps(fields), highlight=False, markup=False)
+        return
+    flags = "".join([" TEST" if record.test else "", " ZERO" if record.zero else ""])
+    out.print(f"release {record.number} ({record.status}{flags}) {record.created_at:%Y-%m-%d %H:%M:%S} UTC by "
+              f"{record.actor}: {record.precincts_reporting} of {record.precincts_total} precincts, manifest sha256 "
+              f"{record.content_hash}", highlight=False, markup=False)
+
+
+def _run(action: str, *, database: str, election: str | None, snapshots: Path | None, actor: str,
+         as_json: bool, **options: object) -> None:
+    from caucus.service import ServiceError  # noqa: PLC0415
+
+    with opened(database) as engine:
+        service = _service(engine, election, snapshots, database)
+        try:
+            if action == "certify":
+                record = service.certify(actor=actor, act=str(options["act"]))
+            else:
+                record = service.release(actor=actor, zero=bool(options.get("zero")), note=str(options["note"]))
+        except ServiceError as exc:
+            fail(exc.message)
+        _show(record, as_json)
+
+
+@release_app.command("now")
+def now(
+    zero: Annotated[bool, typer.Option("--zero", help="A zero-count rehearsal release for media.")] = False,
+    note: Annotated[str, typer.Option(help="A note published with the release.")] = "",
+    actor: Actor = "director",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    election: ElectionOpt = None,
+    snapshots: Snapshots = None,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """Release every accepted precinct now (a new numbered, immutable snapshot)."""
+    _run("release", database=database, election=election, snapshots=snapshots, actor=actor, as_json=as_json,
+         zero=zero, note=note)
+
+
+@release_app.command("certify")
+def certify(
+    act: Annotated[str, typer.Option("--act", help="The certifying act (recorded and published).")],
+    actor: Actor = "director",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    election: ElectionOpt = None,
+    snapshots: Snapshots = None,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """A new release with status certified."""
+    _run("certify", database=database, election=election, snapshots=snapshots, actor=actor, as_json=as_json,
+         act=act)
+
+
+@release_app.command("list")
+def list_releases(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines, one release per line.")] = False,
+    election: ElectionOpt = None,
+    snapshots: Snapshots = None,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """Every release, newest first."""
+    with opened(database) as engine:
+        for record in _service(engine, election, snapshots, database).list():
+            _show(record, as_json)
+
+
+@release_app.command("continuous")
+def continuous(
+    switch: Annotated[Switch, typer.Argument(help="on: release newly accepted precincts automatically.")],
+    actor: Actor = "director",
+    election: ElectionOpt = None,
+    snapshots: Snapshots = None,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """Switch continuous release on or off (running app workers pick it up within a second)."""
+    with opened(database) as engine:
+        _service(engine, election, snapshots, database).set_continuous(switch is Switch.on, actor=actor)
+    err.print(f"continuous release is {switch.value}", highlight=False, markup=False)
+
+
+def verify_release(
+    source: Annotated[str, typer.Argument(metavar="URL|DIR", help="http(s)://host of a caucus site, or a release "
+                                                                  "or snapshot directory.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """Recompute every released precinct's delegates and SDEs from its published alignments, check every
+    total and every manifest hash. Exit 1 if anything does not check out."""
+    import httpx  # noqa: PLC0415
+
+    from caucus.publish.verify import Unreadable, dir_fetcher, url_fetcher, verify  # noqa: PLC0415
+
+    def get(url: str) -> bytes:
+        response = httpx.get(url, timeout=30)
+        response.raise_for_status()
+        return response.content
+
+    try:
+        if source.startswith(("http://", "https://")):
+            fetch, number = url_fetcher(source, get)
+        else:
+            fetch, number = dir_fetcher(Path(source))
+        result = verify(fetch, number)
+    except (Unreadable, OSError, KeyError, ValueError, httpx.HTTPError) as exc:
+        err.print(f"error: cannot read the release at {source}: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    if as_json:
+        out.print(json.dumps({"release": result.release, "manifest_sha256": result.manifest_sha256,
+                              "files": result.files, "precincts": result.precincts, "ok": result.ok,
+                              "problems": result.problems}), highlight=False, markup=False)
+    else:
+        for problem in result.problems:
+            out.print(f"FAIL {problem}", highlight=False, markup=False)
+        verdict = "OK" if result.ok else f"{len(result.problems)} problem(s)"
+        out.print(f"release {result.release}: {result.files} files, {result.precincts} precincts recomputed, "
+                  f"manifest sha256 {result.manifest_sha256}: {verdict}", highlight=False, markup=False)
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,169 @@
+"""Snapshot files on disk: immutable release directories and the atomically moved ``latest`` pointer.
+
+Layout of a snapshot directory (one per election)::
+
+    releases/<n>/...        every file of release n (see caucus.publish.documents), manifest.json last
+    latest -> releases/<n>  a symbolic link, replaced atomically (a temporary link, then os.replace)
+    latest.json             {"release": n, "lastUpdated", "manifestSha256", "manifest"}, replaced atomically
+
+A release directory is staged under ``.staging/`` and renamed into place, so readers never see half a
+release. A file identical to the previous release's (same path, same sha256) is hard-linked to it rather
+than copied. The pointer only ever moves forward: workers serialize on a lock file (``.latest.lock``,
+fcntl) and a stale writer does not move it back.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from caucus.publish.model import json_bytes
+
+MANIFEST = "manifest.json"
+LATEST = "latest"
+LATEST_JSON = "latest.json"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def manifest_of(election: str, number: int, created_at: str, files: Mapping[str, bytes]) -> bytes:
+    """manifest.json: the sha256 and size of every file of the release, by path."""
+    return json_bytes({
+        "election": election,
+        "release": number,
+        "createdAt": created_at,
+        "files": [{"path": path, "sha256": sha256(data), "bytes": len(data)} for path, data in sorted(files.items())],
+    })
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One release's files (``files``, without the manifest) and its manifest, in memory."""
+
+    number: int
+    files: Mapping[str, bytes]
+    manifest: bytes
+
+    @property
+    def content_hash(self) -> str:
+        """The release's content hash: the sha256 of its manifest.json."""
+        return sha256(self.manifest)
+
+
+class SnapshotStore:
+    """The snapshot directory of one election."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def releases(self) -> Path:
+        return self.root / "releases"
+
+    def release_dir(self, number: int) -> Path:
+        return self.releases / str(number)
+
+    def has(self, number: int) -> bool:
+        return (self.release_dir(number) / MANIFEST).is_file()
+
+    def latest(self) -> int | None:
+        """The number of the release the ``latest`` pointer names (None before the first release)."""
+        try:
+            target = os.readlink(self.root / LATEST)
+        except (FileNotFoundError, OSError):
+            return None
+        name = Path(target).name
+        return int(name) if name.isdigit() else None
+
+    def manifest(self, number: int) -> dict[str, Any]:
+        return dict(json.loads((self.release_dir(number) / MANIFEST).read_bytes()))
+
+    def write(self, snapshot: Snapshot) -> Path:
+        """Write a release's directory (a no-op if it is already there with the same manifest)."""
+        target = self.release_dir(snapshot.number)
+        if self.has(snapshot.number):
+            existing = (target / MANIFEST).read_bytes()
+            if existing != snapshot.manifest:
+                raise FileExistsError(f"{target} already holds a different release {snapshot.number}")
+            return target
+        previous = self._previous_hashes(snapshot.number)
+        staging = self.root / ".staging" / f"{snapshot.number}-{uuid.uuid4().hex}"
+        try:
+            for path, data in snapshot.files.items():
+                out = staging / path
+                out.parent.mkdir(parents=True, exist_ok=True)
+                before = previous.get(path)
+                if before is not None and before[1] == sha256(data):
+                    try:
+                        os.link(before[0], out)
+                        continue
+                    except OSError:
+                        pass  # another file system or no hard links: copy instead
+                out.write_bytes(data)
+            (staging / MANIFEST).write_bytes(snapshot.manifest)
+            self.releases.mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(staging, target)
+            except OSError:
+                if not self.has(snapshot.number):
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+    def _previous_hashes(self, number: int) -> dict[str, tuple[Path, str]]:
+        for earlier in range(number - 1, max(0, number - 4), -1):
+            if self.has(earlier):
+                base = self.release_dir(earlier)
+                files = self.manifest(earlier)["files"]
+                return {f["path"]: (base / f["path"], f["sha256"]) for f in files}
+        return {}
+
+    @contextmanager
+    def _pointer_lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".latest.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def point_latest(self, number: int) -> bool:
+        """Move ``latest`` to release ``number`` if that is newer than where it points; True if moved."""
+        if not self.has(number):
+            raise FileNotFoundError(f"release {number} is not written under {self.releases}")
+        with self._pointer_lock():
+            current = self.latest()
+            if current is not None and current >= number:
+                return False
+            temporary = self.root / f".latest-{uuid.uuid4().hex}"
+            os.symlink(f"releases/{number}", temporary)
+            os.replace(temporary, self.root / LATEST)
+            # latest.json beside it, for web servers serving the directory directly (same lock, same order)
+            manifest = (self.release_dir(number) / MANIFEST).read_bytes()
+            created = json.loads(manifest)["createdAt"]
+            text = json_bytes({"release": number, "lastUpdated": created, "manifestSha256": sha256(manifest),
+                               "manifest": f"/feed/v1/releases/{number}/manifest.json"})
+            temporary = self.root / f".latest-{uuid.uuid4().hex}.json"
+            temporary.write_bytes(text)
+            os.replace(temporary, self.root / LATEST_JSON)
+            return True
+
+    def read(self, number: int, path: str) -> bytes:
+        """A file of release ``number`` (``path`` relative to the release directory, no ``..``)."""
+        parts = Path(path).parts
+        if not parts or any(part in ("..", "") or part.startswith(".") for part in parts) or Path(path).is_absolute():
+            raise FileNotFoundError(path)
+        return (self.release_dir(number) / path).read_bytes()

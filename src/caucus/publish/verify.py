@@ -1,0 +1,159 @@
+"""Verify a published release from its files alone (a directory or a URL): every manifest hash, every
+released precinct's delegates and SDEs recomputed from its published alignments with :mod:`caucus.rules`,
+and every published total (county, statewide, precincts reporting, national delegate projection).
+
+Used by ``caucus verify-release``; it trusts nothing of the release but the plan it names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from caucus.plans import Plan, load_plan
+from caucus.publish.model import slug
+from caucus.publish.tally import national_projection, published_sdes, totals_of
+from caucus.rules import ChanceOutcome, allocate, get_ruleset
+from caucus.rules import published_sdes as rule_sdes
+
+Fetch = Callable[[str], bytes]
+
+
+class Unreadable(Exception):
+    """The release cannot be read at all (no such directory or URL, no manifest)."""
+
+
+@dataclass
+class Verification:
+    release: int
+    manifest_sha256: str
+    files: int = 0
+    precincts: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def dir_fetcher(directory: Path) -> tuple[Fetch, int]:
+    """Files of a release directory (or of the latest release of a snapshot directory)."""
+    root = Path(directory)
+    if (root / "latest").exists():
+        root = (root / "latest").resolve()
+    if not (root / "manifest.json").is_file():
+        raise Unreadable(f"{directory}: no manifest.json (give a release directory or a snapshot directory)")
+
+    def fetch(path: str) -> bytes:
+        return (root / path).read_bytes()
+
+    manifest = json.loads(fetch("manifest.json"))
+    return fetch, int(manifest["release"])
+
+
+def url_fetcher(base: str, get: Callable[[str], bytes]) -> tuple[Fetch, int]:
+    """Files of the latest release published under ``base`` (``http://host``) through ``/feed/v1``."""
+    base = base.rstrip("/")
+    try:
+        latest = json.loads(get(f"{base}/feed/v1/latest.json"))
+    except Exception as exc:
+        raise Unreadable(f"{base}/feed/v1/latest.json: {exc}") from exc
+    number = int(latest["release"])
+
+    def fetch(path: str) -> bytes:
+        return get(f"{base}/feed/v1/releases/{number}/{path}")
+
+    return fetch, number
+
+
+def _check_manifest(fetch: Fetch, result: Verification) -> dict[str, bytes]:
+    raw = fetch("manifest.json")
+    result.manifest_sha256 = hashlib.sha256(raw).hexdigest()
+    files: dict[str, bytes] = {}
+    for item in json.loads(raw)["files"]:
+        try:
+            data = fetch(item["path"])
+        except Exception as exc:
+            result.problems.append(f"{item['path']}: listed in the manifest but cannot be read ({exc})")
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != item["sha256"]:
+            result.problems.append(f"{item['path']}: sha256 {digest}, the manifest says {item['sha256']}")
+        files[item["path"]] = data
+        result.files += 1
+    return files
+
+
+def _recompute(plan: Plan, record: dict[str, Any], result: Verification) -> None:
+    """One precinct's delegates (and SDEs, for a precinct with a county ratio) from its alignments."""
+    code = record["code"]
+    ruleset = get_ruleset(plan.ruleset)
+    d = record.get("delegatesToElect")
+    if d is None:
+        result.problems.append(f"{code}: no delegatesToElect published")
+        return
+    chance = tuple(ChanceOutcome(c["kind"], tuple(c["among"]), tuple(c["selected"]))
+                   for c in record.get("chance") or ())
+    try:
+        allocation = allocate(int(d), int(record["attendance"]), record["final"], ruleset, chance)
+    except ValueError as exc:
+        result.problems.append(f"{code}: the published alignments cannot be allocated: {exc}")
+        return
+    got = {g: n for g, n in allocation.delegates.items() if n}
+    published = {g: n for g, n in record["delegates"].items() if n}
+    if allocation.status != "complete" or got != published:
+        result.problems.append(f"{code}: delegates recompute to {got} ({allocation.status}), published {published}")
+        return
+    county = plan.counties[record["county"]]
+    if county.kind == "county" and record.get("sde") is not None:
+        expected = {g: f"{v:.4f}" for g, v in rule_sdes(record["delegates"], county.sde_ratio).items()}
+        shown = dict(record["sde"])
+        if {g: v for g, v in expected.items() if Decimal(v)} != {g: v for g, v in shown.items() if Decimal(v)}:
+            result.problems.append(f"{code}: SDEs recompute to {expected}, published {shown}")
+
+
+def _compare(what: str, published: Any, expected: Any, result: Verification) -> None:
+    if published != expected:
+        result.problems.append(f"{what}: published {published}, recomputed {expected}")
+
+
+def verify(fetch: Fetch, number: int) -> Verification:
+    """Check release ``number`` read through ``fetch`` (see the module docstring)."""
+    result = Verification(number, "")
+    files = _check_manifest(fetch, result)
+    meta = json.loads(files["release.json"])
+    plan = load_plan(meta["plan"])
+    records: dict[str, dict[str, Any]] = {}
+    for p in plan.precincts:
+        data = files.get(f"feed/precinct/{slug(p.code)}.json")
+        if data is not None:
+            records[p.code] = json.loads(data)
+    result.precincts = len(records)
+    if not meta["zero"]:
+        for record in records.values():
+            _recompute(plan, record, result)
+    sdes = published_sdes(plan, records)
+    state = totals_of(plan.candidates, [p.code for p in plan.precincts], records, sdes)
+    statewide = json.loads(files["feed/statewide.json"])
+    reporting = 0 if meta["zero"] else state.reporting
+    _compare("statewide precinctsReporting", statewide["precinctsReporting"], reporting, result)
+    _compare("statewide precinctsTotal", statewide["precinctsTotal"], len(plan.precincts), result)
+    national = national_projection(plan, records, sdes)
+    _compare("statewide candidates", statewide["candidates"], state.rows(national["byCandidate"]), result)
+    _compare("national delegates", statewide["nationalDelegates"], national, result)
+    counties = {c["name"]: c for c in json.loads(files["feed/counties.json"])["counties"]}
+    for county in plan.counties.values():
+        totals = totals_of(plan.candidates, [p.code for p in plan.precincts_in(county.name)], records, sdes)
+        shown = counties.get(county.name)
+        if shown is None:
+            result.problems.append(f"county {county.name}: missing from counties.json")
+            continue
+        _compare(f"county {county.name} candidates", shown["candidates"], totals.rows(), result)
+        _compare(f"county {county.name} precinctsReporting", shown["precinctsReporting"],
+                 0 if meta["zero"] else totals.reporting, result)
+    return result

@@ -1,0 +1,284 @@
+"""A caucus night played against a running server, only through its HTTP API, as real clients do.
+
+Every unit of the ground truth gets a chair who signs in and reports attendance, first alignment, final
+alignment and delegates at its own times on a compressed timeline of the night (doors close, first
+alignment, realignment, final). Some chairs misbehave as real ones do: re-send a report already
+acknowledged, lose the connection mid-request and retry, tap twice, type a wrong attendance and correct it,
+type the party's impossible delegates and are refused, insist on numbers the rules flag (``confirm``),
+upload a worksheet photo. Every send of one report carries the same idempotency key until acknowledged.
+
+Faults (:class:`Faults`) run beside the chairs: SIGKILL of the server process and restart, a PostgreSQL
+restart, slow responses through a delaying proxy. What each client saw is kept in :class:`Tally`, which
+the live view and the final report read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from PIL import Image, ImageDraw
+
+from caucus.rehearse.truth import GroundTruth, PrecinctTruth
+
+RETRYABLE = {429, 500, 502, 503, 504}
+STAGES = ("attendance", "first", "final", "delegates")
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """Shares of chairs (0-1) that do each thing."""
+
+    resend: float = 0.05  # re-send a report after its acknowledgment (same key): a replay
+    flaky: float = 0.05  # the connection drops during the first send; retried with the same key
+    double_tap: float = 0.03  # two sends of one report at once (same key)
+    typo: float = 0.03  # a wrong attendance, acknowledged, then corrected with a reason
+    photo: float = 0.15  # upload a photo of the signed worksheet
+    hotline: float = 0.0  # report by calling the hotline instead of the app (needs the HQ console)
+
+
+@dataclass
+class Sent:
+    """One report (one idempotency key) as its sender saw it."""
+
+    key: str
+    precinct: str
+    stage: str
+    kind: str  # report | correction | photo
+    started: float
+    attempts: int = 0
+    acked_at: float | None = None
+    latency: float | None = None  # of the acknowledged attempt
+    seq: int | None = None
+    status: int | None = None
+    refused: str | None = None
+    replays: int = 0  # deliberate re-sends answered as replays
+
+
+@dataclass
+class Tally:
+    """Everything the clients saw, as it happens (read by the live view and the report)."""
+
+    started: float = field(default_factory=time.monotonic)
+    sent: list[Sent] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    events: list[tuple[float, str]] = field(default_factory=list)
+    chairs_done: int = 0
+    chairs_total: int = 0
+    samples: list[dict[str, float]] = field(default_factory=list)
+
+    def error(self, what: str) -> None:
+        self.errors[what] = self.errors.get(what, 0) + 1
+
+    def event(self, what: str) -> None:
+        self.events.append((time.monotonic() - self.started, what))
+
+    @property
+    def acknowledged(self) -> list[Sent]:
+        return [s for s in self.sent if s.acked_at is not None]
+
+    def latencies(self) -> list[float]:
+        return sorted(s.latency for s in self.sent if s.latency is not None)
+
+    def precincts_fully_acknowledged(self) -> int:
+        done: dict[str, set[str]] = {}
+        for s in self.sent:
+            if s.acked_at is not None and s.kind == "report":
+                done.setdefault(s.precinct, set()).add(s.stage)
+        return sum(1 for stages in done.values() if len(stages) == len(STAGES))
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The night compressed into ``duration`` seconds: doors close at 0; first alignments are reported
+    between 15% and 45% of the night, finals 10-35% later, delegates right after."""
+
+    duration: float = 60.0
+
+    def times(self, rng: random.Random) -> tuple[float, float, float, float]:
+        first = self.duration * rng.uniform(0.15, 0.45)
+        attendance = first * rng.uniform(0.3, 0.9)
+        final = min(self.duration * 0.95, first + self.duration * rng.uniform(0.10, 0.35))
+        delegates = min(self.duration, final + self.duration * rng.uniform(0.0, 0.05))
+        return attendance, first, final, delegates
+
+
+def worksheet_photo(precinct: str, seed: int) -> bytes:
+    """A small JPEG standing in for a photo of a signed worksheet."""
+    image = Image.new("RGB", (480, 640), (245, 245, 240))
+    draw = ImageDraw.Draw(image)
+    draw.text((20, 20), f"Worksheet {precinct}", fill=(0, 0, 0))
+    for i in range(12):
+        draw.line((20, 60 + i * 40, 460, 60 + i * 40), fill=(120, 120, 120))
+    draw.text((20, 600), f"signed #{seed}", fill=(0, 0, 90))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=70)
+    return out.getvalue()
+
+
+class Client:
+    """Sends with retries: the same key until a 2xx or a refusal (4xx other than 401/409/423/429)."""
+
+    def __init__(self, http: httpx.AsyncClient, tally: Tally, *, give_up_after: float = 300.0) -> None:
+        self.http, self.tally, self.give_up_after = http, tally, give_up_after
+
+    async def request(self, method: str, path: str, *, sent: Sent | None, flaky: bool = False,
+                      reauth: Callable[[], Awaitable[dict[str, str]]] | None = None,
+                      headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response | None:
+        deadline = time.monotonic() + self.give_up_after
+        headers = dict(headers or {})
+        delay = 0.05
+        while True:
+            started = time.perf_counter()
+            # the signal drops before the answer arrives
+            timeout: float | httpx.Timeout = 0.002 if flaky else self.http.timeout
+            flaky = False
+            if sent is not None:
+                sent.attempts += 1
+            try:
+                response = await self.http.request(method, path, headers=headers, timeout=timeout, **kwargs)
+            except httpx.TransportError as exc:
+                self.tally.error(f"network: {type(exc).__name__}")
+                response = None
+            if response is not None and response.status_code == 401 and reauth is not None:
+                headers.update(await reauth())
+                continue
+            if response is not None and response.status_code not in RETRYABLE:
+                if sent is not None:
+                    sent.status = response.status_code
+                    if response.is_success:
+                        sent.acked_at = time.monotonic()
+                        sent.latency = time.perf_counter() - started
+                    else:
+                        sent.refused = f"{response.status_code} {response.text[:200]}"
+                return response
+            if response is not None:
+                self.tally.error(f"HTTP {response.status_code}")
+            if time.monotonic() > deadline:
+                if sent is not None:
+                    sent.refused = "gave up: no acknowledgment"
+                return None
+            await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, 2.0)
+
+
+class Chair:
+    """One precinct chair with a phone."""
+
+    def __init__(self, client: Client, truth: PrecinctTruth, credential: str, *, rng: random.Random,
+                 behaviour: Behaviour, timeline: Timeline, tally: Tally) -> None:
+        self.client, self.truth, self.credential, self.rng = client, truth, credential, rng
+        self.behaviour, self.timeline, self.tally = behaviour, timeline, tally
+        self.auth: dict[str, str] = {}
+
+    async def sign_in(self) -> dict[str, str]:
+        body = {"precinct": self.truth.code, "credential": self.credential}
+        response = await self.client.request("POST", "/api/v1/session", sent=None, json=body)
+        if response is None or response.status_code != 201:
+            self.tally.error("sign-in refused")
+            raise RuntimeError(f"{self.truth.code}: sign-in failed: {response and response.text[:200]}")
+        self.auth = {"Authorization": f"Bearer {response.json()['token']}"}
+        return self.auth
+
+    def _chance(self, share: float) -> bool:
+        return self.rng.random() < share
+
+    async def send(self, body: dict[str, Any], *, kind: str = "report", key: str | None = None,
+                   flaky: bool = False) -> tuple[Sent, httpx.Response | None]:
+        sent = Sent(key or str(uuid.uuid4()), self.truth.code, str(body["stage"]), kind, time.monotonic())
+        self.tally.sent.append(sent)
+        response = await self.client.request("POST", "/api/v1/reports", sent=sent, json=body, flaky=flaky,
+                                             headers={**self.auth, "Idempotency-Key": sent.key},
+                                             reauth=self.sign_in)
+        if response is not None and response.is_success:
+            sent.seq = int(response.json()["receipt"]["seq"])
+        return sent, response
+
+    async def report(self, body: dict[str, Any]) -> None:
+        b = self.behaviour
+        stage = body["stage"]
+        if stage == "attendance" and self._chance(b.typo):
+            wrong, _ = await self.send({**body, "attendance": body["attendance"] + self.rng.randint(1, 9)})
+            if wrong.seq is not None:
+                await self.send({**body, "supersedes_seq": wrong.seq,
+                                 "reason": "typed the wrong attendance; the sign-in sheet says "
+                                           f"{body['attendance']}"}, kind="correction")
+                return
+        if stage == "delegates" and self.truth.impossible_delegates:
+            wrong, _ = await self.send({"stage": "delegates", "delegates": {
+                g: n for g, n in self.truth.impossible_delegates.items() if n}}, kind="refused")
+            self.tally.event(f"{self.truth.code}: impossible delegates refused ({wrong.status})")
+        if self.truth.held:
+            body = {**body, "confirm": True}  # the worksheet says so: recorded, held for review
+        if self._chance(b.double_tap):
+            key = str(uuid.uuid4())
+            await asyncio.gather(self.send(body, key=key), self.send(body, key=key, kind="replay"))
+            return
+        sent, _ = await self.send(body, flaky=self._chance(b.flaky))
+        if sent.acked_at is not None and self._chance(b.resend):
+            again = await self.client.request("POST", "/api/v1/reports", sent=None, json=body,
+                                              headers={**self.auth, "Idempotency-Key": sent.key})
+            if again is not None and again.status_code == 200:
+                sent.replays += 1
+
+    async def photo(self) -> None:
+        sent = Sent(str(uuid.uuid4()), self.truth.code, "photo", "photo", time.monotonic())
+        self.tally.sent.append(sent)
+        await self.client.request("POST", "/api/v1/chair/photos", sent=sent, content=worksheet_photo(
+            self.truth.code, self.rng.randint(0, 10**6)), headers={
+                **self.auth, "Idempotency-Key": sent.key, "Content-Type": "image/jpeg"}, reauth=self.sign_in)
+
+    async def night(self, start: float) -> None:
+        times = self.timeline.times(self.rng)
+        try:
+            await asyncio.sleep(max(0.0, start + times[0] * 0.5 - time.monotonic()))
+            await self.sign_in()
+            for body, at in zip(self.truth.bodies(), times, strict=True):
+                await asyncio.sleep(max(0.0, start + at - time.monotonic()))
+                await self.report(body)
+            if self._chance(self.behaviour.photo):
+                await self.photo()
+        except RuntimeError as exc:
+            self.tally.event(str(exc))
+        finally:
+            self.tally.chairs_done += 1
+
+
+@dataclass
+class Fault:
+    """``action`` runs once when ``at`` (a share of the night, 0-1) has passed."""
+
+    at: float
+    name: str
+    action: Callable[[], Awaitable[None]]
+
+
+async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *, behaviour: Behaviour,
+               timeline: Timeline, tally: Tally, faults: Sequence[Fault] = (), seed: int = 1,
+               connections: int = 64) -> Tally:
+    """Play the night; returns when every chair is done (every report acknowledged or refused)."""
+    rng = random.Random(seed)
+    tally.chairs_total = len(truth.precincts)
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
+        client = Client(http, tally)
+        start = time.monotonic()
+        chairs = [Chair(client, p, credentials[p.code], rng=random.Random(rng.random()), behaviour=behaviour,
+                        timeline=timeline, tally=tally) for p in truth.precincts]
+
+        async def run_faults() -> None:
+            for fault in sorted(faults, key=lambda f: f.at):
+                await asyncio.sleep(max(0.0, start + fault.at * timeline.duration - time.monotonic()))
+                tally.event(f"fault: {fault.name}")
+                await fault.action()
+                tally.event(f"fault over: {fault.name}")
+
+        await asyncio.gather(run_faults(), *(c.night(start) for c in chairs))
+    return tally

@@ -1,0 +1,247 @@
+"""One rehearsal from start to finish: a database and an election from the ground truth's plan, a real
+server (1 or more workers) with continuous release on, the night played through the HTTP API with the
+chosen faults, and then the checks that matter: every acknowledged report is in the ledger (lost = 0), no
+report was recorded twice (duplicates = 0), the hash chain verifies, and the published totals equal the
+ground truth's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from caucus.ledger import make_engine, sqlite_url_for_dir, verify_chain
+from caucus.ledger.pgcluster import LocalCluster, PostgresServer, managed_cluster
+from caucus.rehearse.faults import SlowProxy
+from caucus.rehearse.night import Behaviour, Fault, Tally, Timeline, play
+from caucus.rehearse.published import Published, read_published
+from caucus.rehearse.server import ServerProcess, prepare_election
+from caucus.rehearse.truth import GroundTruth
+from caucus.rehearse.verify import LedgerCheck, check_ledger, compare_totals
+from caucus.service import load_context
+from caucus.service.releases import ReleaseService
+
+SLUG = "rehearsal"
+ACTOR = "rehearsal:director"
+
+
+@dataclass
+class Rehearsal:
+    truth: GroundTruth
+    directory: Path
+    engine: Literal["sqlite", "postgres"] = "sqlite"
+    workers: int = 1
+    timeline: Timeline = field(default_factory=Timeline)
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    kills: tuple[float, ...] = ()  # shares of the night at which the server is SIGKILLed and restarted
+    pg_restarts: tuple[float, ...] = ()  # ... at which PostgreSQL is restarted (immediate stop, start)
+    slow: tuple[float, float, float] | None = None  # (from, to) shares of the night, delay in seconds
+    seed: int = 1
+    connections: int = 64
+    publish_timeout: float = 180.0
+    pg_url: str | None = None  # an existing PostgreSQL server to create the database in
+    continuous: bool = True  # the director switches continuous release on before the night
+
+
+@dataclass
+class Progress:
+    """What the live view shows: the clients' tally and what the public feed says."""
+
+    tally: Tally
+    published: Published | None = None
+    phase: str = "starting"
+    expected: int = 0
+
+
+@dataclass
+class Outcome:
+    config: Rehearsal
+    tally: Tally
+    ledger: LedgerCheck
+    published: Published | None
+    totals: dict[str, Any]
+    expected: int
+    last_ack_to_published: float | None
+    wall: float
+    server_log: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return (self.ledger.lost == 0 and self.ledger.duplicates == 0 and self.ledger.chain_ok
+                and self.totals.get("identical") is True and self.published is not None
+                and self.published.reporting == self.expected)
+
+
+@contextlib.contextmanager
+def _database(config: Rehearsal) -> Iterator[tuple[str, LocalCluster | None]]:
+    if config.engine == "sqlite":
+        yield sqlite_url_for_dir(config.directory / "data"), None
+        return
+    if config.pg_url is not None and not config.pg_restarts:
+        server = PostgresServer(make_url(config.pg_url))
+        url = server.create_database()
+        try:
+            yield url, None
+        finally:
+            server.drop_database(url)
+        return
+    with managed_cluster() as cluster:
+        yield PostgresServer(cluster.url).create_database(), cluster
+
+
+async def _sample(base_url: str, progress: Progress, stop: asyncio.Event, every: float = 1.0) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
+        while not stop.is_set():
+            with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                progress.published = await read_published(http)
+            tally = progress.tally
+            tally.samples.append({
+                "t": time.monotonic() - tally.started, "acknowledged": len(tally.acknowledged),
+                "precincts_acknowledged": tally.precincts_fully_acknowledged(),
+                "published": progress.published.reporting if progress.published else 0,
+                "errors": sum(tally.errors.values())})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+
+
+async def _wait_published(base_url: str, progress: Progress, timeout: float) -> float | None:
+    """Seconds until the feed shows every expected unit (None if it never does within ``timeout``)."""
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
+        while time.monotonic() - started < timeout:
+            with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                progress.published = await read_published(http)
+                if progress.published.reporting >= progress.expected:
+                    return time.monotonic() - started
+            await asyncio.sleep(0.2)
+    return None
+
+
+def switch_continuous_release(url: str, snapshots: Path, actor: str = ACTOR) -> None:
+    """The results director's decision to release accepted results continuously, taken before the night."""
+    engine = make_engine(url)
+    try:
+        ReleaseService(engine, load_context(engine, SLUG), snapshots).set_continuous(True, actor=actor)
+    finally:
+        engine.dispose()
+
+
+def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None = None,
+             before_night: Callable[[ServerProcess, dict[str, str]], None] | None = None,
+             after_night: Callable[[ServerProcess, str], None] | None = None) -> Outcome:
+    """Run the rehearsal; ``on_progress`` is called about twice a second (the live view). ``before_night``
+    gets the running server and the credentials (e.g. to switch continuous release on through HQ),
+    ``after_night`` the server and database URL once every chair is done (e.g. a reviewer's decisions)."""
+    wall = time.monotonic()
+    config.directory.mkdir(parents=True, exist_ok=True)
+    truth = config.truth
+    with _database(config) as (url, cluster):
+        codes = [p.code for p in truth.precincts]
+        credentials = prepare_election(url, SLUG, codes, plan=truth.plan)
+        snapshots = config.directory / "snapshots"
+        env = {"CAUCUS_SNAPSHOT_DIR": str(snapshots), "CAUCUS_RELEASE_INTERVAL_SECONDS": "0.5"}
+        if config.continuous:
+            switch_continuous_release(url, snapshots)
+        server = ServerProcess(url, SLUG, workers=config.workers, env=env)
+        server.start()
+        try:
+            if before_night is not None:
+                before_night(server, credentials)
+            tally = Tally()
+            progress = Progress(tally, expected=len(truth.precincts))
+            outcome_wait = asyncio.run(_night(config, server, cluster, credentials=credentials, progress=progress,
+                                              on_progress=on_progress, after_night=after_night, url=url))
+        finally:
+            server.stop()
+            log = server.log()
+        engine = make_engine(url)
+        try:
+            ledger = check_ledger(engine, SLUG, tally, truth)
+            ledger.chain_ok = verify_chain(engine, SLUG).ok
+        finally:
+            engine.dispose()
+    totals = compare_totals(truth, progress.published)
+    return Outcome(config, tally, ledger, progress.published, totals, len(truth.precincts), outcome_wait,
+                   time.monotonic() - wall, log[-5000:])
+
+
+async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None, *,
+                 credentials: dict[str, str], progress: Progress, on_progress: Callable[[Progress], None] | None,
+                 after_night: Callable[[ServerProcess, str], None] | None, url: str) -> float | None:
+    proxy = SlowProxy(server.port) if config.slow else None
+    base_url = server.base_url
+    if proxy is not None:
+        await proxy.start()
+        base_url = proxy.base_url
+    faults = _faults(config, server, cluster, proxy)
+    stop = asyncio.Event()
+
+    async def show() -> None:
+        while not stop.is_set() and on_progress is not None:
+            on_progress(progress)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+
+    sampler = asyncio.create_task(_sample(server.base_url, progress, stop))
+    viewer = asyncio.create_task(show())
+    try:
+        progress.phase = "night"
+        await play(base_url, config.truth, credentials, behaviour=config.behaviour, timeline=config.timeline,
+                   tally=progress.tally, faults=faults, seed=config.seed, connections=config.connections)
+        progress.tally.event("every chair is done")
+        if after_night is not None:
+            progress.phase = "review"
+            await asyncio.to_thread(after_night, server, url)
+        progress.phase = "publishing"
+        return await _wait_published(server.base_url, progress, config.publish_timeout)
+    finally:
+        progress.phase = "done"
+        stop.set()
+        await asyncio.gather(sampler, viewer)
+        if on_progress is not None:
+            on_progress(progress)
+        if proxy is not None:
+            await proxy.stop()
+
+
+def _faults(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None,
+            proxy: SlowProxy | None) -> list[Fault]:
+    faults: list[Fault] = []
+
+    async def kill_and_restart() -> None:
+        await asyncio.to_thread(server.kill)
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(server.start)
+
+    for at in config.kills:
+        faults.append(Fault(at, "server SIGKILL and restart", kill_and_restart))
+    if config.pg_restarts and cluster is None:
+        raise ValueError("a PostgreSQL restart needs the rehearsal's own cluster (--engine postgres, no --pg-url)")
+    for at in config.pg_restarts:
+        assert cluster is not None
+        restart = cluster.restart
+
+        async def pg_restart(restart: Callable[[], None] = restart) -> None:
+            await asyncio.to_thread(restart)
+
+        faults.append(Fault(at, "PostgreSQL restart", pg_restart))
+    if config.slow and proxy is not None:
+        begin, end, delay = config.slow
+
+        async def slow_on(proxy: SlowProxy = proxy, delay: float = delay) -> None:
+            proxy.delay = delay
+
+        async def slow_off(proxy: SlowProxy = proxy) -> None:
+            proxy.delay = 0.0
+
+        faults += [Fault(begin, f"slow responses (+{delay:g} s)", slow_on), Fault(end, "responses fast again",
+                                                                                  slow_off)]
+    return faults

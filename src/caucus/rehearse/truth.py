@@ -1,0 +1,164 @@
+"""The ground truth a rehearsal replays, and the totals its published results must equal.
+
+Two sources:
+
+- :func:`truth_from_results`: a party's published results file (the real certified Iowa 2020 results by
+  default). Every unit whose alignments pass the checks is played. Its delegates are the published ones
+  where the rules reproduce them (with the game-of-chance outcome they imply), else what the rules award
+  (the first legal chance outcome); a chair of such a precinct first types the published, impossible
+  delegates, is refused, and then reports the right ones. Units whose alignments themselves break the
+  rules (a viable group that lost members, say) are what the worksheet says: the chair is refused, then
+  confirms the numbers (``"confirm": true``), they are recorded and held, and a reviewer accepts them as
+  reported (``held``). Units with no attendance are left out (counted in ``left_out``).
+- :func:`caucus.rehearse.synthetic.synthetic_truth`: a generated state of any size, from a seed.
+
+The expected totals (:meth:`GroundTruth.totals`) are computed here with the rules core, independently of
+the server: alignments summed, county delegates summed, SDEs per precinct rounded to 4 places (IA-4.2;
+satellite sites by turnout within their pool, IA-5.3) and summed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from caucus.audit import audit
+from caucus.plans import Plan, load_plan
+from caucus.results_csv import read_results
+from caucus.rules import get_ruleset
+from caucus.rules.branches import branches
+from caucus.rules.chance import ChanceOutcome
+from caucus.rules.satellite import site_delegates, site_group_sdes, site_sde
+from caucus.rules.sde import published_sdes
+
+#: findings about the alignments themselves: no channel can report such a unit as it stands
+ALIGNMENT_CODES = frozenset({
+    "count-missing", "count-negative", "count-not-whole", "candidate-unknown", "first-exceeds-attendance",
+    "final-exceeds-first", "viable-group-lost-members", "viable-group-lost-viability", "no-viable-group",
+})
+CERTIFIED = Path(__file__).resolve().parents[3] / "data" / "iowa2020" / "results-certified.csv"
+
+
+@dataclass(frozen=True)
+class PrecinctTruth:
+    """One unit's numbers as its chair reports them (attendance, alignments, chance outcomes, delegates)."""
+
+    code: str
+    attendance: int
+    first: Mapping[str, int]
+    final: Mapping[str, int]
+    delegates: Mapping[str, int]
+    chance: tuple[ChanceOutcome, ...] = ()
+    #: the delegates the published file gave, where the rules cannot produce them (the chair types these
+    #: first and is refused)
+    impossible_delegates: Mapping[str, int] | None = None
+    #: the numbers break the rules as they stand: sent with ``confirm``, held, accepted by a reviewer
+    held: bool = False
+
+    def bodies(self) -> tuple[dict[str, Any], ...]:
+        """The four stage reports, as the API takes them."""
+        final: dict[str, Any] = {"stage": "final", "counts": {g: n for g, n in self.final.items() if n}}
+        if self.chance:
+            final["chance"] = [{"kind": o.kind, "among": list(o.among), "selected": list(o.selected)}
+                               for o in self.chance]
+        return (
+            {"stage": "attendance", "attendance": self.attendance},
+            {"stage": "first", "counts": {g: n for g, n in self.first.items() if n}},
+            final,
+            {"stage": "delegates", "delegates": {g: n for g, n in self.delegates.items() if n}},
+        )
+
+
+@dataclass
+class GroundTruth:
+    """What the night should produce: ``plan`` is a bundled plan's name or a plan directory."""
+
+    plan: str
+    source: str
+    precincts: list[PrecinctTruth]
+    #: units of the source that cannot be played, by reason
+    left_out: dict[str, int] = field(default_factory=dict)
+
+    def without_held(self) -> GroundTruth:
+        """The same night without the units that need a reviewer's decision."""
+        kept = [p for p in self.precincts if not p.held]
+        held = len(self.precincts) - len(kept)
+        return GroundTruth(self.plan, self.source, kept, {**self.left_out, "held for review": held})
+
+    def load_plan(self) -> Plan:
+        return load_plan(self.plan)
+
+    def totals(self) -> dict[str, dict[str, Any]]:
+        """Per candidate: first, final, county delegates and SDEs (a Decimal at 4 places, summed from each
+        unit's rounded SDEs), over every unit played."""
+        plan = self.load_plan()
+        ruleset = get_ruleset(plan.ruleset)
+        pools: dict[str, int] = {}
+        for p in self.precincts:
+            fact = plan.precinct_by_code(p.code)
+            if fact.kind == "satellite":
+                pools[fact.county] = pools.get(fact.county, 0) + p.attendance
+        out: dict[str, dict[str, Any]] = {g: {"first": 0, "final": 0, "delegates": 0, "sde": Decimal(0)}
+                                          for g in plan.candidates}
+        for p in self.precincts:
+            for key, numbers in (("first", p.first), ("final", p.final), ("delegates", p.delegates)):
+                for g, n in numbers.items():
+                    out[g][key] += n
+            for g, value in unit_sdes(plan, ruleset.name, p, pools).items():
+                out[g]["sde"] += value
+        return out
+
+
+def unit_sdes(plan: Plan, ruleset_name: str, unit: PrecinctTruth, pool_attendance: Mapping[str, int]
+              ) -> dict[str, Decimal]:
+    """A unit's published SDEs: ``CD × S/C`` for a precinct; for a satellite site, its pool's SDEs shared by
+    turnout (``pool_attendance``: the attendance of the pool's reporting sites)."""
+    fact = plan.precinct_by_code(unit.code)
+    county = plan.counties[fact.county]
+    if fact.kind != "satellite":
+        return published_sdes(unit.delegates, county.sde_ratio) if county.county_delegates else {}
+    d = site_delegates(unit.attendance, get_ruleset(ruleset_name))
+    weight = site_sde(Fraction(county.state_delegates), pool_attendance[fact.county], unit.attendance)
+    return site_group_sdes(unit.delegates, d, weight)
+
+
+def truth_from_results(results: Path = CERTIFIED, plan_name: str = "iowa-2020",
+                       limit: int | None = None, only: Iterable[str] | None = None) -> GroundTruth:
+    """The ground truth of a published results file (see the module's doc): at most ``limit`` units (then
+    no satellite sites), or only the units whose codes are in ``only``."""
+    plan = load_plan(plan_name)
+    ruleset = get_ruleset(plan.ruleset)
+    report = audit(plan, read_results(results, plan=plan))
+    wanted = set(only) if only is not None else None
+    played: list[PrecinctTruth] = []
+    left_out: dict[str, int] = {}
+    for unit in report.units:
+        if wanted is not None and unit.code not in wanted:
+            continue
+        if limit is not None and len(played) >= limit:
+            break
+        if limit is not None and unit.kind == "satellite":
+            continue  # a satellite's SDEs need its whole pool: a sample of the state leaves them out
+        attendance = max(unit.attendance, sum(unit.final.values()))
+        if attendance == 0:
+            left_out["no attendance"] = left_out.get("no attendance", 0) + 1
+            continue
+        result = unit.result
+        if any(f.code in ALIGNMENT_CODES for f in result.findings) or result.allocation is None:
+            played.append(PrecinctTruth(unit.code, attendance, dict(unit.first), dict(unit.final),
+                                        dict(unit.reported_delegates), tuple(result.inferred_chance), held=True))
+            continue
+        if result.verdict in ("reproduced", "reproduced-given-chance") and not result.blocking:
+            played.append(PrecinctTruth(unit.code, attendance, dict(unit.first), dict(unit.final),
+                                        dict(unit.reported_delegates), tuple(result.inferred_chance)))
+            continue
+        alloc = result.allocation
+        branch = branches(alloc.delegates_to_elect, alloc.attendance, alloc.final, ruleset, alloc.applied)[0]
+        played.append(PrecinctTruth(unit.code, attendance, dict(unit.first), dict(unit.final),
+                                    dict(branch.allocation.delegates), tuple(branch.outcomes),
+                                    impossible_delegates=dict(unit.reported_delegates)))
+    return GroundTruth(plan_name, str(results), played, left_out)

@@ -1,0 +1,79 @@
+"""Continuous release: a background loop that releases newly accepted precincts (at most every interval).
+
+Every app worker runs one; the database decides which worker writes release n (the others' attempt fails
+on the unique number and they skip the round). A round is skipped cheaply when nothing changed since the
+last one: the ledger's newest seq, the audit log's newest id (reviewer decisions are audited) and the
+newest release number form a fingerprint read in one query.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+
+from caucus.ledger.schema import audit_log, ledger_entries, releases
+from caucus.service.releases import ReleaseRecord, ReleaseService
+
+log = logging.getLogger(__name__)
+
+
+class ContinuousReleaser:
+    """``start()`` a daemon thread that calls ``release_if_new`` while continuous release is on."""
+
+    def __init__(self, service: ReleaseService, interval: float = 1.0,
+                 on_release: Callable[[ReleaseRecord], None] | None = None) -> None:
+        self.service = service
+        self.interval = interval
+        self.on_release = on_release
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._seen: tuple[int, int, int] | None = None
+
+    def fingerprint(self) -> tuple[int, int, int]:
+        election = self.service.context.election_id
+        with self.service.engine.connect() as conn:
+            row = conn.execute(select(
+                select(func.coalesce(func.max(ledger_entries.c.seq), 0))
+                .where(ledger_entries.c.election_id == election).scalar_subquery(),
+                select(func.coalesce(func.max(audit_log.c.id), 0)).scalar_subquery(),
+                select(func.coalesce(func.max(releases.c.number), 0))
+                .where(releases.c.election_id == election).scalar_subquery(),
+            )).one()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def tick(self) -> ReleaseRecord | None:
+        """One round: release if continuous release is on and something may have changed."""
+        if not self.service.continuous():
+            self._seen = None
+            return None
+        seen = self.fingerprint()
+        if seen == self._seen:
+            return None
+        made = self.service.release_if_new()
+        # a release adds an audit row and a number: remember the state after it
+        self._seen = self.fingerprint() if made is not None else seen
+        if made is not None and self.on_release is not None:
+            self.on_release(made)
+        return made
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # keep the loop alive; the next round retries
+                log.exception("continuous release round failed")
+            self._stop.wait(self.interval)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="continuous-release", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None

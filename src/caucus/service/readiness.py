@@ -1,0 +1,153 @@
+"""Readiness before caucus night and progress on the night, for headquarters.
+
+Before the night: which precincts have signed in with their credential (a successful sign-in in
+``signin_attempts``, which includes the chair app's "test your sign-in"), by county, and the list to phone
+(precincts with a credential that never signed in, with their failed attempts). On the night: precinct
+states by county and statewide, precincts reporting over time (for a chart), stuck precincts (some stages
+reported, nothing new for ``stuck_after``), the review queue's length and the hotline's load.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, func, select
+
+from caucus.ledger.db import utcnow
+from caucus.ledger.schema import credentials, hotline_calls, precincts, signin_attempts
+from caucus.service.context import ElectionContext
+from caucus.service.review import queue_reasons
+from caucus.service.status import STATUS_NAMES, PrecinctStatus, read_statuses
+
+BUCKET = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class ToPhone:
+    code: str
+    county: str
+    name: str
+    failed_attempts: int
+
+
+@dataclass
+class CountyReadiness:
+    county: str
+    precincts: int = 0
+    with_credential: int = 0
+    signed_in: int = 0
+
+
+@dataclass(frozen=True)
+class Readiness:
+    counties: tuple[CountyReadiness, ...]
+    to_phone: tuple[ToPhone, ...]
+
+    @property
+    def total(self) -> CountyReadiness:
+        total = CountyReadiness("statewide")
+        for c in self.counties:
+            total.precincts += c.precincts
+            total.with_credential += c.with_credential
+            total.signed_in += c.signed_in
+        return total
+
+
+@dataclass
+class Night:
+    now: datetime
+    statewide: Counter[str]
+    by_county: dict[str, Counter[str]]
+    #: (time, precincts that had reported anything by then)
+    reporting_over_time: list[tuple[datetime, int]]
+    stuck: list[tuple[str, str, datetime]]  # code, state, last entry at
+    queue_length: int
+    hotline_last_hour: int
+    hotline_over_time: list[tuple[datetime, int]] = field(default_factory=list)
+
+
+class ReadinessService:
+    def __init__(self, engine: Engine, context: ElectionContext, *, clock: Callable[[], datetime] = utcnow,
+                 stuck_after: timedelta = timedelta(minutes=30)) -> None:
+        self.engine, self.context, self.clock, self.stuck_after = engine, context, clock, stuck_after
+
+    def readiness(self) -> Readiness:
+        election_id = self.context.election_id
+        with self.engine.connect() as conn:
+            signed = set(conn.execute(select(signin_attempts.c.precinct_code).where(
+                signin_attempts.c.election_id == election_id, signin_attempts.c.outcome == "ok").distinct()).scalars())
+            failed: dict[str, int] = {str(code): int(n) for code, n in conn.execute(
+                select(signin_attempts.c.precinct_code, func.count()).where(
+                    signin_attempts.c.election_id == election_id, signin_attempts.c.outcome == "bad-credential")
+                .group_by(signin_attempts.c.precinct_code))}
+            with_credential = set(conn.execute(select(precincts.c.code).join(
+                credentials, credentials.c.precinct_id == precincts.c.id).where(
+                precincts.c.election_id == election_id, credentials.c.status == "active")).scalars())
+        counties: dict[str, CountyReadiness] = {}
+        to_phone = []
+        for code, info in self.context.precincts.items():
+            county = counties.setdefault(info.county, CountyReadiness(info.county))
+            county.precincts += 1
+            county.with_credential += code in with_credential
+            county.signed_in += code in signed
+            if code in with_credential and code not in signed:
+                to_phone.append(ToPhone(code, info.county, info.name, int(failed.get(code, 0))))
+        to_phone.sort(key=lambda p: (-p.failed_attempts, p.county, p.code))
+        return Readiness(tuple(sorted(counties.values(), key=lambda c: c.county)), tuple(to_phone))
+
+    def night(self, statuses: Mapping[str, PrecinctStatus] | None = None) -> Night:
+        now = self.clock()
+        statuses = statuses if statuses is not None else read_statuses(self.engine, self.context)
+        statewide: Counter[str] = Counter(dict.fromkeys(STATUS_NAMES, 0))
+        by_county: dict[str, Counter[str]] = {}
+        firsts: list[datetime] = []
+        stuck = []
+        queue_length = 0
+        for status in statuses.values():
+            statewide[status.state] += 1
+            by_county.setdefault(status.info.county, Counter())[status.state] += 1
+            if status.history:
+                firsts.append(status.history[0].received_at)
+                last = status.history[-1].received_at
+                if status.state in ("reported", "held-for-review", "conflicting") and now - last >= self.stuck_after:
+                    stuck.append((status.info.code, status.state, last))
+            queue_length += bool(queue_reasons(status))
+        calls = _calls(self.engine, self.context.election_id)
+        return Night(
+            now=now, statewide=statewide, by_county=dict(sorted(by_county.items())),
+            reporting_over_time=_cumulative(sorted(firsts)), stuck=sorted(stuck, key=lambda s: s[2]),
+            queue_length=queue_length, hotline_last_hour=sum(1 for at in calls if now - at <= timedelta(hours=1)),
+            hotline_over_time=_per_bucket(calls),
+        )
+
+
+def _calls(engine: Engine, election_id: int) -> list[datetime]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(hotline_calls.c.at).where(hotline_calls.c.election_id == election_id))
+                      .scalars())
+
+
+def _floor(at: datetime) -> datetime:
+    return at - timedelta(minutes=at.minute % 15, seconds=at.second, microseconds=at.microsecond)
+
+
+def _cumulative(times: list[datetime]) -> list[tuple[datetime, int]]:
+    """(end of each 15-minute bucket, count so far) from the first to the last time."""
+    if not times:
+        return []
+    points = []
+    bucket, index = _floor(times[0]), 0
+    while index < len(times):
+        bucket += BUCKET
+        while index < len(times) and times[index] < bucket:
+            index += 1
+        points.append((bucket, index))
+    return points
+
+
+def _per_bucket(times: list[datetime]) -> list[tuple[datetime, int]]:
+    counts = Counter(_floor(at) for at in times)
+    return sorted(counts.items())

@@ -1,0 +1,314 @@
+"""Headquarters staff: accounts (argon2id passwords), cookie sessions, CSRF tokens, sign-in limits, audit.
+
+- A session token is 32 random bytes; only its SHA-256 hash is stored (``staff_sessions``). Every sign-in
+  opens a NEW session (and ends the one the browser still carried), so a planted session id is useless.
+- A session ends after ``idle`` without a request or ``absolute`` after sign-in, whichever comes first.
+- The CSRF token is derived from the session token (``sha256("csrf:" + token)``): a synchronizer token bound
+  to the session, never stored, different for every session.
+- Every attempt is recorded in ``staff_signin_attempts``: this many failures lock the account for a while,
+  and a client address with too many failures is stopped (the same arithmetic as the chairs' limits).
+- Every staff action writes an audit event with the actor ``<role>:<username>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any, Literal, cast, get_args
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, select, update
+
+from caucus.ledger import audit
+from caucus.ledger.db import iso_utc, utcnow, write_transaction
+from caucus.ledger.schema import staff_sessions, staff_signin_attempts, staff_users
+from caucus.service.errors import SessionExpired, SessionInvalid, SessionRevoked, TooManySignIns, clock_time
+from caucus.service.hq_errors import (
+    AccountLocked,
+    CsrfRejected,
+    StaffInputInvalid,
+    StaffSignInFailed,
+    StaffUserExists,
+    UnknownStaffUser,
+)
+from caucus.service.limits import FAILURE, SUCCESS, SignInLimits, client_retry_at, precinct_lock
+
+StaffRole = Literal["admin", "operator", "reviewer", "director", "observer"]
+STAFF_ROLE_NAMES: tuple[StaffRole, ...] = get_args(StaffRole)
+TOKEN_BYTES = 32
+MAX_TOKEN_LENGTH = 256
+MIN_PASSWORD_LENGTH = 12
+USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,63}")
+#: last_seen_at is written at most this often per session (idle expiry is accurate to this)
+TOUCH_EVERY = timedelta(seconds=30)
+BAD_PASSWORD = "bad-password"
+
+
+@dataclass(frozen=True)
+class StaffLimits:
+    account_failures: int = 5
+    account_window: timedelta = timedelta(minutes=15)
+    account_lockout: timedelta = timedelta(minutes=15)
+    client_failures: int = 20
+    client_window: timedelta = timedelta(minutes=15)
+
+    def as_signin_limits(self) -> SignInLimits:
+        return SignInLimits(self.account_failures, self.account_window, self.account_lockout,
+                            self.client_failures, self.client_window)
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    id: int
+    username: str
+    display_name: str
+    role: StaffRole
+    status: str
+    created_at: datetime
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role}:{self.username}"
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    session_id: int
+    user: StaffUser
+    expires_at: datetime
+    csrf_token: str
+
+    @property
+    def actor(self) -> str:
+        return self.user.actor
+
+    @property
+    def role(self) -> StaffRole:
+        return self.user.role
+
+
+@dataclass(frozen=True)
+class StaffSignedIn:
+    token: str
+    session: StaffSession
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def csrf_token_for(token: str) -> str:
+    """The CSRF token of the session whose token is ``token``."""
+    return hashlib.sha256(f"csrf:{token}".encode()).hexdigest()
+
+
+def _user(row: Any) -> StaffUser:
+    return StaffUser(row.id, row.username, row.display_name, cast(StaffRole, row.role), row.status, row.created_at)
+
+
+class StaffService:
+    """Staff accounts, sign-in, sessions and the audit trail of staff actions."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        election_id: int | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        limits: StaffLimits | None = None,
+        idle: timedelta = timedelta(minutes=30),
+        absolute: timedelta = timedelta(hours=12),
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        self.engine = engine
+        self.election_id = election_id
+        self.clock = clock
+        self.limits = limits or StaffLimits()
+        self.idle = idle
+        self.absolute = absolute
+        self.hasher = hasher or PasswordHasher()  # argon2id with the library's (RFC 9106) defaults
+
+    @cached_property
+    def _decoy_hash(self) -> str:
+        return self.hasher.hash(secrets.token_hex(16))
+
+    # -- accounts ----------------------------------------------------------------------------------------
+    def add_user(self, username: str, display_name: str, role: str, password: str, *, actor: str) -> StaffUser:
+        """Create an account; raises StaffInputInvalid (naming the field) or StaffUserExists."""
+        username = username.strip().lower()
+        if not USERNAME.fullmatch(username):
+            raise StaffInputInvalid("username", "a username is 2-64 characters: a lowercase letter, then lowercase "
+                                                "letters, digits, '.', '_' or '-'")
+        if role not in STAFF_ROLE_NAMES:
+            raise StaffInputInvalid("role", f"role must be one of {', '.join(STAFF_ROLE_NAMES)}; got {role!r}")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise StaffInputInvalid("password", f"a staff password has at least {MIN_PASSWORD_LENGTH} characters")
+        display_name = display_name.strip() or username
+        now = self.clock()
+        with write_transaction(self.engine) as conn:
+            if conn.execute(select(staff_users.c.id).where(staff_users.c.username == username)).first():
+                raise StaffUserExists(f"there is already a staff account {username!r}")
+            user_id = conn.execute(staff_users.insert().values(
+                username=username, display_name=display_name[:200], role=role,
+                password_hash=self.hasher.hash(password), status="active", created_at=now, disabled_at=None,
+            ).returning(staff_users.c.id)).scalar_one()
+            self._audit(conn, actor, "staff.add", {"username": username, "role": role}, "ok", now=now)
+        return StaffUser(user_id, username, display_name, role, "active", now)
+
+    def list_users(self) -> list[StaffUser]:
+        with self.engine.connect() as conn:
+            return [_user(r) for r in conn.execute(select(staff_users).order_by(staff_users.c.username))]
+
+    def disable_user(self, username: str, *, actor: str) -> StaffUser:
+        """Disable an account and end its sessions; raises UnknownStaffUser."""
+        now = self.clock()
+        with write_transaction(self.engine) as conn:
+            row = conn.execute(select(staff_users).where(staff_users.c.username == username)).first()
+            if row is None:
+                raise UnknownStaffUser(f"there is no staff account {username!r}")
+            if row.status == "active":
+                conn.execute(update(staff_users).where(staff_users.c.id == row.id)
+                             .values(status="disabled", disabled_at=now))
+                conn.execute(update(staff_sessions).where(staff_sessions.c.user_id == row.id,
+                                                          staff_sessions.c.revoked_at.is_(None))
+                             .values(revoked_at=now))
+            self._audit(conn, actor, "staff.disable", {"username": username},
+                        "ok" if row.status == "active" else "already-disabled", now=now)
+        return self.get_user(username)
+
+    def get_user(self, username: str) -> StaffUser:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(staff_users).where(staff_users.c.username == username)).first()
+        if row is None:
+            raise UnknownStaffUser(f"there is no staff account {username!r}")
+        return _user(row)
+
+    # -- sign in -----------------------------------------------------------------------------------------
+    def sign_in(self, username: str, password: str, client: str, *, replacing: str | None = None) -> StaffSignedIn:
+        """Check the limits, then the password; open a new session (ending ``replacing``, the token the
+        browser carried, if any). Raises TooManySignIns, AccountLocked or StaffSignInFailed."""
+        now = self.clock()
+        username = username.strip().lower()[:64]
+        client = client[:100] or "unknown"
+        limits = self.limits.as_signin_limits()
+        with self.engine.connect() as conn:
+            client_failures = list(conn.execute(select(staff_signin_attempts.c.at).where(
+                staff_signin_attempts.c.client == client, staff_signin_attempts.c.outcome == BAD_PASSWORD,
+                staff_signin_attempts.c.at > now - limits.client_window)).scalars())
+            attempts = [(r.at, FAILURE if r.outcome == BAD_PASSWORD else r.outcome) for r in conn.execute(
+                select(staff_signin_attempts.c.at, staff_signin_attempts.c.outcome).where(
+                    staff_signin_attempts.c.username == username,
+                    staff_signin_attempts.c.at > now - limits.precinct_lookback))]
+            row = conn.execute(select(staff_users).where(staff_users.c.username == username)).first()
+        retry_at = client_retry_at(client_failures, now, limits)
+        if retry_at is not None:
+            self._attempt(username, client, now, "client-limited")
+            raise TooManySignIns(len(client_failures), limits.client_window, retry_at, now)
+        lock = precinct_lock(attempts, limits)
+        if lock.until is not None and lock.active(now):
+            self._attempt(username, client, now, "account-locked")
+            raise AccountLocked(username, lock.until, now)
+        stored = row.password_hash if row is not None and row.status == "active" else None
+        if not self._verify(stored, password):
+            self._attempt(username, client, now, BAD_PASSWORD)
+            after = precinct_lock([*attempts, (now, FAILURE)], limits)
+            if after.until is not None and after.active(now):
+                raise AccountLocked(username, after.until, now)
+            raise StaffSignInFailed("the username and password do not match an active staff account")
+        assert row is not None
+        return self._open(_user(row), client, now, replacing)
+
+    def _verify(self, stored: str | None, password: str) -> bool:
+        try:
+            return self.hasher.verify(stored or self._decoy_hash, password) and stored is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _attempt(self, username: str, client: str, now: datetime, outcome: str) -> None:
+        with write_transaction(self.engine) as conn:
+            conn.execute(staff_signin_attempts.insert().values(username=username, client=client, at=now,
+                                                               outcome=outcome))
+            self._audit(conn, f"staff:{username}", "staff.sign-in", {"client": client}, f"rejected:{outcome}", now=now)
+
+    def _open(self, user: StaffUser, client: str, now: datetime, replacing: str | None) -> StaffSignedIn:
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        expires_at = now + self.absolute
+        with write_transaction(self.engine) as conn:
+            if replacing and len(replacing) <= MAX_TOKEN_LENGTH:
+                conn.execute(update(staff_sessions).where(staff_sessions.c.token_hash == _hash(replacing),
+                                                          staff_sessions.c.revoked_at.is_(None))
+                             .values(revoked_at=now))
+            session_id = conn.execute(staff_sessions.insert().values(
+                user_id=user.id, token_hash=_hash(token), client=client, created_at=now, last_seen_at=now,
+                expires_at=expires_at, revoked_at=None,
+            ).returning(staff_sessions.c.id)).scalar_one()
+            conn.execute(staff_signin_attempts.insert().values(username=user.username, client=client, at=now,
+                                                               outcome=SUCCESS))
+            self._audit(conn, user.actor, "staff.sign-in",
+                        {"session": session_id, "client": client, "expires_at": iso_utc(expires_at)}, "ok", now=now)
+        return StaffSignedIn(token, StaffSession(session_id, user, expires_at, csrf_token_for(token)))
+
+    # -- sessions ----------------------------------------------------------------------------------------
+    def authenticate(self, token: str) -> StaffSession:
+        """The session of a cookie token; raises SessionInvalid, SessionRevoked or SessionExpired."""
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            raise SessionInvalid("this staff session is not valid; sign in again")
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(staff_sessions.c.id.label("session_id"), staff_sessions.c.last_seen_at,
+                       staff_sessions.c.expires_at, staff_sessions.c.revoked_at, staff_users)
+                .join(staff_users, staff_users.c.id == staff_sessions.c.user_id)
+                .where(staff_sessions.c.token_hash == _hash(token))
+            ).first()
+        if row is None:
+            raise SessionInvalid("this staff session is not valid; sign in again")
+        if row.revoked_at is not None:
+            raise SessionRevoked(f"this session was ended at {clock_time(row.revoked_at)}; sign in again")
+        if row.status != "active":
+            raise SessionRevoked("this staff account is disabled")
+        now = self.clock()
+        if now >= row.expires_at:
+            raise SessionExpired(f"this session expired at {clock_time(row.expires_at)}; sign in again")
+        if now >= row.last_seen_at + self.idle:
+            raise SessionExpired(f"this session ended after {round(self.idle.total_seconds() / 60)} minutes "
+                                 "without activity; sign in again")
+        if now - row.last_seen_at >= TOUCH_EVERY:
+            with write_transaction(self.engine) as conn:
+                conn.execute(update(staff_sessions).where(staff_sessions.c.id == row.session_id)
+                             .values(last_seen_at=now))
+        return StaffSession(row.session_id, _user(row), row.expires_at, csrf_token_for(token))
+
+    def sign_out(self, session: StaffSession) -> None:
+        now = self.clock()
+        with write_transaction(self.engine) as conn:
+            ended = conn.execute(update(staff_sessions).where(staff_sessions.c.id == session.session_id,
+                                                              staff_sessions.c.revoked_at.is_(None))
+                                 .values(revoked_at=now)).rowcount
+            self._audit(conn, session.actor, "staff.sign-out", {"session": session.session_id},
+                        "ok" if ended else "already-ended", now=now)
+
+    def check_csrf(self, session: StaffSession, given: str | None, *, method: str, path: str) -> None:
+        """Raise CsrfRejected (and audit it) unless ``given`` is the session's CSRF token."""
+        if given and hmac.compare_digest(given.encode("utf-8", "replace"), session.csrf_token.encode()):
+            return
+        why = "missing" if not given else "wrong"
+        self.record(session.actor, "csrf.reject", {"method": method, "path": path, "token": why}, "rejected")
+        raise CsrfRejected(f"this form's security token is {why}; reload the page and submit it again")
+
+    # -- audit -------------------------------------------------------------------------------------------
+    def record(self, actor: str, action: str, detail: Mapping[str, Any], outcome: str = "ok") -> None:
+        """One audit event for a staff action."""
+        with write_transaction(self.engine) as conn:
+            self._audit(conn, actor, action, detail, outcome, now=self.clock())
+
+    def _audit(self, conn: Any, actor: str, action: str, detail: Mapping[str, Any], outcome: str, *,
+               now: datetime) -> None:
+        audit.record(conn, election_id=self.election_id, at=now, actor=actor, action=action, detail=detail,
+                     outcome=outcome)

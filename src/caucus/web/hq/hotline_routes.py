@@ -1,0 +1,92 @@
+"""The hotline console: verify the caller, key in the stages heard on the call, read them back."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from caucus.service import ServiceError, StageReport
+from caucus.web.access import Principal, access
+from caucus.web.errors import status_for
+from caucus.web.hq.pages import PREFIX, int_field, page, see_other, stage_field, stage_payload, text_field
+from caucus.web.services import services_of
+
+router = APIRouter(prefix=f"{PREFIX}/hotline", include_in_schema=False)
+Operator = Annotated[Principal, access("operator")]
+CallLogReaders = Annotated[Principal, access("operator", "reviewer", "director", "observer")]
+
+
+def _console(request: Request, principal: Principal, *, status: int = 200, message: str = "",
+             fields: dict[str, str] | None = None, precinct: str = "") -> Response:
+    services = services_of(request)
+    mine = [c for c in services.hotline.calls() if c.operator == principal.username][-20:]
+    return page(request, "hotline.html", principal, status=status, message=message, fields=fields or {},
+                calls=list(reversed(mine)), precinct=precinct)
+
+
+@router.get("")
+def console(request: Request, principal: Operator) -> Response:
+    return _console(request, principal)
+
+
+@router.post("/calls")
+async def verify(request: Request, principal: Operator) -> Response:
+    form = await request.form()
+    precinct = text_field(form, "precinct")
+    try:
+        call = await run_in_threadpool(services_of(request).hotline.verify_caller, principal.username, precinct,
+                                       text_field(form, "credential"), text_field(form, "note"))
+    except ServiceError as error:
+        return _console(request, principal, status=status_for(error), message=error.message, precinct=precinct,
+                        fields={p.field: p.message for p in error.fields})
+    return see_other(f"{PREFIX}/hotline/calls/{call.id}")
+
+
+def _call_page(request: Request, principal: Principal, call_id: int, *, status: int = 200, message: str = "",
+               fields: dict[str, str] | None = None, done: str = "") -> Response:
+    services = services_of(request)
+    call = services.hotline.open_call(principal.username, call_id)
+    mine = services.hotline.own_entries(principal.username, call.precinct)
+    status_now = services.review.status(call.precinct)
+    next_stage = next((s for s in ("attendance", "first", "final", "delegates") if s not in mine), None)
+    return page(request, "hotline_call.html", principal, status=status, message=message, fields=fields or {},
+                call=call, mine=mine, precinct=status_now, next_stage=next_stage, done=done,
+                log=services.hotline.calls(call.precinct))
+
+
+@router.get("/calls/{call_id}")
+def call_page(request: Request, principal: Operator, call_id: int, recorded: int | None = None) -> Response:
+    done = f"recorded as entry #{recorded}; read it back to the caller" if recorded is not None else ""
+    return _call_page(request, principal, call_id, done=done)
+
+
+@router.post("/calls/{call_id}/stages")
+async def enter_stage(request: Request, principal: Operator, call_id: int) -> Response:
+    form = await request.form()
+    services = services_of(request)
+    try:
+        stage = stage_field(form)
+        payload = stage_payload(form, stage, services.context.candidates)
+        supersedes = int_field(form, "supersedes_seq") if text_field(form, "supersedes_seq") else None
+        report = StageReport(stage, payload, supersedes_seq=supersedes,
+                             reason=text_field(form, "reason") or None)
+        result = await run_in_threadpool(services.hotline.enter, principal.username, call_id, report,
+                                         text_field(form, "key", required=True))
+    except ServiceError as error:
+        return _call_page(request, principal, call_id, status=status_for(error), message=error.message,
+                          fields={p.field: p.message for p in error.fields})
+    return see_other(f"{PREFIX}/hotline/calls/{call_id}?recorded={result.receipt.seq}")
+
+
+calls_router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+@calls_router.get("/calls/{code:path}")
+def call_log(request: Request, principal: CallLogReaders, code: str) -> Response:
+    services = services_of(request)
+    info = services.context.precinct(code)
+    return page(request, "call_log.html", principal, info=info, log=services.hotline.calls(info.code))

@@ -1,0 +1,33 @@
+"""Readiness before caucus night and progress on the night."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from caucus.service.status import read_statuses
+from caucus.web.access import STAFF_ROLES, Principal, access
+from caucus.web.hq.charts import line_chart
+from caucus.web.hq.pages import PREFIX, page
+from caucus.web.services import services_of
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+Staff = Annotated[Principal, access(*STAFF_ROLES)]
+
+
+@router.get("/readiness")
+def readiness(request: Request, principal: Staff) -> Response:
+    return page(request, "readiness.html", principal, r=services_of(request).readiness.readiness())
+
+
+@router.get("/night")
+def night(request: Request, principal: Staff) -> Response:
+    services = services_of(request)
+    statuses = read_statuses(services.engine, services.context)
+    progress = services.readiness.night(statuses)
+    total = len(statuses)
+    chart = line_chart(progress.reporting_over_time, total=total, label="precincts reporting over time")
+    return page(request, "night.html", principal, n=progress, total=total, chart=chart)

@@ -1,0 +1,119 @@
+"""The media feed at stable, versioned URLs: ``/feed/v1/...`` served from the snapshot files (see
+docs/feed.md). Strong ETags (the file's sha256 from the manifest), Last-Modified (the release time) and 304s.
+"""
+
+from __future__ import annotations
+
+import json
+from email.utils import parsedate_to_datetime
+from pathlib import PurePosixPath
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from caucus.publish.store import LATEST_JSON
+from caucus.web.access import access
+from caucus.web.errors import error_response
+from caucus.web.public.reader import NotPublished, Published, SnapshotReader
+from caucus.web.services import services_of
+
+PREFIX = "/feed/v1"
+LATEST_CACHE = "public, max-age=1, must-revalidate"
+IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
+MEDIA_TYPES = {
+    ".json": "application/json", ".csv": "text/csv; charset=utf-8", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+    ".png": "image/png", ".webp": "image/webp",
+}
+#: stable names of the latest release's files outside feed/
+ALIASES = {"nist.json": "nist/election-report.json", "manifest.json": "manifest.json", "release.json": "release.json"}
+
+router = APIRouter(include_in_schema=False)  # documented in docs/feed.md and docs/publish.md
+
+
+def reader_of(request: Request) -> SnapshotReader:
+    return services_of(request).snapshots
+
+
+def _not_found(message: str) -> Response:
+    return error_response(404, "not-released", message)
+
+
+def _fresh(request: Request, published: Published) -> bool:
+    """True when the client's copy is current (If-None-Match, else If-Modified-Since)."""
+    tags = request.headers.get("if-none-match")
+    if tags is not None:
+        offered = {tag.strip().removeprefix("W/") for tag in tags.split(",")}
+        return "*" in offered or published.etag in offered
+    since = request.headers.get("if-modified-since")
+    if since is not None:
+        try:
+            moment = parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+        return moment.tzinfo is not None and published.modified_at.replace(microsecond=0) <= moment
+    return False
+
+
+def serve(request: Request, published: Published, *, immutable: bool) -> Response:
+    headers = {
+        "ETag": published.etag,
+        "Last-Modified": published.last_modified,
+        "Cache-Control": IMMUTABLE_CACHE if immutable else LATEST_CACHE,
+        "X-Caucus-Release": str(published.number),
+        "Access-Control-Allow-Origin": "*",
+    }
+    if _fresh(request, published):
+        return Response(status_code=304, headers=headers)
+    media = MEDIA_TYPES.get(PurePosixPath(published.path).suffix, "application/octet-stream")
+    body = b"" if request.method == "HEAD" else published.data
+    response = Response(body, media_type=media, headers=headers)
+    if request.method == "HEAD":
+        response.headers["content-length"] = str(len(published.data))
+    return response
+
+
+@router.api_route(f"{PREFIX}/latest.json", methods=["GET", "HEAD"], dependencies=[access("public")])
+def latest(request: Request) -> Response:
+    """The latest release: number, time, manifest sha256 (the snapshot directory's latest.json)."""
+    reader = reader_of(request)
+    try:
+        data = (reader.store.root / LATEST_JSON).read_bytes()
+    except FileNotFoundError:
+        return _not_found("no results have been released yet")
+    return Response(data, media_type="application/json",
+                    headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"})
+
+
+@router.api_route(f"{PREFIX}/delta/{{since}}.json", methods=["GET", "HEAD"], dependencies=[access("public")])
+def delta(request: Request, since: int) -> Response:
+    """What changed from release ``since`` to the latest."""
+    reader = reader_of(request)
+    try:
+        body = reader.delta(since)
+        index = reader.index(body["release"])
+    except NotPublished as exc:
+        return _not_found(str(exc))
+    data = (json.dumps(body, indent=1, ensure_ascii=False) + "\n").encode()
+    published = Published(index.number, "delta.json", data, f'"delta-{since}-{index.manifest_sha256}"',
+                          reader.file("release.json", index.number).last_modified, index.created_at)
+    return serve(request, published, immutable=False)
+
+
+@router.api_route(f"{PREFIX}/releases/{{number}}/{{path:path}}", methods=["GET", "HEAD"],
+                  dependencies=[access("public")])
+def release_file(request: Request, number: int, path: str) -> Response:
+    """Any file of release ``number`` (immutable)."""
+    try:
+        return serve(request, reader_of(request).file(path, number), immutable=True)
+    except NotPublished as exc:
+        return _not_found(str(exc))
+
+
+@router.api_route(f"{PREFIX}/{{path:path}}", methods=["GET", "HEAD"], dependencies=[access("public")])
+def latest_file(request: Request, path: str) -> Response:
+    """A file of the latest release: ``statewide.json`` is ``feed/statewide.json``; see ALIASES."""
+    try:
+        return serve(request, reader_of(request).file(ALIASES.get(path, f"feed/{path}")), immutable=False)
+    except NotPublished as exc:
+        return _not_found(str(exc))

@@ -1,0 +1,197 @@
+"""The public results site: server-rendered pages read from the latest snapshot (never the ledger), the
+live-update stream (server-sent events watching the ``latest`` pointer, so it works across workers) and the
+site's own static files. Routes are thin: they pick a snapshot file and a template."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response, StreamingResponse
+
+from caucus.plans import Plan
+from caucus.publish.model import slug
+from caucus.web.access import access
+from caucus.web.public.atlas import iowa_map
+from caucus.web.public.reader import NotPublished, SnapshotReader
+from caucus.web.services import services_of
+
+HERE = Path(__file__).parent
+STATIC = {"public.css": "text/css; charset=utf-8", "live.js": "text/javascript; charset=utf-8"}
+REFRESH_SECONDS = 30
+#: an event stream ends after this long (the browser reconnects at once), so no connection outlives a restart
+STREAM_SECONDS = 15.0
+POLL_SECONDS = 0.25
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+           "#7f7f7f", "#393b79", "#637939")
+NO_RESULTS = "#e5e5e5"
+
+router = APIRouter(include_in_schema=False)  # documented in docs/feed.md and docs/publish.md
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                              undefined=jinja2.StrictUndefined)
+
+
+def colors(plan: Plan) -> dict[str, str]:
+    return {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(plan.candidates)}
+
+
+def _blend(color: str, share: float) -> str:
+    """``color`` mixed with white: a wider margin (share of the county's SDEs) gives a darker shade."""
+    strength = 0.35 + 0.65 * min(1.0, share * 2.5)
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(255 - (255 - c) * strength):02x}" for c in (r, g, b))
+
+
+def _when(text: str) -> str:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment.strftime("%d %b %Y, %H:%M:%S UTC")
+
+
+def _render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    services = services_of(request)
+    reader = services.snapshots
+    plan = services.context.plan
+    base: dict[str, Any] = {"election_title": plan.title, "title": plan.title, "refresh_seconds": REFRESH_SECONDS,
+                            "release": None, "test": services.context.mode == "test", "zero": False,
+                            "candidates": plan.candidates}
+    header = context.pop("header", None)
+    if header is not None:
+        index = reader.index(header["release"])
+        base.update(release=header["release"], test=header["test"], zero=header["zero"], status=header["status"],
+                    status_label="certified" if header["status"] == "certified" else "unofficial results",
+                    last_updated=header["lastUpdated"], last_updated_text=_when(header["lastUpdated"]),
+                    manifest_sha256=index.manifest_sha256)
+    html = environment().get_template(template).render(**{**base, **context})
+    return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-cache"})
+
+
+def _latest_json(reader: SnapshotReader, path: str) -> tuple[int, dict[str, Any]] | None:
+    """(release, document) from the latest release; None before the first. Retries once if the pointer
+    moves between reading it and reading the file."""
+    for _ in range(2):
+        number = reader.latest()
+        if number is None:
+            return None
+        try:
+            return number, reader.json(path, number)
+        except NotPublished:
+            if reader.latest() == number:
+                raise
+    return None
+
+
+@router.get("/", response_class=HTMLResponse, dependencies=[access("public")])
+def statewide(request: Request) -> HTMLResponse:
+    services = services_of(request)
+    reader = services.snapshots
+    plan = services.context.plan
+    found = _latest_json(reader, "feed/statewide.json")
+    if found is None:
+        return _render(request, "statewide.html")
+    number, state = found
+    counties = {c["name"]: c for c in reader.json("feed/counties.json", number)["counties"]}
+    palette = colors(plan)
+    fills = {}
+    for shape in iowa_map().counties:
+        leader = (counties.get(shape.name) or {}).get("sdeLeader")
+        fills[shape.name] = _blend(palette[leader["name"]], float(leader["marginShare"])) if leader else NO_RESULTS
+    shown_leaders = sorted({c["sdeLeader"]["name"] for c in counties.values() if c.get("sdeLeader")})
+    return _render(request, "statewide.html", header=state, state=state, counties=counties,
+                   county_list=list(counties.values()), map=iowa_map(), fills=fills, colors=palette,
+                   legend=[(g, palette[g]) for g in shown_leaders])
+
+
+@router.get("/county/{name}", response_class=HTMLResponse, dependencies=[access("public")])
+def county(request: Request, name: str) -> HTMLResponse:
+    reader = services_of(request).snapshots
+    try:
+        found = _latest_json(reader, f"feed/county/{name}.json")
+    except NotPublished:
+        return _render(request, "statewide.html", status_code=404, title="No such county")
+    if found is None:
+        return _render(request, "statewide.html")
+    _, doc = found
+    return _render(request, "county.html", header=doc, county=doc["county"], precincts=doc["precincts"],
+                   title=f"{doc['county']['name']}: results")
+
+
+@functools.cache
+def _precincts_by_slug(plan: Plan) -> Mapping[str, Any]:
+    return {slug(p.code): p for p in plan.precincts}
+
+
+@router.get("/precinct/{name}", response_class=HTMLResponse, dependencies=[access("public")])
+def precinct(request: Request, name: str) -> HTMLResponse:
+    services = services_of(request)
+    reader = services.snapshots
+    fact = _precincts_by_slug(services.context.plan).get(name)
+    if fact is None:
+        return _render(request, "statewide.html", status_code=404, title="No such precinct")
+    info = {"code": fact.code, "county": fact.county, "name": fact.name, "kind": fact.kind}
+    state = _latest_json(reader, "release.json")
+    record = None
+    if state is not None:
+        try:
+            record = reader.json(f"feed/precinct/{name}.json", state[0])
+        except NotPublished:
+            record = None
+    return _render(request, "precinct.html", header=state[1] if state else None, precinct=info, record=record,
+                   county_slug=slug(fact.county), title=f"{fact.name}: results")
+
+
+@router.get("/feed", response_class=HTMLResponse, dependencies=[access("public")])
+def feed_reference(request: Request) -> HTMLResponse:
+    found = _latest_json(services_of(request).snapshots, "release.json")
+    return _render(request, "feed.html", header=found[1] if found else None, title="Media feed")
+
+
+@router.get("/static/public/{name}", dependencies=[access("public")])
+def static(name: str) -> Response:
+    media = STATIC.get(name)
+    if media is None:
+        return Response("not found\n", status_code=404, media_type="text/plain")
+    return Response((HERE / "static" / name).read_bytes(), media_type=media,
+                    headers={"Cache-Control": "public, max-age=300"})
+
+
+async def _events(request: Request, reader: SnapshotReader, known: int | None, seconds: float
+                  ) -> AsyncIterator[str]:
+    yield "retry: 1000\n\n"
+    deadline = time.monotonic() + seconds
+    last = known
+    while True:
+        if await request.is_disconnected():
+            return
+        number = reader.latest()
+        if number is not None and number != last:
+            last = number
+            yield f"id: {number}\nevent: release\ndata: {json.dumps({'release': number})}\n\n"
+        if time.monotonic() >= deadline:
+            return
+        await asyncio.sleep(POLL_SECONDS)
+
+
+@router.get("/events", dependencies=[access("public")])
+def events(request: Request, release: int | None = None) -> StreamingResponse:
+    """Server-sent events: ``event: release`` with ``{"release": n}`` whenever the latest release is not the
+    one the page shows (``?release=`` or the Last-Event-ID header). A client that does not ask for
+    ``text/event-stream`` gets the current state as one event and the end of the stream."""
+    last_id = request.headers.get("last-event-id")
+    known = release if release else (int(last_id) if last_id and last_id.isdigit() else None)
+    seconds = STREAM_SECONDS if "text/event-stream" in request.headers.get("accept", "") else 0.0
+    return StreamingResponse(_events(request, services_of(request).snapshots, known, seconds),
+                             media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,0 +1,114 @@
+"""Reading published snapshots (files only: never the ledger), with what HTTP caching needs.
+
+A :class:`SnapshotReader` looks at the ``latest`` pointer on every call (one readlink: cheap, and it works
+across workers and when another process releases), and caches what never changes: a release's manifest and
+its files' ETags (releases are immutable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from caucus.publish.store import MANIFEST, SnapshotStore
+
+
+class NotPublished(LookupError):
+    """No release yet, or no such file in the release."""
+
+
+@dataclass(frozen=True)
+class Published:
+    """One file of one release, with its validators."""
+
+    number: int
+    path: str
+    data: bytes
+    etag: str
+    last_modified: str
+    modified_at: datetime
+
+
+@dataclass(frozen=True)
+class ReleaseIndex:
+    number: int
+    created_at: datetime
+    manifest_sha256: str
+    hashes: Mapping[str, str]
+
+
+class SnapshotReader:
+    def __init__(self, root: Path) -> None:
+        self.store = SnapshotStore(root)
+        self._indexes: dict[int, ReleaseIndex] = {}
+        self._lock = threading.Lock()
+
+    def latest(self) -> int | None:
+        return self.store.latest()
+
+    def index(self, number: int) -> ReleaseIndex:
+        with self._lock:
+            cached = self._indexes.get(number)
+        if cached is not None:
+            return cached
+        try:
+            raw = (self.store.release_dir(number) / MANIFEST).read_bytes()
+        except FileNotFoundError:
+            raise NotPublished(f"release {number} is not published") from None
+        manifest = json.loads(raw)
+        digest = hashlib.sha256(raw).hexdigest()
+        index = ReleaseIndex(number, datetime.fromisoformat(manifest["createdAt"].replace("Z", "+00:00")), digest,
+                             {f["path"]: f["sha256"] for f in manifest["files"]} | {MANIFEST: digest})
+        with self._lock:
+            self._indexes[number] = index
+        return index
+
+    def current(self) -> int:
+        number = self.latest()
+        if number is None:
+            raise NotPublished("no results have been released yet")
+        return number
+
+    def file(self, path: str, number: int | None = None) -> Published:
+        """A file of release ``number`` (default: the latest)."""
+        number = self.current() if number is None else number
+        index = self.index(number)
+        digest = index.hashes.get(path)
+        if digest is None:
+            raise NotPublished(f"release {number} has no file {path}")
+        data = self.store.read(number, path)
+        return Published(number, path, data, f'"{digest}"', format_datetime(index.created_at.astimezone(UTC),
+                                                                            usegmt=True), index.created_at)
+
+    def json(self, path: str, number: int | None = None) -> dict[str, Any]:
+        return dict(json.loads(self.file(path, number).data))
+
+    def delta(self, since: int) -> dict[str, Any]:
+        """What changed from release ``since`` to the latest: each precinct's numbers in release ``since``
+        (``before``) and now (``after``), and the reasons of the corrections in between."""
+        latest = self.current()
+        if since < 0 or since > latest:
+            raise NotPublished(f"release {since} is not published (the latest is {latest})")
+        changes: dict[str, dict[str, Any]] = {}
+        for number in range(since + 1, latest + 1):
+            for change in self.json("feed/changes.json", number)["changes"]:
+                seen = changes.get(change["code"])
+                if seen is None:
+                    changes[change["code"]] = dict(change)
+                else:
+                    seen["after"] = change["after"]
+                    seen["reasons"] = [*seen["reasons"], *change["reasons"]]
+        statewide = self.json("feed/statewide.json", latest)
+        return {
+            "feed": statewide["feed"], "election": statewide["election"], "since": since, "release": latest,
+            "lastUpdated": statewide["lastUpdated"], "status": statewide["status"], "test": statewide["test"],
+            "precinctsReporting": statewide["precinctsReporting"], "precinctsTotal": statewide["precinctsTotal"],
+            "changes": [changes[code] for code in sorted(changes)],
+        }

@@ -1,0 +1,72 @@
+"""Every route of the whole app x every role: anonymous, a chair, and each staff role. Each answer must match
+the route's declaration: allowed callers never get 401/403 (nor a 5xx), anonymous callers get 401, signed-in
+callers without the role get 403."""
+
+from __future__ import annotations
+
+import re
+
+from caucus.web.access import STAFF_ROLES, route_table
+from tests.hq.support import LOGIN, PASSWORD, add_staff, sign_in
+from tests.web.conftest import Web
+from tests.web.support import GRINNELL
+
+SAMPLES = {"call_id": "1", "code": GRINNELL, "label": "R-1", "photo_id": "1", "name": "hq.css", "number": "1",
+           "since": "0", "path": "manifest.json"}
+CALLERS = ("anonymous", "chair", *STAFF_ROLES)
+
+
+def _path(template: str) -> str:
+    return re.sub(r"\{(\w+)(:path)?\}", lambda m: SAMPLES[m.group(1)], template)
+
+
+def test_every_route_answers_every_role_as_declared(hq_sqlite: Web) -> None:
+    web = hq_sqlite
+    for role in STAFF_ROLES:
+        add_staff(web.engine, f"{role}1", role)
+    table = route_table(web.app)
+    assert {r.path for r in table} >= {"/hq", "/hq/hotline", "/hq/review", "/hq/readiness", "/hq/night",
+                                       "/hq/recanvass", "/hq/sign-in"}
+    assert all(r.roles for r in table), [r for r in table if not r.roles]
+    checked = 0
+    for route in table:
+        path = _path(route.path)
+        for caller in CALLERS:
+            headers: dict[str, str] = {}
+            data: dict[str, str] | None = None
+            content: bytes | None = None
+            if caller == "chair":
+                headers.update(web.sign_in(GRINNELL).auth)
+            elif caller != "anonymous":
+                staffer = sign_in(web.client, f"{caller}1")
+                headers.update(staffer.cookie)
+                data = {"csrf_token": staffer.csrf}
+            if path.startswith("/api/"):
+                headers.update({"Content-Type": "application/json", "Idempotency-Key": f"matrix-{checked}"})
+                content = b"{}" if route.method == "POST" else None
+                data = None
+            elif route.method == "POST":
+                data = dict(data or {})
+                if path == "/hq/sign-in":
+                    web.client.cookies.clear()
+                    login = web.client.get("/hq/sign-in")
+                    match = LOGIN.search(login.text)
+                    assert match is not None
+                    data.update(login_token=match.group(1), username="observer1", password=PASSWORD)
+                    headers["Cookie"] = "; ".join(filter(None, [headers.get("Cookie"),
+                                                                f"caucus_hq_login={match.group(1)}"]))
+            web.client.cookies.clear()
+            response = web.client.request(route.method, path, headers=headers, data=data, content=content,
+                                          follow_redirects=False)
+            allowed = "public" in route.roles or caller in route.roles
+            where = f"{caller} {route.method} {path}: {response.status_code} {response.text[:300]}"
+            if allowed:
+                assert response.status_code not in (401, 403), where
+                assert response.status_code < 500, where
+            elif caller == "anonymous":
+                assert response.status_code == 401, where
+            else:
+                assert response.status_code == 403, where
+                assert "only " in response.text and "may do this" in response.text, where
+            checked += 1
+    assert checked == len(CALLERS) * len(table)

@@ -1,0 +1,136 @@
+"""Golden files: the feed documents and the NIST SP 1500-100 v2 export of a fixed night, byte for byte.
+
+The night: every Poweshiek precinct, the Adair and Adams precincts whose certified 2020 numbers pass the
+checks and eight CD4 satellite sites, reported stage by stage through the real ReportService with a fixed
+clock, released; then Grinnell's first alignment corrected (a recanvass) and released again. Expected files
+live in tests/publish/golden/ under version control; set CAUCUS_UPDATE_GOLDEN=1 to rewrite them after a
+deliberate format change (and review the diff). Independently of the goldens, the numbers are checked
+against the party's certified results file and RULES.md, and the NIST export against its schema.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import jsonschema_rs
+import pytest
+
+from caucus.plans import load_plan
+from caucus.results_csv import read_results
+from caucus.service import StageReport
+from tests.publish.conftest import Night
+from tests.publish.support import GRINNELL, RESULTS, all_scripts, report, scripts
+
+GOLDEN = Path(__file__).parent / "golden"
+SCHEMA = Path(__file__).resolve().parents[2] / "src" / "caucus" / "publish" / "schema" / \
+    "NIST_V2_election_results_reporting.json"
+UPDATE = os.environ.get("CAUCUS_UPDATE_GOLDEN") == "1"
+FILES = {
+    1: ("release.json", "feed/statewide.json", "feed/statewide.csv", "feed/county/poweshiek.json",
+        "feed/county/poweshiek.csv", "feed/county/cd4-satellite.json", "feed/precincts.csv",
+        "feed/precinct/poweshiek-7.json", "feed/changes.json", "nist/election-report.json"),
+    2: ("feed/statewide.json", "feed/changes.json", "feed/precinct/poweshiek-7.json", "manifest.json"),
+}
+
+
+def _night(night: Night) -> None:
+    for script in scripts():
+        report(night.reports, script, night.clock)
+    night.clock.advance(minutes=5)
+    night.releases.release(actor="director:dee", note="first returns")
+    night.clock.advance(minutes=30)
+    grinnell = json.loads((night.snapshots / "releases" / "1" / "feed" / "precinct" / "poweshiek-7.json")
+                          .read_bytes())
+    first_seq = next(s["seq"] for s in grinnell["stages"] if s["stage"] == "first")
+    counts = dict(all_scripts()[GRINNELL].stages[1]["counts"])
+    counts["Other"] -= 1
+    counts["Bennet"] += 1
+    night.reports.submit(GRINNELL, StageReport("first", {"counts": counts}, supersedes_seq=first_seq,
+                                               reason="R-1: recanvass found a Bennet card counted as Other"),
+                         "recanvass-1", channel="app", actor="chair:Poweshiek/7")
+    night.clock.advance(minutes=2)
+    night.releases.release(actor="director:dee")
+
+
+def test_feed_and_nist_files_match_the_goldens(night: Night) -> None:
+    _night(night)
+    mismatched = []
+    for number, paths in FILES.items():
+        for path in paths:
+            produced = (night.snapshots / "releases" / str(number) / path).read_bytes()
+            golden = GOLDEN / f"release-{number}" / path
+            if UPDATE:
+                golden.parent.mkdir(parents=True, exist_ok=True)
+                golden.write_bytes(produced)
+            elif not golden.is_file() or golden.read_bytes() != produced:
+                mismatched.append(f"release {number}: {path}")
+    assert not mismatched, f"differs from tests/publish/golden: {mismatched}"
+
+
+def test_published_numbers_agree_with_the_certified_results(sqlite_night: Night) -> None:
+    """Independent of the goldens: each released precinct's SDEs are the party's certified ones, and the
+    statewide totals are their sums."""
+    night = sqlite_night
+    _night(night)
+    plan = load_plan("iowa-2020")
+    certified = {}
+    for unit in read_results(RESULTS, plan=plan):
+        precinct = plan.find_precinct(unit.county, unit.precinct)
+        assert precinct is not None
+        certified[precinct.code] = unit
+    released = [s.precinct for s in scripts() if not s.precinct.startswith("CD4")]
+    base = night.snapshots / "releases" / "2" / "feed"
+    statewide = json.loads((base / "statewide.json").read_bytes())
+    expected: dict[str, Decimal] = {}
+    for code in released:
+        record = json.loads((base / "precinct" / f"{code.lower().replace('/', '-')}.json").read_bytes())
+        published = {g: Decimal(v) for g, v in record["sde"].items() if Decimal(v)}
+        assert published == {g: v for g, v in certified[code].sde.items() if v}, code
+        for g, v in published.items():
+            expected[g] = expected.get(g, Decimal(0)) + v
+    shown = {c["name"]: Decimal(c["sde"]) for c in statewide["candidates"] if Decimal(c["sde"])}
+    assert shown == expected
+    assert statewide["precinctsReporting"] == len(scripts()) == 25  # 10 + 3 + 4 + 8 sites
+    grinnell = json.loads((base / "precinct" / "poweshiek-7.json").read_bytes())
+    assert grinnell["sde"] == {"Buttigieg": "0.4200", "Klobuchar": "0.5600", "Sanders": "0.5600",
+                               "Warren": "0.8400"}  # RULES.md §13.3 R1
+    assert json.loads((base / "changes.json").read_bytes())["changes"][0]["reasons"] == [
+        "R-1: recanvass found a Bennet card counted as Other"]
+    satellites = json.loads((base / "county" / "cd4-satellite.json").read_bytes())
+    assert satellites["county"]["precinctsReporting"] == 8
+    assert all(p.get("sde") is None for p in satellites["precincts"] if p["reported"])  # pool incomplete
+
+
+@pytest.mark.parametrize("zero", [False, True])
+def test_nist_export_is_valid_against_the_vendored_schema(sqlite_night: Night, zero: bool) -> None:
+    night = sqlite_night
+    if not zero:
+        for script in scripts():
+            report(night.reports, script, night.clock)
+    night.releases.release(actor="director:dee", zero=zero)
+    document = json.loads((night.snapshots / "releases" / "1" / "nist" / "election-report.json").read_bytes())
+    validator = jsonschema_rs.Draft4Validator(json.loads(SCHEMA.read_text()))
+    errors = [f"{list(e.instance_path)}: {e.message}" for e in validator.iter_errors(document)]
+    assert not errors, errors[:5]
+    assert document["Status"] == ("pre-election" if zero else "unofficial-partial")
+    assert document["IsTest"] is True
+    ids = {u["@id"] for u in document["GpUnit"]}
+    contests = document["Election"][0]["Contest"]
+    assert [c["@id"] for c in contests] == ["contest-first-alignment", "contest-final-alignment",
+                                            "contest-county-delegates", "contest-sde"]
+    referenced = {vc["GpUnitId"] for c in contests for s in c["ContestSelection"] for vc in s["VoteCounts"]}
+    assert referenced <= ids
+    if not zero:
+        first = next(c for c in contests if c["@id"] == "contest-first-alignment")
+        warren = next(s for s in first["ContestSelection"] if s["CandidateIds"] == ["cand-warren"])
+        grinnell = next(vc for vc in warren["VoteCounts"] if vc["GpUnitId"] == "gp-precinct-poweshiek-7")
+        assert grinnell["Count"] == 115  # RULES.md §13.3 R1: Warren 115 in Grinnell's first alignment
+
+
+def test_an_invalid_document_is_caught_by_the_schema() -> None:
+    """The validator is live: a report without its required Status fails."""
+    validator = jsonschema_rs.Draft4Validator(json.loads(SCHEMA.read_text()))
+    assert not validator.is_valid({"@type": "ElectionResults.ElectionReport", "Format": "precinct-level"})

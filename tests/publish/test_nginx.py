@@ -1,0 +1,71 @@
+"""deploy/nginx/caucus.conf under a real nginx (foreground, temporary prefix, 127.0.0.1, a free port):
+the feed straight from the snapshot directory with ETag/Last-Modified/304, the latest pointer followed
+across releases, the rest proxied to a real uvicorn app, and verify-release over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from caucus.cli import app as cli
+from caucus.rehearse.nginx import NGINX, NginxProcess
+from caucus.rehearse.server import ServerProcess
+from tests.publish.conftest import Night
+from tests.publish.support import GRINNELL, SLUG, all_scripts, report, scripts
+
+
+@pytest.fixture
+def served(sqlite_night: Night) -> Iterator[tuple[Night, ServerProcess, NginxProcess]]:
+    if not Path(NGINX).exists():
+        pytest.fail(f"nginx is not installed at {NGINX}: apt-get install nginx")
+    night = sqlite_night
+    server = ServerProcess(night.url, SLUG, env={"CAUCUS_SNAPSHOT_DIR": str(night.snapshots.parent)})
+    server.start()
+    proxy = NginxProcess(night.snapshots, server.base_url.removeprefix("http://"))
+    try:
+        proxy.start()
+        yield night, server, proxy
+    finally:
+        proxy.stop()
+        server.stop()
+
+
+def test_nginx_serves_the_feed_from_the_snapshot_files(served: tuple[Night, ServerProcess, NginxProcess]) -> None:
+    night, server, proxy = served
+    base = proxy.base_url
+    assert httpx.get(f"{base}/feed/v1/statewide.json").status_code == 404  # nothing released yet
+    report(night.reports, all_scripts()[GRINNELL], night.clock)
+    night.releases.release(actor="director:dee")
+
+    first = httpx.get(f"{base}/feed/v1/statewide.json")
+    assert first.status_code == 200 and first.headers["content-type"].startswith("application/json")
+    on_disk = (night.snapshots / "releases" / "1" / "feed" / "statewide.json").read_bytes()
+    assert first.content == on_disk
+    assert first.json()["release"] == 1 and first.headers["access-control-allow-origin"] == "*"
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert httpx.get(f"{base}/feed/v1/statewide.json", headers={"If-None-Match": etag}).status_code == 304
+    assert httpx.get(f"{base}/feed/v1/statewide.json", headers={"If-Modified-Since": modified}).status_code == 304
+    assert httpx.get(f"{base}/feed/v1/latest.json").json()["release"] == 1
+    csv = httpx.get(f"{base}/feed/v1/county/poweshiek.csv")
+    assert csv.headers["content-type"].startswith("text/csv") and b"Poweshiek/7" in csv.content
+    immutable = httpx.get(f"{base}/feed/v1/releases/1/manifest.json")
+    assert immutable.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert httpx.get(f"{base}/feed/v1/releases/1/.staging").status_code == 404
+
+    # the app behind it: pages and the delta, from the same files
+    assert "Statewide results" in httpx.get(f"{base}/").text
+    report(night.reports, scripts(["Adams"])[0], night.clock)
+    night.releases.release(actor="director:dee")
+    moved = httpx.get(f"{base}/feed/v1/statewide.json", headers={"If-None-Match": etag})
+    assert moved.status_code == 200 and moved.json()["release"] == 2
+    assert [c["code"] for c in httpx.get(f"{base}/feed/v1/delta/1.json").json()["changes"]] == ["Adams/AD1"]
+    # the same file from the app and from nginx
+    assert httpx.get(f"{server.base_url}/feed/v1/statewide.json").content == moved.content
+
+    verified = CliRunner().invoke(cli, ["verify-release", base])
+    assert verified.exit_code == 0, verified.stdout
+    assert "release 2: " in verified.stdout and "2 precincts recomputed" in verified.stdout
