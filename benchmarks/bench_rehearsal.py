@@ -1,6 +1,7 @@
 """Whole-night rehearsals as a benchmark: the full certified Iowa 2020 night and a synthetic state, on
 SQLite and on PostgreSQL, with 1 and 2 app workers, each a real `caucus rehearse` run (chairs over HTTP,
-two hotline operators, a separate snapshot releaser, continuous release on). Prints a Markdown table of the
+two hotline operators, a separate snapshot releaser, continuous release on; on PostgreSQL behind nginx,
+which serves the snapshots). Prints a Markdown table of the
 reports' figures and writes every JSON report under --out.
 
 Run (each line of the matrix is one rehearsal; the whole matrix takes about an hour on 2 cores):
@@ -30,6 +31,8 @@ def run(kind: str, engine: str, workers: int, *, precincts: int, out: Path, nigh
             "--dir", tempfile.mkdtemp(prefix=f"caucus-bench-{name}-")]
     if kind == "synthetic":
         args += ["--synthetic", str(precincts)]
+    if engine == "postgres":
+        args += ["--nginx"]  # the production layout: nginx in front, serving the snapshots itself
     started = time.monotonic()
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     wall = time.monotonic() - started
