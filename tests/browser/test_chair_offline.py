@@ -58,6 +58,13 @@ def test_network_cut_mid_flow_reload_offline_then_exactly_one_report_per_stage(
     send(phone, "Send final alignment")
     send(phone, "Send county delegates")
     expect(phone.locator("#savebar")).to_contain_text("3 waiting to send.")
+    phone.get_by_role("button", name="Status and messages").click()
+    expect(phone.locator("#outbox-list li.state-waiting")).to_have_count(3)
+    expect(phone.locator("#outbox-list li.state-waiting").first).to_contain_text(
+        "First alignment: " + ", ".join(f"{g} {n}" for g, n in p.first.items()))
+    expect(phone.locator("#outbox-list li.state-waiting").first).to_contain_text(
+        "Saved on this phone, not sent yet (no connection); trying again automatically.")
+    check_screen(phone, shot, "chair-06-offline-status")
     keys = {item["stage"]: item["key"] for item in _outbox(phone)}
 
     # The network comes back, but the answer to the first report sent is lost after the server recorded it:

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from caucus.ledger import make_engine
 from caucus.service import load_context
 from caucus.service.media import MessageService, PhotoService
-from tests.browser.chair_support import check_screen, ledger, open_app, send, sign_in, wait_sent
+from tests.browser.chair_support import check_screen, enter_counts, ledger, open_app, send, sign_in, wait_sent
 from tests.browser.conftest import SLUG, LiveServer
 
 Shot = Callable[[Page, str], Path]
@@ -43,6 +43,8 @@ def test_photo_is_resized_on_the_phone_and_uploaded_and_hq_messages_show(
     check_screen(phone, shot, "chair-06-photo")
     send(phone, "Send the photo")
     expect(phone.locator("#outbox-list")).to_contain_text("Sent. HQ has it: photo #1.")
+    kept = phone.evaluate("() => JSON.parse(localStorage.getItem('caucus-chair/v1')).outbox[0].body")
+    assert kept["dataUrl"] is None and kept["bytes"] > 0  # sent: the phone's storage is freed
 
     engine = make_engine(server.url)
     try:
@@ -57,7 +59,11 @@ def test_photo_is_resized_on_the_phone_and_uploaded_and_hq_messages_show(
         engine.dispose()
     phone.get_by_role("button", name="Check with HQ now").click()
     expect(phone.locator("#messages")).to_contain_text("Photo unreadable, please resend it in better light")
+    expect(phone.locator("#banner")).to_contain_text("New message from HQ: Photo unreadable, please resend it")
     check_screen(phone, shot, "chair-08-messages")
+    phone.get_by_role("button", name="Take the photo again").click()
+    expect(phone.get_by_role("heading", name="5. Photo of the signed worksheet")).to_be_visible()
+    expect(phone.get_by_role("button", name="Send the photo")).to_be_disabled()
 
 
 def test_correction_is_a_new_report_with_a_reason(live_server: Callable[..., LiveServer], phone: Page) -> None:
@@ -71,8 +77,8 @@ def test_correction_is_a_new_report_with_a_reason(live_server: Callable[..., Liv
     phone.get_by_label("Eligible caucus-goers counted").fill("328")
     send(phone, "Send correction of attendance")
     expect(phone.locator("[data-screen=attendance] .send-error")).to_contain_text("Say why you are correcting it")
-    why = phone.locator("[data-screen=attendance]").get_by_label("Why are you correcting it?")
-    why.fill("digits swapped when typing the head count")
+    reason = phone.locator("[data-screen=attendance]").get_by_label("Why are you correcting it?")
+    reason.fill("digits swapped when typing the head count")
     send(phone, "Send correction of attendance")
     wait_sent(phone, 2)
     rows = ledger(server, CODE)
@@ -80,3 +86,33 @@ def test_correction_is_a_new_report_with_a_reason(live_server: Callable[..., Liv
         (1, {"attendance": 382}, None, None),
         (2, {"attendance": 328}, 1, "digits swapped when typing the head count")]
     expect(phone.locator("#outbox-list")).to_contain_text("(correction of #1: digits swapped when typing")
+
+
+def test_a_refused_correction_says_why_and_a_fixed_one_goes_through(
+    live_server: Callable[..., LiveServer], phone: Page
+) -> None:
+    server = live_server([CODE])
+    open_app(phone, server)
+    sign_in(phone, server, CODE)
+    phone.get_by_label("Eligible caucus-goers counted").fill("40")
+    send(phone, "Confirm and send attendance")
+    enter_counts(phone, "first", {"Sanders": 20, "Warren": 18})
+    send(phone, "Send first alignment")
+    wait_sent(phone, 2)
+    phone.get_by_role("button", name="Correct attendance (receipt #1)").click()
+    phone.get_by_label("Eligible caucus-goers counted").fill("30")  # below the 38 already in groups
+    phone.locator("[data-screen=attendance]").get_by_label("Why are you correcting it?").fill("recounted")
+    send(phone, "Send correction of attendance")
+    refused = phone.locator("#outbox-list li.state-refused")
+    expect(refused).to_contain_text("Not accepted by HQ:")
+    expect(refused).to_contain_text("first alignment total 38 exceeds attendance 30")
+    expect(phone.locator("#savebar")).to_contain_text("1 not accepted: see Status.")
+    assert [e.seq for e in ledger(server, CODE)] == [1, 2]  # nothing refused reaches the ledger
+    phone.get_by_role("button", name="Correct attendance (receipt #1)").click()
+    phone.get_by_label("Eligible caucus-goers counted").fill("39")
+    phone.locator("[data-screen=attendance]").get_by_label("Why are you correcting it?").fill("recounted twice")
+    send(phone, "Send correction of attendance")
+    expect(phone.locator("#outbox-list")).to_contain_text("Replaced by a fixed version.")
+    expect(phone.locator("#savebar")).to_contain_text("Nothing waiting to send.")
+    rows = ledger(server, CODE)
+    assert [(e.payload, e.supersedes_seq, e.reason) for e in rows][2:] == [({"attendance": 39}, 1, "recounted twice")]

@@ -45,6 +45,16 @@ def test_the_route_registry_lists_every_route_with_its_roles(web_sqlite: Web) ->
     assert all(route.roles for route in table)
     expected = [
         RouteAccess("GET", "/", ("public",)),
+        # the chair app (its shell is public; its API additions are the chair's)
+        RouteAccess("GET", "/api/v1/chair/messages", ("chair",)),
+        RouteAccess("GET", "/api/v1/chair/photos", ("chair",)),
+        RouteAccess("POST", "/api/v1/chair/photos", ("chair",)),
+        RouteAccess("GET", "/api/v1/chair/setup", ("chair",)),
+        RouteAccess("GET", "/chair", ("public",)),
+        RouteAccess("GET", "/chair/", ("public",)),
+        RouteAccess("GET", "/chair/manifest.webmanifest", ("public",)),
+        RouteAccess("GET", "/chair/static/{name}", ("public",)),
+        RouteAccess("GET", "/chair/sw.js", ("public",)),
         RouteAccess("GET", "/api/v1/docs", ("public",)),
         RouteAccess("GET", "/api/v1/health", ("public",)),
         RouteAccess("GET", "/api/v1/openapi.json", ("public",)),

@@ -57,7 +57,8 @@ def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where the demo's database, snapshots and reports go "
                                                           "(a previous demo there is replaced).")]
     = Path("var/demo"),
-    port: Annotated[int, typer.Option(help="The port on 127.0.0.1 to serve on.", min=1, max=65535)] = 8000,
+    port: Annotated[int, typer.Option(help="The port on 127.0.0.1 to serve on (0: any free one).", min=0,
+                                      max=65535)] = 8000,
     night: Annotated[float, typer.Option(help="Seconds the night is compressed into.", min=5)] = 45.0,
     app_chairs: Annotated[int, typer.Option(help="Chairs who use the chair app in headless Chromium (when "
                                                  "/usr/bin/chromium is installed).", min=0)] = 3,
@@ -65,6 +66,7 @@ def demo(
     = 0.05,
     serve: Annotated[bool, typer.Option(help="Keep serving the results after the night (Ctrl-C stops).")]
     = True,
+    limit: Annotated[int | None, typer.Option(help="Play only the first N units (a quick look).", min=1)] = None,
 ) -> None:
     """Replay the real 2020 Iowa caucus night against a real server and leave its results site running."""
     console = Console(stderr=True)
@@ -73,7 +75,7 @@ def demo(
     if app_chairs and not in_app:
         console.print("Chromium is not installed (apt-get install chromium): every chair uses the API the app "
                       "uses, none the app itself.")
-    truth = truth_from_results()
+    truth = truth_from_results(limit=limit)
     config = Rehearsal(truth=truth, directory=directory, timeline=Timeline(night),
                        behaviour=Behaviour(hotline=hotline), in_app=in_app, port=port, keep_serving=serve,
                        publish_timeout=120)
@@ -95,7 +97,7 @@ def demo(
     (directory / "rehearsal.json").write_text(to_json(report))
     (directory / "rehearsal.html").write_text(to_html(report, outcome.tally.latencies()))
     access = _write_access(directory, outcome)
-    base = f"http://127.0.0.1:{port}"
+    base = outcome.server.base_url if outcome.server is not None else f"http://127.0.0.1:{port}"
     console.print(f"\n[bold]Public results:[/bold] {base}/     media feed: {base}/feed/v1/statewide.json\n"
                   f"[bold]Headquarters:[/bold]   {base}/hq     chair app: {base}/chair\n"
                   f"Sign-ins for HQ and the chairs: {access}\n"

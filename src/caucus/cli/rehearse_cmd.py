@@ -75,6 +75,8 @@ def rehearse_command(
     html_out: Annotated[Path | None, typer.Option("--html", help="Write the report as an HTML page here.")]
     = None,
     live: Annotated[bool, typer.Option(help="Show the live view.")] = True,
+    nginx: Annotated[bool, typer.Option(help="Put nginx (deploy/nginx/caucus.conf) in front: clients go "
+                                              "through it and it serves the snapshots itself.")] = False,
     publish_timeout: Annotated[float, typer.Option(help="Seconds to wait, after the last report, for every "
                                                         "unit to be published.", min=1)] = 180.0,
 ) -> None:
@@ -89,7 +91,7 @@ def rehearse_command(
                        workers=workers, timeline=Timeline(night), behaviour=Behaviour(hotline=hotline),
                        kills=_shares(kill_at), pg_restarts=_shares(pg_restart_at), slow=_slow(slow), seed=seed,
                        connections=connections, pg_url=pg_url,
-                       publish_timeout=publish_timeout)
+                       publish_timeout=publish_timeout, nginx=nginx)
     console = Console(stderr=True)
     console.print(f"rehearsal in {directory}: {len(truth.precincts):,} units from {truth.source}")
     outcome = _run(config, console, live)

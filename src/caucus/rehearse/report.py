@@ -31,7 +31,8 @@ def summary(outcome: Outcome) -> dict[str, Any]:
         "truth": {"source": config.truth.source, "plan": config.truth.plan, "units": len(config.truth.precincts),
                   "to_publish": outcome.expected, "held_unpublished": len(config.truth.precincts) - outcome.expected,
                   "left_out": config.truth.left_out},
-        "setup": {"engine": config.engine, "workers": config.workers, "night_seconds": config.timeline.duration,
+        "setup": {"engine": config.engine, "workers": config.workers, "nginx": config.nginx,
+                  "night_seconds": config.timeline.duration,
                   "seed": config.seed, "connections": config.connections, "kills": list(config.kills),
                   "pg_restarts": list(config.pg_restarts), "slow": list(config.slow) if config.slow else None},
         "reports": {

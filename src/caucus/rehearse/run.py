@@ -22,6 +22,7 @@ from caucus.ledger import make_engine, sqlite_url_for_dir, verify_chain
 from caucus.ledger.pgcluster import LocalCluster, PostgresServer, managed_cluster
 from caucus.rehearse.faults import SlowProxy
 from caucus.rehearse.hq import Desk, StaffAccount, StaffClient, staff_accounts
+from caucus.rehearse.nginx import NginxProcess
 from caucus.rehearse.night import Behaviour, Fault, Tally, Timeline, play
 from caucus.rehearse.published import Published, published_codes, read_published
 from caucus.rehearse.server import ReleaserProcess, ServerProcess, prepare_election
@@ -55,6 +56,7 @@ class Rehearsal:
     release_interval: float = 2.0  # seconds between looks of the continuous release for new results
     port: int | None = None  # the server's port (default: a free one)
     keep_serving: bool = False  # leave the server running at the end (the demo)
+    nginx: bool = False  # clients go through nginx (deploy/nginx/caucus.conf), which serves the snapshots itself
 
 
 @dataclass
@@ -184,15 +186,20 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
         server = ServerProcess(url, SLUG, workers=config.workers, env=env, port=config.port)
         server.start()
         releaser.start()
+        proxy = NginxProcess(snapshots / SLUG, f"127.0.0.1:{server.port}", workers=2) if config.nginx else None
         try:
+            if proxy is not None:
+                proxy.start()
             if before_night is not None:
                 before_night(server, credentials)
             tally = Tally()
             progress = Progress(tally, expected=len(truth.published))
             outcome_wait = asyncio.run(_night(config, server, cluster, credentials=credentials, progress=progress,
                                               on_progress=on_progress, after_night=after_night, url=url,
-                                              staff=staff))
+                                              staff=staff, front=proxy.base_url if proxy else server.base_url))
         finally:
+            if proxy is not None:
+                proxy.stop()
             if not config.keep_serving:
                 server.stop()
                 releaser.stop()
@@ -213,9 +220,11 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
 async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None, *,
                  credentials: dict[str, str], progress: Progress, on_progress: Callable[[Progress], None] | None,
                  after_night: Callable[[ServerProcess, str], None] | None, url: str,
-                 staff: list[StaffAccount]) -> float | None:
-    proxy = SlowProxy(server.port) if config.slow else None
-    base_url = server.base_url
+                 staff: list[StaffAccount], front: str) -> float | None:
+    """``front``: where the clients go (the server, or nginx in front of it)."""
+    front_port = int(front.rsplit(":", 1)[1])
+    proxy = SlowProxy(front_port) if config.slow else None
+    base_url = front
     if proxy is not None:
         await proxy.start()
         base_url = proxy.base_url
@@ -228,7 +237,7 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
 
-    sampler = asyncio.create_task(_sample(server.base_url, progress, stop))
+    sampler = asyncio.create_task(_sample(front, progress, stop))
     viewer = asyncio.create_task(show())
     clients = {a.username: StaffClient(base_url, a, progress.tally) for a in staff}
     try:
@@ -252,8 +261,8 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
             progress.phase = "review"
             await asyncio.to_thread(after_night, server, url)
         progress.phase = "publishing"
-        waited = await _wait_published(server.base_url, progress, config.publish_timeout)
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        waited = await _wait_published(front, progress, config.publish_timeout)
+        async with httpx.AsyncClient(base_url=front, timeout=30) as http:
             with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
                 progress.published_codes = await published_codes(http)
         return waited

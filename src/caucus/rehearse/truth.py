@@ -155,8 +155,11 @@ def truth_from_results(results: Path = CERTIFIED, plan_name: str = "iowa-2020",
         if attendance == 0:
             left_out["no attendance"] = left_out.get("no attendance", 0) + 1
             continue
-        if not any(unit.first.values()):  # a first alignment of nobody cannot be reported by any channel
-            left_out["no first alignment in the results"] = left_out.get("no first alignment in the results", 0) + 1
+        # an alignment of nobody cannot be reported by any channel
+        empty = [name for name, counts in (("first", unit.first), ("final", unit.final)) if not any(counts.values())]
+        if empty:
+            why = f"no {empty[0]} alignment in the results"
+            left_out[why] = left_out.get(why, 0) + 1
             continue
         result = unit.result
         if any(f.code in ALIGNMENT_CODES for f in result.findings) or result.allocation is None:

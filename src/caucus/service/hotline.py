@@ -164,17 +164,19 @@ class HotlineService:
         call = self.open_call(operator, call_id)
         info = self.context.precinct(call.precinct)
         actor = operator_actor(operator)
-        with self._lock:
-            submission = Submission(
+        def submission() -> Submission:
+            return Submission(
                 election=self.context.slug, precinct_code=info.code, channel="hotline", stage=report.stage,
                 payload=report.payload, actor=actor, idempotency_key=idempotency_key,
                 supersedes_seq=report.supersedes_seq, reason=report.reason)
+
+        with self._lock:
             # the form sent twice (a double click, a retry after a lost answer): the same key answers with
             # the entry already recorded, never a second row or a refusal
             state = precinct_state(self.engine, self.context.slug, info.code)
             original = next((e for e in state.entries if e.idempotency_key == idempotency_key), None)
             if original is not None:
-                differs = original.differences(submission)
+                differs = original.differences(submission())
                 if differs:
                     raise IdempotencyConflict(idempotency_key, original.seq, differs)
                 return SubmitResult(original.receipt(replayed=True), read_status(self.engine, self.context,
@@ -186,7 +188,7 @@ class HotlineService:
                 self._audit_refusal(actor, info.code, report, error)
                 raise
             try:
-                receipt = self.writer.submit(submission, timeout=self.write_timeout)
+                receipt = self.writer.submit(submission(), timeout=self.write_timeout)
             except TimeoutError:
                 raise LedgerTimeout(self.write_timeout) from None
         with write_transaction(self.engine) as conn:

@@ -46,9 +46,16 @@ async function refreshFromHq() {
   if (!state.session || !navigator.onLine) return;
   try {
     const precinct = await api("/api/v1/precinct");
-    if (precinct.response.ok) state.hq = { ...precinct.body, checkedAt: new Date().toISOString() };
+    if (precinct.response.ok) {
+      state.hq = { ...precinct.body, checkedAt: new Date().toISOString() };
+      if (precinct.body.recomputed && precinct.body.recomputed.delegates) state.recomputed = precinct.body.recomputed;
+    }
     const messages = await api("/api/v1/chair/messages");
-    if (messages.response.ok) state.messages = messages.body;
+    if (messages.response.ok) {
+      const fresh = messages.body.filter((m) => !state.messages.some((old) => old.id === m.id));
+      state.messages = messages.body;
+      if (fresh.length) banner(`New message from HQ: ${fresh[fresh.length - 1].text}`);
+    }
     persist();
   } catch {
     // no signal: the cached status stays on screen with its time
@@ -378,7 +385,7 @@ function renderPhoto() {
     if (img.src !== state.photo.dataUrl) img.src = state.photo.dataUrl;
     img.hidden = false;
   } else img.hidden = true;
-  $("#send-photo").disabled = !state.photo || Boolean(outbox.items.find((i) => i.kind === "photo" && i.body.dataUrl === state.photo.dataUrl));
+  $("#send-photo").disabled = !state.photo || Boolean(state.photo.queued);
 }
 
 function describeItem(item) {
@@ -388,15 +395,15 @@ function describeItem(item) {
     `: ${Object.entries(b.counts || b.delegates).map(([g, n]) => `${g} ${n}`).join(", ")}`;
   const correction = b.supersedes_seq ? ` (correction of #${b.supersedes_seq}: ${b.reason})` : "";
   const status = {
-    saved: "Saved on this phone.",
-    sending: "Sending now...",
-    waiting: `Saved on this phone, not sent yet (${item.error ? item.error.message : "waiting"}); trying again automatically.`,
-    sent: item.kind === "photo" ? `Sent. HQ has it: photo #${item.receipt.id}.`
-      : `Sent. HQ receipt #${item.receipt.seq} at ${clock(item.receipt.received_at)}.`,
-    refused: `Not accepted by HQ: ${item.error && item.error.message}. Fix the numbers and send again.`,
-    "sign-in": "Saved on this phone. Sign in again to send it.",
-    "set-aside": "Replaced by a fixed version.",
-  }[item.status];
+    saved: () => "Saved on this phone.",
+    sending: () => "Sending now...",
+    waiting: () => `Saved on this phone, not sent yet (${item.error ? item.error.message : "waiting"}); trying again automatically.`,
+    sent: () => (item.kind === "photo" ? `Sent. HQ has it: photo #${item.receipt.id}.`
+      : `Sent. HQ receipt #${item.receipt.seq} at ${clock(item.receipt.received_at)}.`),
+    refused: () => `Not accepted by HQ: ${item.error && item.error.message}. Fix the numbers and send again.`,
+    "sign-in": () => "Saved on this phone. Sign in again to send it.",
+    "set-aside": () => "Replaced by a fixed version.",
+  }[item.status]();
   const cls = item.status === "sent" ? "state-sent" : item.status === "refused" ? "state-refused" : "state-waiting";
   return el("li", { class: cls, "data-item": item.stage }, el("strong", { text: `${what}${numbers}${correction}` }),
     el("br"), status);
@@ -410,10 +417,13 @@ function renderStatus() {
   fill($("#hq-status"), hq ? [
     el("p", { text: `HQ's state for your precinct: ${words[hq.state] || hq.state} (checked ${clock(hq.checkedAt)}).` }),
     ...lines(hq.reasons.map((r) => `Why: ${r}`), hq.state === "held-for-review" ? "warning" : ""),
-    disagreement(),
-  ] : [el("p", { text: "Not checked with HQ yet (needs signal)." })]);
+  ] : [el("p", { text: "Not checked with HQ yet (needs signal)." })], disagreement());
   fill($("#messages"), state.messages.length ? state.messages.map((m) => el("li", {},
-    el("strong", { text: `${clock(m.sent_at)}: ` }), m.text)) : [el("li", { text: "No messages from HQ." })]);
+    el("strong", { text: `${clock(m.sent_at)}: ` }), m.text,
+    m.kind === "resend-photo" ? el("button", { type: "button", class: "secondary", text: "Take the photo again",
+      onclick: () => { state.photo = null; go("photo"); } }) : null,
+    m.kind === "call-hq" ? el("p", { class: "warning", text: "HQ asks you to call the hotline." }) : null))
+    : [el("li", { text: "No messages from HQ." })]);
   fill($("#corrections"), STAGES.filter((s) => state.receipts[s]).map((s) => el("button", { type: "button",
     text: `Correct ${STAGE_NAMES[s].toLowerCase()} (receipt #${state.receipts[s].seq})`,
     onclick: () => { state.correcting = s; go(SCREEN_OF[s]); } })));
@@ -489,6 +499,7 @@ function wire() {
     render();
   });
   $("#send-photo").addEventListener("click", () => {
+    state.photo.queued = true;
     outbox.add("photo", "photo", { dataUrl: state.photo.dataUrl });
     go("status");
   });

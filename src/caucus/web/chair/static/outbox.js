@@ -47,8 +47,9 @@ export class Outbox {
     return item;
   }
 
+  /** The network is back (or the chair asked): try at once, and start the backoff again from 1 s. */
   retryNow() {
-    for (const item of this.items) if (item.status === "waiting") item.nextAt = 0;
+    for (const item of this.items) if (item.status === "waiting") { item.nextAt = 0; item.failures = 0; }
     this.pump();
   }
 
@@ -122,6 +123,8 @@ export class Outbox {
       item.status = "sent";
       item.error = null;
       item.receipt = item.kind === "photo" ? answer : answer.receipt;
+      // HQ has the photo: free the phone's storage (the chair's preview keeps its own copy until replaced)
+      if (item.kind === "photo") item.body = { dataUrl: null, bytes: request.body.size };
       item.answer = item.kind === "photo" ? null : { recomputed: answer.recomputed, findings: answer.findings,
         state: answer.precinct && answer.precinct.state, reasons: answer.precinct && answer.precinct.reasons };
       if (item.kind === "report") {
@@ -154,7 +157,8 @@ export class Outbox {
   later(item, why) {
     item.status = "waiting";
     item.error = { code: "retrying", message: why, fields: [] };
-    item.nextAt = Date.now() + BACKOFF_MS[Math.min(item.attempts - 1, BACKOFF_MS.length - 1)];
+    item.failures = (item.failures || 0) + 1;
+    item.nextAt = Date.now() + BACKOFF_MS[Math.min(item.failures - 1, BACKOFF_MS.length - 1)];
     this.persist();
     this.changed(item);
     return false;
