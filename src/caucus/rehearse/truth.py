@@ -172,7 +172,9 @@ def truth_from_results(results: Path = CERTIFIED, plan_name: str = "iowa-2020",
             continue
         alloc = result.allocation
         branch = branches(alloc.delegates_to_elect, alloc.attendance, alloc.final, ruleset, alloc.applied)[0]
-        played.append(PrecinctTruth(unit.code, attendance, dict(unit.first), dict(unit.final),
-                                    dict(branch.allocation.delegates), tuple(branch.outcomes),
-                                    impossible_delegates=dict(unit.reported_delegates)))
+        awarded = dict(branch.allocation.delegates)
+        published = dict(unit.reported_delegates)
+        same = {g: n for g, n in awarded.items() if n} == {g: n for g, n in published.items() if n}
+        played.append(PrecinctTruth(unit.code, attendance, dict(unit.first), dict(unit.final), awarded,
+                                    tuple(branch.outcomes), impossible_delegates=None if same else published))
     return GroundTruth(plan_name, str(results), played, left_out)
