@@ -1,4 +1,5 @@
-"""Continuous release: a background loop that releases newly accepted precincts (at most every interval).
+"""Continuous release: a background loop that releases newly accepted precincts (at most every interval,
+and never busy more than half the time: after a round of d seconds it waits at least d).
 
 Every app worker runs one; the database decides which worker writes release n (the others' attempt fails
 on the unique number and they skip the round). A round is skipped cheaply when nothing changed since the
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy import func, select
@@ -65,11 +67,14 @@ class ContinuousReleaser:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 self.tick()
             except Exception:  # keep the loop alive; the next round retries
                 log.exception("continuous release round failed")
-            self._stop.wait(self.interval)
+            # at most half of a core: a round of the whole state takes seconds of CPU, and the app workers
+            # (or the machine's other work) must keep the rest
+            self._stop.wait(max(self.interval, time.monotonic() - started))
 
     def start(self) -> None:
         if self._thread is None:
