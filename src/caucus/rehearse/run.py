@@ -68,6 +68,7 @@ class Progress:
     phase: str = "starting"
     expected: int = 0
     desk: Desk | None = None
+    published_at: float | None = None  # when the feed first showed every unit to publish (monotonic)
     published_codes: set[str] = field(default_factory=set)
 
 
@@ -112,11 +113,13 @@ def _database(config: Rehearsal) -> Iterator[tuple[str, LocalCluster | None]]:
         yield PostgresServer(cluster.url).create_database(), cluster
 
 
-async def _sample(base_url: str, progress: Progress, stop: asyncio.Event, every: float = 1.0) -> None:
+async def _sample(base_url: str, progress: Progress, stop: asyncio.Event, every: float = 0.25) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
         while not stop.is_set():
             with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
                 progress.published = await read_published(http)
+                if progress.published.reporting >= progress.expected and progress.published_at is None:
+                    progress.published_at = time.monotonic()
             tally = progress.tally
             tally.samples.append({
                 "t": time.monotonic() - tally.started, "acknowledged": len(tally.acknowledged),
@@ -135,6 +138,7 @@ async def _wait_published(base_url: str, progress: Progress, timeout: float) -> 
             with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
                 progress.published = await read_published(http)
                 if progress.published.reporting >= progress.expected:
+                    progress.published_at = progress.published_at or time.monotonic()
                     return time.monotonic() - started
             await asyncio.sleep(0.2)
     return None
@@ -261,11 +265,12 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
             progress.phase = "review"
             await asyncio.to_thread(after_night, server, url)
         progress.phase = "publishing"
-        waited = await _wait_published(front, progress, config.publish_timeout)
+        if await _wait_published(front, progress, config.publish_timeout) is None:
+            progress.published_at = None
         async with httpx.AsyncClient(base_url=front, timeout=30) as http:
             with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
                 progress.published_codes = await published_codes(http)
-        return waited
+        return _last_report_to_published(progress, config.truth)
     finally:
         for client in clients.values():
             await client.close()
@@ -276,6 +281,17 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
             on_progress(progress)
         if proxy is not None:
             await proxy.stop()
+
+
+def _last_report_to_published(progress: Progress, truth: GroundTruth) -> float | None:
+    """Seconds from the acknowledgment of the last report of a unit to publish to the moment the feed showed
+    every such unit (None if it never did)."""
+    if progress.published_at is None:
+        return None
+    wanted = {u.code for u in truth.published}
+    acked = [s.acked_at for s in progress.tally.sent
+             if s.acked_at is not None and s.precinct in wanted and s.kind in ("report", "correction")]
+    return max(0.0, progress.published_at - max(acked)) if acked else None
 
 
 def _faults(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None,
