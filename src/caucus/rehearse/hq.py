@@ -57,7 +57,7 @@ class StaffClient:
 
     async def _retrying(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         delay = 0.05
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 1800
         while True:
             try:
                 response = await self.http.request(method, path, **kwargs)
@@ -137,21 +137,30 @@ class StaffClient:
 class Desk:
     """The hotline desk: two operators; each phoned stage is keyed in by both (four eyes)."""
 
-    def __init__(self, first: StaffClient, second: StaffClient) -> None:
+    def __init__(self, first: StaffClient, second: StaffClient, lines: int = 8) -> None:
         self.operators = (first, second)
+        self.lines = asyncio.Semaphore(lines)  # calls answered at once; the other callers wait on hold
         self.in_call = 0  # calls being taken now (the live view's hotline queue)
+        self.on_hold = 0
         self.calls = 0
 
     async def report(self, truth: PrecinctTruth, credential: str, times: tuple[float, ...], start: float) -> None:
         calls: dict[int, int] = {}
         for body, at in zip(truth.bodies(), times, strict=True):
             await asyncio.sleep(max(0.0, start + at - time.monotonic()))
-            self.in_call += 1
-            try:
-                for i, operator in enumerate(self.operators):
-                    if i not in calls:
-                        calls[i] = await operator.take_call(truth.code, credential)
-                        self.calls += 1
-                    await operator.key_in(calls[i], truth.code, body)
-            finally:
-                self.in_call -= 1
+            self.on_hold += 1
+            async with self.lines:
+                self.on_hold -= 1
+                await self._stage(truth, credential, body, calls)
+
+    async def _stage(self, truth: PrecinctTruth, credential: str, body: dict[str, Any], calls: dict[int, int]
+                     ) -> None:
+        self.in_call += 1
+        try:
+            for i, operator in enumerate(self.operators):
+                if i not in calls:
+                    calls[i] = await operator.take_call(truth.code, credential)
+                    self.calls += 1
+                await operator.key_in(calls[i], truth.code, body)
+        finally:
+            self.in_call -= 1

@@ -129,7 +129,7 @@ def worksheet_photo(precinct: str, seed: int) -> bytes:
 class Client:
     """Sends with retries: the same key until a 2xx or a refusal (4xx other than 401/409/423/429)."""
 
-    def __init__(self, http: httpx.AsyncClient, tally: Tally, *, give_up_after: float = 300.0) -> None:
+    def __init__(self, http: httpx.AsyncClient, tally: Tally, *, give_up_after: float = 1800.0) -> None:
         self.http, self.tally, self.give_up_after = http, tally, give_up_after
 
     async def request(self, method: str, path: str, *, sent: Sent | None, flaky: bool = False,
@@ -317,8 +317,8 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
             assert hotline is not None
             try:
                 await hotline.report(chair.truth, chair.credential, timeline.times(chair.rng), start)
-            except RuntimeError as exc:
-                tally.event(str(exc))
+            except (RuntimeError, httpx.HTTPError) as exc:  # the call failed: the verdicts will show it
+                tally.event(f"{chair.truth.code}: hotline call failed: {exc!r}"[:300])
                 tally.error("hotline call failed")
             finally:
                 tally.chairs_done += 1

@@ -37,7 +37,8 @@ def render(progress: Progress) -> Panel:
                                                     if progress.published else ""))))
     table.add_row("latency (last 500)", f"p50 {p50:,.0f} ms   p99 {p99:,.0f} ms")
     if progress.desk is not None:
-        table.add_row("hotline", f"{progress.desk.in_call} on a call now, {progress.desk.calls} calls taken")
+        table.add_row("hotline", f"{progress.desk.in_call} on a call now, {progress.desk.on_hold} on hold, "
+                                 f"{progress.desk.calls} calls taken")
     errors = ", ".join(f"{k} x{v}" for k, v in sorted(tally.errors.items())) or "none"
     table.add_row("errors seen", errors)
     events = [w for _, w in tally.events[-4:]]
