@@ -49,9 +49,12 @@ def row(name: str, data: dict[str, object]) -> str:
     r = data["reports"]
     lat = data["latency_seconds"]
     assert isinstance(r, dict) and isinstance(lat, dict)
-    night = data["samples"][-1]["t"] if data["samples"] else 0  # type: ignore[index]
+    samples = data["samples"]
+    assert isinstance(samples, list)
+    # from the start to the first sample that saw every acknowledgment
+    done = min((s["t"] for s in samples if s["acknowledged"] >= samples[-1]["acknowledged"]), default=0)
     published = data["last_report_to_fully_published_seconds"]
-    rate = r["acknowledged"] / night if night else 0
+    rate = samples[-1]["acknowledged"] / done if done else 0
     return (f"| {name} | {data['truth']['units']:,} | {r['acknowledged']:,} | {r['lost']} | {r['duplicates']} | "  # type: ignore[index]
             f"{lat['p50'] * 1000:,.0f} / {lat['p95'] * 1000:,.0f} / {lat['p99'] * 1000:,.0f} | {rate:,.0f} | "
             f"{'-' if published is None else f'{published:.1f}'} | "
