@@ -164,12 +164,8 @@ def add_staff(url: str, accounts: list[StaffAccount], actor: str = "rehearsal:ad
         engine.dispose()
 
 
-def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None = None,
-             before_night: Callable[[ServerProcess, dict[str, str]], None] | None = None,
-             after_night: Callable[[ServerProcess, str], None] | None = None) -> Outcome:
-    """Run the rehearsal; ``on_progress`` is called about twice a second (the live view). ``before_night``
-    gets the running server and the credentials (e.g. to switch continuous release on through HQ),
-    ``after_night`` the server and database URL once every chair is done (e.g. a reviewer's decisions)."""
+def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None = None) -> Outcome:
+    """Run the rehearsal; ``on_progress`` is called about twice a second (the live view)."""
     wall = time.monotonic()
     config.directory.mkdir(parents=True, exist_ok=True)
     truth = config.truth
@@ -194,13 +190,11 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
         try:
             if proxy is not None:
                 proxy.start()
-            if before_night is not None:
-                before_night(server, credentials)
             tally = Tally()
             progress = Progress(tally, expected=len(truth.published))
+            front = proxy.base_url if proxy is not None else server.base_url
             outcome_wait = asyncio.run(_night(config, server, cluster, credentials=credentials, progress=progress,
-                                              on_progress=on_progress, after_night=after_night, url=url,
-                                              staff=staff, front=proxy.base_url if proxy else server.base_url))
+                                              on_progress=on_progress, staff=staff, front=front))
         finally:
             if proxy is not None:
                 proxy.stop()
@@ -223,7 +217,6 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
 
 async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None, *,
                  credentials: dict[str, str], progress: Progress, on_progress: Callable[[Progress], None] | None,
-                 after_night: Callable[[ServerProcess, str], None] | None, url: str,
                  staff: list[StaffAccount], front: str) -> float | None:
     """``front``: where the clients go (the server, or nginx in front of it)."""
     front_port = int(front.rsplit(":", 1)[1])
@@ -261,9 +254,6 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
                     unit.code, "Your numbers break the caucus rules as reported. Please call HQ with the signed "
                                "worksheet and the preference cards so we can check them.")
                 progress.tally.event(f"reviewer messaged {unit.code}" + ("" if sent else ": FAILED"))
-        if after_night is not None:
-            progress.phase = "review"
-            await asyncio.to_thread(after_night, server, url)
         progress.phase = "publishing"
         if await _wait_published(front, progress, config.publish_timeout) is None:
             progress.published_at = None
