@@ -25,7 +25,10 @@ def test_a_night_of_100_precincts_with_a_server_kill_loses_nothing_and_publishes
     outcome = rehearse(config)
     report = summary(outcome)
     r = report["reports"]
-    assert "fault: server SIGKILL and restart" in [w for _, w in outcome.tally.events]
+    events = [w for _, w in outcome.tally.events]
+    assert "fault: server SIGKILL and restart" in events
+    # the director released a zero-count rehearsal and switched continuous release on, through HQ's page
+    assert events[:2] == ["director: zero-count rehearsal release", "director: continuous release on"]
     assert r["acknowledged"] == r["sent"] > 400, [s for s in outcome.tally.sent if s.acked_at is None]
     assert (r["lost"], r["duplicates"], r["recorded_unacknowledged"]) == (0, 0, 0)
     assert r["chain_verified"] and r["content_mismatches"] == [] and r["unexpected_refusals"] == []

@@ -127,6 +127,18 @@ class StaffClient:
             sent.refused = f"hotline {response.status_code}"
         return sent
 
+    # -- release control -------------------------------------------------------------------------------------
+    async def release_zero(self) -> bool:
+        """The zero-count rehearsal release, for media to test their feeds before the night."""
+        await self.refresh_csrf("/hq/releases")
+        response = await self.post("/hq/releases/release", {"zero": "yes", "note": "zero-count rehearsal"})
+        return response.status_code == 303
+
+    async def switch_continuous(self, on: bool) -> bool:
+        await self.refresh_csrf("/hq/releases")
+        response = await self.post("/hq/releases/continuous", {"on": "yes" if on else "no"})
+        return response.status_code == 303
+
     # -- review --------------------------------------------------------------------------------------------
     async def message_chair(self, precinct: str, text: str, kind: str = "call-hq") -> bool:
         await self.refresh_csrf(f"/hq/review/p/{precinct}")

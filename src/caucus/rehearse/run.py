@@ -29,11 +29,9 @@ from caucus.rehearse.server import ReleaserProcess, ServerProcess, prepare_elect
 from caucus.rehearse.truth import GroundTruth
 from caucus.rehearse.verify import LedgerCheck, check_ledger, compare_totals, unpublished
 from caucus.service import load_context
-from caucus.service.releases import ReleaseService
 from caucus.service.staff import StaffService
 
 SLUG = "rehearsal"
-ACTOR = "rehearsal:director"
 
 
 @dataclass
@@ -144,15 +142,6 @@ async def _wait_published(base_url: str, progress: Progress, timeout: float) -> 
     return None
 
 
-def switch_continuous_release(url: str, snapshots: Path, actor: str = ACTOR) -> None:
-    """The results director's decision to release accepted results continuously, taken before the night."""
-    engine = make_engine(url)
-    try:
-        ReleaseService(engine, load_context(engine, SLUG), snapshots).set_continuous(True, actor=actor)
-    finally:
-        engine.dispose()
-
-
 def add_staff(url: str, accounts: list[StaffAccount], actor: str = "rehearsal:admin") -> None:
     """The admin creates the night's staff accounts (as ``caucus staff add`` does)."""
     engine = make_engine(url)
@@ -179,8 +168,6 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
                # snapshots are built by their own process, so that they never compete with the requests
                "CAUCUS_RELEASE_IN_APP": "false"}
         releaser = ReleaserProcess(url, SLUG, snapshots, config.release_interval)
-        if config.continuous:
-            switch_continuous_release(url, snapshots)
         staff = staff_accounts()
         add_staff(url, staff)
         server = ServerProcess(url, SLUG, workers=config.workers, env=env, port=config.port)
@@ -240,6 +227,13 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
     try:
         for client in clients.values():
             await client.sign_in()
+        director = clients["director"]
+        if config.continuous:  # the results director, on HQ's release page, before the night
+            for done, what in ((await director.release_zero(), "zero-count rehearsal release"),
+                               (await director.switch_continuous(True), "continuous release on")):
+                progress.tally.event(f"director: {what}" + ("" if done else " FAILED"))
+                if not done:
+                    raise RuntimeError(f"the director's {what} was refused")
         desk = Desk(clients["operator1"], clients["operator2"])
         progress.desk = desk
         progress.phase = "night"
