@@ -121,8 +121,7 @@ class StaffClient:
         sent.status = response.status_code
         recorded = _RECORDED.search(response.headers.get("location", ""))
         if response.status_code == 303 and recorded is not None:
-            sent.acked_at, sent.latency, sent.seq = time.monotonic(), time.perf_counter() - started, int(
-                recorded.group(1))
+            self.tally.ack(sent, time.perf_counter() - started, int(recorded.group(1)))
         else:
             sent.refused = f"hotline {response.status_code}"
         return sent

@@ -76,6 +76,22 @@ class Tally:
     chairs_done: int = 0
     chairs_total: int = 0
     samples: list[dict[str, float]] = field(default_factory=list)
+    #: kept as acknowledgments arrive (the live view and the sampler read them often; never recount)
+    acked_count: int = 0
+    complete: int = 0
+    _stages: dict[str, set[str]] = field(default_factory=dict)
+
+    def ack(self, sent: Sent, latency: float, seq: int | None = None) -> None:
+        """Record that ``sent`` was acknowledged after ``latency`` seconds (receipt ``seq``)."""
+        sent.acked_at, sent.latency = time.monotonic(), latency
+        if seq is not None:
+            sent.seq = seq
+        self.acked_count += 1
+        if sent.kind == "report":
+            stages = self._stages.setdefault(sent.precinct, set())
+            if sent.stage not in stages:
+                stages.add(sent.stage)
+                self.complete += len(stages) == len(STAGES)
 
     def error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
@@ -83,19 +99,11 @@ class Tally:
     def event(self, what: str) -> None:
         self.events.append((time.monotonic() - self.started, what))
 
-    @property
-    def acknowledged(self) -> list[Sent]:
-        return [s for s in self.sent if s.acked_at is not None]
-
     def latencies(self) -> list[float]:
         return sorted(s.latency for s in self.sent if s.latency is not None)
 
     def precincts_fully_acknowledged(self) -> int:
-        done: dict[str, set[str]] = {}
-        for s in self.sent:
-            if s.acked_at is not None and s.kind == "report":
-                done.setdefault(s.precinct, set()).add(s.stage)
-        return sum(1 for stages in done.values() if len(stages) == len(STAGES))
+        return self.complete
 
 
 @dataclass(frozen=True)
@@ -157,8 +165,7 @@ class Client:
                 if sent is not None:
                     sent.status = response.status_code
                     if response.is_success:
-                        sent.acked_at = time.monotonic()
-                        sent.latency = time.perf_counter() - started
+                        self.tally.ack(sent, time.perf_counter() - started)
                     else:
                         sent.refused = f"{response.status_code} {response.text[:200]}"
                 return response

@@ -120,7 +120,7 @@ async def _sample(base_url: str, progress: Progress, stop: asyncio.Event, every:
                     progress.published_at = time.monotonic()
             tally = progress.tally
             tally.samples.append({
-                "t": time.monotonic() - tally.started, "acknowledged": len(tally.acknowledged),
+                "t": time.monotonic() - tally.started, "acknowledged": tally.acked_count,
                 "precincts_acknowledged": tally.precincts_fully_acknowledged(),
                 "published": progress.published.reporting if progress.published else 0,
                 "errors": sum(tally.errors.values())})

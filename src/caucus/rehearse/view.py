@@ -28,7 +28,7 @@ def render(progress: Progress) -> Panel:
     table.add_column()
     table.add_row("phase", f"{progress.phase}  ({elapsed:,.0f} s)")
     table.add_row("chairs done", f"{tally.chairs_done:,} / {tally.chairs_total:,}")
-    table.add_row("reports acknowledged", f"{len(tally.acknowledged):,} of {len(tally.sent):,} sent")
+    table.add_row("reports acknowledged", f"{tally.acked_count:,} of {len(tally.sent):,} sent")
     table.add_row("precincts reported", Group(ProgressBar(total=expected, completed=acked, width=40),
                                                Text(f"{acked:,} / {progress.expected:,}")))
     table.add_row("precincts published", Group(ProgressBar(total=expected, completed=published, width=40),
