@@ -90,8 +90,8 @@ def demo(
                 outcome = rehearse(config, on_progress=update)
         else:
             outcome = rehearse(config)
-    except OSError as exc:
-        fail(f"could not start the demo: {exc}")
+    except (OSError, RuntimeError) as exc:
+        fail(f"could not run the demo: {str(exc)[-600:]} (is port {port} taken? choose another with --port)")
     report = summary(outcome)
     print_summary(report, console)
     (directory / "rehearsal.json").write_text(to_json(report))
