@@ -137,8 +137,11 @@ def worksheet_photo(precinct: str, seed: int) -> bytes:
 class Client:
     """Sends with retries: the same key until a 2xx or a refusal (4xx other than 401/409/423/429)."""
 
-    def __init__(self, http: httpx.AsyncClient, tally: Tally, *, give_up_after: float = 1800.0) -> None:
+    def __init__(self, http: httpx.AsyncClient, tally: Tally, *, give_up_after: float = 1800.0,
+                 connections: int = 64) -> None:
         self.http, self.tally, self.give_up_after = http, tally, give_up_after
+        # requests wait here, not in httpx's pool, whose bookkeeping grows with its queue (quadratic work)
+        self.slots = asyncio.Semaphore(connections)
 
     async def request(self, method: str, path: str, *, sent: Sent | None, flaky: bool = False,
                       reauth: Callable[[], Awaitable[dict[str, str]]] | None = None,
@@ -154,7 +157,8 @@ class Client:
             if sent is not None:
                 sent.attempts += 1
             try:
-                response = await self.http.request(method, path, headers=headers, timeout=timeout, **kwargs)
+                async with self.slots:
+                    response = await self.http.request(method, path, headers=headers, timeout=timeout, **kwargs)
             except httpx.TransportError as exc:
                 self.tally.error(f"network: {type(exc).__name__}")
                 response = None
@@ -299,7 +303,7 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
     tally.chairs_total = len(truth.precincts)
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
-        client = Client(http, tally)
+        client = Client(http, tally, connections=connections)
         start = time.monotonic()
         chairs = [Chair(client, p, credentials[p.code], rng=random.Random(rng.random()), behaviour=behaviour,
                         timeline=timeline, tally=tally) for p in truth.precincts]
