@@ -20,14 +20,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from caucus.ledger import sqlite_url_for_dir
+from caucus.rehearse.browser import CHROMIUM, CHROMIUM_ARGS
 from caucus.rehearse.server import ServerProcess, prepare_election
 
-CHROMIUM = os.environ.get("CAUCUS_CHROMIUM", "/usr/bin/chromium")
-# Flags for a sandboxed machine with no outside network (see the machine notes): no background traffic.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-]
 SLUG = "iowa-2020-browser"
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("CAUCUS_SCREENSHOTS", ROOT / "build" / "screenshots"))
