@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import httpx
 from PIL import Image, ImageDraw
 
+from caucus.rehearse.attack import chair_address
 from caucus.rehearse.browser import report_in_app, usable_in_app
 from caucus.rehearse.truth import GroundTruth, PrecinctTruth
 
@@ -44,6 +45,7 @@ class Behaviour:
     typo: float = 0.03  # a wrong attendance, acknowledged, then corrected with a reason
     photo: float = 0.15  # upload a photo of the signed worksheet
     hotline: float = 0.0  # report by calling the hotline instead of the app (needs the HQ console)
+    both: float = 0.0  # report on the app AND by calling the hotline, with the same numbers
 
 
 @dataclass
@@ -80,6 +82,12 @@ class Tally:
     acked_count: int = 0
     complete: int = 0
     _stages: dict[str, set[str]] = field(default_factory=dict)
+    #: what chairs signing in with their right credential were answered, by HTTP status (all must be 201)
+    signins: dict[int, int] = field(default_factory=dict)
+    #: units that report on the app and by phone with the same numbers
+    both_channels: set[str] = field(default_factory=set)
+    #: units whose chair sign-in or hotline verification with the right credential was refused or throttled
+    refused_right_credential: set[str] = field(default_factory=set)
 
     def ack(self, sent: Sent, latency: float, seq: int | None = None) -> None:
         """Record that ``sent`` was acknowledged after ``latency`` seconds (receipt ``seq``)."""
@@ -92,6 +100,12 @@ class Tally:
             if sent.stage not in stages:
                 stages.add(sent.stage)
                 self.complete += len(stages) == len(STAGES)
+
+    def signed_in(self, unit: str, status: int) -> None:
+        """A sign-in (or a hotline verification) with the right credential was answered ``status``."""
+        self.signins[status] = self.signins.get(status, 0) + 1
+        if status not in (200, 201, 303) and status < 500:
+            self.refused_right_credential.add(unit)
 
     def error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
@@ -145,7 +159,8 @@ class Client:
 
     async def request(self, method: str, path: str, *, sent: Sent | None, flaky: bool = False,
                       reauth: Callable[[], Awaitable[dict[str, str]]] | None = None,
-                      headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response | None:
+                      headers: dict[str, str] | None = None, on_answer: Callable[[int], None] | None = None,
+                      **kwargs: Any) -> httpx.Response | None:
         deadline = time.monotonic() + self.give_up_after
         headers = dict(headers or {})
         delay = 0.05
@@ -162,6 +177,8 @@ class Client:
             except httpx.TransportError as exc:
                 self.tally.error(f"network: {type(exc).__name__}")
                 response = None
+            if response is not None and on_answer is not None:
+                on_answer(response.status_code)
             if response is not None and response.status_code == 401 and reauth is not None:
                 headers.update(await reauth())
                 continue
@@ -187,14 +204,17 @@ class Chair:
     """One precinct chair with a phone."""
 
     def __init__(self, client: Client, truth: PrecinctTruth, credential: str, *, rng: random.Random,
-                 behaviour: Behaviour, timeline: Timeline, tally: Tally) -> None:
+                 behaviour: Behaviour, timeline: Timeline, tally: Tally, address: str = "") -> None:
         self.client, self.truth, self.credential, self.rng = client, truth, credential, rng
         self.behaviour, self.timeline, self.tally = behaviour, timeline, tally
         self.auth: dict[str, str] = {}
+        #: the phone's own address, as the trusted proxy reports it
+        self.address = {"X-Forwarded-For": address} if address else {}
 
     async def sign_in(self) -> dict[str, str]:
         body = {"precinct": self.truth.code, "credential": self.credential}
-        response = await self.client.request("POST", "/api/v1/session", sent=None, json=body)
+        response = await self.client.request("POST", "/api/v1/session", sent=None, json=body, headers=self.address,
+                                             on_answer=lambda status: self.tally.signed_in(self.truth.code, status))
         if response is None or response.status_code != 201:
             self.tally.error("sign-in refused")
             raise RuntimeError(f"{self.truth.code}: sign-in failed: {response and response.text[:200]}")
@@ -295,10 +315,11 @@ def can_phone(unit: PrecinctTruth) -> bool:
 async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *, behaviour: Behaviour,
                timeline: Timeline, tally: Tally, faults: Sequence[Fault] = (), seed: int = 1,
                connections: int = 64, hotline: HotlineDesk | None = None, in_app: int = 0,
-               screenshots: Path | None = None) -> Tally:
+               screenshots: Path | None = None, attack: Callable[[], Awaitable[object]] | None = None) -> Tally:
     """Play the night; returns when every chair is done (every report acknowledged or refused). With a
     ``hotline`` desk, a share (``behaviour.hotline``) of the units that can report by phone do; ``in_app``
-    chairs use the real chair app in headless Chromium."""
+    chairs use the real chair app in headless Chromium; a share (``behaviour.both``) of the others report on
+    the app and by phone. ``attack`` runs beside the chairs (see :mod:`caucus.rehearse.attack`)."""
     rng = random.Random(seed)
     tally.chairs_total = len(truth.precincts)
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
@@ -306,10 +327,13 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
         client = Client(http, tally, connections=connections)
         start = time.monotonic()
         chairs = [Chair(client, p, credentials[p.code], rng=random.Random(rng.random()), behaviour=behaviour,
-                        timeline=timeline, tally=tally) for p in truth.precincts]
+                        timeline=timeline, tally=tally, address=chair_address(i)) for i, p in enumerate(truth.precincts)]
         phoned = {c.truth.code for c in chairs if hotline is not None and can_phone(c.truth)
                   and c.rng.random() < behaviour.hotline}
-        app_users = [c for c in chairs if c.truth.code not in phoned and usable_in_app(c.truth)][:in_app]
+        both = {c.truth.code for c in chairs if hotline is not None and c.truth.code not in phoned
+                and can_phone(c.truth) and c.rng.random() < behaviour.both}
+        tally.both_channels = set(both)
+        app_users = [c for c in chairs if c.truth.code not in phoned | both and usable_in_app(c.truth)][:in_app]
         in_browser = {c.truth.code for c in app_users}
 
         async def in_the_app(chair: Chair) -> None:
@@ -324,7 +348,7 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
             finally:
                 tally.chairs_done += 1
 
-        async def by_phone(chair: Chair) -> None:
+        async def by_phone(chair: Chair, count: bool = True) -> None:
             assert hotline is not None
             try:
                 await hotline.report(chair.truth, chair.credential, timeline.times(chair.rng), start)
@@ -332,7 +356,17 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
                 tally.event(f"{chair.truth.code}: hotline call failed: {exc!r}"[:300])
                 tally.error("hotline call failed")
             finally:
-                tally.chairs_done += 1
+                tally.chairs_done += count
+
+        async def on_both(chair: Chair) -> None:
+            await asyncio.gather(chair.night(start), by_phone(chair, count=False))
+
+        async def attacker() -> None:
+            if attack is not None:
+                await asyncio.sleep(max(0.0, start + timeline.duration * 0.1 - time.monotonic()))
+                tally.event("attacker: flood of wrong credentials begins")
+                await attack()
+                tally.event("attacker: flood over")
 
         async def run_faults() -> None:
             for fault in sorted(faults, key=lambda f: f.at):
@@ -341,7 +375,7 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
                 await fault.action()
                 tally.event(f"fault over: {fault.name}")
 
-        await asyncio.gather(run_faults(), *(
+        await asyncio.gather(run_faults(), attacker(), *(
             by_phone(c) if c.truth.code in phoned else in_the_app(c) if c.truth.code in in_browser
-            else c.night(start) for c in chairs))
+            else on_both(c) if c.truth.code in both else c.night(start) for c in chairs))
     return tally

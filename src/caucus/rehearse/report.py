@@ -54,6 +54,7 @@ def summary(outcome: Outcome) -> dict[str, Any]:
         "last_report_to_fully_published_seconds": outcome.last_ack_to_published,
         "totals": outcome.totals,
         "wall_seconds": round(outcome.wall, 1),
+        "behaviours": [v.as_dict() for v in outcome.behaviours],
         "events": [{"t": round(t, 2), "what": w} for t, w in tally.events if not w.endswith("refused (422)")][:200],
         "samples": tally.samples,
     }
@@ -91,6 +92,16 @@ def print_summary(report: dict[str, Any], console: Console) -> None:
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
+    behaviours = Table(title="The unscripted night")
+    for column in ("behaviour", "played", "verdict"):
+        behaviours.add_column(column)
+    for v in report.get("behaviours", []):
+        behaviours.add_row(v["what"], str(v["played"]), "pass" if v["ok"] else "[red]FAIL[/red]")
+    if report.get("behaviours"):
+        console.print(behaviours)
+    for v in report.get("behaviours", []):
+        if not v["ok"]:
+            console.print(f"[red]{v['behaviour']}:[/red] {v['detail']}")
     if r["unexpected_refusals"]:
         console.print("[red]unexpected refusals:[/red]", *r["unexpected_refusals"], sep="\n  ")
     if r["unpublished"]:

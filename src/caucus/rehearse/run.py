@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 
 from caucus.ledger import make_engine, sqlite_url_for_dir, verify_chain
 from caucus.ledger.pgcluster import LocalCluster, PostgresServer, managed_cluster
+from caucus.rehearse.attack import Attack, AttackTally, flood
+from caucus.rehearse.behaviours import Verdict, both_channels, credential_flood
 from caucus.rehearse.faults import SlowProxy
 from caucus.rehearse.hq import Desk, StaffAccount, StaffClient, staff_accounts
 from caucus.rehearse.nginx import NginxProcess
@@ -30,6 +32,7 @@ from caucus.rehearse.truth import GroundTruth
 from caucus.rehearse.verify import LedgerCheck, check_ledger, compare_totals, unpublished
 from caucus.service import load_context
 from caucus.service.staff import StaffService
+from caucus.service.status import read_statuses
 
 SLUG = "rehearsal"
 
@@ -55,6 +58,8 @@ class Rehearsal:
     port: int | None = None  # the server's port (default: a free one)
     keep_serving: bool = False  # leave the server running at the end (the demo)
     nginx: bool = False  # clients go through nginx (deploy/nginx/caucus.conf), which serves the snapshots itself
+    attack: int = 0  # wrong sign-ins an attacker floods during the night (0: no attacker)
+    attack_addresses: int = 200  # ... from this many addresses
 
 
 @dataclass
@@ -68,6 +73,8 @@ class Progress:
     desk: Desk | None = None
     published_at: float | None = None  # when the feed first showed every unit to publish (monotonic)
     published_codes: set[str] = field(default_factory=set)
+    attack: AttackTally | None = None
+    staff_after_flood: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,10 +92,11 @@ class Outcome:
     releaser: ReleaserProcess | None = None
     staff: list[StaffAccount] = field(default_factory=list)
     credentials: dict[str, str] = field(default_factory=dict)
+    behaviours: list[Verdict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return (self.ledger.lost == 0 and self.ledger.duplicates == 0 and self.ledger.chain_ok
+        return (all(v.ok for v in self.behaviours) and self.ledger.lost == 0 and self.ledger.duplicates == 0 and self.ledger.chain_ok
                 and not self.ledger.content_mismatches and not self.ledger.unexpected_refusals
                 and self.totals.get("identical") is True and self.published is not None
                 and self.published.reporting == self.expected)
@@ -165,6 +173,8 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
         # plain http on 127.0.0.1: the staff cookie cannot be Secure-only here (it must be behind TLS)
         env = {"CAUCUS_SNAPSHOT_DIR": str(snapshots), "CAUCUS_RELEASE_INTERVAL_SECONDS": str(config.release_interval),
                "CAUCUS_STAFF_COOKIE_SECURE": "false",
+               # the clients' addresses come in X-Forwarded-For from 127.0.0.1, as from the party's nginx
+               "CAUCUS_TRUSTED_PROXIES": "127.0.0.1/32",
                # snapshots are built by their own process, so that they never compete with the requests
                "CAUCUS_RELEASE_IN_APP": "false"}
         releaser = ReleaserProcess(url, SLUG, snapshots, config.release_interval)
@@ -194,12 +204,18 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
             ledger = check_ledger(engine, SLUG, tally, truth)
             ledger.chain_ok = verify_chain(engine, SLUG).ok
             ledger.unpublished = unpublished(engine, SLUG, truth, progress.published_codes)
+            states = {code: status.state for code, status in read_statuses(engine, load_context(engine, SLUG)).items()}
         finally:
             engine.dispose()
     totals = compare_totals(truth, progress.published)
+    behaviours = [
+        credential_flood(progress.attack.as_dict() if progress.attack else None, tally.refused_right_credential,
+                         tally.signins, progress.staff_after_flood),
+        both_channels(tally.both_channels, states, progress.published_codes),
+    ]
     return Outcome(config, tally, ledger, progress.published, totals, len(truth.published), outcome_wait,
                    time.monotonic() - wall, log[-5000:], server=server, staff=staff, credentials=credentials,
-                   releaser=releaser)
+                   releaser=releaser, behaviours=behaviours)
 
 
 async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None, *,
@@ -237,9 +253,26 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
         desk = Desk(clients["operator1"], clients["operator2"])
         progress.desk = desk
         progress.phase = "night"
+        attack: Callable[[], Awaitable[None]] | None = None
+        if config.attack:
+            progress.attack = AttackTally()
+            plan = Attack(codes=[p.code for p in config.truth.precincts], staff=("director", "reviewer", "operator1"),
+                          attempts=config.attack, addresses=config.attack_addresses,
+                          duration=config.timeline.duration * 0.6, seed=config.seed)
+
+            async def flood_then_staff() -> None:
+                assert progress.attack is not None
+                await flood(base_url, plan, progress.attack)
+                # the staff whose accounts were attacked sign in afresh, right after the flood
+                for account in staff:
+                    if account.username in plan.staff:
+                        progress.staff_after_flood[account.username] = await StaffClient(
+                            base_url, account, progress.tally).try_sign_in()
+            attack = flood_then_staff
         await play(base_url, config.truth, credentials, behaviour=config.behaviour, timeline=config.timeline,
                    tally=progress.tally, faults=faults, seed=config.seed, connections=config.connections,
-                   hotline=desk, in_app=config.in_app, screenshots=config.directory / "screenshots")
+                   hotline=desk, in_app=config.in_app, screenshots=config.directory / "screenshots",
+                   attack=attack)
         progress.tally.event("every chair is done")
         progress.phase = "review"
         for unit in config.truth.precincts:

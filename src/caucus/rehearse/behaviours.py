@@ -1,0 +1,51 @@
+"""The unscripted work of a real night, one verdict each: what the rehearsal played and whether the system
+held. A behaviour that the ground truth gives no occasion for is reported as not played (and does not fail);
+on the certified Iowa night every one is played.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    what: str
+    played: int  # how many times (units, attempts...) the behaviour was played
+    ok: bool
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"behaviour": self.name, "what": self.what, "played": self.played, "ok": self.ok,
+                "detail": dict(self.detail)}
+
+
+def credential_flood(attack: Mapping[str, Any] | None, refused: Iterable[str], signins: Mapping[int, int],
+                     staff_after: Mapping[str, int]) -> Verdict:
+    """An attacker floods wrong credentials: nobody with the right credential may be refused or throttled,
+    and no wrong credential may sign in."""
+    refused = sorted(refused)
+    if attack is None:
+        return Verdict("credential-flood", "wrong credentials flooded from many addresses during the night",
+                       0, not refused, {"refused_right_credential": refused[:20]})
+    staff_refused = {user: status for user, status in staff_after.items() if status != 303}
+    ok = not refused and not staff_refused and attack.get("wrong_credentials_accepted", 0) == 0
+    return Verdict(
+        "credential-flood", "wrong credentials flooded for many precincts and staff accounts from many addresses "
+        "during the night; every chair, operator and staff member with the right credential still gets in",
+        int(attack.get("attempts", 0)) + int(attack.get("staff_attempts", 0)), ok,
+        {"attack": dict(attack), "right_credential_answers": {str(k): v for k, v in sorted(signins.items())},
+         "refused_right_credential": refused[:20], "staff_sign_in_after_flood": dict(staff_after)})
+
+
+def both_channels(units: Iterable[str], states: Mapping[str, str], published: set[str]) -> Verdict:
+    """Units reported on the app and by phone with the same numbers: none may be conflicting, all published."""
+    units = sorted(units)
+    conflicting = [u for u in units if states.get(u) == "conflicting"]
+    missing = [f"{u} ({states.get(u, 'no status')})" for u in units if u not in published]
+    return Verdict("both-channels-agree", "precincts reported on the app and by the hotline with equal numbers "
+                   "are accepted, never conflicting", len(units), not conflicting and not missing,
+                   {"conflicting": conflicting[:20], "not_published": missing[:20]})
