@@ -66,6 +66,8 @@ def demo(
     = 0.05,
     both: Annotated[float, typer.Option(help="Share of precincts that report on the app and the hotline.", min=0,
                                         max=1)] = 0.02,
+    move: Annotated[float, typer.Option(help="Share of chairs who miscount the final alignment and correct it "
+                                              "with the delegates.", min=0, max=1)] = 0.02,
     attack: Annotated[int, typer.Option(help="Wrong sign-ins an attacker floods during the night (0: none).",
                                         min=0, max=100_000)] = 300,
     serve: Annotated[bool, typer.Option(help="Keep serving the results after the night (Ctrl-C stops).")]
@@ -81,8 +83,8 @@ def demo(
                       "uses, none the app itself.")
     truth = truth_from_results(limit=limit)
     config = Rehearsal(truth=truth, directory=directory, timeline=Timeline(night),
-                       behaviour=Behaviour(hotline=hotline, both=both), in_app=in_app, port=port, keep_serving=serve, attack=attack,
-                       publish_timeout=120)
+                       behaviour=Behaviour(hotline=hotline, both=both, move=move), in_app=in_app, port=port,
+                       keep_serving=serve, attack=attack, publish_timeout=120)
     console.print(f"caucus demo: {len(truth.precincts):,} reporting units of the certified 2020 Iowa results, "
                   f"replayed in about {night:g} s on http://127.0.0.1:{port}/ (data in {directory})")
     try:

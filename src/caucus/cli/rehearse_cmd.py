@@ -68,6 +68,8 @@ def rehearse_command(
     = 0.0,
     both: Annotated[float, typer.Option(help="Share of precincts that report on the app and the hotline "
                                               "(needs --hotline > 0 or is played alone).", min=0, max=1)] = 0.0,
+    move: Annotated[float, typer.Option(help="Share of chairs who miscount the final alignment and correct it "
+                                              "with the delegates.", min=0, max=1)] = 0.0,
     attack: Annotated[int, typer.Option(help="Wrong sign-ins an attacker floods during the night (0: none).",
                                         min=0, max=100_000)] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic state and of the chairs' behaviour.")] = 2020,
@@ -92,8 +94,8 @@ def rehearse_command(
     directory = directory or Path(tempfile.mkdtemp(prefix="caucus-rehearsal-"))
     truth = build_truth(synthetic, results, limit, seed, directory)
     config = Rehearsal(truth=truth, directory=directory, engine=engine,  # type: ignore[arg-type]
-                       workers=workers, timeline=Timeline(night), behaviour=Behaviour(hotline=hotline, both=both),
-                       attack=attack,
+                       workers=workers, timeline=Timeline(night),
+                       behaviour=Behaviour(hotline=hotline, both=both, move=move), attack=attack,
                        kills=_shares(kill_at), pg_restarts=_shares(pg_restart_at), slow=_slow(slow), seed=seed,
                        connections=connections, pg_url=pg_url,
                        publish_timeout=publish_timeout, nginx=nginx)

@@ -24,7 +24,6 @@ import httpx
 from caucus.ledger.credentials import ALPHABET, GROUP_LENGTH, GROUPS
 
 
-
 def chair_address(index: int) -> str:
     """The address a chair's phone comes from (100.64.0.0/10, carrier-grade NAT space)."""
     return f"100.{64 + index // 62500 % 64}.{index // 250 % 250}.{index % 250 + 1}"

@@ -49,3 +49,14 @@ def both_channels(units: Iterable[str], states: Mapping[str, str], published: se
     return Verdict("both-channels-agree", "precincts reported on the app and by the hotline with equal numbers "
                    "are accepted, never conflicting", len(units), not conflicting and not missing,
                    {"conflicting": conflicting[:20], "not_published": missing[:20]})
+
+
+def corrections_move_delegates(moved: Mapping[str, int], mismatched: Iterable[str]) -> Verdict:
+    """Chairs who miscounted the final alignment correct it and the delegates in one correction: every
+    correction is recorded and the ledger holds the corrected numbers."""
+    wrong = set(mismatched)
+    refused = {code: status for code, status in sorted(moved.items()) if status not in (200, 201)}
+    left = sorted(code for code in moved if code in wrong)
+    return Verdict("corrections-move-delegates", "chairs correct a miscounted final alignment and its delegates in "
+                   "one correction that moves a delegate", len(moved), not refused and not left,
+                   {"refused": refused, "ledger_not_corrected": left[:20]})

@@ -29,6 +29,7 @@ from PIL import Image, ImageDraw
 
 from caucus.rehearse.attack import chair_address
 from caucus.rehearse.browser import report_in_app, usable_in_app
+from caucus.rehearse.moves import Miscount, miscount
 from caucus.rehearse.truth import GroundTruth, PrecinctTruth
 
 RETRYABLE = {429, 500, 502, 503, 504}
@@ -46,6 +47,7 @@ class Behaviour:
     photo: float = 0.15  # upload a photo of the signed worksheet
     hotline: float = 0.0  # report by calling the hotline instead of the app (needs the HQ console)
     both: float = 0.0  # report on the app AND by calling the hotline, with the same numbers
+    move: float = 0.0  # miscount the final alignment (other delegates), then correct final and delegates at once
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Sent:
     refused: str | None = None
     replays: int = 0  # deliberate re-sends answered as replays
     channel: str = "app"
+    seqs: tuple[int, ...] = ()  # the entries of a correction of several stages
 
 
 @dataclass
@@ -84,6 +87,8 @@ class Tally:
     _stages: dict[str, set[str]] = field(default_factory=dict)
     #: what chairs signing in with their right credential were answered, by HTTP status (all must be 201)
     signins: dict[int, int] = field(default_factory=dict)
+    #: units whose chair miscounted and corrected final alignment and delegates at once: the answer's status
+    moved: dict[str, int] = field(default_factory=dict)
     #: units that report on the app and by phone with the same numbers
     both_channels: set[str] = field(default_factory=set)
     #: units whose chair sign-in or hotline verification with the right credential was refused or throttled
@@ -210,6 +215,9 @@ class Chair:
         self.auth: dict[str, str] = {}
         #: the phone's own address, as the trusted proxy reports it
         self.address = {"X-Forwarded-For": address} if address else {}
+        #: a miscounted final alignment the chair reports, then corrects with the delegates (None: no mistake)
+        self.miscount: Miscount | None = None
+        self._wrong: dict[str, int] = {}  # stage -> seq of the miscounted entry
 
     async def sign_in(self) -> dict[str, str]:
         body = {"precinct": self.truth.code, "credential": self.credential}
@@ -235,9 +243,34 @@ class Chair:
             sent.seq = int(response.json()["receipt"]["seq"])
         return sent, response
 
+    async def correct_together(self, bodies: Sequence[dict[str, Any]], reason: str) -> Sent:
+        """One correction of several stages (each superseding this chair's current entry of it)."""
+        stages = [{**body, "supersedes_seq": self._wrong[str(body["stage"])]} for body in bodies]
+        sent = Sent(str(uuid.uuid4()), self.truth.code, "+".join(str(b["stage"]) for b in bodies), "corrections",
+                    time.monotonic())
+        self.tally.sent.append(sent)
+        response = await self.client.request("POST", "/api/v1/corrections", sent=sent,
+                                             json={"reason": reason, "stages": stages},
+                                             headers={**self.auth, "Idempotency-Key": sent.key}, reauth=self.sign_in)
+        if response is not None and response.is_success:
+            sent.seqs = tuple(int(r["seq"]) for r in response.json()["receipts"])
+        self.tally.moved[self.truth.code] = response.status_code if response is not None else 0
+        return sent
+
     async def report(self, body: dict[str, Any]) -> None:
         b = self.behaviour
         stage = body["stage"]
+        if self.miscount is not None and stage in ("final", "delegates"):
+            wrong_final, wrong_delegates = self.miscount.bodies()
+            wrong, _ = await self.send(wrong_final if stage == "final" else wrong_delegates, kind="miscount")
+            if wrong.seq is None:
+                return
+            self._wrong[stage] = wrong.seq
+            if stage == "delegates":
+                final = next(x for x in self.truth.bodies() if x["stage"] == "final")
+                await self.correct_together((final, body), "recounted the preference groups: people were written "
+                                                            "in the wrong group; the delegates follow")
+            return
         if stage == "attendance" and self._chance(b.typo):
             wrong, _ = await self.send({**body, "attendance": body["attendance"] + self.rng.randint(1, 9)})
             if wrong.seq is not None:
@@ -327,7 +360,8 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
         client = Client(http, tally, connections=connections)
         start = time.monotonic()
         chairs = [Chair(client, p, credentials[p.code], rng=random.Random(rng.random()), behaviour=behaviour,
-                        timeline=timeline, tally=tally, address=chair_address(i)) for i, p in enumerate(truth.precincts)]
+                        timeline=timeline, tally=tally, address=chair_address(i))
+                  for i, p in enumerate(truth.precincts)]
         phoned = {c.truth.code for c in chairs if hotline is not None and can_phone(c.truth)
                   and c.rng.random() < behaviour.hotline}
         both = {c.truth.code for c in chairs if hotline is not None and c.truth.code not in phoned
@@ -335,6 +369,11 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
         tally.both_channels = set(both)
         app_users = [c for c in chairs if c.truth.code not in phoned | both and usable_in_app(c.truth)][:in_app]
         in_browser = {c.truth.code for c in app_users}
+        plan = truth.load_plan() if behaviour.move else None
+        for c in chairs:
+            if plan is not None and c.truth.code not in phoned | both | in_browser and not c.truth.held \
+                    and not c.truth.impossible_delegates and c.rng.random() < behaviour.move:
+                c.miscount = miscount(plan, c.truth)
 
         async def in_the_app(chair: Chair) -> None:
             try:

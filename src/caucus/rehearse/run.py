@@ -21,7 +21,12 @@ from sqlalchemy.engine import make_url
 from caucus.ledger import make_engine, sqlite_url_for_dir, verify_chain
 from caucus.ledger.pgcluster import LocalCluster, PostgresServer, managed_cluster
 from caucus.rehearse.attack import Attack, AttackTally, flood
-from caucus.rehearse.behaviours import Verdict, both_channels, credential_flood
+from caucus.rehearse.behaviours import (
+    Verdict,
+    both_channels,
+    corrections_move_delegates,
+    credential_flood,
+)
 from caucus.rehearse.faults import SlowProxy
 from caucus.rehearse.hq import Desk, StaffAccount, StaffClient, staff_accounts
 from caucus.rehearse.nginx import NginxProcess
@@ -96,7 +101,8 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return (all(v.ok for v in self.behaviours) and self.ledger.lost == 0 and self.ledger.duplicates == 0 and self.ledger.chain_ok
+        return (all(v.ok for v in self.behaviours)
+                and self.ledger.lost == 0 and self.ledger.duplicates == 0 and self.ledger.chain_ok
                 and not self.ledger.content_mismatches and not self.ledger.unexpected_refusals
                 and self.totals.get("identical") is True and self.published is not None
                 and self.published.reporting == self.expected)
@@ -204,7 +210,8 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
             ledger = check_ledger(engine, SLUG, tally, truth)
             ledger.chain_ok = verify_chain(engine, SLUG).ok
             ledger.unpublished = unpublished(engine, SLUG, truth, progress.published_codes)
-            states = {code: status.state for code, status in read_statuses(engine, load_context(engine, SLUG)).items()}
+            statuses = read_statuses(engine, load_context(engine, SLUG))
+            states = {code: status.state for code, status in statuses.items()}
         finally:
             engine.dispose()
     totals = compare_totals(truth, progress.published)
@@ -212,6 +219,7 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
         credential_flood(progress.attack.as_dict() if progress.attack else None, tally.refused_right_credential,
                          tally.signins, progress.staff_after_flood),
         both_channels(tally.both_channels, states, progress.published_codes),
+        corrections_move_delegates(tally.moved, {m.split(" ", 1)[0] for m in ledger.content_mismatches}),
     ]
     return Outcome(config, tally, ledger, progress.published, totals, len(truth.published), outcome_wait,
                    time.monotonic() - wall, log[-5000:], server=server, staff=staff, credentials=credentials,

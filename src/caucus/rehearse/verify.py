@@ -18,7 +18,7 @@ from caucus.rehearse.truth import GroundTruth
 from caucus.service import load_context
 from caucus.service.status import read_statuses
 
-REPORT_KINDS = {"report", "correction", "replay"}
+REPORT_KINDS = {"report", "correction", "replay", "miscount"}
 
 
 @dataclass
@@ -58,6 +58,11 @@ def check_ledger(engine: Engine, slug: str, tally: Tally, truth: GroundTruth) ->
     check.lost = len(acked - keys)
     sent_keys = {s.key for s in reports}
     check.recorded_unacknowledged = len((keys & sent_keys) - acked)
+    # a correction of several stages: one key for the request, one entry per stage (its receipts' seqs)
+    seqs = {e.seq for e in rows}
+    together = [s for s in tally.sent if s.kind == "corrections" and s.acked_at is not None]
+    check.acknowledged += len(together)
+    check.lost += sum(1 for s in together if not s.seqs or not set(s.seqs) <= seqs)
     # one root entry per precinct, stage and sender (the hotline's two operators each key in every stage)
     roots = Counter((e.precinct_code, e.channel, e.stage, e.actor) for e in rows if e.supersedes_seq is None)
     check.duplicates = sum(n - 1 for n in roots.values() if n > 1)
