@@ -70,6 +70,9 @@ def rehearse_command(
                                               "(needs --hotline > 0 or is played alone).", min=0, max=1)] = 0.0,
     move: Annotated[float, typer.Option(help="Share of chairs who miscount the final alignment and correct it "
                                               "with the delegates.", min=0, max=1)] = 0.0,
+    go_live: Annotated[int, typer.Option(help="Chairs who rehearse before the night (a test release), then "
+                                              "the election goes live (0: no rehearsal, the night in test "
+                                              "mode).", min=0)] = 0,
     attack: Annotated[int, typer.Option(help="Wrong sign-ins an attacker floods during the night (0: none).",
                                         min=0, max=100_000)] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic state and of the chairs' behaviour.")] = 2020,
@@ -95,7 +98,7 @@ def rehearse_command(
     truth = build_truth(synthetic, results, limit, seed, directory)
     config = Rehearsal(truth=truth, directory=directory, engine=engine,  # type: ignore[arg-type]
                        workers=workers, timeline=Timeline(night),
-                       behaviour=Behaviour(hotline=hotline, both=both, move=move), attack=attack,
+                       behaviour=Behaviour(hotline=hotline, both=both, move=move), attack=attack, go_live=go_live,
                        kills=_shares(kill_at), pg_restarts=_shares(pg_restart_at), slow=_slow(slow), seed=seed,
                        connections=connections, pg_url=pg_url,
                        publish_timeout=publish_timeout, nginx=nginx)

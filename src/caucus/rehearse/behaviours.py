@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from caucus.rehearse.golive import GoLive
 
 
 @dataclass(frozen=True)
@@ -60,3 +63,17 @@ def corrections_move_delegates(moved: Mapping[str, int], mismatched: Iterable[st
     return Verdict("corrections-move-delegates", "chairs correct a miscounted final alignment and its delegates in "
                    "one correction that moves a delegate", len(moved), not refused and not left,
                    {"refused": refused, "ledger_not_corrected": left[:20]})
+
+
+def went_live(seen: GoLive | None, published: set[str], totals_identical: bool) -> Verdict:
+    """The election went live after a rehearsal: the feed was empty until the first live release, the cards
+    kept working, and the practice numbers were never published (the night's truth was)."""
+    if seen is None:
+        return Verdict("go-live-after-rehearsal", "the election goes live after a rehearsal", 0, True)
+    missing = [code for code in seen.units if code not in published]
+    ok = seen.ok_before_night and not missing and totals_identical
+    return Verdict("go-live-after-rehearsal", "chairs rehearse with their cards and a test release, the election "
+                   "goes live: the feed is empty until the first live release, the same cards sign in, and no "
+                   "rehearsal number is published", 1, ok,
+                   {**seen.as_dict(), "rehearsal_units_not_published_live": missing[:20],
+                    "live_totals_equal_truth": totals_identical})

@@ -26,8 +26,10 @@ from caucus.rehearse.behaviours import (
     both_channels,
     corrections_move_delegates,
     credential_flood,
+    went_live,
 )
 from caucus.rehearse.faults import SlowProxy
+from caucus.rehearse.golive import GoLive, rehearse_then_go_live
 from caucus.rehearse.hq import Desk, StaffAccount, StaffClient, staff_accounts
 from caucus.rehearse.nginx import NginxProcess
 from caucus.rehearse.night import Behaviour, Fault, Tally, Timeline, play
@@ -65,6 +67,7 @@ class Rehearsal:
     nginx: bool = False  # clients go through nginx (deploy/nginx/caucus.conf), which serves the snapshots itself
     attack: int = 0  # wrong sign-ins an attacker floods during the night (0: no attacker)
     attack_addresses: int = 200  # ... from this many addresses
+    go_live: int = 0  # chairs who practise before the night (a test release), then the election goes live
 
 
 @dataclass
@@ -80,6 +83,7 @@ class Progress:
     published_codes: set[str] = field(default_factory=set)
     attack: AttackTally | None = None
     staff_after_flood: dict[str, int] = field(default_factory=dict)
+    go_live: GoLive | None = None
 
 
 @dataclass
@@ -197,7 +201,7 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
             progress = Progress(tally, expected=len(truth.published))
             front = proxy.base_url if proxy is not None else server.base_url
             outcome_wait = asyncio.run(_night(config, server, cluster, credentials=credentials, progress=progress,
-                                              on_progress=on_progress, staff=staff, front=front))
+                                              on_progress=on_progress, staff=staff, front=front, url=url))
         finally:
             if proxy is not None:
                 proxy.stop()
@@ -220,6 +224,7 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
                          tally.signins, progress.staff_after_flood),
         both_channels(tally.both_channels, states, progress.published_codes),
         corrections_move_delegates(tally.moved, {m.split(" ", 1)[0] for m in ledger.content_mismatches}),
+        went_live(progress.go_live, progress.published_codes, totals.get("identical") is True),
     ]
     return Outcome(config, tally, ledger, progress.published, totals, len(truth.published), outcome_wait,
                    time.monotonic() - wall, log[-5000:], server=server, staff=staff, credentials=credentials,
@@ -228,7 +233,7 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
 
 async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None, *,
                  credentials: dict[str, str], progress: Progress, on_progress: Callable[[Progress], None] | None,
-                 staff: list[StaffAccount], front: str) -> float | None:
+                 staff: list[StaffAccount], front: str, url: str) -> float | None:
     """``front``: where the clients go (the server, or nginx in front of it)."""
     front_port = int(front.rsplit(":", 1)[1])
     proxy = SlowProxy(front_port) if config.slow else None
@@ -252,6 +257,13 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
         for client in clients.values():
             await client.sign_in()
         director = clients["director"]
+        if config.go_live:
+            progress.phase = "rehearsal, then go-live"
+            progress.go_live = await rehearse_then_go_live(
+                front, config.truth, credentials, director, units=config.go_live, database_url=url, slug=SLUG,
+                snapshots=config.directory / "snapshots")
+            progress.tally.event(f"the election went live after a rehearsal of {len(progress.go_live.units)} "
+                                 f"precincts; public feed answers {progress.go_live.feed_after_go_live}")
         if config.continuous:  # the results director, on HQ's release page, before the night
             for done, what in ((await director.release_zero(), "zero-count rehearsal release"),
                                (await director.switch_continuous(True), "continuous release on")):

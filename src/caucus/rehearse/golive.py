@@ -1,0 +1,124 @@
+"""From the rehearsal to the live night, as a party does it: a week before, some chairs practise with their
+real cards and report numbers that are not the night's (a miscount), the director releases them (the site
+says TEST), then the party runs ``caucus election go-live``. The public feed must then have nothing until
+the first live release, the same cards must still sign in, and nothing the rehearsal recorded may count or
+be published: the night that follows reports the true numbers for the same precincts, and the published
+totals must equal the ground truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from caucus.rehearse.attack import chair_address
+from caucus.rehearse.hq import StaffClient
+from caucus.rehearse.moves import miscount
+from caucus.rehearse.published import STATEWIDE
+from caucus.rehearse.truth import GroundTruth, PrecinctTruth
+
+
+@dataclass
+class GoLive:
+    """What the switch to live showed."""
+
+    units: list[str] = field(default_factory=list)
+    rehearsal_reports: dict[int, int] = field(default_factory=dict)  # HTTP status -> count
+    test_release_reporting: int | None = None
+    test_release_marked_test: bool | None = None
+    command: dict[str, Any] = field(default_factory=dict)
+    feed_after_go_live: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok_before_night(self) -> bool:
+        return (not self.problems and self.test_release_reporting == len(self.units)
+                and self.feed_after_go_live == 404 and set(self.rehearsal_reports) <= {201})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rehearsal_units": len(self.units), "rehearsal_reports": {str(k): v for k, v in
+                                                                          sorted(self.rehearsal_reports.items())},
+                "test_release_reporting": self.test_release_reporting,
+                "test_release_marked_test": self.test_release_marked_test, "go_live": self.command,
+                "feed_after_go_live": self.feed_after_go_live, "problems": self.problems[:20]}
+
+
+def rehearsal_units(truth: GroundTruth, count: int) -> list[tuple[PrecinctTruth, list[dict[str, Any]]]]:
+    """Up to ``count`` units that can practise with a possible miscount (numbers that are not the night's)."""
+    plan = truth.load_plan()
+    chosen = []
+    for unit in truth.published:
+        if len(chosen) >= count:
+            break
+        if unit.impossible_delegates:
+            continue
+        wrong = miscount(plan, unit)
+        if wrong is not None:
+            final, delegates = wrong.bodies()
+            chosen.append((unit, [unit.bodies()[0], unit.bodies()[1], final, delegates]))
+    return chosen
+
+
+async def _practise(http: httpx.AsyncClient, unit: PrecinctTruth, credential: str, bodies: Sequence[dict[str, Any]],
+                    *, address: str, seen: GoLive) -> None:
+    headers = {"X-Forwarded-For": address}
+    signed = await http.post("/api/v1/session", headers=headers, json={"precinct": unit.code,
+                                                                         "credential": credential})
+    if signed.status_code != 201:
+        seen.problems.append(f"{unit.code}: rehearsal sign-in {signed.status_code}")
+        return
+    auth = {**headers, "Authorization": f"Bearer {signed.json()['token']}"}
+    for body in bodies:
+        response = await http.post("/api/v1/reports", json=body, headers={**auth, "Idempotency-Key": str(uuid.uuid4())})
+        seen.rehearsal_reports[response.status_code] = seen.rehearsal_reports.get(response.status_code, 0) + 1
+
+
+async def _feed_status(http: httpx.AsyncClient) -> tuple[int, dict[str, Any]]:
+    response = await http.get(STATEWIDE)
+    return response.status_code, (response.json() if response.status_code == 200 else {})
+
+
+async def rehearse_then_go_live(front: str, truth: GroundTruth, credentials: dict[str, str], director: StaffClient,
+                                *, units: int, database_url: str, slug: str, snapshots: Path,
+                                timeout: float = 120.0) -> GoLive:
+    """The rehearsal a week before (``units`` chairs, a test release), then ``caucus election go-live``."""
+    seen = GoLive()
+    chosen = rehearsal_units(truth, units)
+    seen.units = [unit.code for unit, _ in chosen]
+    async with httpx.AsyncClient(base_url=front, timeout=30) as http:
+        await asyncio.gather(*(_practise(http, unit, credentials[unit.code], bodies,
+                                         address=chair_address(10**6 + i), seen=seen)
+                               for i, (unit, bodies) in enumerate(chosen)))
+        await director.refresh_csrf("/hq/releases")
+        made = await director.post("/hq/releases/release", {"note": "rehearsal release (practice numbers)"})
+        if made.status_code != 303:
+            seen.problems.append(f"the director's rehearsal release was refused ({made.status_code})")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status, doc = await _feed_status(http)
+            if status == 200 and int(doc.get("precinctsReporting", 0)) >= len(chosen):
+                seen.test_release_reporting = int(doc["precinctsReporting"])
+                seen.test_release_marked_test = bool(doc.get("test"))
+                break
+            await asyncio.sleep(0.2)
+        else:
+            seen.problems.append("the rehearsal release never showed on the public feed")
+        command = [sys.executable, "-c", "from caucus.cli import main; main()", "election", "go-live", slug, "--yes",
+                   "--json", "--database", database_url, "--snapshots", str(snapshots)]
+        done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            seen.problems.append(f"caucus election go-live exited {done.returncode}: {done.stderr[-500:]}")
+        else:
+            seen.command = json.loads(done.stdout)
+        seen.feed_after_go_live, _ = await _feed_status(http)
+    return seen
