@@ -173,6 +173,10 @@ def to_html(report: dict[str, Any], latencies: Sequence[float]) -> str:
             f"<td class='{'' if row[m]['same'] else 'bad'}'>{row[m]['published']} / {row[m]['truth']}</td>"
             for m in ("first", "final", "delegates", "sde")) + "</tr>"
         for row in report["totals"].get("rows", []))
+    behaviours = "".join(
+        f"<tr><td>{html.escape(v['what'])}</td><td>{v['played']}</td>"
+        f"<td class='{'' if v['ok'] else 'bad'}'>{'pass' if v['ok'] else 'FAIL'}</td></tr>"
+        for v in report.get("behaviours", []))
     progress = _line_chart(report["samples"], [("precincts_acknowledged", "precincts fully acknowledged", "#1f5fa8"),
                                                ("published", "precincts published", "#1a7f37"),
                                                ("errors", "errors seen by clients", "#b42318")],
@@ -182,6 +186,7 @@ def to_html(report: dict[str, Any], latencies: Sequence[float]) -> str:
 table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:.3rem .6rem;text-align:left}}
 .bad{{background:#fde2e1}}.verdict{{font-size:2rem;font-weight:700}}</style></head><body>
 <h1>caucus rehearsal</h1><p class="verdict">{verdict}</p><table>{rows}</table>
+<h2>The unscripted night</h2><table><tr><th>behaviour</th><th>played</th><th>verdict</th></tr>{behaviours}</table>
 <h2>Progress</h2>{progress}
 <h2>Acknowledgment latency</h2>{_histogram(latencies, "Latency of acknowledged reports")}
 <h2>Published totals (published / truth)</h2><table><tr><th>candidate</th><th>first</th><th>final</th>
