@@ -72,6 +72,9 @@ class Precinct:
     kind: PrecinctKind
     sde_weight: Fraction | None
     """D x S/C for a precinct; None for a satellite site."""
+    expected_attendance: int | None = None
+    """A satellite site's expected size (plan column ``expected_attendance``): a reported attendance above
+    it is the blocking finding ``attendance-above-expected``, held for review. None for a precinct."""
 
 
 @dataclass(frozen=True, slots=True)

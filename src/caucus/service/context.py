@@ -30,6 +30,9 @@ class PrecinctInfo:
     kind: PrecinctKind
     delegates: int | None
     sde_ratio: Fraction | None
+    #: a satellite site's expected size from the plan (None for a precinct): above it, the blocking finding
+    #: ``attendance-above-expected``
+    expected_attendance: int | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ def load_context(engine: Engine, slug: str | None = None) -> ElectionContext:
             kind=fact.kind,
             delegates=fact.delegates,
             sde_ratio=ratio,
+            expected_attendance=fact.expected_attendance,
         )
     if unknown:
         shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")

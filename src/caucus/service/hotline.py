@@ -223,7 +223,7 @@ class HotlineService:
         payloads[report.stage] = report.payload
         evaluation = evaluate(self.context.precinct(precinct), self.context.ruleset, self.context.candidates,
                               payloads)
-        if evaluation.blocking:
+        if evaluation.impossible:  # implausible (reviewable) numbers are recorded and held for review
             raise rejection(report.stage, evaluation.findings)
 
     def _audit_refusal(self, actor: str, precinct: str, report: StageReport, error: ServiceError) -> None:

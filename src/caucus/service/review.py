@@ -161,9 +161,9 @@ class ReviewService:
         if decision == "accept" and status.state != "held-for-review":
             raise ReviewActionInvalid(f"precinct {precinct} is {status.state}, not held for review: only findings "
                                       "can be accepted this way (resolve a conflict by accepting a version)")
-        if decision == "accept" and status.evaluation.blocking:
+        if decision == "accept" and status.evaluation.impossible:
             raise ReviewActionInvalid("these numbers are impossible under the rules ("
-                                      + "; ".join(f.message for f in status.evaluation.blocking)
+                                      + "; ".join(f.message for f in status.evaluation.impossible)
                                       + "); correct them from the worksheet instead of accepting them")
         now = self.clock()
         with write_transaction(self.engine) as conn:
@@ -199,7 +199,7 @@ class ReviewService:
             payloads.update(corrected)
             evaluation = evaluate(self.context.precinct(precinct), self.context.ruleset, self.context.candidates,
                                   payloads)
-            if evaluation.blocking:
+            if evaluation.impossible:  # implausible numbers from the paper are recorded, and stay held
                 stage = next(s for s in STAGE_ORDER if s in corrected)
                 raise rejection(stage, evaluation.findings)
             targets = [t for stage in STAGE_ORDER if stage in corrected for t in status.stages[stage]]

@@ -140,7 +140,7 @@ def _reasons(state: PrecinctState, evaluation: Evaluation, accepted: ReviewDecis
     if state.conflicts:
         return "conflicting", tuple(_conflict_reason(c) for c in state.conflicts)
     if evaluation.findings:
-        if accepted is not None and evaluation.stages == STAGE_ORDER and not waiting and not evaluation.blocking:
+        if accepted is not None and evaluation.stages == STAGE_ORDER and not waiting and not evaluation.impossible:
             return "accepted", (f"accepted by {accepted.actor} as of entry #{accepted.last_seq}: {accepted.note}",
                                 *(f"{f.code}: {f.message}" for f in evaluation.findings))
         return "held-for-review", tuple(f"{f.code}: {f.message}" for f in evaluation.findings) + waiting
