@@ -151,7 +151,21 @@ function banner(text, bad = false) {
   node.classList.toggle("bad", bad);
 }
 
+/** A stage's body, with ``confirm`` while the attendance is above the site's expected size and the chair has
+ * ticked "The count is right" for that number (the server refuses it otherwise: attendance-above-expected). */
 function stageBody(stage) {
+  const made = stageBodyOf(stage);
+  if (!made.body) return made;
+  const att = attendanceView(state.setup, state.entries);
+  if (!att.overExpected) return made;
+  if (state.entries.sizeConfirmed !== att.N) {
+    return { error: `Attendance ${att.N} is more than the ${att.overExpected} expected at this site: check it, ` +
+      "then tick “The count is right” on the Attendance screen." };
+  }
+  return { body: { ...made.body, confirm: true } };
+}
+
+function stageBodyOf(stage) {
   const setup = state.setup;
   if (stage === "attendance") {
     const view = attendanceView(setup, state.entries);
@@ -274,6 +288,8 @@ function renderAttendance() {
   input.toggleAttribute("aria-invalid", Boolean(view.error));
   setText($("#att-error"), view.error ? `Attendance: ${view.error}` : "");
   fill($("#att-preview"), lines(view.lines, ""), lines(view.warnings, "warning"));
+  $("#att-size").hidden = !view.overExpected;
+  $("#att-size-ok").checked = Boolean(view.overExpected) && state.entries.sizeConfirmed === view.N;
 }
 
 function thresholdLine(view) {
@@ -481,6 +497,11 @@ function wire() {
     b.addEventListener("click", () => sendStage(b.dataset.send));
   }
   $("#attendance").addEventListener("input", (e) => { state.entries.attendance = e.target.value; persist(); render(); });
+  $("#att-size-ok").addEventListener("change", (e) => {
+    state.entries.sizeConfirmed = e.target.checked ? attendanceView(state.setup, state.entries).N : null;
+    persist();
+    render();
+  });
   for (const stage of STAGES) {
     $(`#${stage}-reason`)?.addEventListener("input", persist);
   }
