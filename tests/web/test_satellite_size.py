@@ -15,9 +15,18 @@ from typing import Any
 
 import pytest
 
-from caucus.ledger import PrecinctSpec, audit_events, create_election, entries, issue_credentials, make_engine, upgrade
-from caucus.ledger import sqlite_url_for_dir
+from caucus.ledger import (
+    PrecinctSpec,
+    audit_events,
+    create_election,
+    entries,
+    issue_credentials,
+    make_engine,
+    sqlite_url_for_dir,
+    upgrade,
+)
 from caucus.plans import load_plan
+from caucus.service import StageReport
 from caucus.web.services import STATE_KEY, Services
 from tests.hq.support import add_staff, sign_in
 from tests.ledger.support import FAST_COST
@@ -212,3 +221,17 @@ def test_hq_keys_an_implausible_site_from_paper_and_it_is_held_not_refused(lakes
     refused = rita.post("/hq/review/transcribe", {"precinct": HILL, "stage": "first", "n.Able": "140",
                                                   "key": "paper-2"})
     assert refused.status_code == 422 and "first alignment total 140 exceeds attendance 130" in refused.text
+
+
+def test_two_hotline_operators_key_an_implausible_site_and_it_is_held_not_refused(lakeside: Web) -> None:
+    svc = services(lakeside)
+    stages = [("attendance", {"attendance": 130}), ("first", {"counts": {"Able": 80, "Baker": 50}}),
+              ("final", {"counts": {"Able": 80, "Baker": 50}}), ("delegates", {"delegates": {"Able": 6, "Baker": 3}})]
+    for operator in ("kim", "lee"):
+        call = svc.hotline.verify_caller(operator, HILL, lakeside.secrets[HILL]).id
+        for n, (stage, payload) in enumerate(stages):
+            svc.hotline.enter(operator, call, StageReport(stage, payload), f"{operator}-{n}")  # type: ignore[arg-type]
+    status = svc.reports.status(HILL)
+    assert status.state == "held-for-review"
+    assert [f.code for f in status.evaluation.findings] == ["attendance-above-expected"]
+    assert len(status.confirmed_hotline["attendance"]) == 2
