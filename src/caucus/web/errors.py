@@ -35,6 +35,7 @@ from caucus.ledger import (
     UnknownPrecinct,
     WriterClosed,
 )
+from caucus.ledger.errors import EpochRefused, RehearsalEntry
 from caucus.service import (
     CorrectionInvalid,
     CredentialMalformed,
@@ -146,6 +147,8 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (LedgerTimeout, 503),
     (ElectionNotServable, 503),
     (IdempotencyConflict, 409),
+    (RehearsalEntry, 409),
+    (EpochRefused, 409),
     (SupersessionError, 409),
     (InvalidSubmission, 422),
     (UnknownPrecinct, 422),
