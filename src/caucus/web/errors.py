@@ -57,6 +57,7 @@ from caucus.service import (
     UnknownPrecinctCode,
 )
 from caucus.service.errors import MessageRejected, NotFound, PhotoKeyConflict, PhotoRejected
+from caucus.service.golive import EpochChangeRefused
 from caucus.service.hq_errors import (
     AccountLocked,
     CallerNotVerified,
@@ -148,6 +149,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ElectionNotServable, 503),
     (IdempotencyConflict, 409),
     (RehearsalEntry, 409),
+    (EpochChangeRefused, 409),
     (EpochRefused, 409),
     (SupersessionError, 409),
     (InvalidSubmission, 422),
