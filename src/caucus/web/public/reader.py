@@ -92,6 +92,9 @@ class SnapshotReader:
     def file(self, path: str, number: int | None = None) -> Published:
         """A file of release ``number`` (default: the latest)."""
         number = self.current() if number is None else number
+        if number < self.first():
+            raise NotPublished(f"release {number} was a rehearsal release, archived when the election went live "
+                               "(or the rehearsal was reset)")
         index = self.index(number)
         digest = index.hashes.get(path)
         if digest is None:
