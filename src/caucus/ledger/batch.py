@@ -20,11 +20,14 @@ from sqlalchemy import Connection, select
 from caucus.ledger.audit import audit_row
 from caucus.ledger.chain import GENESIS_HASH, entry_hash
 from caucus.ledger.db import is_sqlite
+from caucus.ledger.epochs import marker
 from caucus.ledger.errors import (
     AlreadySuperseded,
     IdempotencyConflict,
     LedgerError,
+    RehearsalEntry,
     SupersededEntryNotFound,
+    SupersedesRehearsal,
     SupersessionMismatch,
     UnknownElection,
     UnknownPrecinct,
@@ -48,6 +51,8 @@ class _ElectionBatch:
     superseded_by: dict[int, int]
     head_seq: int
     head_hash: str
+    #: entries up to this seq are the rehearsal's (caucus.ledger.epochs): never replayed, never corrected
+    counts_after_seq: int = 0
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -101,12 +106,15 @@ def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission])
         superseded_by=superseded_by,
         head_seq=head.seq if head else 0,
         head_hash=head.content_hash if head else GENESIS_HASH,
+        counts_after_seq=int(conn.execute(select(marker("counts_after_seq", election_id))).scalar_one()),
     )
 
 
 def _append(state: _ElectionBatch, sub: Submission, now: datetime) -> Outcome:
     original = state.by_key.get(sub.idempotency_key)
     if original is not None:
+        if original.seq <= state.counts_after_seq:
+            return RehearsalEntry(sub.idempotency_key, original.seq)
         differs = original.differences(sub)
         if differs:
             return IdempotencyConflict(sub.idempotency_key, original.seq, differs)
@@ -118,6 +126,8 @@ def _append(state: _ElectionBatch, sub: Submission, now: datetime) -> Outcome:
         target = state.targets.get(sub.supersedes_seq)
         if target is None:
             return SupersededEntryNotFound(state.slug, sub.supersedes_seq)
+        if sub.supersedes_seq <= state.counts_after_seq:
+            return SupersedesRehearsal(sub.supersedes_seq)
         if target[0] != precinct_id:
             return SupersessionMismatch(sub.supersedes_seq, target[1], sub.precinct_code)
         by_seq = state.superseded_by.get(sub.supersedes_seq)

@@ -395,3 +395,32 @@ release_modes = Table(
     Column("actor", String(200), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
 )
+
+# Revision 0008 (golive): each go-live or rehearsal reset draws a line through the election's records (the
+# newest row is the current epoch; see caucus.ledger.epochs). Append-only.
+EPOCH_ACTIONS = ("go-live", "reset-rehearsal")
+
+election_epochs = Table(
+    "election_epochs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("mode", String(8), nullable=False),
+    #: ledger entries with seq <= this (and review decisions made on them) never count
+    Column("counts_after_seq", Integer, nullable=False),
+    #: photos, messages, recanvass requests and hotline calls with an id <= these are the rehearsal's
+    Column("photos_after_id", Integer, nullable=False),
+    Column("messages_after_id", Integer, nullable=False),
+    Column("requests_after_id", Integer, nullable=False),
+    Column("calls_after_id", Integer, nullable=False),
+    #: releases numbered <= this are archived: kept, never served, never the base of a later release
+    Column("releases_through", Integer, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    CheckConstraint(_in("action", EPOCH_ACTIONS), name="action"),
+    CheckConstraint(_in("mode", MODES), name="mode"),
+    CheckConstraint("counts_after_seq >= 0 AND photos_after_id >= 0 AND messages_after_id >= 0 AND "
+                    "requests_after_id >= 0 AND calls_after_id >= 0 AND releases_through >= 0", name="markers"),
+    Index(None, "election_id", "id"),
+)

@@ -1,6 +1,8 @@
 """Reading the ledger: entries, and each precinct's state derived from its entries.
 
-A precinct's state is a pure function of its rows: an entry named by a later correction's
+A precinct's state is a pure function of the rows that count (those recorded after the election's current
+epoch line, :func:`caucus.ledger.epochs.counted`: a rehearsal's entries stay in the ledger but never count
+once the election goes live or the rehearsal is reset): an entry named by a later correction's
 ``supersedes_seq`` no longer counts; of the rest, the latest entry per (channel, stage) is current.
 Review and acceptance states belong to the service layer, which can extend PrecinctState
 (``dataclasses.replace`` or a wrapper) without changing how it is derived here.
@@ -15,6 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine, select
 
 from caucus.ledger.elections import election_id_for, precinct_id_for
+from caucus.ledger.epochs import counted
 from caucus.ledger.model import STAGES, Channel, LedgerEntry, Stage, entry_from_row
 from caucus.ledger.schema import ledger_entries, precincts
 
@@ -103,12 +106,16 @@ def entries(
     precinct_code: str | None = None,
     since_seq: int | None = None,
     limit: int | None = None,
+    *,
+    counting: bool = False,
 ) -> list[LedgerEntry]:
     """The election's entries in seq order: optionally one precinct's, only those after ``since_seq``,
-    at most ``limit``."""
+    at most ``limit``; with ``counting``, only those that count in the current epoch."""
     with engine.connect() as conn:
         election_id = election_id_for(conn, election_slug)
         query = _joined().where(ledger_entries.c.election_id == election_id)
+        if counting:
+            query = query.where(counted(ledger_entries.c.seq, election_id))
         if precinct_code is not None:
             precinct_id = precinct_id_for(conn, election_id, election_slug, precinct_code)
             query = query.where(ledger_entries.c.precinct_id == precinct_id)
@@ -120,18 +127,21 @@ def entries(
 
 
 def precinct_state(engine: Engine, election_slug: str, precinct_code: str) -> PrecinctState:
-    """The derived state of one precinct; raises UnknownElection or UnknownPrecinct."""
-    return derive_state(election_slug, precinct_code, entries(engine, election_slug, precinct_code))
+    """The derived state of one precinct (from the entries that count); raises UnknownElection or
+    UnknownPrecinct."""
+    return derive_state(election_slug, precinct_code, entries(engine, election_slug, precinct_code, counting=True))
 
 
 def precinct_states(engine: Engine, election_slug: str) -> dict[str, PrecinctState]:
-    """The derived state of every precinct of the election (unreported ones included), by code."""
+    """The derived state of every precinct of the election (unreported ones included), by code, from the
+    entries that count."""
     with engine.connect() as conn:
         election_id = election_id_for(conn, election_slug)
         codes = conn.execute(
             select(precincts.c.code).where(precincts.c.election_id == election_id).order_by(precincts.c.id)
         ).scalars()
         grouped: dict[str, list[LedgerEntry]] = {code: [] for code in codes}
-        for row in conn.execute(_joined().where(ledger_entries.c.election_id == election_id)):
+        for row in conn.execute(_joined().where(ledger_entries.c.election_id == election_id,
+                                                counted(ledger_entries.c.seq, election_id))):
             grouped[row.precinct_code].append(entry_from_row(row._mapping, election_slug))
     return {code: derive_state(election_slug, code, rows) for code, rows in grouped.items()}

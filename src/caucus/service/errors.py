@@ -201,9 +201,14 @@ class PhotoKeyConflict(ServiceError):
 
     code = "idempotency-conflict"
 
-    def __init__(self, key: str, photo_id: int) -> None:
-        message = (f"idempotency key {key!r} was already used by photo #{photo_id} with different content; "
-                   "use a new key for a new photo")
+    def __init__(self, key: str, photo_id: int, *, rehearsal: bool = False) -> None:
+        if rehearsal:
+            message = (f"idempotency key {key!r} belongs to photo #{photo_id}, stored during the rehearsal (before "
+                       "the election went live or the rehearsal was reset); it is not used now: send the photo "
+                       "again with a new key")
+        else:
+            message = (f"idempotency key {key!r} was already used by photo #{photo_id} with different content; "
+                       "use a new key for a new photo")
         super().__init__(message, [FieldProblem("idempotency_key", self.code, message)])
         self.photo_id = photo_id
 

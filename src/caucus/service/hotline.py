@@ -24,6 +24,7 @@ from sqlalchemy import Engine, select
 from caucus.ledger import IdempotencyConflict, Submission, Writer, precinct_state, verify_credential
 from caucus.ledger import audit as ledger_audit
 from caucus.ledger.db import utcnow, write_transaction
+from caucus.ledger.epochs import counted
 from caucus.ledger.model import LedgerEntry, Stage
 from caucus.ledger.schema import hotline_calls, signin_attempts
 from caucus.service.context import ElectionContext
@@ -128,7 +129,8 @@ class HotlineService:
 
     def calls(self, precinct: str | None = None, *, since: datetime | None = None) -> list[HotlineCall]:
         """The call log (of one precinct, or all), oldest first."""
-        query = select(hotline_calls).where(hotline_calls.c.election_id == self.context.election_id)
+        query = select(hotline_calls).where(hotline_calls.c.election_id == self.context.election_id,
+                                            counted(hotline_calls.c.id, self.context.election_id, "calls_after_id"))
         if precinct is not None:
             query = query.where(hotline_calls.c.precinct_code == precinct)
         if since is not None:

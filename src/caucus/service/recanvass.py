@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, select
 from caucus.ledger import LedgerEntry, Stage, entries
 from caucus.ledger import audit as ledger_audit
 from caucus.ledger.db import utcnow, write_transaction
+from caucus.ledger.epochs import counted
 from caucus.ledger.schema import ledger_entries, recanvass_requests, review_decisions
 from caucus.ledger.state import derive_state
 from caucus.rules import published_sdes
@@ -142,7 +143,9 @@ class RecanvassService:
     def list(self) -> list[RecanvassRequest]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(recanvass_requests).where(
-                recanvass_requests.c.election_id == self.context.election_id).order_by(recanvass_requests.c.id))
+                recanvass_requests.c.election_id == self.context.election_id,
+                counted(recanvass_requests.c.id, self.context.election_id, "requests_after_id"))
+                .order_by(recanvass_requests.c.id))
             return [_request(r) for r in rows]
 
     def get(self, request_id: int) -> RecanvassRequest:
@@ -186,7 +189,7 @@ class RecanvassService:
         items = []
         for code in request.precincts:
             info = self.context.precinct(code)
-            rows = entries(self.engine, self.context.slug, code)
+            rows = entries(self.engine, self.context.slug, code, counting=True)
             then = [e for e in rows if e.seq <= request.as_of_seq]
             before = derive_status(self.context, info, derive_state(self.context.slug, code, then))
             after = read_status(self.engine, self.context, code)

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine, select
 
 from caucus.ledger import LedgerEntry, PrecinctState, Stage, StageConflict, precinct_state, precinct_states
+from caucus.ledger.epochs import counted
 from caucus.ledger.model import Channel
 from caucus.ledger.schema import review_decisions
 from caucus.ledger.state import ReportStatus
@@ -190,7 +191,9 @@ def derive_status(
 def _decisions(
     engine: Engine, context: ElectionContext, precinct: str | None = None
 ) -> dict[str, list[ReviewDecision]]:
-    query = select(review_decisions).where(review_decisions.c.election_id == context.election_id)
+    # decisions on the rehearsal's entries never count (caucus.ledger.epochs)
+    query = select(review_decisions).where(review_decisions.c.election_id == context.election_id,
+                                           counted(review_decisions.c.last_seq, context.election_id))
     if precinct is not None:
         query = query.where(review_decisions.c.precinct_code == precinct)
     found: dict[str, list[ReviewDecision]] = {}

@@ -35,6 +35,7 @@ from caucus.ledger import (
     UnknownPrecinct,
     WriterClosed,
 )
+from caucus.ledger.errors import EpochRefused, RehearsalEntry
 from caucus.service import (
     CorrectionInvalid,
     CredentialMalformed,
@@ -56,6 +57,7 @@ from caucus.service import (
     UnknownPrecinctCode,
 )
 from caucus.service.errors import MessageRejected, NotFound, PhotoKeyConflict, PhotoRejected
+from caucus.service.golive import EpochChangeRefused
 from caucus.service.hq_errors import (
     AccountLocked,
     CallerNotVerified,
@@ -146,6 +148,9 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (LedgerTimeout, 503),
     (ElectionNotServable, 503),
     (IdempotencyConflict, 409),
+    (RehearsalEntry, 409),
+    (EpochChangeRefused, 409),
+    (EpochRefused, 409),
     (SupersessionError, 409),
     (InvalidSubmission, 422),
     (UnknownPrecinct, 422),

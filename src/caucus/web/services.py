@@ -14,6 +14,7 @@ from caucus.ledger import Writer, upgrade
 from caucus.ledger.db import utcnow
 from caucus.service import ElectionContext, ReportService, SessionService, load_context
 from caucus.service.continuous import ContinuousReleaser
+from caucus.service.golive import ElectionModeService
 from caucus.service.hotline import HotlineService
 from caucus.service.media import MessageService, PhotoService
 from caucus.service.readiness import ReadinessService
@@ -46,6 +47,12 @@ class Services:
     #: the public side reads releases from these files only
     snapshots: SnapshotReader
     releaser: ContinuousReleaser
+    election: ElectionModeService
+
+    def mode(self) -> str:
+        """The election's mode now (test or live): read from the database, since ``caucus election go-live``
+        may switch it while the server runs."""
+        return self.election.mode()
 
     def ping(self) -> None:
         """Raise unless the database answers."""
@@ -98,6 +105,7 @@ def start_services(
         releases=releases,
         snapshots=SnapshotReader(snapshot_dir),
         releaser=releaser,
+        election=ElectionModeService(engine, context, releases, clock=now),
     )
 
 

@@ -63,7 +63,7 @@ def setup(request: Request, principal: Chair) -> SetupOut:
     info = context.precinct(principal.chair.precinct)
     ratio = None if info.sde_ratio is None else (info.sde_ratio.numerator, info.sde_ratio.denominator)
     return SetupOut(
-        election=context.slug, mode=context.mode, ruleset=context.ruleset.name,
+        election=context.slug, mode=services_of(request).mode(), ruleset=context.ruleset.name,
         candidates=list(context.candidates),
         precinct=PrecinctFacts(code=info.code, county=info.county, name=info.name, kind=info.kind,
                                delegates_to_elect=info.delegates, sde_ratio=ratio,

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from caucus.web.hq import (
     auth_routes,
+    election_routes,
     hotline_routes,
     night_routes,
     recanvass_routes,
@@ -27,6 +28,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     night_routes.router,
     recanvass_routes.router,
     release_routes.router,
+    election_routes.router,
 )
 
 __all__ = ["LARGE_BODIES", "ROUTERS", "install_hq_error_pages"]
