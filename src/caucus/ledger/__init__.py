@@ -8,10 +8,14 @@ from caucus.ledger.audit import AuditEvent, audit_events
 from caucus.ledger.chain import GENESIS_HASH, ChainReport, verify_chain
 from caucus.ledger.credentials import (
     HashCost,
+    IssuedCredential,
+    issue_cards,
     issue_credential,
     issue_credentials,
+    normalize_hotline_code,
     revoke_credential,
     verify_credential,
+    verify_hotline_code,
 )
 from caucus.ledger.db import make_engine, sqlite_url_for_dir
 from caucus.ledger.elections import create_election, get_election, list_precincts
@@ -83,6 +87,8 @@ __all__ = [
     "entries",
     "get_election",
     "head_revision",
+    "IssuedCredential",
+    "issue_cards",
     "issue_credential",
     "issue_credentials",
     "list_precincts",
@@ -93,5 +99,7 @@ __all__ = [
     "sqlite_url_for_dir",
     "upgrade",
     "verify_chain",
+    "normalize_hotline_code",
     "verify_credential",
+    "verify_hotline_code",
 ]

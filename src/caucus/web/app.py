@@ -31,6 +31,7 @@ from caucus.web.middleware import BodyLimitMiddleware
 from caucus.web.public import feed as public_feed
 from caucus.web.public import pages as public_pages
 from caucus.web.services import STATE_KEY, Services, start_services
+from caucus.web.clients import ClientAddressMiddleware
 from caucus.web.settings import Settings, load_settings
 
 TITLE = "caucus"
@@ -80,6 +81,7 @@ def create_app(
     install_hq_error_pages(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
                        larger={**CHAIR_LARGE_BODIES, **HQ_LARGE_BODIES})
+    app.add_middleware(ClientAddressMiddleware, proxies=settings.proxies)  # outermost: every layer sees the client
     app.include_router(router)
     app.include_router(chair_api_router)
     app.include_router(chair_pages_router)

@@ -44,7 +44,6 @@ from caucus.service import (
     InvalidReport,
     LedgerTimeout,
     NotSignedIn,
-    PrecinctLocked,
     ReportRejected,
     ServiceError,
     SessionInvalid,
@@ -57,7 +56,6 @@ from caucus.service import (
 )
 from caucus.service.errors import MessageRejected, NotFound, PhotoKeyConflict, PhotoRejected
 from caucus.service.hq_errors import (
-    AccountLocked,
     CallerNotVerified,
     CsrfRejected,
     ReviewActionInvalid,
@@ -125,7 +123,6 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (Forbidden, 403),
     (CsrfRejected, 403),
     (CallerNotVerified, 422),
-    (AccountLocked, 423),
     (StaffInputInvalid, 422),
     (StaffUserExists, 409),
     (ReviewActionInvalid, 409),
@@ -133,7 +130,6 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (UnknownRecanvass, 404),
     (ReleaseInvalid, 422),
     (ReleaseContended, 503),
-    (PrecinctLocked, 423),
     (TooManySignIns, 429),
     (UnknownPrecinctCode, 422),
     (CredentialMalformed, 422),
