@@ -151,7 +151,7 @@ def issue_cards(
                 at=at,
                 actor=actor,
                 action="credential.issue",
-                detail={"precinct": code, "rotated": rotated, "hotline_code": True,
+                detail={"precinct": code, "rotated": rotated,
                         **({"throttle_failures_cleared": cleared} if cleared else {})},
                 outcome="ok",
             )
