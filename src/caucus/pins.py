@@ -334,16 +334,17 @@ def _draw_card(canvas: Any, card: Card, qr: Matrix, origin: tuple[float, float],
     _draw_qr(canvas, qr, (x + w - pad - qr_size, top - qr_size), qr_size)
 
     label_y = top - qr_size - 11
-    size = _draw_secret(canvas, card.credential, (x + pad, label_y), w - 2 * pad, 16.0,
-                        "APP CREDENTIAL: type it into the chair app. Never read it aloud, not even to the hotline.")
-    _draw_secret(canvas, card.hotline_code, (x + pad, label_y - size - 15), w - 2 * pad, 13.0,
-                 "HOTLINE CODE: read it to the hotline operator. It cannot sign in to the app.")
+    font = _draw_secret(canvas, card.credential, (x + pad, label_y), w - 2 * pad, largest=16.0,
+                        label="APP CREDENTIAL: type it into the chair app. Never read it aloud, not even to the "
+                              "hotline.")
+    _draw_secret(canvas, card.hotline_code, (x + pad, label_y - font - 15), w - 2 * pad, largest=13.0,
+                 label="HOTLINE CODE: read it to the hotline operator. It cannot sign in to the app.")
     canvas.setFont("Helvetica", 6.5)
     canvas.drawString(x + pad, y + pad + 8, "Scan the QR code with the chair's phone, then type the app credential.")
     canvas.drawString(x + pad, y + pad, _fit(card.url, "Helvetica", 6.5, w - 2 * pad))
 
 
-def _draw_secret(canvas: Any, secret: str, at: tuple[float, float], width: float, largest: float, label: str
+def _draw_secret(canvas: Any, secret: str, at: tuple[float, float], width: float, *, largest: float, label: str
                  ) -> float:
     """A label (small bold), then the secret in monospace groups below it; returns the secret's font size."""
     (x, label_y), groups = at, secret.split("-")

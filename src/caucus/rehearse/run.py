@@ -209,7 +209,8 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
 
 
 async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None, *,
-                 credentials: dict[str, str], hotline_codes: dict[str, str], progress: Progress, on_progress: Callable[[Progress], None] | None,
+                 credentials: dict[str, str], hotline_codes: dict[str, str], progress: Progress,
+                 on_progress: Callable[[Progress], None] | None,
                  staff: list[StaffAccount], front: str) -> float | None:
     """``front``: where the clients go (the server, or nginx in front of it)."""
     front_port = int(front.rsplit(":", 1)[1])

@@ -45,12 +45,10 @@ from caucus.service.sessions import (
 from caucus.service.status import STATUS_NAMES, PrecinctStatus, StatusName, derive_status, read_status
 
 __all__ = [
-    "Backoff",
-    "ThrottleRules",
-    "Throttles",
     "STAGE_ORDER",
     "STAGE_TITLES",
     "STATUS_NAMES",
+    "Backoff",
     "ChairSession",
     "CorrectionInvalid",
     "CredentialMalformed",
@@ -80,6 +78,8 @@ __all__ = [
     "StageReport",
     "StatusName",
     "SubmitResult",
+    "ThrottleRules",
+    "Throttles",
     "TooManySignIns",
     "UnknownCandidates",
     "UnknownPrecinctCode",

@@ -33,19 +33,19 @@ from caucus.ledger import (
     precinct_state,
     verify_hotline_code,
 )
-from caucus.ledger.credentials import GROUP_LENGTH, HOTLINE_GROUPS, normalize_secret
 from caucus.ledger import audit as ledger_audit
+from caucus.ledger.credentials import GROUP_LENGTH, HOTLINE_GROUPS, normalize_secret
 from caucus.ledger.db import utcnow, write_transaction
 from caucus.ledger.model import LedgerEntry, Stage
 from caucus.ledger.schema import hotline_calls
 from caucus.service.context import ElectionContext
 from caucus.service.errors import (
-    TooManySignIns,
     CorrectionInvalid,
     FieldProblem,
     LedgerTimeout,
     ServiceError,
     StageOutOfOrder,
+    TooManySignIns,
     UnknownCandidates,
 )
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, evaluate

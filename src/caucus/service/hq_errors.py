@@ -6,10 +6,7 @@ one HTTP status (``caucus.web.errors``).
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
-
-from caucus.service.errors import FieldProblem, ServiceError, SignInFailed, about, clock_time
+from caucus.service.errors import FieldProblem, ServiceError, SignInFailed
 
 
 class StaffSignInFailed(SignInFailed):

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Connection, Engine, and_, func, select, text, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, select, text, update
 
 from caucus.ledger.db import write_transaction
 from caucus.ledger.schema import throttle_failures
@@ -58,7 +58,8 @@ class Backoff:
         steps = failures - self.free
         if steps >= 40:  # 2**40 seconds is far beyond any cap
             return self.cap
-        return min(self.cap, self.base * (2 ** steps))
+        wait: timedelta = min(self.cap, self.base * (2 ** steps))
+        return wait
 
     def retry_at(self, failures: Sequence[datetime], now: datetime) -> datetime | None:
         """When a client with these failure times may try again, or None if it may now."""
@@ -170,9 +171,9 @@ class Throttles:
         self.election_id = election_id
         self.rules = rules or DEFAULT_RULES[kind]
 
-    def _scope(self) -> list[object]:
+    def _scope(self) -> list[ColumnElement[bool]]:
         table = throttle_failures
-        where: list[object] = [table.c.kind == self.kind, table.c.cleared_at.is_(None)]
+        where: list[ColumnElement[bool]] = [table.c.kind == self.kind, table.c.cleared_at.is_(None)]
         if self.election_id is not None:
             where.append(table.c.election_id == self.election_id)
         return where
@@ -193,10 +194,11 @@ class Throttles:
             select(table.c.at, table.c.target).where(*self._scope(), table.c.client == client, table.c.at > since)
         ).all()
         refusals = []
-        for scope, backoff, times in (
+        scopes: tuple[tuple[Literal["client", "pair"], Backoff, list[datetime]], ...] = (
             ("client", self.rules.per_client, [r.at for r in rows]),
             ("pair", self.rules.per_pair, [r.at for r in rows if r.target == target]),
-        ):
+        )
+        for scope, backoff, times in scopes:
             until = backoff.retry_at(times, now)
             if until is not None:
                 refusals.append(Throttled(scope, until, len([t for t in times if t > now - backoff.window])))

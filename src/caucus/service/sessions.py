@@ -135,7 +135,7 @@ class SessionService:
         with write_transaction(self.engine) as conn:
             reserved = self.throttles.reserve(conn, info.code, client, now)
             if isinstance(reserved, Throttled):
-                self._refused(conn, info.code, client, now, "client-limited", reserved)
+                self._refused(conn, info.code, client, now, "client-limited", throttled=reserved)
         if isinstance(reserved, Throttled):
             whose = "from this network address" if reserved.scope == "client" else \
                 f"for precinct {info.code} from this network address"
@@ -152,10 +152,10 @@ class SessionService:
         matched = self._verify(active.secret_hash if active is not None else None, normalized)
         if active is None or not matched:
             with write_transaction(self.engine) as conn:
-                self._refused(conn, info.code, client, now, "bad-credential", None)
+                self._refused(conn, info.code, client, now, "bad-credential", throttled=None)
             raise SignInFailed("the precinct code and credential do not match an active credential; check both "
                                "against your credential card and try again")
-        return self._open(info.code, active.id, client, now, purpose, reserved)
+        return self._open(info.code, active.id, client, now, purpose=purpose, reservation=reserved)
 
     def _verify(self, stored: str | None, normalized: str) -> bool:
         try:
@@ -164,7 +164,7 @@ class SessionService:
             return False
         return matched and stored is not None
 
-    def _refused(self, conn: Connection, precinct: str, client: str, now: datetime, outcome: str,
+    def _refused(self, conn: Connection, precinct: str, client: str, now: datetime, outcome: str, *,
                  throttled: Throttled | None) -> None:
         conn.execute(signin_attempts.insert().values(
             election_id=self.context.election_id, precinct_code=precinct, client=client, at=now, ok=False,
@@ -178,7 +178,7 @@ class SessionService:
                      action="session.create", detail=detail,
                      outcome="rejected:throttled" if throttled is not None else f"rejected:{outcome}")
 
-    def _open(self, precinct: str, credential_id: int, client: str, now: datetime,
+    def _open(self, precinct: str, credential_id: int, client: str, now: datetime, *,
               purpose: SignInPurpose, reservation: Reservation) -> SignedIn:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         expires_at = now + self.ttl

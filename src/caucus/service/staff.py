@@ -187,7 +187,7 @@ class StaffService:
         with write_transaction(self.engine) as conn:
             reserved = self.throttles.reserve(conn, username, client, now)
             if isinstance(reserved, Throttled):
-                self._attempt(conn, username, client, now, "client-limited", reserved)
+                self._attempt(conn, username, client, now, "client-limited", throttled=reserved)
         if isinstance(reserved, Throttled):
             whose = "from this network address" if reserved.scope == "client" else \
                 f"for account {username!r} from this network address"
@@ -198,7 +198,7 @@ class StaffService:
         stored = row.password_hash if row is not None and row.status == "active" else None
         if not self._verify(stored, password):
             with write_transaction(self.engine) as conn:
-                self._attempt(conn, username, client, now, BAD_PASSWORD, None)
+                self._attempt(conn, username, client, now, BAD_PASSWORD, throttled=None)
             raise StaffSignInFailed("the username and password do not match an active staff account")
         assert row is not None
         return self._open(_user(row), client, now, replacing, reserved)
@@ -209,7 +209,7 @@ class StaffService:
         except (VerificationError, InvalidHashError):
             return False
 
-    def _attempt(self, conn: Connection, username: str, client: str, now: datetime, outcome: str,
+    def _attempt(self, conn: Connection, username: str, client: str, now: datetime, outcome: str, *,
                  throttled: Throttled | None) -> None:
         conn.execute(staff_signin_attempts.insert().values(username=username, client=client, at=now,
                                                            outcome=outcome))

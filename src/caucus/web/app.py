@@ -23,6 +23,7 @@ from caucus.web.api.routes import docs_router, router
 from caucus.web.chair import LARGE_BODIES as CHAIR_LARGE_BODIES
 from caucus.web.chair import api_router as chair_api_router
 from caucus.web.chair import pages_router as chair_pages_router
+from caucus.web.clients import ClientAddressMiddleware
 from caucus.web.errors import install_error_handlers
 from caucus.web.hq import LARGE_BODIES as HQ_LARGE_BODIES
 from caucus.web.hq import ROUTERS as HQ_ROUTERS
@@ -31,7 +32,6 @@ from caucus.web.middleware import BodyLimitMiddleware
 from caucus.web.public import feed as public_feed
 from caucus.web.public import pages as public_pages
 from caucus.web.services import STATE_KEY, Services, start_services
-from caucus.web.clients import ClientAddressMiddleware
 from caucus.web.settings import Settings, load_settings
 
 TITLE = "caucus"

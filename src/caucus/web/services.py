@@ -21,6 +21,7 @@ from caucus.service.recanvass import RecanvassService
 from caucus.service.releases import ReleaseService
 from caucus.service.review import ReviewService
 from caucus.service.staff import StaffService
+from caucus.service.throttles import ThrottleService
 from caucus.web.public.reader import SnapshotReader
 from caucus.web.settings import Settings
 
@@ -43,6 +44,7 @@ class Services:
     photos: PhotoService
     messages: MessageService
     releases: ReleaseService
+    throttles: ThrottleService
     #: the public side reads releases from these files only
     snapshots: SnapshotReader
     releaser: ContinuousReleaser
@@ -96,6 +98,8 @@ def start_services(
         photos=photos,
         messages=messages,
         releases=releases,
+        throttles=ThrottleService(engine, context, clock=now, chair=settings.signin_rules,
+                                  hotline=settings.hotline_rules, staff=settings.staff_rules),
         snapshots=SnapshotReader(snapshot_dir),
         releaser=releaser,
     )
