@@ -190,7 +190,7 @@ class StaffService:
                 self._attempt(conn, username, client, now, "client-limited", throttled=reserved)
         if isinstance(reserved, Throttled):
             whose = "from this network address" if reserved.scope == "client" else \
-                f"for account {username!r} from this network address"
+                f"for account {username} from this network address"
             raise TooManySignIns(f"too many failed sign-ins {whose} ({reserved.failures} in the last hour)",
                                  reserved.until, now, "ask an admin if you need help now")
         with self.engine.connect() as conn:
