@@ -225,7 +225,7 @@ def test_wrong_passwords_for_the_director_from_500_addresses_never_stop_the_righ
         response = _staff_sign_in(web, "director", f"guess number {i:04d}", _addr(i))
         assert response.status_code == 401, (i, response.text[:300])
     assert _staff_sign_in(web, "director", PASSWORD, "198.51.100.30").status_code == 303
-    refused = [e for e in _rejected(web, "staff.sign-in")]
+    refused = _rejected(web, "staff.sign-in")
     assert len(refused) == 500 and {e.outcome for e in refused} == {"rejected:bad-password"}
     assert {e.detail["client"] for e in refused} == {_addr(i) for i in range(500)}
     # one address guessing: five free, then it waits (429, Retry-After); the director elsewhere is not affected
@@ -243,3 +243,38 @@ def test_failed_sign_ins_are_in_caucus_log(sqlite_database: Prepared) -> None:
         assert result.exit_code == 0, result.output
         line = next(line for line in result.output.splitlines() if "rejected:bad-credential" in line)
         assert "client:198.51.100.66" in line and "session.create" in line and ADAIR in line
+
+
+def test_prank_calls_never_stop_the_real_chairs_call_and_the_app_credential_is_refused(proxied: Web) -> None:
+    web = proxied
+    operators = [f"op{i:02d}" for i in range(25)]
+    for name in [*operators, "kim"]:
+        add_staff(web.engine, name, "operator")
+    wrong = 0
+    for i, name in enumerate(operators):  # 25 operators take 3 prank calls each for Grinnell: 75 wrong codes
+        op = _staff(web, name, f"10.9.0.{i + 1}")
+        for _ in range(3):
+            refused = op.post("/hq/hotline/calls", {"precinct": GRINNELL, "hotline_code": generate_secret()[:14]})
+            assert refused.status_code == 422 and "take no numbers from this call" in refused.text
+            wrong += 1
+        # the fourth call to the same operator waits a few seconds (hand it to another operator)
+        waits = op.post("/hq/hotline/calls", {"precinct": GRINNELL, "hotline_code": web.hotline_codes[GRINNELL]})
+        assert waits.status_code == 429 and "hand the call to another operator" in waits.text
+    kim = _staff(web, "kim", "10.9.1.1")
+    # the app credential read aloud is refused, and says why
+    heard = kim.post("/hq/hotline/calls", {"precinct": GRINNELL, "hotline_code": web.secrets[GRINNELL]})
+    assert heard.status_code == 422 and "never read aloud and never accepted on the phone" in heard.text
+    # the real chair's call: verified at once, the code typed as heard (lower case, spaces)
+    code = web.hotline_codes[GRINNELL].lower().replace("-", " ")
+    verified = kim.post("/hq/hotline/calls", {"precinct": "poweshiek/7", "hotline_code": code})
+    assert verified.status_code == 303, verified.text
+    events = [e for e in audit_events(web.engine, SLUG) if e.action == "hotline.verify"]
+    assert [e.outcome for e in events].count("rejected:bad-hotline-code") == wrong == 75
+    assert [e.outcome for e in events].count("rejected:throttled") == 25
+    assert [e.outcome for e in events][-2:] == ["rejected:app-credential", "verified"]
+    assert events[-1].detail["precinct"] == GRINNELL
+    # the same operator, after the wait, verifies the real call too
+    web.clock.advance(seconds=5)
+    again = _staff(web, "op00", "10.9.0.1")
+    assert again.post("/hq/hotline/calls", {"precinct": GRINNELL,
+                                            "hotline_code": web.hotline_codes[GRINNELL]}).status_code == 303
