@@ -19,7 +19,7 @@ from tests.cli.support import db_url, ok, run, write_example_plan
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[Any, ...], dict[str, Any], dict[str, str | None]]]:
     """Record uvicorn.run calls with the settings environment at the time; restore the environment after."""
-    for name in ("CAUCUS_DATABASE_URL", "CAUCUS_ELECTION"):
+    for name in ("CAUCUS_DATABASE_URL", "CAUCUS_ELECTION", "CAUCUS_TRUSTED_PROXIES"):
         monkeypatch.setenv(name, "placeholder")  # so that monkeypatch restores the variable's absence
         monkeypatch.delenv(name)
     recorded: list[tuple[tuple[Any, ...], dict[str, Any], dict[str, str | None]]] = []
