@@ -132,6 +132,9 @@ def test_not_a_plan(tmp_path: Path) -> None:
          'precincts.csv line 4: column "county": unknown county "Sooth" (not in counties.csv)'),
         ("precincts_csv", "East/1,", "North/1,",
          'precincts.csv line 5: column "code": "North/1" is used twice (first on line 2)'),
+        ("precincts_csv", "East/1,", " north/1 ,",
+         'precincts.csv line 5: column "code": "north/1" differs from "North/1" (line 2) only in case or spaces; '
+         "codes are matched as people type them, so they must differ in letters or digits"),
         ("precincts_csv", ",301,", ",101,",
          'precincts.csv line 5: column "precinct_id": "101" is used twice (first on line 2)'),
         ("precincts_csv", "North Ward 2 &amp; Township", "NORTH  WARD 1",

@@ -122,6 +122,8 @@ credentials = Table(
         sqlite_where=text("status = 'active'"),
         postgresql_where=text("status = 'active'"),
     ),
+    # 0007: the hotline code's argon2id hash (null for credentials issued before hotline codes existed)
+    Column("hotline_hash", String(255), nullable=True),
 )
 
 ledger_entries = Table(
@@ -295,6 +297,28 @@ staff_signin_attempts = Table(
     CheckConstraint(_in("outcome", STAFF_SIGNIN_OUTCOMES), name="outcome"),
     Index(None, "username", "at"),
     Index(None, "client", "at"),
+)
+
+THROTTLE_KINDS = ("chair", "hotline", "staff")
+
+#: 0007: failed attempts that count towards a throttle until cleared (a success of the same pair, a lift by
+#: HQ, a rotation of the precinct's credential)
+throttle_failures = Table(
+    "throttle_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=True),
+    Column("kind", String(8), nullable=False),
+    Column("target", String(100), nullable=False),
+    Column("client", String(100), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("cleared_at", UTCDateTime(), nullable=True),
+    Column("cleared_by", String(200), nullable=True),
+    CheckConstraint(_in("kind", THROTTLE_KINDS), name="kind"),
+    CheckConstraint("(cleared_at IS NULL) = (cleared_by IS NULL)", name="cleared"),
+    Index(None, "kind", "client", "at"),
+    Index(None, "kind", "target", "at"),
+    Index(None, "kind", "at"),
 )
 
 hotline_calls = Table(

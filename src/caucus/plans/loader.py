@@ -19,7 +19,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, get_args
 
-from caucus.plans.model import County, CountyKind, NationalSeats, Plan, Precinct, PrecinctKind, normalise_name
+from caucus.plans.model import (
+    County,
+    CountyKind,
+    NationalSeats,
+    Plan,
+    Precinct,
+    PrecinctKind,
+    fold_code,
+    normalise_name,
+)
 from caucus.plans.numbers import parse_exact, parse_whole
 
 PLAN_FILE = "plan.toml"
@@ -328,6 +337,7 @@ def _read_precincts(
     """
     precincts: list[Precinct] = []
     code_lines: dict[str, int] = {}
+    folded_codes: dict[str, tuple[str, int]] = {}
     id_lines: dict[str, int] = {}
     name_lines: dict[tuple[str, str], int] = {}
     satellites_without_column: list[int] = []
@@ -344,8 +354,13 @@ def _read_precincts(
             bad("code", "empty: every precinct needs a unique code")
         elif code in code_lines:
             bad("code", f'"{code}" is used twice (first on line {code_lines[code]})')
+        elif fold_code(code) in folded_codes:
+            other, line = folded_codes[fold_code(code)]
+            bad("code", f'"{code}" differs from "{other}" (line {line}) only in case or spaces; codes are matched '
+                        "as people type them, so they must differ in letters or digits")
         else:
             code_lines[code] = row.line
+            folded_codes[fold_code(code)] = (code, row.line)
         if precinct_id:
             if precinct_id in id_lines:
                 bad("precinct_id", f'"{precinct_id}" is used twice (first on line {id_lines[precinct_id]})')

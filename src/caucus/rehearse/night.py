@@ -15,6 +15,7 @@ the live view and the final report read.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import random
 import time
@@ -183,6 +184,13 @@ class Client:
             delay = min(delay * 2, 2.0)
 
 
+def phone_address(code: str) -> str:
+    """The network address of a precinct chair's phone in a rehearsal: one per precinct, stable, in
+    198.18.0.0/15 (the range reserved for benchmarks, RFC 2544), never a real client's."""
+    digest = hashlib.sha256(code.encode("utf-8")).digest()
+    return f"198.{18 + (digest[0] & 1)}.{digest[1]}.{digest[2]}"
+
+
 class Chair:
     """One precinct chair with a phone."""
 
@@ -194,7 +202,9 @@ class Chair:
 
     async def sign_in(self) -> dict[str, str]:
         body = {"precinct": self.truth.code, "credential": self.credential}
-        response = await self.client.request("POST", "/api/v1/session", sent=None, json=body)
+        # each chair's phone has its own address (the server believes X-Forwarded-For from loopback)
+        response = await self.client.request("POST", "/api/v1/session", sent=None, json=body,
+                                             headers={"X-Forwarded-For": phone_address(self.truth.code)})
         if response is None or response.status_code != 201:
             self.tally.error("sign-in refused")
             raise RuntimeError(f"{self.truth.code}: sign-in failed: {response and response.text[:200]}")
@@ -292,7 +302,8 @@ def can_phone(unit: PrecinctTruth) -> bool:
     return not unit.chance and not unit.held and not unit.impossible_delegates
 
 
-async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *, behaviour: Behaviour,
+async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *,
+               hotline_codes: dict[str, str] | None = None, behaviour: Behaviour,
                timeline: Timeline, tally: Tally, faults: Sequence[Fault] = (), seed: int = 1,
                connections: int = 64, hotline: HotlineDesk | None = None, in_app: int = 0,
                screenshots: Path | None = None) -> Tally:
@@ -327,7 +338,8 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
         async def by_phone(chair: Chair) -> None:
             assert hotline is not None
             try:
-                await hotline.report(chair.truth, chair.credential, timeline.times(chair.rng), start)
+                await hotline.report(chair.truth, (hotline_codes or {})[chair.truth.code], timeline.times(chair.rng),
+                                     start)
             except (RuntimeError, httpx.HTTPError) as exc:  # the call failed: the verdicts will show it
                 tally.event(f"{chair.truth.code}: hotline call failed: {exc!r}"[:300])
                 tally.error("hotline call failed")

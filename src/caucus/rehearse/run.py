@@ -25,7 +25,7 @@ from caucus.rehearse.hq import Desk, StaffAccount, StaffClient, staff_accounts
 from caucus.rehearse.nginx import NginxProcess
 from caucus.rehearse.night import Behaviour, Fault, Tally, Timeline, play
 from caucus.rehearse.published import Published, published_codes, read_published
-from caucus.rehearse.server import ReleaserProcess, ServerProcess, prepare_election
+from caucus.rehearse.server import ReleaserProcess, ServerProcess, prepare_cards
 from caucus.rehearse.truth import GroundTruth
 from caucus.rehearse.verify import LedgerCheck, check_ledger, compare_totals, unpublished
 from caucus.service import load_context
@@ -85,6 +85,8 @@ class Outcome:
     releaser: ReleaserProcess | None = None
     staff: list[StaffAccount] = field(default_factory=list)
     credentials: dict[str, str] = field(default_factory=dict)
+    #: the hotline code on each precinct's card (what a chair reads to the hotline)
+    hotline_codes: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -160,7 +162,9 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
     truth = config.truth
     with _database(config) as (url, cluster):
         codes = [p.code for p in truth.precincts]
-        credentials = prepare_election(url, SLUG, codes, plan=truth.plan)
+        cards = prepare_cards(url, SLUG, codes, plan=truth.plan)
+        credentials = {code: card.credential for code, card in cards.items()}
+        hotline_codes = {code: card.hotline_code for code, card in cards.items()}
         snapshots = config.directory / "snapshots"
         # plain http on 127.0.0.1: the staff cookie cannot be Secure-only here (it must be behind TLS)
         env = {"CAUCUS_SNAPSHOT_DIR": str(snapshots), "CAUCUS_RELEASE_INTERVAL_SECONDS": str(config.release_interval),
@@ -180,7 +184,8 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
             tally = Tally()
             progress = Progress(tally, expected=len(truth.published))
             front = proxy.base_url if proxy is not None else server.base_url
-            outcome_wait = asyncio.run(_night(config, server, cluster, credentials=credentials, progress=progress,
+            outcome_wait = asyncio.run(_night(config, server, cluster, credentials=credentials,
+                                              hotline_codes=hotline_codes, progress=progress,
                                               on_progress=on_progress, staff=staff, front=front))
         finally:
             if proxy is not None:
@@ -199,11 +204,13 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
     totals = compare_totals(truth, progress.published)
     return Outcome(config, tally, ledger, progress.published, totals, len(truth.published), outcome_wait,
                    time.monotonic() - wall, log[-5000:], server=server, staff=staff, credentials=credentials,
+                   hotline_codes=hotline_codes,
                    releaser=releaser)
 
 
 async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None, *,
-                 credentials: dict[str, str], progress: Progress, on_progress: Callable[[Progress], None] | None,
+                 credentials: dict[str, str], hotline_codes: dict[str, str], progress: Progress,
+                 on_progress: Callable[[Progress], None] | None,
                  staff: list[StaffAccount], front: str) -> float | None:
     """``front``: where the clients go (the server, or nginx in front of it)."""
     front_port = int(front.rsplit(":", 1)[1])
@@ -237,7 +244,8 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
         desk = Desk(clients["operator1"], clients["operator2"])
         progress.desk = desk
         progress.phase = "night"
-        await play(base_url, config.truth, credentials, behaviour=config.behaviour, timeline=config.timeline,
+        await play(base_url, config.truth, credentials, hotline_codes=hotline_codes, behaviour=config.behaviour,
+                   timeline=config.timeline,
                    tally=progress.tally, faults=faults, seed=config.seed, connections=config.connections,
                    hotline=desk, in_app=config.in_app, screenshots=config.directory / "screenshots")
         progress.tally.event("every chair is done")

@@ -17,7 +17,6 @@ from caucus.service.errors import (
     InvalidReport,
     LedgerTimeout,
     NotSignedIn,
-    PrecinctLocked,
     ReportRejected,
     ServiceError,
     SessionExpired,
@@ -32,7 +31,7 @@ from caucus.service.errors import (
     WrongPrecinct,
 )
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, Evaluation, Recomputation, evaluate
-from caucus.service.limits import PrecinctLock, SignInLimits, client_retry_at, precinct_lock
+from caucus.service.limits import Backoff, ThrottleRules, Throttles
 from caucus.service.reports import ReportService, StageReport, SubmitResult
 from caucus.service.sessions import (
     ChairSession,
@@ -49,6 +48,7 @@ __all__ = [
     "STAGE_ORDER",
     "STAGE_TITLES",
     "STATUS_NAMES",
+    "Backoff",
     "ChairSession",
     "CorrectionInvalid",
     "CredentialMalformed",
@@ -61,8 +61,6 @@ __all__ = [
     "LedgerTimeout",
     "NotSignedIn",
     "PrecinctInfo",
-    "PrecinctLock",
-    "PrecinctLocked",
     "PrecinctStatus",
     "Recomputation",
     "ReportRejected",
@@ -73,7 +71,6 @@ __all__ = [
     "SessionRevoked",
     "SessionService",
     "SignInFailed",
-    "SignInLimits",
     "SignInPurpose",
     "SignedIn",
     "StageAlreadyReported",
@@ -81,15 +78,15 @@ __all__ = [
     "StageReport",
     "StatusName",
     "SubmitResult",
+    "ThrottleRules",
+    "Throttles",
     "TooManySignIns",
     "UnknownCandidates",
     "UnknownPrecinctCode",
     "WrongPrecinct",
-    "client_retry_at",
     "derive_status",
     "evaluate",
     "load_context",
-    "precinct_lock",
     "read_status",
     "sign_in_tests",
     "token_hash",

@@ -26,6 +26,7 @@ from caucus.ledger.schema import ledger_entries, recanvass_requests, review_deci
 from caucus.ledger.state import derive_state
 from caucus.rules import published_sdes
 from caucus.service.context import ElectionContext
+from caucus.service.errors import UnknownPrecinctCode
 from caucus.service.hq_errors import StaffInputInvalid, UnknownRecanvass
 from caucus.service.review import ReviewService
 from caucus.service.status import PrecinctStatus, derive_status, read_status
@@ -121,9 +122,11 @@ class RecanvassService:
         codes = list(dict.fromkeys(p.strip() for p in precincts if p.strip()))
         if not codes:
             raise StaffInputInvalid("precincts", "name at least one precinct (codes like Adair/04SE, one per line)")
-        unknown = [c for c in codes if c not in self.context.precincts]
+        known = {c: self._canonical(c) for c in codes}
+        unknown = [c for c, canonical in known.items() if canonical is None]
         if unknown:
             raise StaffInputInvalid("precincts", f"no such precinct in this election: {', '.join(unknown[:5])}")
+        codes = list(dict.fromkeys(canonical for canonical in known.values() if canonical is not None))
         if not reason:
             raise StaffInputInvalid("reason", "give the campaign's reason")
         now = self.clock()
@@ -153,6 +156,13 @@ class RecanvassService:
         if not found:
             raise UnknownRecanvass(f"there is no recanvass request R-{request_id}")
         return found[0]
+
+    def _canonical(self, code: str) -> str | None:
+        """The plan's code for a code as typed (case and spaces ignored), or None."""
+        try:
+            return self.context.precinct(code).code
+        except UnknownPrecinctCode:
+            return None
 
     def _covering(self, request_id: int, precinct: str) -> RecanvassRequest:
         request = self.get(request_id)

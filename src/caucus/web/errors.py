@@ -45,7 +45,6 @@ from caucus.service import (
     InvalidReport,
     LedgerTimeout,
     NotSignedIn,
-    PrecinctLocked,
     ReportRejected,
     ServiceError,
     SessionInvalid,
@@ -59,7 +58,6 @@ from caucus.service import (
 from caucus.service.errors import MessageRejected, NotFound, PhotoKeyConflict, PhotoRejected
 from caucus.service.golive import EpochChangeRefused
 from caucus.service.hq_errors import (
-    AccountLocked,
     CallerNotVerified,
     CsrfRejected,
     ReviewActionInvalid,
@@ -127,7 +125,6 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (Forbidden, 403),
     (CsrfRejected, 403),
     (CallerNotVerified, 422),
-    (AccountLocked, 423),
     (StaffInputInvalid, 422),
     (StaffUserExists, 409),
     (ReviewActionInvalid, 409),
@@ -135,7 +132,6 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (UnknownRecanvass, 404),
     (ReleaseInvalid, 422),
     (ReleaseContended, 503),
-    (PrecinctLocked, 423),
     (TooManySignIns, 429),
     (UnknownPrecinctCode, 422),
     (CredentialMalformed, 422),

@@ -22,6 +22,7 @@ from caucus.service.recanvass import RecanvassService
 from caucus.service.releases import ReleaseService
 from caucus.service.review import ReviewService
 from caucus.service.staff import StaffService
+from caucus.service.throttles import ThrottleService
 from caucus.web.public.reader import SnapshotReader
 from caucus.web.settings import Settings
 
@@ -44,6 +45,7 @@ class Services:
     photos: PhotoService
     messages: MessageService
     releases: ReleaseService
+    throttles: ThrottleService
     #: the public side reads releases from these files only
     snapshots: SnapshotReader
     releaser: ContinuousReleaser
@@ -92,17 +94,19 @@ def start_services(
         engine=engine,
         writer=writer,
         context=context,
-        sessions=SessionService(engine, context, clock=now, limits=settings.signin_limits, ttl=settings.session_ttl),
+        sessions=SessionService(engine, context, clock=now, rules=settings.signin_rules, ttl=settings.session_ttl),
         reports=reports,
-        staff=StaffService(engine, election_id=context.election_id, clock=now, limits=settings.staff_limits,
+        staff=StaffService(engine, election_id=context.election_id, clock=now, rules=settings.staff_rules,
                            idle=settings.staff_idle, absolute=settings.staff_absolute),
-        hotline=HotlineService(engine, writer, context, clock=now, limits=settings.signin_limits),
+        hotline=HotlineService(engine, writer, context, clock=now, rules=settings.hotline_rules),
         review=review,
         recanvass=RecanvassService(engine, context, review, clock=now),
         readiness=ReadinessService(engine, context, clock=now),
         photos=photos,
         messages=messages,
         releases=releases,
+        throttles=ThrottleService(engine, context, clock=now, chair=settings.signin_rules,
+                                  hotline=settings.hotline_rules, staff=settings.staff_rules),
         snapshots=SnapshotReader(snapshot_dir),
         releaser=releaser,
         election=ElectionModeService(engine, context, releases, clock=now),

@@ -68,7 +68,7 @@ def health(request: Request) -> HealthResponse:
 
 @router.post(
     "/session", tags=["session"], status_code=201, response_model=SessionResponse,
-    dependencies=[access("public")], responses=error_responses(401, 413, 415, 422, 423, 429),
+    dependencies=[access("public")], responses=error_responses(401, 413, 415, 422, 429),
 )
 def sign_in(request: Request, _json: JsonBody, body: SignInRequest) -> SessionResponse:
     """Sign a precinct chair in with the precinct's credential; returns a bearer token."""

@@ -13,6 +13,7 @@ from caucus.web.hq import (
     recanvass_routes,
     release_routes,
     review_routes,
+    throttle_routes,
 )
 from caucus.web.hq.pages import install_hq_error_pages
 
@@ -28,7 +29,11 @@ ROUTERS: tuple[APIRouter, ...] = (
     night_routes.router,
     recanvass_routes.router,
     release_routes.router,
+<<<<<<< HEAD
     election_routes.router,
+=======
+    throttle_routes.router,
+>>>>>>> signin
 )
 
 __all__ = ["LARGE_BODIES", "ROUTERS", "install_hq_error_pages"]

@@ -39,7 +39,7 @@ async def verify(request: Request, principal: Operator) -> Response:
     precinct = text_field(form, "precinct")
     try:
         call = await run_in_threadpool(services_of(request).hotline.verify_caller, principal.username, precinct,
-                                       text_field(form, "credential"), text_field(form, "note"))
+                                       text_field(form, "hotline_code"), text_field(form, "note"))
     except ServiceError as error:
         return _console(request, principal, status=status_for(error), message=error.message, precinct=precinct,
                         fields={p.field: p.message for p in error.fields})

@@ -43,7 +43,7 @@ def queue(request: Request, principal: Readers) -> Response:
 def review_page(request: Request, principal: Principal, code: str, *, status: int = 200, message: str = "",
                 fields: dict[str, str] | None = None, done: str = "") -> Response:
     services = services_of(request)
-    current = services.review.status(code)
+    current = services.review.status(services.context.precinct(code).code)
     return page(request, "review_precinct.html", principal, status=status, message=message, fields=fields or {},
                 done=done, p=current, views=services.review.side_by_side(current),
                 decisions=services.review.decisions(current.info.code), photos=services.photos.list(current.info.code),
@@ -60,7 +60,7 @@ async def _act(request: Request, principal: Principal, action: Callable[[Service
     form = await request.form()
     code = text_field(form, "precinct", required=True)
     services = services_of(request)
-    services.context.precinct(code)
+    code = services.context.precinct(code).code  # as typed (any case, extra spaces): the plan's code
     try:
         done = await run_in_threadpool(action, services, form, code)
     except ServiceError as error:

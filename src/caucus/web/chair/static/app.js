@@ -13,8 +13,7 @@ const STAGE_NAMES = { attendance: "Attendance", first: "First alignment", final:
 const SCREEN_OF = { attendance: "attendance", first: "first", final: "final", delegates: "worksheet" };
 const SIGNIN_HEADINGS = {
   "sign-in-failed": "Wrong or revoked credential.",
-  "precinct-locked": "Sign-in is locked for this precinct.",
-  "too-many-sign-ins": "Too many failed sign-ins from this network.",
+  "too-many-sign-ins": "Too many failed sign-ins from this network: wait, then try again.",
   "unknown-precinct": "There is no precinct with this code.",
   "credential-malformed": "This is not a credential.",
 };
