@@ -1,7 +1,7 @@
 """Epochs: going live after a rehearsal, and resetting a rehearsal, without deleting anything.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-24
 
 ``election_epochs``: one row per ``caucus election go-live`` or ``reset-rehearsal`` (append-only, like the
