@@ -5,6 +5,11 @@ precinct's code and active credential (:func:`caucus.ledger.verify_credential`).
 recorded in ``signin_attempts`` (client ``hotline:<operator>``), so it counts toward the precinct's lockout
 exactly like a failed sign-in in the app, and a locked precinct cannot be verified on the phone either.
 
+A final alignment that needs a game of chance carries its outcome in the app's shape (``"chance": [{"kind",
+"among", "selected"}]``); :meth:`HotlineService.chance_step` tells the console who is tied for what, game by
+game (:mod:`caucus.service.chance_entry`), and a game that does not fit is refused naming its field. The
+outcome is part of what the four-eyes rule compares.
+
 Each entry runs the same checks as the app (:func:`caucus.service.evaluation.evaluate` over the operator's
 own entries plus the new one; a blocking finding refuses it) and is recorded in the ledger with channel
 ``hotline`` and actor ``operator:<username>``. Whether it counts is decided by the four-eyes rule in
@@ -14,7 +19,7 @@ own entries plus the new one; a blocking finding refuses it) and is recorded in 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +31,7 @@ from caucus.ledger import audit as ledger_audit
 from caucus.ledger.db import utcnow, write_transaction
 from caucus.ledger.model import LedgerEntry, Stage
 from caucus.ledger.schema import hotline_calls, signin_attempts
+from caucus.service.chance_entry import ChanceStep, KeyedGame, chance_step, check_recorded_chance
 from caucus.service.context import ElectionContext
 from caucus.service.errors import (
     CorrectionInvalid,
@@ -220,11 +226,24 @@ class HotlineService:
             if not (report.reason or "").strip():
                 raise CorrectionInvalid(f"a correction of entry #{report.supersedes_seq} needs a reason")
         payloads: dict[Stage, Mapping[str, Any]] = {stage: entry.payload for stage, entry in mine.items()}
+        if report.stage == "final":
+            check_recorded_chance(self.context.precinct(precinct), self.context.ruleset, self.context.candidates,
+                                  payloads, report.payload)
         payloads[report.stage] = report.payload
         evaluation = evaluate(self.context.precinct(precinct), self.context.ruleset, self.context.candidates,
                               payloads)
         if evaluation.blocking:
             raise rejection(report.stage, evaluation.findings)
+
+    def chance_step(self, operator: str, call_id: int, counts: Mapping[str, Any],
+                    games: Sequence[KeyedGame]) -> ChanceStep:
+        """Where a final alignment keyed on call ``call_id`` stands with the games of chance keyed so far:
+        the next tie to settle (who is tied for what), or the first game that does not fit, by field. Uses
+        the operator's own attendance and first alignment, as :meth:`enter` does."""
+        call = self.open_call(operator, call_id)
+        mine = self.own_entries(operator, call.precinct)
+        return chance_step(self.context.precinct(call.precinct), self.context.ruleset, self.context.candidates,
+                           {stage: entry.payload for stage, entry in mine.items()}, counts, games)
 
     def _audit_refusal(self, actor: str, precinct: str, report: StageReport, error: ServiceError) -> None:
         with write_transaction(self.engine) as conn:
