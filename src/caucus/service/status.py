@@ -160,8 +160,10 @@ def derive_status(
     checked = four_eyes(state)
     effective = checked.state
     payloads: dict[Stage, Mapping[str, Any]] = {}
+    disputed = {conflict.stage for conflict in effective.conflicts}
     for stage in STAGE_ORDER:
-        payload = effective.payload(stage)
+        # a disputed stage counts for nothing, whether channels or two hotline operators disagree
+        payload = None if stage in disputed else effective.payload(stage)
         if payload is not None:
             payloads[stage] = payload
     evaluation = evaluate(info, context.ruleset, context.candidates, payloads)
