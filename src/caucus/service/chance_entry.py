@@ -114,7 +114,7 @@ def _check_game(index: int, game: KeyedGame, event: ChanceEvent) -> list[FieldPr
 
 
 def chance_step(info: PrecinctInfo, ruleset: RuleSet, candidates: tuple[str, ...],
-                before_final: Mapping[Stage, Mapping[str, Any]], counts: Mapping[str, Any],
+                before_final: Mapping[Stage, Mapping[str, Any]], *, counts: Mapping[str, Any],
                 games: Sequence[KeyedGame]) -> ChanceStep:
     """Check ``games`` one by one against the ties the engine reaches from the final alignment ``counts``
     (with the channel's own attendance and first alignment, ``before_final``); pure."""
@@ -158,7 +158,7 @@ def check_recorded_chance(info: PrecinctInfo, ruleset: RuleSet, candidates: tupl
     if not isinstance(items, list | tuple) or not items:
         return
     counts = final.get("counts")
-    step = chance_step(info, ruleset, candidates, before_final, counts if isinstance(counts, Mapping) else {},
-                       [KeyedGame.from_item(item) for item in items])
+    step = chance_step(info, ruleset, candidates, before_final, counts=counts if isinstance(counts, Mapping) else {},
+                       games=[KeyedGame.from_item(item) for item in items])
     if step.problems and not step.blocked:
         raise step.error()

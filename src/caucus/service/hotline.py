@@ -243,7 +243,7 @@ class HotlineService:
         call = self.open_call(operator, call_id)
         mine = self.own_entries(operator, call.precinct)
         return chance_step(self.context.precinct(call.precinct), self.context.ruleset, self.context.candidates,
-                           {stage: entry.payload for stage, entry in mine.items()}, counts, games)
+                           {stage: entry.payload for stage, entry in mine.items()}, counts=counts, games=games)
 
     def _audit_refusal(self, actor: str, precinct: str, report: StageReport, error: ServiceError) -> None:
         with write_transaction(self.engine) as conn:

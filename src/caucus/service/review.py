@@ -240,7 +240,7 @@ class ReviewService:
         """Who is tied for what in a final alignment transcribed from the worksheet, given the games keyed so
         far (with the paper channel's own attendance and first alignment)."""
         return chance_step(self.context.precinct(precinct), self.context.ruleset, self.context.candidates,
-                           self._paper_payloads(precinct), counts, games)
+                           self._paper_payloads(precinct), counts=counts, games=games)
 
     def _paper_payloads(self, precinct: str) -> dict[Stage, Mapping[str, Any]]:
         state = precinct_state(self.engine, self.context.slug, self.context.precinct(precinct).code)

@@ -85,14 +85,14 @@ class ChanceForm:
         if self.pending is None:
             return ""
         event = self.pending
-        return (f"{event.describe()}. Hold the {self.method} with the caller's account of it and mark "
+        return (f"{event.describe()}. Record the result of the {self.method} held at the precinct: mark "
                 f"{ASK[event.kind]} ({event.count} of {len(event.among)}).")
 
     def verb(self) -> str:
         return CHOSEN_VERB[self.pending.kind] if self.pending is not None else ""
 
 
-def chance_form(action: str, form: FormData, candidates: Sequence[str], step: ChanceStep, method: str,
+def chance_form(action: str, form: FormData, candidates: Sequence[str], step: ChanceStep, *, method: str,
                 hidden_names: Sequence[str]) -> ChanceForm:
     values = {c: text for c in candidates if (text := _text(form, f"n.{c}"))}
     hidden = {name: text for name in hidden_names if (text := _text(form, name))}

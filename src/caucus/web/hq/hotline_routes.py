@@ -82,8 +82,8 @@ async def enter_stage(request: Request, principal: Operator, call_id: int) -> Re
                                            payload["counts"], keyed_games(form))
             if not step.blocked and (step.problems or step.pending is not None):
                 form_view = chance_form(f"{PREFIX}/hotline/calls/{call_id}/stages", form, services.context.candidates,
-                                        step, services.context.ruleset.chance_method,
-                                        ("stage", "key", "supersedes_seq", "reason"))
+                                        step, method=services.context.ruleset.chance_method,
+                                        hidden_names=("stage", "key", "supersedes_seq", "reason"))
                 return _call_page(request, principal, call_id, status=422, message=chance_message(step),
                                   fields=field_messages(step.problems), chance=form_view)
             payload = {**payload, "chance": step.items}

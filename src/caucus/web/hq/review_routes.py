@@ -116,7 +116,8 @@ async def transcribe(request: Request, principal: Reviewer) -> Response:
                                fields={p.field: p.message for p in error.fields})
         if not step.blocked and (step.problems or step.pending is not None):
             view = chance_form(f"{PREFIX}/review/transcribe", form, services.context.candidates, step,
-                               services.context.ruleset.chance_method, ("precinct", "stage", "key", "photo_id"))
+                               method=services.context.ruleset.chance_method,
+                               hidden_names=("precinct", "stage", "key", "photo_id"))
             return review_page(request, principal, code, status=422, message=chance_message(step),
                                fields=field_messages(step.problems), chance=view)
         chance_items = step.items
