@@ -90,7 +90,7 @@ class StaffClient:
         self.csrf = found.group(1)
         return page.text
 
-    async def post(self, path: str, data: dict[str, str]) -> httpx.Response:
+    async def post(self, path: str, data: dict[str, Any]) -> httpx.Response:
         response = await self._retrying("POST", path, data={**data, "csrf_token": self.csrf})
         if response.status_code == 401:  # the session ended (a server restart does not end it; expiry does)
             await self.sign_in()
@@ -115,9 +115,14 @@ class StaffClient:
         else:
             numbers = body.get("counts") or body.get("delegates") or {}
             data.update({f"n.{g}": str(n) for g, n in numbers.items()})
+        # a game of chance as the console takes it: who was chosen, with the kind and the tied groups
+        form: dict[str, Any] = dict(data)
+        for i, game in enumerate(body.get("chance") or ()):
+            form.update({f"chance.{i}.kind": game["kind"], f"chance.{i}.among": list(game["among"]),
+                         f"chance.{i}.selected": list(game["selected"])})
         started = time.perf_counter()
         sent.attempts += 1
-        response = await self.post(f"/hq/hotline/calls/{call_id}/stages", data)
+        response = await self.post(f"/hq/hotline/calls/{call_id}/stages", form)
         sent.status = response.status_code
         recorded = _RECORDED.search(response.headers.get("location", ""))
         if response.status_code == 303 and recorded is not None:

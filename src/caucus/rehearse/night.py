@@ -297,9 +297,9 @@ class Fault:
 
 
 def can_phone(unit: PrecinctTruth) -> bool:
-    """Whether a unit can report through the hotline console as it stands (no game of chance to record, no
-    numbers that need insisting on)."""
-    return not unit.chance and not unit.held and not unit.impossible_delegates
+    """Whether a unit can report through the hotline console as it stands (no numbers that need insisting
+    on; games of chance are keyed on the console)."""
+    return not unit.held and not unit.impossible_delegates
 
 
 async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *,

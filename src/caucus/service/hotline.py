@@ -9,6 +9,11 @@ operator who heard it could sign in to the API as the chair). Every verification
 caller can never stop the real chair's call from being verified, by another operator at once or by the
 same operator after a short wait.
 
+A final alignment that needs a game of chance carries its outcome in the app's shape (``"chance": [{"kind",
+"among", "selected"}]``); :meth:`HotlineService.chance_step` tells the console who is tied for what, game by
+game (:mod:`caucus.service.chance_entry`), and a game that does not fit is refused naming its field. The
+outcome is part of what the four-eyes rule compares.
+
 Each entry runs the same checks as the app (:func:`caucus.service.evaluation.evaluate` over the operator's
 own entries plus the new one; a blocking finding refuses it) and is recorded in the ledger with channel
 ``hotline`` and actor ``operator:<username>``. Whether it counts is decided by the four-eyes rule in
@@ -18,7 +23,7 @@ own entries plus the new one; a blocking finding refuses it) and is recorded in 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +44,7 @@ from caucus.ledger.db import utcnow, write_transaction
 from caucus.ledger.epochs import counted
 from caucus.ledger.model import LedgerEntry, Stage
 from caucus.ledger.schema import hotline_calls
+from caucus.service.chance_entry import ChanceStep, KeyedGame, chance_step, check_recorded_chance
 from caucus.service.context import ElectionContext
 from caucus.service.errors import (
     CorrectionInvalid,
@@ -248,11 +254,24 @@ class HotlineService:
             if not (report.reason or "").strip():
                 raise CorrectionInvalid(f"a correction of entry #{report.supersedes_seq} needs a reason")
         payloads: dict[Stage, Mapping[str, Any]] = {stage: entry.payload for stage, entry in mine.items()}
+        if report.stage == "final":
+            check_recorded_chance(self.context.precinct(precinct), self.context.ruleset, self.context.candidates,
+                                  payloads, report.payload)
         payloads[report.stage] = report.payload
         evaluation = evaluate(self.context.precinct(precinct), self.context.ruleset, self.context.candidates,
                               payloads)
         if evaluation.impossible:  # implausible (reviewable) numbers are recorded and held for review
             raise rejection(report.stage, evaluation.findings)
+
+    def chance_step(self, operator: str, call_id: int, counts: Mapping[str, Any],
+                    games: Sequence[KeyedGame]) -> ChanceStep:
+        """Where a final alignment keyed on call ``call_id`` stands with the games of chance keyed so far:
+        the next tie to settle (who is tied for what), or the first game that does not fit, by field. Uses
+        the operator's own attendance and first alignment, as :meth:`enter` does."""
+        call = self.open_call(operator, call_id)
+        mine = self.own_entries(operator, call.precinct)
+        return chance_step(self.context.precinct(call.precinct), self.context.ruleset, self.context.candidates,
+                           {stage: entry.payload for stage, entry in mine.items()}, counts=counts, games=games)
 
     def _audit_refusal(self, actor: str, precinct: str, report: StageReport, error: ServiceError) -> None:
         with write_transaction(self.engine) as conn:

@@ -17,6 +17,7 @@ from caucus.service.hq_errors import StaffInputInvalid
 from caucus.service.media import MAX_PHOTO_BYTES
 from caucus.web.access import Principal, access
 from caucus.web.errors import status_for
+from caucus.web.hq.chance_form import ChanceForm, chance_form, chance_message, field_messages, keyed_games
 from caucus.web.hq.pages import PREFIX, int_field, page, see_other, stage_field, stage_payload, text_field
 from caucus.web.services import Services, services_of
 
@@ -41,14 +42,14 @@ def queue(request: Request, principal: Readers) -> Response:
 
 
 def review_page(request: Request, principal: Principal, code: str, *, status: int = 200, message: str = "",
-                fields: dict[str, str] | None = None, done: str = "") -> Response:
+                fields: dict[str, str] | None = None, done: str = "", chance: ChanceForm | None = None) -> Response:
     services = services_of(request)
     current = services.review.status(services.context.precinct(code).code)
     return page(request, "review_precinct.html", principal, status=status, message=message, fields=fields or {},
                 done=done, p=current, views=services.review.side_by_side(current),
                 decisions=services.review.decisions(current.info.code), photos=services.photos.list(current.info.code),
                 messages=services.messages.for_precinct(current.info.code),
-                log=services.hotline.calls(current.info.code), can_act=principal.role == "reviewer")
+                log=services.hotline.calls(current.info.code), can_act=principal.role == "reviewer", chance=chance)
 
 
 @router.get("/p/{code:path}")
@@ -100,9 +101,32 @@ async def correct(request: Request, principal: Reviewer) -> Response:
 
 @router.post("/transcribe")
 async def transcribe(request: Request, principal: Reviewer) -> Response:
+    form = await request.form()
+    services = services_of(request)
+    code = text_field(form, "precinct", required=True)
+    services.context.precinct(code)
+    chance_items: list[dict[str, object]] = []
+    if text_field(form, "stage") == "final":
+        # a tied final alignment on the worksheet: show who is tied for what and take the recorded outcome
+        try:
+            counts = stage_payload(form, "final", services.context.candidates)["counts"]
+            step = await run_in_threadpool(services.review.paper_chance_step, code, counts, keyed_games(form))
+        except ServiceError as error:
+            return review_page(request, principal, code, status=status_for(error), message=error.message,
+                               fields={p.field: p.message for p in error.fields})
+        if not step.blocked and (step.problems or step.pending is not None):
+            view = chance_form(f"{PREFIX}/review/transcribe", form, services.context.candidates, step,
+                               method=services.context.ruleset.chance_method,
+                               hidden_names=("precinct", "stage", "key", "photo_id"))
+            return review_page(request, principal, code, status=422, message=chance_message(step),
+                               fields=field_messages(step.problems), chance=view)
+        chance_items = step.items
+
     def action(services: Services, form: FormData, code: str) -> str:
         stage = stage_field(form)
         payload = stage_payload(form, stage, services.context.candidates)
+        if stage == "final":
+            payload = {**payload, "chance": chance_items}
         photo = int_field(form, "photo_id") if text_field(form, "photo_id") else None
         result = services.review.transcribe(principal.actor, code, StageReport(stage, payload),
                                             text_field(form, "key", required=True), photo_id=photo)
