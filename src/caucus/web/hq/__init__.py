@@ -29,11 +29,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     night_routes.router,
     recanvass_routes.router,
     release_routes.router,
-<<<<<<< HEAD
     election_routes.router,
-=======
     throttle_routes.router,
->>>>>>> signin
 )
 
 __all__ = ["LARGE_BODIES", "ROUTERS", "install_hq_error_pages"]
