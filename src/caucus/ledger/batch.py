@@ -4,7 +4,9 @@ Every submission is checked before anything is inserted and resolved on its own:
 original receipt, a conflict or a bad correction gets its typed error (and an audit_log row), and the rest
 get new entries with consecutive seqs and chained hashes. A group (the entries of one correction of several
 stages) is one unit: its entries get consecutive seqs, or, if any of them is refused, none is inserted and
-every one of them gets an error (the refused one its own, the others :class:`GroupRejected`). The caller owns the transaction; on PostgreSQL
+every one of them gets an error (the refused one its own, the others :class:`GroupRejected`).
+
+The caller owns the transaction; on PostgreSQL
 the elections rows are locked ``FOR UPDATE`` (in id order) so that writers in several processes assign
 seqs one after another; on SQLite the caller's ``BEGIN IMMEDIATE`` already holds the only write lock.
 """
@@ -203,7 +205,8 @@ def _group_problem(group: tuple[Submission, ...]) -> LedgerError | None:
     if any((s.election, s.precinct_code) != (first.election, first.precinct_code) for s in group):
         return InvalidGroup("the entries of one correction must all be of one election and one precinct")
     if first.correction_id is None or any(s.correction_id != first.correction_id for s in group):
-        return InvalidGroup("the entries of one correction must all carry the same correction_id", field="correction_id")
+        return InvalidGroup("the entries of one correction must all carry the same correction_id",
+                            field="correction_id")
     if len({s.idempotency_key for s in group}) != len(group):
         return InvalidGroup("the entries of one correction need distinct idempotency keys", field="idempotency_key")
     return None
