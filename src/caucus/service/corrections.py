@@ -112,7 +112,7 @@ def _finding_field(finding: Finding, where: Mapping[Stage, int]) -> str:
     if head == "group":
         for stage in ("delegates", "final", "first"):
             if stage in where:
-                return _field(where[stage], stage, rest)  # type: ignore[arg-type]
+                return _field(where[stage], stage, rest)
     if head == "chance" and "final" in where:
         return f"{_field(where['final'], 'final')}.chance"
     return field or "stages"

@@ -80,9 +80,9 @@ def typed_payloads(form: FormData, status: PrecinctStatus, candidates: tuple[str
         else:
             payloads["attendance"] = {"attendance": int(attendance)}
     for stage in ("first", "final", "delegates"):
-        numbers = _numbers(form, stage, candidates, problems)  # type: ignore[arg-type]
+        numbers = _numbers(form, stage, candidates, problems)
         if numbers is not None:
-            payloads[stage] = {_KEY[stage]: numbers}  # type: ignore[index]
+            payloads[stage] = {_KEY[stage]: numbers}
     if problems:
         raise ServiceErrorWithFields("; ".join(p.message for p in problems), problems)
     if "final" in payloads:
