@@ -250,7 +250,8 @@ function sendStage(stage) {
   const refused = refusedItem(stage);
   if (refused) outbox.setAside(refused);
   state.correcting = null;
-  if (correction) outbox.add("correction", stage, correction.body);
+  if (correction && correction.body.stages.length > 1) outbox.add("correction", stage, correction.body);
+  else if (correction) outbox.add("report", stage, { ...correction.body.stages[0], reason: correction.body.reason });
   else outbox.add("report", stage, body);
   const order = ["attendance", "first", "final", "worksheet", "photo"];
   go(correcting ? "status" : order[order.indexOf(screen) + 1]);
