@@ -55,7 +55,7 @@ from caucus.service.errors import (
 )
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, evaluate
 from caucus.service.sessions import ChairSession
-from caucus.service.status import PrecinctStatus, derive_status, four_eyes, hotline_by_operator, read_status
+from caucus.service.status import PrecinctStatus, four_eyes, hotline_by_operator, read_status
 
 _PAYLOAD_KEY = {"first": "counts", "final": "counts", "delegates": "delegates"}
 
@@ -167,7 +167,7 @@ class CorrectionsMixin:
                     self._audit_correction(error, code, correction, idempotency_key, channel=channel, actor=actor)
                     raise
                 return CorrectionResult(correction_id, tuple(e.receipt(replayed=True) for e in original),
-                                        derive_status(self.context, info, state), replayed=True)
+                                        read_status(self.engine, self.context, code), replayed=True)
             try:
                 targets = _targets(state, correction, channel, code)
                 base: dict[Stage, Mapping[str, Any]] = {}

@@ -170,7 +170,8 @@ function correctionBody(stage, body, reason) {
   for (const later of STAGES.slice(STAGES.indexOf(stage) + 1)) {
     if (!state.receipts[later]) continue;
     const derived = stageBody(later);
-    if (derived.error) return { error: `${STAGE_NAMES[later]} (it follows from the ${STAGE_NAMES[stage].toLowerCase()}): ${derived.error}` };
+    // a later stage the new numbers leave impossible is not re-derived: HQ judges the whole and says why
+    if (derived.error) continue;
     const sent = lastSentBody(later);
     if (sent && canonical(sent) === canonical(derived.body)) continue;
     stages.push({ ...derived.body, supersedes_seq: state.receipts[later].seq });
@@ -245,7 +246,6 @@ function sendStage(stage) {
     const reason = $(`#${stage}-reason`).value.trim();
     if (!reason) { setText(error, "Say why you are correcting it: HQ keeps the reason with the correction."); return; }
     correction = correctionBody(stage, body, reason);
-    if (correction.error) { setText(error, correction.error); return; }
   }
   const refused = refusedItem(stage);
   if (refused) outbox.setAside(refused);
