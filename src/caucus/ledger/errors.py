@@ -111,6 +111,25 @@ class AlreadySuperseded(SupersessionError):
         self.by_seq = by_seq
 
 
+class InvalidGroup(LedgerError):
+    """A group of submissions (one correction of several stages) that cannot be recorded as one."""
+
+    code = "invalid_group"
+
+
+class GroupRejected(LedgerError):
+    """Another entry of the same correction was refused, so none of its entries was recorded."""
+
+    code = "group_rejected"
+
+    def __init__(self, position: int, cause: LedgerError) -> None:
+        super().__init__(f"not recorded: entry {position + 1} of the same correction was refused "
+                         f"({cause.message}), and a correction is recorded whole or not at all",
+                         field=cause.field)
+        self.position = position
+        self.cause = cause
+
+
 class WriterClosed(LedgerError):
     code = "writer_closed"
 

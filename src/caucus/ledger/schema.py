@@ -142,6 +142,8 @@ ledger_entries = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("supersedes_seq", Integer, nullable=True),
     Column("reason", Text, nullable=True),
+    # Revision 0006: the id shared by the entries of one correction of several stages (NULL otherwise).
+    Column("correction_id", String(64), nullable=True),
     UniqueConstraint("election_id", "idempotency_key"),
     # One correction per entry: a second correction must supersede the first one.
     UniqueConstraint("election_id", "supersedes_seq"),
@@ -159,6 +161,7 @@ ledger_entries = Table(
         name="correction_reason",
     ),
     Index(None, "election_id", "precinct_id", "seq"),
+    Index("ix_ledger_entries_correction", "election_id", "correction_id"),
 )
 
 audit_log = Table(

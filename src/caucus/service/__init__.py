@@ -9,6 +9,7 @@ Importing this package does no work: build an :class:`ElectionContext` with :fun
 """
 
 from caucus.service.context import ElectionContext, PrecinctInfo, load_context
+from caucus.service.corrections import Correction, CorrectionResult, StageCorrection, correction_id_for
 from caucus.service.errors import (
     CorrectionInvalid,
     ElectionNotServable,
@@ -50,7 +51,9 @@ __all__ = [
     "STATUS_NAMES",
     "Backoff",
     "ChairSession",
+    "Correction",
     "CorrectionInvalid",
+    "CorrectionResult",
     "CredentialMalformed",
     "ElectionContext",
     "ElectionNotServable",
@@ -74,6 +77,7 @@ __all__ = [
     "SignInPurpose",
     "SignedIn",
     "StageAlreadyReported",
+    "StageCorrection",
     "StageOutOfOrder",
     "StageReport",
     "StatusName",
@@ -84,6 +88,7 @@ __all__ = [
     "UnknownCandidates",
     "UnknownPrecinctCode",
     "WrongPrecinct",
+    "correction_id_for",
     "derive_status",
     "evaluate",
     "load_context",

@@ -152,8 +152,8 @@ class StageAlreadyReported(ServiceError):
 class CorrectionInvalid(ServiceError):
     code = "correction-invalid"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, [FieldProblem("supersedes_seq", self.code, message)])
+    def __init__(self, message: str, field: str = "supersedes_seq") -> None:
+        super().__init__(message, [FieldProblem(field, self.code, message)])
 
 
 class ReportRejected(ServiceError):

@@ -171,13 +171,15 @@ class RecanvassService:
         return request
 
     def correct(self, reviewer: str, request_id: int, precinct: str, corrected: Mapping[Stage, Mapping[str, Any]],
-                *, note: str, key: str) -> PrecinctStatus:
+                *, note: str, key: str, supersedes: Mapping[Stage, int] | None = None) -> PrecinctStatus:
+        """Correct the precinct's stages in ``corrected`` together, as one correction whose reason carries
+        the request's id (``R-<n> recanvass: <note>``)."""
         request = self._covering(request_id, precinct)
         note = note.strip()
         if not note:
             raise StaffInputInvalid("note", "say what the re-check found (e.g. 'worksheet shows 8 for Klobuchar')")
         return self.review.correct(reviewer, precinct, corrected, key=key,
-                                   reason=f"{request.label} {request.kind}: {note}")
+                                   reason=f"{request.label} {request.kind}: {note}", supersedes=supersedes)
 
     def unchanged(self, reviewer: str, request_id: int, precinct: str, note: str) -> PrecinctStatus:
         request = self._covering(request_id, precinct)

@@ -40,6 +40,7 @@ from caucus.ledger import (
 from caucus.ledger import audit as ledger_audit
 from caucus.ledger.db import utcnow, write_transaction
 from caucus.service.context import ElectionContext, PrecinctInfo
+from caucus.service.corrections import CorrectionsMixin
 from caucus.service.errors import (
     CorrectionInvalid,
     FieldProblem,
@@ -119,8 +120,9 @@ def rejection(stage: Stage, findings: Iterable[Finding]) -> ReportRejected:
     )
 
 
-class ReportService:
-    """Stage submissions and precinct status of one election."""
+class ReportService(CorrectionsMixin):
+    """Stage submissions, corrections of several stages at once (:meth:`correct`, see
+    :mod:`caucus.service.corrections`) and precinct status of one election."""
 
     def __init__(
         self,

@@ -32,11 +32,12 @@ from caucus.ledger.meaning import normal_payload, same_meaning
 from caucus.ledger.schema import review_decisions
 from caucus.service.chance_entry import ChanceStep, KeyedGame, chance_step, check_recorded_chance
 from caucus.service.context import ElectionContext
+from caucus.service.corrections import Correction, StageCorrection
 from caucus.service.errors import LedgerTimeout
-from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, evaluate
+from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES
 from caucus.service.hq_errors import ReviewActionInvalid, StaffInputInvalid
-from caucus.service.reports import ReportService, StageReport, SubmitResult, rejection
-from caucus.service.status import PrecinctStatus, four_eyes, read_status, read_statuses
+from caucus.service.reports import ReportService, StageReport, SubmitResult
+from caucus.service.status import PrecinctStatus, read_status, read_statuses
 
 QUEUE_ORDER = ("conflicting", "held-for-review", "pending-chance", "hotline-unconfirmed", "missing-stages")
 
@@ -190,39 +191,23 @@ class ReviewService:
         return self.status(precinct)
 
     def correct(self, reviewer: str, precinct: str, corrected: Mapping[Stage, Mapping[str, Any]], *, reason: str,
-                key: str) -> PrecinctStatus:
-        """Supersede every current entry of each stage in ``corrected`` with the reviewer's numbers; the
-        stages are checked together with the rest (the app's checks), so several can change at once."""
+                key: str, supersedes: Mapping[Stage, int] | None = None) -> PrecinctStatus:
+        """Supersede every current entry of each stage in ``corrected`` with the reviewer's numbers, as ONE
+        correction (:meth:`ReportService.correct`): checked and recomputed as the corrected whole with the
+        precinct's other stages, recorded all or none. ``supersedes``: the entry the reviewer saw per stage."""
         reason = _required(reason, "reason", "a correction needs a reason")
         if not corrected:
             raise StaffInputInvalid("stage", "name at least one stage to correct")
-        with self._lock:
-            state = precinct_state(self.engine, self.context.slug, precinct)
-            status = self.status(precinct)
-            missing = [STAGE_TITLES[s] for s in corrected if not status.stages.get(s)]
-            if missing:
-                raise ReviewActionInvalid(f"precinct {precinct} has no {' or '.join(missing)} to correct; "
-                                          "transcribe the worksheet as a paper report instead")
-            payloads: dict[Stage, Mapping[str, Any]] = {}
-            effective = four_eyes(state).state
-            for other in STAGE_ORDER:
-                chosen = effective.payload(other)
-                if chosen is not None:
-                    payloads[other] = chosen
-            payloads.update(corrected)
-            evaluation = evaluate(self.context.precinct(precinct), self.context.ruleset, self.context.candidates,
-                                  payloads)
-            if evaluation.impossible:  # implausible numbers from the paper are recorded, and stay held
-                stage = next(s for s in STAGE_ORDER if s in corrected)
-                raise rejection(stage, evaluation.findings)
-            targets = [t for stage in STAGE_ORDER if stage in corrected for t in status.stages[stage]]
-            for target in targets:
-                self._write(precinct, target, corrected[target.stage], reviewer, reason=reason,
-                            key=f"{key}:{target.seq}")
-        self._audit(reviewer, "review.correct", {"precinct": precinct, "stages": list(corrected), "reason": reason,
-                                                 "corrected": [t.seq for t in targets],
-                                                 "payloads": {s: dict(p) for s, p in corrected.items()}})
-        return self.status(precinct)
+        stages = tuple(StageCorrection(stage, payload, (supersedes or {}).get(stage))
+                       for stage, payload in corrected.items())
+        result = self.reports.correct(precinct, Correction(stages, reason), key, actor=reviewer, channel=None)
+        if not result.replayed:
+            self._audit(reviewer, "review.correct", {
+                "precinct": precinct, "stages": list(corrected), "reason": reason,
+                "correction": result.correction_id,
+                "corrected": [r.supersedes_seq for r in result.receipts],
+                "payloads": {s: dict(p) for s, p in corrected.items()}})
+        return result.status
 
     def transcribe(self, reviewer: str, precinct: str, report: StageReport, key: str,
                    photo_id: int | None = None) -> SubmitResult:

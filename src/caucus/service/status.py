@@ -85,7 +85,7 @@ class _FourEyes:
     unconfirmed: dict[Stage, LedgerEntry]
 
 
-def _hotline_by_operator(state: PrecinctState, stage: Stage) -> list[LedgerEntry]:
+def hotline_by_operator(state: PrecinctState, stage: Stage) -> list[LedgerEntry]:
     """The latest not-superseded hotline entry of each operator for ``stage``, in seq order."""
     latest: dict[str, LedgerEntry] = {}
     for entry in state.entries:
@@ -101,7 +101,7 @@ def four_eyes(state: PrecinctState) -> _FourEyes:
     confirmed: dict[Stage, tuple[LedgerEntry, ...]] = {}
     unconfirmed: dict[Stage, LedgerEntry] = {}
     for stage in STAGE_ORDER:
-        hotline = _hotline_by_operator(state, stage)
+        hotline = hotline_by_operator(state, stage)
         others = [entry for (channel, st), entry in current.items() if st == stage]
         if not hotline:
             if not same_meaning(*others):
@@ -176,7 +176,7 @@ def derive_status(
         for stage in STAGE_ORDER
     }
     for stage in STAGE_ORDER:
-        extra = [e for e in _hotline_by_operator(state, stage) if e not in stages[stage]]
+        extra = [e for e in hotline_by_operator(state, stage) if e not in stages[stage]]
         stages[stage] = tuple(sorted([*stages[stage], *extra], key=lambda e: e.seq))
     superseded_by = {e.supersedes_seq: e.seq for e in state.entries if e.supersedes_seq is not None}
     return PrecinctStatus(

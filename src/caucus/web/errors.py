@@ -27,7 +27,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from caucus.ledger import (
+    GroupRejected,
     IdempotencyConflict,
+    InvalidGroup,
     InvalidSubmission,
     LedgerError,
     SupersessionError,
@@ -147,6 +149,8 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (RehearsalEntry, 409),
     (EpochChangeRefused, 409),
     (EpochRefused, 409),
+    (GroupRejected, 409),
+    (InvalidGroup, 422),
     (SupersessionError, 409),
     (InvalidSubmission, 422),
     (UnknownPrecinct, 422),
