@@ -1,7 +1,7 @@
 """Hotline codes and sign-in throttles.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-24
 
 - ``credentials.hotline_hash``: the argon2id hash of the precinct's hotline code, the second secret on the
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | None = None
 depends_on: str | None = None
 
