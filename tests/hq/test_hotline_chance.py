@@ -44,7 +44,7 @@ def key() -> str:
 
 def keyed(hq: Web, svc: Services, operator: str, stages: list[tuple[str, dict[str, Any]]]) -> int:
     """A verified call of ``operator`` in which the stages are keyed in; its id."""
-    call = svc.hotline.verify_caller(operator, ADAIR, hq.secrets[ADAIR])
+    call = svc.hotline.verify_caller(operator, ADAIR, hq.hotline_codes[ADAIR])
     for stage, payload in stages:
         svc.hotline.enter(operator, call.id, StageReport(stage, payload), key())  # type: ignore[arg-type]
     return call.id
@@ -138,7 +138,7 @@ def test_the_console_asks_who_lost_the_toss_and_records_it(hq_sqlite: Web) -> No
     web = hq_sqlite
     add_staff(web.engine, "kim", "operator")
     kim = sign_in(web.client, "kim")
-    call_url = kim.post("/hq/hotline/calls", {"precinct": ADAIR, "credential": web.secrets[ADAIR]}
+    call_url = kim.post("/hq/hotline/calls", {"precinct": ADAIR, "hotline_code": web.hotline_codes[ADAIR]}
                         ).headers["location"]
     numbers = {f"n.{g}": str(n) for g, n in COUNTS.items()}
     assert kim.post(f"{call_url}/stages", {"stage": "attendance", "attendance": "40", "key": "a"}).status_code == 303

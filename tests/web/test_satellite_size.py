@@ -20,7 +20,7 @@ from caucus.ledger import (
     audit_events,
     create_election,
     entries,
-    issue_credentials,
+    issue_cards,
     make_engine,
     sqlite_url_for_dir,
     upgrade,
@@ -79,12 +79,14 @@ def lakeside(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Web]:
         plan = load_plan(plan_dir)
         specs = [PrecinctSpec(p.code, p.county, p.name, p.delegates, p.kind) for p in plan.precincts]
         create_election(engine, SLUG, str(plan_dir), "test", specs)
-        secrets = issue_credentials(engine, SLUG, [p.code for p in plan.precincts], cost=FAST_COST)
+        cards = issue_cards(engine, SLUG, [p.code for p in plan.precincts], cost=FAST_COST)
         add_staff(engine, "rita", "reviewer")
     finally:
         engine.dispose()
     try:
-        yield from running(Prepared(url, secrets), staff_cookie_secure=False, snapshot_dir=tmp_path / "snapshots")
+        yield from running(Prepared(url, {code: card.credential for code, card in cards.items()},
+                                    {code: card.hotline_code for code, card in cards.items()}),
+                           staff_cookie_secure=False, snapshot_dir=tmp_path / "snapshots")
     finally:
         if request.param == "postgres":
             request.getfixturevalue("postgres_server").drop_database(url)
@@ -228,7 +230,7 @@ def test_two_hotline_operators_key_an_implausible_site_and_it_is_held_not_refuse
     stages = [("attendance", {"attendance": 130}), ("first", {"counts": {"Able": 80, "Baker": 50}}),
               ("final", {"counts": {"Able": 80, "Baker": 50}}), ("delegates", {"delegates": {"Able": 6, "Baker": 3}})]
     for operator in ("kim", "lee"):
-        call = svc.hotline.verify_caller(operator, HILL, lakeside.secrets[HILL]).id
+        call = svc.hotline.verify_caller(operator, HILL, lakeside.hotline_codes[HILL]).id
         for n, (stage, payload) in enumerate(stages):
             svc.hotline.enter(operator, call, StageReport(stage, payload), f"{operator}-{n}")  # type: ignore[arg-type]
     status = svc.reports.status(HILL)
