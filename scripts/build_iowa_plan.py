@@ -23,7 +23,14 @@ from fractions import Fraction
 from pathlib import Path
 
 from caucus.plans import PlanError, normalise_name, read_plan_dir
-from caucus.plans.loader import COUNTIES_FILE, COUNTY_COLUMNS, PLAN_FILE, PRECINCT_COLUMNS, PRECINCTS_FILE
+from caucus.plans.loader import (
+    COUNTIES_FILE,
+    COUNTY_COLUMNS,
+    EXPECTED_COLUMN,
+    PLAN_FILE,
+    PRECINCT_COLUMNS,
+    PRECINCTS_FILE,
+)
 from caucus.plans.numbers import format_exact
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +46,14 @@ POOLS: tuple[tuple[str, str | None, str], ...] = (
     ("CD4 Satellite", "4", "4.0004"),
     ("Out of State Satellite", None, "4.0420"),
 )
+# A satellite site's expected attendance (plan column expected_attendance; docs/plan-format.md). The party's
+# site list (satellite-sites.csv) gives no sizes, so the size is derived from the site's certified 2020 head
+# count H (the larger of its first- and final-alignment totals in results-certified.csv):
+# max(EXPECTED_FLOOR, EXPECTED_HEADROOM x H). Headroom 2: a site may double its 2020 turnout before it is held
+# for review. Floor 20: the first tier of the satellite delegate table (1-20 attendees elect 4, IA-5.2), so a
+# care home that drew 0-10 people in 2020 may still draw a full first tier.
+EXPECTED_HEADROOM = 2
+EXPECTED_FLOOR = 20
 CANDIDATES = (
     "Bennet", "Biden", "Bloomberg", "Buttigieg", "Delaney", "Gabbard", "Klobuchar",
     "Patrick", "Sanders", "Steyer", "Warren", "Yang", "Uncommitted", "Other",
@@ -106,6 +121,7 @@ class Row:
     precinct_id: str
     delegates: int | None
     kind: str
+    expected_attendance: int | None = None
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -120,6 +136,21 @@ def results_units(path: Path) -> list[tuple[str, str]]:
         if row["precinct"] not in ("Total", "Total_recalc"):
             seen.setdefault((row["county"], row["precinct"]), None)
     return list(seen)
+
+
+def head_counts(path: Path) -> dict[tuple[str, str], int]:
+    """(county, precinct) -> the larger of its first- and final-alignment totals, from a results file."""
+    totals: defaultdict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"expression_1": 0,
+                                                                              "expression_2": 0})
+    for row in read_csv(path):
+        if row["precinct"] not in ("Total", "Total_recalc") and row["measure"] in ("expression_1", "expression_2"):
+            totals[(row["county"], row["precinct"])][row["measure"]] += int(row["value"])
+    return {unit: max(counts.values()) for unit, counts in totals.items()}
+
+
+def expected_attendance(head_count: int) -> int:
+    """A satellite site's expected attendance from its certified 2020 head count (see EXPECTED_HEADROOM)."""
+    return max(EXPECTED_FLOOR, EXPECTED_HEADROOM * head_count)
 
 
 def satellite_location(long_name: str) -> str:
@@ -206,6 +237,7 @@ def build(data: Path) -> tuple[str, list[list[str]], list[list[str]]]:
         "the two results files list different reporting units",
     )
     pools = {name for name, _, _ in POOLS}
+    heads = head_counts(data / "results-certified.csv")
     rows: list[Row] = []
     used: set[tuple[str, str]] = set()
     for county, name in units:
@@ -219,7 +251,8 @@ def build(data: Path) -> tuple[str, list[list[str]], list[list[str]]]:
                 not from_feed or from_feed == pid,
                 f"satellite {county}/{name}: key id {pid} != feed {from_feed}",
             )
-            rows.append(Row(f"{county}/{pid}", county, name, pid, None, "satellite"))
+            rows.append(Row(f"{county}/{pid}", county, name, pid, None, "satellite",
+                            expected_attendance(heads[(county, name)])))
             continue
         if entry is None:
             check(False, f"{county}/{name}: not in precinct-key.csv")
@@ -263,7 +296,8 @@ def build(data: Path) -> tuple[str, list[list[str]], list[list[str]]]:
         [c, districts[c], str(delegates_in[c]), format_exact(state[c]), "county"] for c in names
     ] + [[p, d or "", "0", format_exact(Fraction(size)), "satellite-pool"] for p, d, size in POOLS]
     precinct_rows = [
-        [r.code, r.county, r.name, r.precinct_id, "" if r.delegates is None else str(r.delegates), r.kind]
+        [r.code, r.county, r.name, r.precinct_id, "" if r.delegates is None else str(r.delegates), r.kind,
+         "" if r.expected_attendance is None else str(r.expected_attendance)]
         for r in rows
     ]
     toml = PLAN_TOML.format(
@@ -286,7 +320,7 @@ def write_plan(data: Path, out: Path) -> None:
     files = {
         PLAN_FILE: toml,
         COUNTIES_FILE: csv_text(COUNTY_COLUMNS, county_rows),
-        PRECINCTS_FILE: csv_text(PRECINCT_COLUMNS, precinct_rows),
+        PRECINCTS_FILE: csv_text((*PRECINCT_COLUMNS, EXPECTED_COLUMN), precinct_rows),
     }
     out.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():

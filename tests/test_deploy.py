@@ -51,3 +51,16 @@ def test_the_releaser_never_runs_inside_the_app_workers_of_the_scale_out() -> No
     assert "CAUCUS_RELEASE_IN_APP=false" in (DEPLOY / "caucus.env.example").read_text().splitlines()
     for unit in (DEPLOY / "systemd").glob("*.service"):
         assert "EnvironmentFile=/etc/caucus/caucus.env" in unit.read_text(), unit.name
+
+
+def test_the_app_behind_the_shipped_nginx_believes_x_forwarded_for_from_loopback_only() -> None:
+    # nginx (deploy/nginx/caucus.conf) proxies to 127.0.0.1 and appends the client to X-Forwarded-For: the app
+    # must believe that header from loopback, and from nothing else, or every chair shares one address
+    nginx = (DEPLOY / "nginx" / "caucus.conf").read_text()
+    assert "server 127.0.0.1:8000;" in nginx
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in nginx
+    serves = [args for _, args in COMMANDS if args[0] == "serve"]
+    assert len(serves) == 2
+    for args in serves:
+        trusted = [args[i + 1] for i, a in enumerate(args) if a == "--trusted-proxy"]
+        assert trusted == ["127.0.0.1", "::1"], args

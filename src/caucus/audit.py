@@ -194,7 +194,7 @@ def _audit_unit(plan: Plan, ruleset: RuleSet, pub: PublishedPrecinct, candidates
     report = PrecinctReport(
         precinct=precinct.code, delegates_to_elect=d, first=pub.first, final=pub.final,
         reported_delegates=reported, reported_sde=pub.sde, sde_ratio=per_delegate, candidates=candidates,
-        sde_tolerance=tolerance)
+        sde_tolerance=tolerance, expected_attendance=precinct.expected_attendance)
     result = check_report(report, ruleset)
     # a satellite site's weight is only known from its published SDEs, so those stand as they are
     from_reported = dict(pub.sde) if precinct.kind == "satellite" else {

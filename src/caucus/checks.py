@@ -24,8 +24,8 @@ from caucus.rules import (
     to_decimal,
 )
 
-__all__ = ["FINDING_CODES", "FLOW_CODES", "CheckResult", "Finding", "PrecinctReport", "Verdict", "check_report",
-           "find_duplicates"]
+__all__ = ["FINDING_CODES", "FLOW_CODES", "REVIEWABLE_CODES", "CheckResult", "Finding", "PrecinctReport", "Verdict",
+           "check_report", "find_duplicates"]
 
 Severity = Literal["blocking", "warning"]
 Verdict = Literal["reproduced", "reproduced-given-chance", "consistent", "inconsistent"]
@@ -51,7 +51,14 @@ FINDING_CODES: dict[str, tuple[Severity, str, str]] = {
     "delegates-differ": ("blocking", "IA-3", "reported delegates differ from the recomputed ones"),
     "no-viable-group": ("blocking", "AMBIG-2", "no group reached the viability threshold"),
     "no-attendance": ("warning", "IA-1.3", "nobody attended: no delegates can be awarded"),
+    "attendance-above-expected": ("blocking", "IA-5.3",
+                                  "a satellite site's attendance is above its expected size in the plan"),
 }
+
+#: blocking findings about plausibility, not about the rules: the numbers are possible, only unlikely. They
+#: are refused at ingest unless the sender confirms them, held for review, and a reviewer may accept them
+#: after checking the paper (impossible numbers are never accepted, only corrected: AMBIG-10)
+REVIEWABLE_CODES = frozenset({"attendance-above-expected"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +98,8 @@ class PrecinctReport:
     #: how far a reported SDE may be from the recomputed one (0: exact at 4 decimals). Satellite sites whose
     #: weight is only known as the sum of their published, rounded SDEs need one unit of the 4th decimal.
     sde_tolerance: Decimal = Decimal(0)
+    #: a satellite site's expected size from the plan (``Precinct.expected_attendance``); ``None``: no check
+    expected_attendance: int | None = None
 
 
 @dataclass(frozen=True)
@@ -240,6 +249,22 @@ def _sde_findings(report: PrecinctReport, reported: Mapping[str, int]) -> list[F
 #: whether the reported delegates follow from the reported alignments (the verdict)
 FLOW_CODES = frozenset({"first-exceeds-attendance", "final-exceeds-first", "viable-group-lost-members",
                         "viable-group-lost-viability"})
+#: blocking findings that do not change the verdict
+_NOT_VERDICT = FLOW_CODES | REVIEWABLE_CODES
+
+
+def _size_findings(report: PrecinctReport, n: int) -> list[Finding]:
+    """A satellite site's head count above its expected size: its share of the pool's SDEs follows its
+    attendance (IA-5.3), so one mistyped or inflated count would take the pool."""
+    expected = report.expected_attendance
+    if expected is None or n <= expected:
+        return []
+    counted = "attendance" if report.attendance is not None else "head count (largest alignment total)"
+    return [Finding.make(
+        "attendance-above-expected",
+        f"{counted} {n} is above the site's expected attendance of {expected} in the plan; its share of the "
+        "satellite pool's SDEs follows its attendance: check the sign-in sheets before HQ accepts it",
+        "attendance")]
 
 
 def check_report(report: PrecinctReport, ruleset: RuleSet) -> CheckResult:
@@ -255,6 +280,7 @@ def check_report(report: PrecinctReport, ruleset: RuleSet) -> CheckResult:
         return CheckResult(tuple(findings), "inconsistent")
     d = report.delegates_to_elect
     n_math = max(n, sum(final.values())) if report.attendance is None else n
+    findings += _size_findings(report, n_math)
     findings += _flow_findings(d, n, first, final, threshold(n_math, d, ruleset))
     if sum(final.values()) > n_math:
         if reported is not None:
@@ -285,7 +311,7 @@ def check_report(report: PrecinctReport, ruleset: RuleSet) -> CheckResult:
         findings.append(Finding.make(
             "chance-required", f"a game of chance is required: {alloc.pending.describe()}", "chance",
             alloc.pending.among))
-    if any(f.severity == "blocking" and f.code not in FLOW_CODES for f in findings):
+    if any(f.severity == "blocking" and f.code not in _NOT_VERDICT for f in findings):
         verdict = "inconsistent"
     return CheckResult(tuple(findings), verdict, alloc, inferred, legal)
 

@@ -1,7 +1,9 @@
 """Precinct credentials on paper: issue them in a thread pool, write them once as CSV and printable cards.
 
-A credential exists in clear only between :func:`issue_all` and the files written here: the ledger keeps
-only its argon2id hash. The cards' QR code carries the chair-app address of the precinct, never the
+Each card carries two secrets, clearly labelled: the APP CREDENTIAL (typed into the chair app, never read
+aloud) and the HOTLINE CODE (read to the hotline operator; it verifies hotline calls only and cannot sign
+in). They exist in clear only between :func:`issue_all` and the files written here: the ledger keeps only
+their argon2id hashes. The cards' QR code carries the chair-app address of the precinct, never the
 credential (a QR code is read by any phone camera in the room, and a photo of a card would be enough to
 report for the precinct; the credential must be typed, see docs/operations.md).
 """
@@ -23,11 +25,11 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine, select
 
-from caucus.ledger import HashCost, issue_credentials
+from caucus.ledger import HashCost, IssuedCredential, issue_cards
 from caucus.ledger.schema import credentials, elections, precincts
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
-CSV_COLUMNS = ("code", "county", "name", "credential", "chair_url")
+CSV_COLUMNS = ("code", "county", "name", "credential", "hotline_code", "chair_url")
 CostName = Literal["production", "test"]
 # "test" is argon2id at its minimum cost: for tests and rehearsals only, never for a real election.
 HASH_COSTS: dict[str, HashCost] = {
@@ -35,7 +37,7 @@ HASH_COSTS: dict[str, HashCost] = {
     "test": HashCost(time_cost=1, memory_cost_kib=8, parallelism=1),
 }
 Paper = Literal["letter", "a4"]
-IssueFn = Callable[[list[str]], dict[str, str]]
+IssueFn = Callable[[list[str]], dict[str, IssuedCredential]]
 Matrix = list[list[bool]]  # a QR code's modules, row by row, True for dark
 
 
@@ -61,13 +63,14 @@ def file_stem(code: str) -> str:
 
 @dataclass(frozen=True)
 class Card:
-    """One precinct's credential as it is printed."""
+    """One precinct's card as it is printed: the app credential and the hotline code."""
 
     code: str
     county: str
     name: str
     credential: str
     url: str
+    hotline_code: str
 
 
 # -- issuing ---------------------------------------------------------------------------------------
@@ -77,7 +80,7 @@ class Card:
 class IssueResult:
     """Secrets issued by precinct code (in the order asked), and the codes that got none, with why."""
 
-    secrets: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, IssuedCredential] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
 
@@ -85,8 +88,8 @@ class IssueResult:
 def ledger_issuer(engine: Engine, slug: str, cost: HashCost, actor: str) -> IssueFn:
     """Issue a chunk of credentials through the ledger (one transaction per chunk)."""
 
-    def issue(codes: list[str]) -> dict[str, str]:
-        return issue_credentials(engine, slug, codes, cost=cost, actor=actor)
+    def issue(codes: list[str]) -> dict[str, IssuedCredential]:
+        return issue_cards(engine, slug, codes, cost=cost, actor=actor)
 
     return issue
 
@@ -110,10 +113,10 @@ def issue_all(
     cancelled and those running finish, so every secret that is live in the ledger is returned and can be
     written out. ``progress`` is called with the number of credentials issued by each finished chunk.
     """
-    done: dict[str, str] = {}
+    done: dict[str, IssuedCredential] = {}
     result = IssueResult()
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="caucus-pins") as pool:
-        futures: dict[Future[dict[str, str]], list[str]] = {
+        futures: dict[Future[dict[str, IssuedCredential]], list[str]] = {
             pool.submit(issue, chunk): chunk for chunk in chunks(codes, max(1, chunk_size))
         }
         try:
@@ -134,9 +137,9 @@ def issue_all(
 
 
 def _collect(
-    future: Future[dict[str, str]],
+    future: Future[dict[str, IssuedCredential]],
     chunk: list[str],
-    done: dict[str, str],
+    done: dict[str, IssuedCredential],
     result: IssueResult,
     progress: Callable[[int], None],
 ) -> None:
@@ -188,12 +191,13 @@ def write_secret_file(path: Path, data: bytes, *, force: bool = False) -> None:
 
 
 def render_csv(cards: Sequence[Card]) -> bytes:
-    """``code,county,name,credential,chair_url``, one row per card (names as the plan writes them)."""
+    """``code,county,name,credential,hotline_code,chair_url``, one row per card (names as the plan writes
+    them): ``credential`` is the app credential, ``hotline_code`` the code read to the hotline."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for card in cards:
-        writer.writerow((card.code, card.county, card.name, card.credential, card.url))
+        writer.writerow((card.code, card.county, card.name, card.credential, card.hotline_code, card.url))
     return buffer.getvalue().encode("utf-8")
 
 
@@ -309,18 +313,19 @@ def _cut_lines(canvas: Any, grid: _Grid) -> None:
 
 
 def _draw_card(canvas: Any, card: Card, qr: Matrix, origin: tuple[float, float], size: tuple[float, float]) -> None:
-    """One card: county, precinct name and code top left; the QR code top right; the credential in large
-    monospace groups across the card; how to sign in, and the chair address, at the foot."""
+    """One card: county, precinct name and code top left; the QR code top right; the app credential in large
+    monospace groups across the card, then the hotline code, each under a label saying what it is for and
+    what never to do with it; the chair address at the foot."""
     from reportlab.lib.utils import simpleSplit  # noqa: PLC0415
 
     (x, y), (w, h) = origin, size
-    pad, qr_size = 12.0, 92.0
+    pad, qr_size = 12.0, 72.0
     top = y + h - pad
     canvas.setFillGray(0)
     text_w = w - 2 * pad - qr_size - 8
     canvas.setFont("Helvetica-Bold", 12)
     canvas.drawString(x + pad, top - 11, _fit(display_name(card.county), "Helvetica-Bold", 12, text_w))
-    lines = simpleSplit(display_name(card.name), "Helvetica", 9.5, text_w)[:4]
+    lines = simpleSplit(display_name(card.name), "Helvetica", 9.5, text_w)[:3]
     canvas.setFont("Helvetica", 9.5)
     for i, line in enumerate(lines):
         canvas.drawString(x + pad, top - 27 - 11 * i, line)
@@ -328,19 +333,30 @@ def _draw_card(canvas: Any, card: Card, qr: Matrix, origin: tuple[float, float],
     canvas.drawString(x + pad, top - 31 - 11 * len(lines), _fit(card.code, "Courier", 8, text_w))
     _draw_qr(canvas, qr, (x + w - pad - qr_size, top - qr_size), qr_size)
 
-    groups = card.credential.split("-")
-    font_size = min(18.0, (w - 2 * pad) / (0.6 * (len("".join(groups)) + 1.5 * (len(groups) - 1))))
-    label_y = top - qr_size - 14
-    canvas.setFont("Helvetica-Bold", 7)
-    canvas.drawString(x + pad, label_y, "CREDENTIAL (read it in groups of four; dashes and spaces optional)")
-    canvas.setFont("Courier-Bold", font_size)
-    gx = x + pad
-    for group in groups:
-        canvas.drawString(gx, label_y - font_size - 4, group)
-        gx += 0.6 * font_size * (len(group) + 1.5)
+    label_y = top - qr_size - 11
+    font = _draw_secret(canvas, card.credential, (x + pad, label_y), w - 2 * pad, largest=16.0,
+                        label="APP CREDENTIAL: type it into the chair app. Never read it aloud, not even to the "
+                              "hotline.")
+    _draw_secret(canvas, card.hotline_code, (x + pad, label_y - font - 15), w - 2 * pad, largest=13.0,
+                 label="HOTLINE CODE: read it to the hotline operator. It cannot sign in to the app.")
     canvas.setFont("Helvetica", 6.5)
-    canvas.drawString(x + pad, y + pad + 9, "Scan the code with the chair's phone, then type the credential.")
+    canvas.drawString(x + pad, y + pad + 8, "Scan the QR code with the chair's phone, then type the app credential.")
     canvas.drawString(x + pad, y + pad, _fit(card.url, "Helvetica", 6.5, w - 2 * pad))
+
+
+def _draw_secret(canvas: Any, secret: str, at: tuple[float, float], width: float, *, largest: float, label: str
+                 ) -> float:
+    """A label (small bold), then the secret in monospace groups below it; returns the secret's font size."""
+    (x, label_y), groups = at, secret.split("-")
+    font_size = min(largest, width / (0.6 * (len("".join(groups)) + 1.5 * (len(groups) - 1))))
+    canvas.setFont("Helvetica-Bold", 6.5)
+    canvas.drawString(x, label_y, _fit(label, "Helvetica-Bold", 6.5, width))
+    canvas.setFont("Courier-Bold", font_size)
+    gx = x
+    for group in groups:
+        canvas.drawString(gx, label_y - font_size - 2, group)
+        gx += 0.6 * font_size * (len(group) + 1.5)
+    return font_size
 
 
 def _draw_qr(canvas: Any, matrix: Matrix, origin: tuple[float, float], size: float) -> None:

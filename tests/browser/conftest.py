@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 from caucus.ledger import sqlite_url_for_dir
 from caucus.rehearse.browser import CHROMIUM, CHROMIUM_ARGS
-from caucus.rehearse.server import ServerProcess, prepare_election
+from caucus.rehearse.server import ServerProcess, prepare_cards
 
 SLUG = "iowa-2020-browser"
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,12 +49,14 @@ def chromium(playwright_instance: Playwright) -> Iterator[Browser]:
 
 @dataclass
 class LiveServer:
-    """A running server: ``base_url``, the database ``url``, the credentials by precinct code."""
+    """A running server: ``base_url``, the database ``url``, the app credentials and hotline codes by
+    precinct code."""
 
     server: ServerProcess
     url: str
     secrets: dict[str, str]
     data_dir: Path
+    hotline_codes: dict[str, str] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -70,11 +72,12 @@ def live_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
         data_dir = tmp_path / f"data{len(started)}"
         data_dir.mkdir()
         url = sqlite_url_for_dir(data_dir)
-        secrets = prepare_election(url, SLUG, list(codes))
+        cards = prepare_cards(url, SLUG, list(codes))
         server = ServerProcess(url, SLUG, env=env)
         started.append(server)
         server.start()
-        return LiveServer(server, url, secrets, data_dir)
+        return LiveServer(server, url, {code: card.credential for code, card in cards.items()}, data_dir,
+                          hotline_codes={code: card.hotline_code for code, card in cards.items()})
 
     yield start
     for server in started:

@@ -57,6 +57,6 @@ def hotline_call(page: Page, server: LiveServer, precinct: str) -> None:
     """Verify the caller on the hotline console."""
     page.goto(f"{server.base_url}/hq/hotline")
     page.get_by_label("Precinct code").fill(precinct)
-    page.get_by_label("Credential").fill(server.secrets[precinct])
+    page.get_by_label("Hotline code").fill(server.hotline_codes[precinct])
     page.get_by_role("button", name="Verify caller").click()
     page.wait_for_url("**/hq/hotline/calls/*")

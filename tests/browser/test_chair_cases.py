@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.chair_support import (
     RealPrecinct,
+    axe_violations,
     check_screen,
     enter_counts,
     ledger,
@@ -123,3 +124,38 @@ def test_satellite_caucus_gets_its_delegates_from_its_attendance(
     wait_sent(phone, 4)
     expect(phone.locator("#hq-status")).to_contain_text("accepted")
     assert ledger(server, p.code)[-1].payload == {"delegates": p.published}
+
+
+def test_a_satellite_attendance_above_the_sites_expected_size_needs_the_chair_to_confirm_it(
+    live_server: Callable[..., LiveServer], phone: Page
+) -> None:
+    # CD1 satellite site 1161 (Cedar Rapids, The Meth-Wick Community): 60 people in 2020, so the bundled plan
+    # expects at most 120 (docs/plan-format.md). The chair types 600: the app warns before anything is sent,
+    # and sends it only once the chair ticks "The count is right"; the server then holds it for review.
+    p = real_precinct("CD1 Satellite/1161")
+    assert p.attendance == 60
+    server = live_server([p.code])
+    open_app(phone, server)
+    sign_in(phone, server, p.code)
+    phone.get_by_label("Eligible caucus-goers counted").fill("600")
+    preview = phone.locator("#att-preview")
+    expect(preview).to_contain_text("600 people is more than the 120 expected at this site")
+    tick = phone.get_by_label("The count is right")
+    expect(tick).to_be_visible()
+    expect(tick).not_to_be_checked()
+    assert axe_violations(phone) == []
+    send(phone, "Confirm and send attendance")
+    expect(phone.locator('[data-screen="attendance"] .send-error')).to_contain_text(
+        "Attendance 600 is more than the 120 expected at this site")
+    assert ledger(server, p.code) == []
+    tick.check()
+    send(phone, "Confirm and send attendance")
+    wait_sent(phone, 1)
+    expect(phone.locator("#hq-status")).to_contain_text("held for review")
+    expect(phone.locator("#hq-status")).to_contain_text("attendance 600 is above the site's expected attendance of 120")
+    (entry,) = ledger(server, p.code)
+    assert entry.payload == {"attendance": 600, "confirmed": True}
+    # a number within the expected size needs no tick
+    phone.get_by_role("button", name="1 Attendance").click()
+    phone.get_by_label("Eligible caucus-goers counted").fill("60")
+    expect(phone.locator("#att-size")).to_be_hidden()

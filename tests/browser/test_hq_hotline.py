@@ -23,7 +23,7 @@ def test_two_operators_disagree_and_the_precinct_goes_to_review(
     kim = staff_page(chromium, server, "kim")
     kim.goto(f"{server.base_url}/hq/hotline")
     kim.get_by_label("Precinct code").fill(CODE)
-    kim.get_by_label("Credential").fill("ABCD-EFGH-JKMN-PQRS")
+    kim.get_by_label("Hotline code").fill("ABCD-EFGH-JKMN")
     kim.get_by_role("button", name="Verify caller").click()
     expect(kim.locator("#message")).to_contain_text("take no numbers from this call")
     shot(kim, "hq-hotline-prank-refused")

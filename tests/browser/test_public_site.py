@@ -58,7 +58,7 @@ def test_statewide_page_with_map(desk: Desk, desktop: Page, shot: Callable[[Page
     expect(desktop.locator(".banner.test")).to_contain_text("TEST")
     expect(desktop.locator(".reporting")).to_contain_text("13 of 1768 precincts reporting (0.74%)")
     expect(desktop.locator(".leader")).to_contain_text("SDE leader:")
-    table = desktop.get_by_role("table", name="The three result sets and the national delegate projection")
+    table = desktop.get_by_role("table", name="The three result sets and the national delegates (a projection)")
     expect(table.get_by_role("row")).to_have_count(15)  # header + the plan's 14 preference groups
     paths = desktop.locator("svg[data-map] path")
     expect(paths).to_have_count(99)

@@ -25,12 +25,15 @@ def test_setup_gives_the_precincts_plan_facts(web: Web) -> None:
     chair = web.sign_in(GRINNELL)
     body = web.client.get("/api/v1/chair/setup", headers=chair.auth).json()
     assert body["precinct"] == {"code": GRINNELL, "county": "Poweshiek", "name": "2ND WARD - 07.07GR",
-                                "kind": "precinct", "delegates_to_elect": 17, "sde_ratio": [7, 50]}  # 14 / 100
+                                "kind": "precinct", "delegates_to_elect": 17, "sde_ratio": [7, 50],  # 14 / 100
+                                "expected_attendance": None}
     assert (body["election"], body["mode"], body["ruleset"]) == (SLUG, "test", "iowa-2020")
     assert body["candidates"] == list(load_plan("iowa-2020").candidates)
     satellite = web.sign_in(SATELLITE)
     facts = web.client.get("/api/v1/chair/setup", headers=satellite.auth).json()["precinct"]
     assert (facts["kind"], facts["delegates_to_elect"], facts["sde_ratio"]) == ("satellite", None, None)
+    # Cedar Rapids Public Library, Whipple Auditorium: 24 people in 2020, twice that expected (docs/plan-format.md)
+    assert facts["expected_attendance"] == 48
     assert_error(web.client.get("/api/v1/chair/setup"), 401, "not-signed-in")
 
 

@@ -35,11 +35,11 @@ North,1,12,3,county
 South,1,5,7/3,county
 Satellite,1,0,0.5,satellite-pool
 """,
-    "precincts.csv": """code,county,name,precinct_id,delegates,kind
-North/1,North,North Ward 1,101,7,precinct
-North/2,North,North Ward 2 &amp; Township,102,5,precinct
-South/1,South,South Town,201,5,precinct
-Satellite/9001,Satellite,"Capital City, ST - Library",9001,,satellite
+    "precincts.csv": """code,county,name,precinct_id,delegates,kind,expected_attendance
+North/1,North,North Ward 1,101,7,precinct,
+North/2,North,North Ward 2 &amp; Township,102,5,precinct,
+South/1,South,South Town,201,5,precinct,
+Satellite/9001,Satellite,"Capital City, ST - Library",9001,,satellite,150
 """,
 }
 EXAMPLE_CODES = ("North/1", "North/2", "South/1", "Satellite/9001")

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 import pytest
 from sqlalchemy import Engine, select
 
-from caucus.ledger import audit_events, make_engine, verify_credential
+from caucus.ledger import audit_events, make_engine, verify_credential, verify_hotline_code
 from caucus.ledger.schema import credentials
 from caucus.pins import chair_url, issue_all, qr_matrix
 from tests.cli.support import (
@@ -89,9 +89,15 @@ def test_issue_writes_each_credential_once_to_0600_csv_and_cards(ia: str, tmp_pa
     assert rows[3] == {**rows[3], "county": "CD1 Satellite",
                        "name": "Cedar Rapids, IA - Cedar Rapids Public Library, Whipple Auditorium",
                        "chair_url": "https://r.example.org/chair?precinct=CD1%20Satellite%2F1140"}
+    assert list(rows[0]) == ["code", "county", "name", "credential", "hotline_code", "chair_url"]
     engine = engine_of(ia)
     for row in rows:
         assert verify_credential(engine, "ia", row["code"], row["credential"])
+        assert verify_hotline_code(engine, "ia", row["code"], row["hotline_code"])
+        assert len(row["hotline_code"]) == 14 and row["hotline_code"].count("-") == 2  # XXXX-XXXX-XXXX
+        # each secret does its own job only
+        assert not verify_credential(engine, "ia", row["code"], row["hotline_code"])
+        assert not verify_hotline_code(engine, "ia", row["code"], row["credential"])
         assert unquote(row["chair_url"].split("precinct=")[1]) == row["code"]
     assert not verify_credential(engine, "ia", "Adair/03SW", rows[0]["credential"])  # not issued
     for name in ("credentials.csv", "credentials.pdf"):
@@ -99,16 +105,20 @@ def test_issue_writes_each_credential_once_to_0600_csv_and_cards(ia: str, tmp_pa
     pdf = (out / "credentials.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-")
     content = pdf_content(pdf)
-    for row in rows:  # the credential in its groups, and the chair address, on each card
+    for row in rows:  # both secrets in their groups, and the chair address, on each card
         assert all(f"({group})".encode() in content for group in row["credential"].split("-"))
+        assert all(f"({group})".encode() in content for group in row["hotline_code"].split("-"))
         assert row["chair_url"].encode() in content
+    assert content.count(b"(APP CREDENTIAL: type it into the chair app. Never read it aloud") == 4
+    assert content.count(b"(HOTLINE CODE: read it to the hotline operator. It cannot sign in to the app.)") == 4
     # Only argon2id hashes are stored; no credential appears anywhere in the database files.
     with engine.connect() as conn:
-        hashes = list(conn.execute(select(credentials.c.secret_hash)).scalars())
-    assert len(hashes) == 4 and all(h.startswith("$argon2id$v=19$m=8,t=1,p=1$") for h in hashes)
+        hashes = [h for row in conn.execute(select(credentials.c.secret_hash, credentials.c.hotline_hash)) for h in row]
+    assert len(hashes) == 8 and all(h.startswith("$argon2id$v=19$m=8,t=1,p=1$") for h in hashes)
     stored = b"".join(p.read_bytes() for p in (tmp_path / "data").iterdir())
     for row in rows:
-        assert row["credential"].encode() not in stored and row["credential"].replace("-", "").encode() not in stored
+        for secret in (row["credential"], row["hotline_code"]):
+            assert secret.encode() not in stored and secret.replace("-", "").encode() not in stored
     events = [e for e in audit_events(engine, "ia") if e.action == "credential.issue"]
     assert [e.detail["precinct"] for e in events] == list(HANDFUL)
 
@@ -173,22 +183,27 @@ def test_issue_refuses_to_overwrite_files_or_replace_credentials(ex: str, tmp_pa
 def test_rotate_replaces_one_credential_and_revoke_ends_it(ex: str, tmp_path: Path, engine_of: EngineOf) -> None:
     ok("pins", "ex", "issue", "--out", tmp_path / "o", *FAST, "--database", ex)
     old = {r["code"]: r["credential"] for r in _rows(tmp_path / "o" / "credentials.csv")}
-    result = ok("pins", "ex", "rotate", "Satellite/9001", "--out", tmp_path / "r", *FAST, "--database", ex)
+    old_hotline = {r["code"]: r["hotline_code"] for r in _rows(tmp_path / "o" / "credentials.csv")}
+    # the code as a person types it names the precinct
+    result = ok("pins", "ex", "rotate", " satellite/9001", "--out", tmp_path / "r", *FAST, "--database", ex)
     files = [tmp_path / "r" / "credential-Satellite-9001.csv", tmp_path / "r" / "credential-Satellite-9001.pdf"]
     assert result.stdout.splitlines() == list(map(str, files))
     assert all(_mode(f) == 0o600 for f in files) and files[1].read_bytes().startswith(b"%PDF-")
     (row,) = _rows(files[0])
     engine = engine_of(ex)
     assert not verify_credential(engine, "ex", "Satellite/9001", old["Satellite/9001"])
+    assert not verify_hotline_code(engine, "ex", "Satellite/9001", old_hotline["Satellite/9001"])
     assert verify_credential(engine, "ex", "Satellite/9001", row["credential"])
+    assert verify_hotline_code(engine, "ex", "Satellite/9001", row["hotline_code"])
     assert verify_credential(engine, "ex", "North/1", old["North/1"])  # the others are untouched
     assert run("pins", "ex", "rotate", "Satellite/9001", "--out", tmp_path / "r", *FAST,
                "--database", ex).exit_code == 2
     assert run("pins", "ex", "rotate", "North/9", "--out", tmp_path / "r", "--database", ex).exit_code == 2
 
     revoked = ok("pins", "ex", "revoke", "Satellite/9001", "--database", ex)
-    assert "revoked the credential of Satellite/9001" in revoked.stderr
+    assert "revoked the credential and hotline code of Satellite/9001" in revoked.stderr
     assert not verify_credential(engine, "ex", "Satellite/9001", row["credential"])
+    assert not verify_hotline_code(engine, "ex", "Satellite/9001", row["hotline_code"])
     assert "no active credential" in ok("pins", "ex", "revoke", "Satellite/9001", "--database", ex).stderr
     assert run("pins", "ex", "revoke", "North/9", "--database", ex).exit_code == 2
     actions = [(e.action, e.outcome) for e in audit_events(engine, "ex")][-3:]

@@ -19,13 +19,14 @@ from tests.cli.support import db_url, ok, run, write_example_plan
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[Any, ...], dict[str, Any], dict[str, str | None]]]:
     """Record uvicorn.run calls with the settings environment at the time; restore the environment after."""
-    for name in ("CAUCUS_DATABASE_URL", "CAUCUS_ELECTION"):
+    for name in ("CAUCUS_DATABASE_URL", "CAUCUS_ELECTION", "CAUCUS_TRUSTED_PROXIES"):
         monkeypatch.setenv(name, "placeholder")  # so that monkeypatch restores the variable's absence
         monkeypatch.delenv(name)
     recorded: list[tuple[tuple[Any, ...], dict[str, Any], dict[str, str | None]]] = []
 
     def fake_run(*args: Any, **kwargs: Any) -> None:
-        env = {name: os.environ.get(name) for name in ("CAUCUS_DATABASE_URL", "CAUCUS_ELECTION")}
+        env = {name: os.environ.get(name) for name in ("CAUCUS_DATABASE_URL", "CAUCUS_ELECTION",
+                                                         "CAUCUS_TRUSTED_PROXIES")}
         recorded.append((args, kwargs, env))
 
     monkeypatch.setattr(uvicorn, "run", fake_run)
@@ -40,8 +41,9 @@ def test_serve_runs_the_app_factory_with_the_settings(tmp_path: Path, calls: lis
     assert "serving ex from sqlite:///" in result.stderr
     ((args, kwargs, env),) = calls
     assert args == ("caucus.web.app:create_app",)
-    assert kwargs == {"factory": True, "host": "0.0.0.0", "port": 8123, "workers": 3}
-    assert env == {"CAUCUS_DATABASE_URL": url, "CAUCUS_ELECTION": "ex"}
+    # uvicorn's own X-Forwarded-For handling is off: the app believes it from trusted proxies only
+    assert kwargs == {"factory": True, "host": "0.0.0.0", "port": 8123, "workers": 3, "proxy_headers": False}
+    assert env == {"CAUCUS_DATABASE_URL": url, "CAUCUS_ELECTION": "ex", "CAUCUS_TRUSTED_PROXIES": None}
 
 
 def test_serve_migrates_first_and_makes_a_relative_sqlite_path_absolute(tmp_path: Path, calls: list[Any],
@@ -50,14 +52,27 @@ def test_serve_migrates_first_and_makes_a_relative_sqlite_path_absolute(tmp_path
     ok("serve")
     ((args, kwargs, env),) = calls
     assert args == ("caucus.web.app:create_app",)
-    assert kwargs == {"factory": True, "host": "127.0.0.1", "port": 8000, "workers": 1}
+    assert kwargs == {"factory": True, "host": "127.0.0.1", "port": 8000, "workers": 1, "proxy_headers": False}
     assert env == {"CAUCUS_DATABASE_URL": f"sqlite:///{tmp_path.resolve() / 'var' / 'caucus.db'}",
-                   "CAUCUS_ELECTION": None}
+                   "CAUCUS_ELECTION": None, "CAUCUS_TRUSTED_PROXIES": None}
     engine = make_engine(env["CAUCUS_DATABASE_URL"])
     try:
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_serve_trusts_the_proxies_named_and_refuses_a_bad_one(tmp_path: Path, calls: list[Any],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAUCUS_TRUSTED_PROXIES", "")  # restored (unset) after the test
+    url = db_url(tmp_path)
+    result = ok("serve", "--trusted-proxy", "127.0.0.1", "--trusted-proxy", "::1", "--database", url)
+    assert "X-Forwarded-For believed from 127.0.0.1,::1" in result.stderr
+    ((_, _, env),) = calls
+    assert env["CAUCUS_TRUSTED_PROXIES"] == "127.0.0.1,::1"
+    bad = run("serve", "--trusted-proxy", "nginx.local", "--database", url)
+    assert bad.exit_code == 2 and "--trusted-proxy: 'nginx.local' is not an IP address" in bad.stderr
+    assert len(calls) == 1
 
 
 def test_serve_refuses_an_unknown_election(tmp_path: Path, calls: list[Any]) -> None:

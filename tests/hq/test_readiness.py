@@ -34,7 +34,7 @@ def test_the_night_shows_progress_stuck_precincts_queue_and_hotline_load(hq: Web
         grinnell.stage(stage, numbers)
     hq.clock.advance(minutes=20)
     hq.sign_in(READLYN).stage("attendance", {"attendance": 37})
-    svc.hotline.verify_caller("kim", READLYN, hq.secrets[READLYN])
+    svc.hotline.verify_caller("kim", READLYN, hq.hotline_codes[READLYN])
     hq.clock.advance(minutes=31)
     night = svc.readiness.night()
     assert night.statewide["accepted"] == 1 and night.statewide["reported"] == 1

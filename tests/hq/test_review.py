@@ -21,7 +21,7 @@ def test_a_conflict_between_app_and_hotline_is_resolved_by_accepting_a_version(h
     chair = hq.sign_in(GRINNELL)
     for stage, numbers in STAGES:
         assert chair.stage(stage, numbers).status_code == 201
-    call = svc.hotline.verify_caller("kim", GRINNELL, hq.secrets[GRINNELL]).id
+    call = svc.hotline.verify_caller("kim", GRINNELL, hq.hotline_codes[GRINNELL]).id
     svc.hotline.enter("kim", call, StageReport("attendance", {"attendance": 238}), "hot-1")  # misheard
     status = svc.review.status(GRINNELL)
     assert status.state == "conflicting"

@@ -22,6 +22,8 @@ TABLES = {
     # 0004 (hq)
     "staff_users", "staff_sessions", "staff_signin_attempts", "hotline_calls", "review_decisions", "recanvass_requests",
     "releases", "release_precincts", "release_modes",  # 0005 (publish)
+    "throttle_failures",  # 0007 (throttles)
+    "election_epochs",  # 0008 (golive)
 }
 
 

@@ -32,12 +32,12 @@ East,2,4,1.5,county
 Satellite,,0,0.5,satellite-pool
 """
 PRECINCTS_CSV = """\
-code,county,name,precinct_id,delegates,kind
-North/1,North,North Ward 1,101,7,precinct
-North/2,North,North Ward 2 &amp; Township,102,5,precinct
-South/1,South,South Town,201,5,precinct
-East/1,East,East Village,301,4,precinct
-Satellite/9001,Satellite,"Capital City, ST - Library",9001,,satellite
+code,county,name,precinct_id,delegates,kind,expected_attendance
+North/1,North,North Ward 1,101,7,precinct,
+North/2,North,North Ward 2 &amp; Township,102,5,precinct,
+South/1,South,South Town,201,5,precinct,
+East/1,East,East Village,301,4,precinct,
+Satellite/9001,Satellite,"Capital City, ST - Library",9001,,satellite,150
 """
 EXACT = ' ("4", "18.1033", "14/3")'
 FILES = {"plan.toml": PLAN_TOML, "counties.csv": COUNTIES_CSV, "precincts.csv": PRECINCTS_CSV}
@@ -80,12 +80,14 @@ def test_round_trip(tmp_path: Path) -> None:
     assert (ward2.name, ward2.precinct_id, ward2.delegates) == ("North Ward 2 &amp; Township", "102", 5)
     assert ward2.sde_weight == Fraction(5, 4)
     site = plan.precinct_by_code("Satellite/9001")
-    assert (site.name, site.kind, site.delegates, site.sde_weight) == (
+    assert (site.name, site.kind, site.delegates, site.sde_weight, site.expected_attendance) == (
         "Capital City, ST - Library",
         "satellite",
         None,
         None,
+        150,
     )
+    assert ward2.expected_attendance is None
     assert dict(plan.national.districts) == {"1": 3, "2": 2}
     assert load_plan(str(tmp_path / "plan")) == plan  # a directory is re-read each time, equal by value
 
@@ -94,8 +96,8 @@ def test_columns_in_any_order_spaces_and_blank_lines(tmp_path: Path) -> None:
     directory = write_plan(
         tmp_path,
         precincts_csv=(
-            "East/1,East,East Village,301,4,precinct\n",
-            "\nEast/1, East ,East Village,301,4,precinct\n\n",
+            "East/1,East,East Village,301,4,precinct,\n",
+            "\nEast/1, East ,East Village,301,4,precinct, \n\n",
         ),
     )
     (directory / "counties.csv").write_text(
@@ -130,6 +132,9 @@ def test_not_a_plan(tmp_path: Path) -> None:
          'precincts.csv line 4: column "county": unknown county "Sooth" (not in counties.csv)'),
         ("precincts_csv", "East/1,", "North/1,",
          'precincts.csv line 5: column "code": "North/1" is used twice (first on line 2)'),
+        ("precincts_csv", "East/1,", " north/1 ,",
+         'precincts.csv line 5: column "code": "north/1" differs from "North/1" (line 2) only in case or spaces; '
+         "codes are matched as people type them, so they must differ in letters or digits"),
         ("precincts_csv", ",301,", ",101,",
          'precincts.csv line 5: column "precinct_id": "101" is used twice (first on line 2)'),
         ("precincts_csv", "North Ward 2 &amp; Township", "NORTH  WARD 1",
@@ -142,14 +147,30 @@ def test_not_a_plan(tmp_path: Path) -> None:
         ("precincts_csv", "9001,,satellite", "9001,4,satellite",
          'precincts.csv line 6: column "delegates":'
          ' must be empty for a satellite (its D follows attendance), not "4"'),
-        ("precincts_csv", "9001,,satellite", "9001,3,precinct",
+        ("precincts_csv", "9001,,satellite,150", "9001,3,precinct,",
          'precincts.csv line 6: column "kind":'
          ' "Satellite" is a satellite-pool: its rows are of kind satellite, not precinct'),
         ("precincts_csv", "precinct_id,delegates,kind", "precinct_id,kind,ward",
          'precincts.csv line 1: missing column(s) "delegates"; unknown column(s) "ward";'
-         " expected columns: code, county, name, precinct_id, delegates, kind"),
-        ("precincts_csv", "South Town,201,5,precinct", "South Town,201,5",
-         "precincts.csv line 4: has 5 fields, the header has 6"),
+         " expected columns: code, county, name, precinct_id, delegates, kind (and optionally expected_attendance)"),
+        ("precincts_csv", "South Town,201,5,precinct,", "South Town,201,5,",
+         "precincts.csv line 4: has 6 fields, the header has 7"),
+        # precincts.csv: a satellite site's expected attendance
+        ("precincts_csv", "9001,,satellite,150", "9001,,satellite,",
+         'precincts.csv line 6: column "expected_attendance": empty:'
+         " a satellite site needs its expected attendance, a whole number of at least 1"),
+        ("precincts_csv", "9001,,satellite,150", "9001,,satellite,0",
+         'precincts.csv line 6: column "expected_attendance": "0" is not a whole number of at least 1'
+         " (the most people expected at the site)"),
+        ("precincts_csv", "9001,,satellite,150", "9001,,satellite,1.5e2",
+         'precincts.csv line 6: column "expected_attendance": "1.5e2" is not a whole number of at least 1'
+         " (the most people expected at the site)"),
+        ("precincts_csv", "9001,,satellite,150", "9001,,satellite,-3",
+         'precincts.csv line 6: column "expected_attendance": "-3" is not a whole number of at least 1'
+         " (the most people expected at the site)"),
+        ("precincts_csv", "East Village,301,4,precinct,", "East Village,301,4,precinct,40",
+         'precincts.csv line 5: column "expected_attendance": must be empty for a precinct'
+         ' (only a satellite site has an expected attendance), not "40"'),
         # counties.csv
         ("counties_csv", "North,1,12,3,county", "North,1,13,3,county",
          'counties.csv line 2: column "county_delegates": 13 is not the sum of the delegates'
@@ -201,12 +222,29 @@ def test_each_rule(tmp_path: Path, file: str, old: str, new: str, expected: str 
         assert found == (expected,)
 
 
+def test_a_plan_without_satellites_may_leave_out_the_expected_attendance_column(tmp_path: Path) -> None:
+    """Plans written before the column existed still load, as long as they have no satellite site."""
+    directory = write_plan(tmp_path, precincts_csv=(PRECINCTS_CSV, "\n".join(
+        line.rsplit(",", 1)[0] for line in PRECINCTS_CSV.splitlines() if "Satellite" not in line) + "\n"))
+    assert "expected_attendance" not in (directory / "precincts.csv").read_text(encoding="utf-8")
+    plan = load_plan(directory)
+    assert [p.expected_attendance for p in plan.precincts] == [None, None, None, None]
+
+
+def test_a_satellite_site_needs_the_expected_attendance_column(tmp_path: Path) -> None:
+    without = "\n".join(line.rsplit(",", 1)[0] for line in PRECINCTS_CSV.splitlines()) + "\n"
+    assert problems(write_plan(tmp_path, precincts_csv=(PRECINCTS_CSV, without))) == (
+        'precincts.csv line 1: missing column "expected_attendance": every satellite site needs its expected '
+        "attendance (the plan has 1 satellite site(s), the first on line 6)",
+    )
+
+
 def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
     directory = write_plan(
         tmp_path,
         precincts_csv=(
-            "North Ward 1,101,7,precinct\nNorth/2,North,",
-            "North Ward 1,101,x,precinct\nNorth/2,Nowhere,",
+            "North Ward 1,101,7,precinct,\nNorth/2,North,",
+            "North Ward 1,101,x,precinct,\nNorth/2,Nowhere,",
         ),
         counties_csv=("East,2,4,1.5,", "East,2,4,1.5.1,"),
     )
@@ -218,7 +256,7 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_long_lists_of_problems_are_cut_in_the_message(tmp_path: Path) -> None:
-    rows = "".join(f"X/{i},Nowhere,Place {i},,1,precinct\n" for i in range(25))
+    rows = "".join(f"X/{i},Nowhere,Place {i},,1,precinct,\n" for i in range(25))
     directory = write_plan(tmp_path, precincts_csv=("East/1,", rows + "East/1,"))
     with pytest.raises(PlanError) as caught:
         load_plan(directory)

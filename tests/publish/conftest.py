@@ -62,6 +62,10 @@ class Night:
     snapshots: Path
     photos: PhotoService
 
+    def store_latest(self) -> int | None:
+        """The release the snapshot directory's ``latest`` pointer names."""
+        return self.releases.store.latest()
+
     def second_worker(self) -> ReleaseService:
         """Another worker's ReleaseService: its own engine on the same database and snapshot dir."""
         engine = make_engine(self.url)

@@ -29,18 +29,29 @@ def _verify(*args: str) -> tuple[int, str, str]:
 
 def test_release_list_certify_continuous(sqlite_night: Night) -> None:
     night = sqlite_night
+    code, stdout, _ = _cli(night, "release", "now", "--zero", "--actor", "dee")
+    assert code == 0 and "release 1 (unofficial TEST ZERO)" in stdout and "0 of 1768 precincts" in stdout
     for script in scripts(["Poweshiek"]):
         report(night.reports, script, night.clock)
     code, stdout, _ = _cli(night, "release", "now", "--actor", "dee", "--note", "first returns", "--json")
     assert code == 0, stdout
     made = json.loads(stdout)
-    assert (made["number"], made["precincts_reporting"], made["actor"], made["test"]) == (1, 10, "dee", True)
-    assert (night.snapshots / "releases" / "1" / "manifest.json").is_file()
-    code, stdout, _ = _cli(night, "release", "now", "--zero", "--actor", "dee")
-    assert code == 0 and "release 2 (unofficial TEST ZERO)" in stdout and "0 of 1768 precincts" in stdout
+    assert (made["number"], made["precincts_reporting"], made["actor"], made["test"]) == (2, 10, "dee", True)
+    assert (night.snapshots / "releases" / "2" / "manifest.json").is_file()
+    # results are out: zeros would replace them on the public site
+    code, _, stderr = _cli(night, "release", "now", "--zero", "--actor", "dee")
+    assert code == 2 and "only for before the first real release" in stderr
+    assert night.store_latest() == 2
     code, _, stderr = _cli(night, "release", "certify", "--act", " ", "--actor", "dee")
     assert code == 2 and "certifying act" in stderr
-    code, stdout, _ = _cli(night, "release", "certify", "--act", "SCC resolution 7", "--actor", "dee")
+    # 10 of the plan's 1,768 sites are in: the act must name the other 1,758
+    code, _, stderr = _cli(night, "release", "certify", "--act", "SCC resolution 7", "--actor", "dee")
+    assert code == 2 and "1758 precincts have no accepted results" in stderr and "not reported (1758)" in stderr
+    code, _, stderr = _cli(night, "release", "certify", "--act", "SCC resolution 7", "--actor", "dee",
+                           "--acknowledge-counts", "not-reported=1757")
+    assert code == 2 and "not-reported=1758 now" in stderr
+    code, stdout, _ = _cli(night, "release", "certify", "--act", "SCC resolution 7", "--actor", "dee",
+                           "--acknowledge-counts", "not-reported=1758")
     assert code == 0 and "release 3 (certified TEST)" in stdout
     code, stdout, _ = _cli(night, "release", "list", "--json")
     assert [json.loads(line)["number"] for line in stdout.splitlines()] == [3, 2, 1]

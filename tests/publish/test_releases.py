@@ -100,7 +100,11 @@ def test_zero_release_and_certification(night: Night) -> None:
     with pytest.raises(ReleaseInvalid, match="certifying act"):
         night.releases.certify(actor="director:dee", act="  ")
     report(night.reports, all_scripts()[GRINNELL], night.clock)
-    certified = night.releases.certify(actor="director:dee", act="State Central Committee resolution 2020-7")
+    # 1 of the plan's 1,768 sites reported: the other 1,767 must be named in the act
+    with pytest.raises(ReleaseInvalid, match=r"1767 precincts have no accepted results: not reported \(1767\)"):
+        night.releases.certify(actor="director:dee", act="State Central Committee resolution 2020-7")
+    certified = night.releases.certify(actor="director:dee", act="State Central Committee resolution 2020-7",
+                                       counts={"not-reported": 1767})
     assert (certified.number, certified.status, certified.certified_act) == (
         2, "certified", "State Central Committee resolution 2020-7")
     # the zero release changed nothing real: Grinnell is new in release 2

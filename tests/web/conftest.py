@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from caucus.ledger import PrecinctSpec, create_election, issue_credentials, make_engine, sqlite_url_for_dir, upgrade
+from caucus.ledger import PrecinctSpec, create_election, issue_cards, make_engine, sqlite_url_for_dir, upgrade
 from caucus.plans import load_plan
 from caucus.web.app import create_app
 from caucus.web.settings import Settings
@@ -34,16 +34,20 @@ ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 class Prepared:
     url: str
     secrets: dict[str, str]
+    #: the hotline code on each card (verifies hotline calls only)
+    hotline_codes: dict[str, str]
 
 
-def _prepare(url: str) -> dict[str, str]:
+def _prepare(url: str) -> tuple[dict[str, str], dict[str, str]]:
     upgrade(url)
     engine = make_engine(url)
     try:
         plan = load_plan("iowa-2020")
         specs = [PrecinctSpec(p.code, p.county, p.name, p.delegates, p.kind) for p in plan.precincts]
         create_election(engine, SLUG, "iowa-2020", "test", specs)
-        return issue_credentials(engine, SLUG, WITH_CREDENTIALS, cost=FAST_COST)
+        cards = issue_cards(engine, SLUG, WITH_CREDENTIALS, cost=FAST_COST)
+        return ({code: card.credential for code, card in cards.items()},
+                {code: card.hotline_code for code, card in cards.items()})
     finally:
         engine.dispose()
 
@@ -52,13 +56,13 @@ def _prepare(url: str) -> dict[str, str]:
 def sqlite_prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
     directory = tmp_path_factory.mktemp("web-template")
     url = sqlite_url_for_dir(directory)
-    return Prepared(url, _prepare(url))
+    return Prepared(url, *_prepare(url))
 
 
 @pytest.fixture(scope="session")
 def postgres_prepared(postgres_server: Any) -> Prepared:
     url = postgres_server.create_database()
-    return Prepared(url, _prepare(url))
+    return Prepared(url, *_prepare(url))
 
 
 def _database(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> Iterator[Prepared]:
@@ -69,13 +73,13 @@ def _database(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> Iter
         target.mkdir()
         for part in source.parent.glob(source.name + "*"):  # the file and any -wal / -shm beside it
             shutil.copy(part, target / part.name)
-        yield Prepared(sqlite_url_for_dir(target), prepared.secrets)
+        yield Prepared(sqlite_url_for_dir(target), prepared.secrets, prepared.hotline_codes)
         return
     prepared = request.getfixturevalue("postgres_prepared")
     server: Any = request.getfixturevalue("postgres_server")
     url = server.create_database(template=make_url(prepared.url).database)
     try:
-        yield Prepared(url, prepared.secrets)
+        yield Prepared(url, prepared.secrets, prepared.hotline_codes)
     finally:
         server.drop_database(url)
 
@@ -101,6 +105,7 @@ class Web:
         self.clock = clock
         self.url = prepared.url
         self.secrets = prepared.secrets
+        self.hotline_codes = prepared.hotline_codes
         self._engine: Engine | None = None
 
     @property

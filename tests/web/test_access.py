@@ -60,6 +60,7 @@ def test_the_route_registry_lists_every_route_with_its_roles(web_sqlite: Web) ->
         RouteAccess("GET", "/api/v1/openapi.json", ("public",)),
         RouteAccess("GET", "/api/v1/precinct", ("chair",)),
         RouteAccess("POST", "/api/v1/reports", ("chair",)),
+        RouteAccess("POST", "/api/v1/corrections", ("chair",)),
         RouteAccess("DELETE", "/api/v1/session", ("chair",)),
         RouteAccess("POST", "/api/v1/session", ("public",)),
         # the public site and media feed (publish)

@@ -85,7 +85,7 @@ def test_errors_of_every_kind_share_the_shape(web_sqlite: Web) -> None:
     for _ in range(5):
         web.client.post("/api/v1/session", json={"precinct": "Adair/01NW", "credential": generate_secret()})
     assert_error(web.client.post("/api/v1/session", json={"precinct": "Adair/01NW", "credential": generate_secret()}),
-                 423, "precinct-locked")
+                 429, "too-many-sign-ins")
 
 
 def test_an_unexpected_error_is_a_500_in_the_shape_without_a_traceback(

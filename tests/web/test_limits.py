@@ -1,50 +1,58 @@
-"""The sign-in limits as pure functions of the recorded attempts (caucus.service.limits)."""
+"""The backoff arithmetic of the sign-in throttles (pure), the bounds docs/api.md quotes, and client keys."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from caucus.service import SignInLimits, client_retry_at, precinct_lock
-from tests.web.support import START
+from caucus.ledger.credentials import ALPHABET, ENTROPY_BITS, HOTLINE_ENTROPY_BITS
+from caucus.service.limits import CHAIR_RULES, HOTLINE_RULES, STAFF_RULES, Backoff, client_key
 
-LIMITS = SignInLimits()
-
-
-def _at(minutes: float) -> datetime:
-    return START + timedelta(minutes=minutes)
+T0 = datetime(2020, 2, 3, 19, 0, tzinfo=UTC)
+RULE = Backoff(free=3, base=timedelta(seconds=2), cap=timedelta(seconds=60), window=timedelta(hours=1))
 
 
-def _fails(*minutes: float) -> list[tuple[datetime, str]]:
-    return [(_at(m), "bad-credential") for m in minutes]
+def _s(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
 
 
-def test_the_fifth_failure_within_the_window_locks_for_the_lockout() -> None:
-    lock = precinct_lock(_fails(0, 1, 2, 3, 4), LIMITS)
-    assert lock.until == _at(19) and lock.failures == 0
-    assert lock.active(_at(18.9)) and not lock.active(_at(19))
-    assert precinct_lock(_fails(0, 1, 2, 3), LIMITS).until is None
+def test_free_failures_then_each_wait_doubles_up_to_the_cap() -> None:
+    assert RULE.retry_at([_s(0), _s(0)], _s(0)) is None  # two failures: free
+    assert RULE.retry_at([_s(0)] * 3, _s(0)) == _s(2)  # the third: 2 s
+    assert RULE.retry_at([_s(0)] * 3, _s(2)) is None
+    assert RULE.retry_at([_s(0)] * 3 + [_s(2)], _s(2)) == _s(6)  # the fourth: 4 s after it
+    assert RULE.retry_at([_s(0)] * 3 + [_s(2), _s(6)], _s(6)) == _s(14)  # 8 s
+    assert [RULE.delay(n).total_seconds() for n in range(1, 10)] == [0, 0, 2, 4, 8, 16, 32, 60, 60]
+    assert RULE.delay(10_000) == timedelta(seconds=60)
 
 
-def test_failures_spread_wider_than_the_window_do_not_lock() -> None:
-    lock = precinct_lock(_fails(0, 4, 8, 12, 16), LIMITS)  # never 5 within 15 minutes
-    assert lock.until is None and lock.failures == 4
+def test_failures_older_than_the_window_are_forgotten() -> None:
+    old = [_s(0)] * 10
+    assert RULE.retry_at(old, _s(59)) == _s(60)  # ten failures: the cap, 60 s after the latest
+    assert RULE.retry_at(old, _s(60)) is None
+    assert RULE.retry_at([*old, _s(3700)], _s(3700)) is None  # one recent failure: free again
 
 
-def test_a_success_clears_the_count_and_refusals_do_not_extend_a_lock() -> None:
-    cleared = precinct_lock([*_fails(0, 1, 2, 3), (_at(3.5), "ok"), *_fails(4)], LIMITS)
-    assert cleared.until is None and cleared.failures == 1
-    refused = [(_at(m), "precinct-locked") for m in (5, 10, 18)]
-    assert precinct_lock([*_fails(0, 1, 2, 3, 4), *refused], LIMITS).until == _at(19)
+def test_the_most_attempts_an_hour_that_docs_api_md_quotes() -> None:
+    hour = timedelta(hours=1)
+    # chairs, per address: 20 free, then waits of 1, 2, ..., 512 s (at 1,023 s), then 900 s: 20 + 10 + 2
+    assert CHAIR_RULES.per_client.max_attempts(hour) == 32
+    # chairs, per (precinct, address): 5 free, then 2, 4, ..., 512 s (at 1,022 s), then 900 s: 5 + 9 + 2
+    assert CHAIR_RULES.per_pair.max_attempts(hour) == 16
+    # hotline, per operator: 20 free, then 1 ... 256 s (at 511 s), then 300 s: 20 + 9 + 10
+    assert HOTLINE_RULES.per_client.max_attempts(hour) == 39
+    # staff, per address: 10 free, then 1 ... 512 s (at 1,023 s), then 900 s: 10 + 10 + 2
+    assert STAFF_RULES.per_client.max_attempts(hour) == 22
 
 
-def test_after_a_lock_the_count_starts_afresh() -> None:
-    lock = precinct_lock(_fails(0, 1, 2, 3, 4, 19.5), LIMITS)
-    assert lock.until == _at(19) and lock.failures == 1
+def test_entropy_of_the_two_secrets() -> None:
+    assert len(ALPHABET) == 30
+    assert round(ENTROPY_BITS, 1) == 98.1  # 20 symbols of 30
+    assert round(HOTLINE_ENTROPY_BITS, 1) == 58.9  # 12 symbols of 30
 
 
-def test_a_client_may_try_again_once_its_oldest_counted_failure_leaves_the_window() -> None:
-    failures = [_at(m / 10) for m in range(30)]  # 30 failures between 0 and 2.9 minutes
-    assert client_retry_at(failures[:29], _at(3), LIMITS) is None
-    assert client_retry_at(failures, _at(3), LIMITS) == _at(15)
-    assert client_retry_at(failures, _at(15.01), LIMITS) is None
-    assert client_retry_at([*failures, _at(4)], _at(5), LIMITS) == _at(15.1)
+def test_clients_are_throttled_by_address_and_ipv6_by_their_64() -> None:
+    assert client_key("203.0.113.7") == "203.0.113.7"
+    assert client_key("::ffff:203.0.113.7") == "203.0.113.7"
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("kim") == "kim"  # a hotline operator

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from caucus.service import ElectionNotServable, SignInLimits
+from caucus.service import Backoff, ElectionNotServable, ThrottleRules
 from caucus.web.app import create_app
 from caucus.web.settings import Settings, SettingsError, load_settings
 from tests.ledger.support import subprocess_env
 from tests.web.conftest import Prepared
 
-VARIABLES = ("DATABASE_URL", "ELECTION", "SESSION_TTL_SECONDS", "MAX_BODY_BYTES", "SIGNIN_PRECINCT_MAX_FAILURES")
+VARIABLES = ("DATABASE_URL", "ELECTION", "SESSION_TTL_SECONDS", "MAX_BODY_BYTES", "SIGNIN_PAIR_FREE_FAILURES",
+             "TRUSTED_PROXIES")
 
 
 @pytest.fixture(autouse=True)
@@ -31,10 +32,26 @@ def test_defaults() -> None:
     assert settings.election is None
     assert settings.session_ttl == timedelta(hours=12)
     assert settings.max_body_bytes == 64 * 1024
-    assert settings.signin_limits == SignInLimits(
-        precinct_failures=5, precinct_window=timedelta(minutes=15), precinct_lockout=timedelta(minutes=15),
-        client_failures=30, client_window=timedelta(minutes=15),
+    hour = timedelta(hours=1)
+    assert settings.signin_rules == ThrottleRules(
+        per_client=Backoff(free=20, base=timedelta(seconds=1), cap=timedelta(minutes=15), window=hour),
+        per_pair=Backoff(free=5, base=timedelta(seconds=2), cap=timedelta(minutes=15), window=hour),
     )
+    assert settings.hotline_rules == ThrottleRules(
+        per_client=Backoff(free=20, base=timedelta(seconds=1), cap=timedelta(minutes=5), window=hour),
+        per_pair=Backoff(free=3, base=timedelta(seconds=5), cap=timedelta(minutes=5), window=hour),
+    )
+    assert settings.staff_rules.per_client.free == 10 and settings.staff_rules.per_pair.free == 5
+    assert not settings.proxies  # no proxy is trusted unless configured
+
+
+def test_trusted_proxies_are_addresses_or_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAUCUS_TRUSTED_PROXIES", "127.0.0.1, ::1 10.0.0.0/8")
+    assert [str(n) for n in load_settings().proxies.networks] == ["127.0.0.1/32", "::1/128", "10.0.0.0/8"]
+    monkeypatch.setenv("CAUCUS_TRUSTED_PROXIES", "127.0.0.1,nginx")
+    expected = r"CAUCUS_TRUSTED_PROXIES='127\.0\.0\.1,nginx': 'nginx' is not an IP address"
+    with pytest.raises(SettingsError, match=expected):
+        load_settings()
 
 
 def test_the_environment_is_read_with_the_caucus_prefix(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import typer
 
-from caucus.cli import audit_cmd, demo_cmd, election_cmd, rehearse_cmd, release_cmd, staff_cmd, tabulate_cmd
+from caucus.cli import (
+    audit_cmd,
+    demo_cmd,
+    election_cmd,
+    golive_cmd,
+    rehearse_cmd,
+    release_cmd,
+    staff_cmd,
+    tabulate_cmd,
+)
 
 app = typer.Typer(
     name="caucus",
@@ -25,6 +34,7 @@ app.command("demo")(demo_cmd.demo)
 election_cmd.register(app)
 release_cmd.register(app)
 app.add_typer(staff_cmd.staff_app, name="staff")
+app.add_typer(golive_cmd.election_app, name="election")
 
 
 def main() -> None:

@@ -312,11 +312,22 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
     election: Annotated[str | None, typer.Option(envvar="CAUCUS_ELECTION",
                                                  help="The election the server runs.")] = None,
+    trusted_proxy: Annotated[list[str] | None, typer.Option(
+        "--trusted-proxy", help="An address or CIDR network of a reverse proxy whose X-Forwarded-For is believed "
+        "(repeat the option; default: CAUCUS_TRUSTED_PROXIES, else none). The nginx of deploy/ on the same host: "
+        "--trusted-proxy 127.0.0.1 --trusted-proxy ::1.")] = None,
     database: Database = DEFAULT_DATABASE,
 ) -> None:
     """Run the web server (uvicorn, app factory caucus.web.app:create_app) on the ledger."""
     from caucus.ledger import get_election  # noqa: PLC0415
+    from caucus.web.clients import TrustedProxies  # noqa: PLC0415
 
+    if trusted_proxy:
+        try:
+            TrustedProxies.parse(trusted_proxy)
+        except ValueError as exc:
+            fail(f"--trusted-proxy: {exc}")
+        os.environ["CAUCUS_TRUSTED_PROXIES"] = ",".join(trusted_proxy)
     url = absolute_url(database)
     with opened(url) as engine, ledger_errors():
         if election is not None:
@@ -324,8 +335,12 @@ def serve(
     os.environ["CAUCUS_DATABASE_URL"] = url
     if election is not None:
         os.environ["CAUCUS_ELECTION"] = election
+    proxies = os.environ.get("CAUCUS_TRUSTED_PROXIES", "").strip()
     err.print(f"serving {election or 'every election'} from {_safe(url)} on http://{host}:{port} "
-              f"({workers} worker{'s' if workers > 1 else ''})", highlight=False, markup=False)
+              f"({workers} worker{'s' if workers > 1 else ''}); X-Forwarded-For believed from "
+              f"{proxies or 'no proxy (clients are the addresses that connect)'}", highlight=False, markup=False)
     import uvicorn  # noqa: PLC0415
 
-    uvicorn.run("caucus.web.app:create_app", factory=True, host=host, port=port, workers=workers)
+    # the app reads X-Forwarded-For itself, from trusted proxies only (caucus.web.clients)
+    uvicorn.run("caucus.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=False)

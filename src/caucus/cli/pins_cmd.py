@@ -1,5 +1,8 @@
 """``caucus pins SLUG issue | rotate | revoke``: precinct credentials, printed once (docs/operations.md).
 
+Every card carries the app credential and the hotline code; rotation and revocation cover both, and a new
+card ends the precinct's sign-in and hotline throttles.
+
 Exit codes: 0 done; 1 ``issue`` could not issue every credential asked for (those it did issue are
 written out); 2 bad usage (unknown election or precinct, files that exist, precincts that already have a
 credential without ``--reissue``...); 130 interrupted (what was issued is written out).
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
     from sqlalchemy import Engine
 
-    from caucus.ledger import PrecinctSpec
+    from caucus.ledger import IssuedCredential, PrecinctSpec
     from caucus.pins import Card, Matrix
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -91,7 +94,7 @@ def issue(
     with _progress() as bar:
         with opened(database) as engine, ledger_errors():
             specs = {spec.code: spec for spec in list_precincts(engine, slug)}
-            codes = list(dict.fromkeys(precinct)) if precinct else list(specs)
+            codes = list(dict.fromkeys(_canonical(specs, c) for c in precinct)) if precinct else list(specs)
             _check_codes(engine, slug, codes, specs, reissue)
             started = time.perf_counter()
             hashing = bar.add_task("hashing credentials", total=len(codes))
@@ -129,23 +132,25 @@ def rotate(
     hash_cost: Cost = CostName.production,
     database: Database = DEFAULT_DATABASE,
 ) -> None:
-    """Give one precinct a new credential; its old one stops working at once."""
-    from caucus.ledger import issue_credential, list_precincts  # noqa: PLC0415
+    """Give one precinct a new card (credential and hotline code); the old ones stop working at once, and the
+    precinct's sign-in and hotline throttles end."""
+    from caucus.ledger import issue_cards, list_precincts  # noqa: PLC0415
     from caucus.pins import HASH_COSTS, file_stem  # noqa: PLC0415
 
     slug: str = ctx.obj
-    stem = f"credential-{file_stem(code)}"
-    files = [out_dir / f"{stem}.csv", out_dir / f"{stem}.pdf"]
-    _refuse_existing(files, force)
     with opened(database) as engine, ledger_errors():
-        spec = next((s for s in list_precincts(engine, slug) if s.code == code), None)
+        spec = _find(list_precincts(engine, slug), code)
         if spec is None:
             fail(f"election {slug!r} has no precinct {code!r}")
-        secret = issue_credential(engine, slug, code, cost=HASH_COSTS[hash_cost.value], actor=actor())
-    _write_cards(files, [_card(spec, secret, base_url)], slug, paper, force)
+        stem = f"credential-{file_stem(spec.code)}"
+        files = [out_dir / f"{stem}.csv", out_dir / f"{stem}.pdf"]
+        _refuse_existing(files, force)
+        issued = issue_cards(engine, slug, [spec.code], cost=HASH_COSTS[hash_cost.value], actor=actor())[spec.code]
+    _write_cards(files, [_card(spec, issued, base_url)], slug, paper, force)
     for path in files:
         out.print(str(path), highlight=False, markup=False)
-    err.print(f"new credential for {code}; the previous one no longer works", highlight=False, markup=False)
+    err.print(f"new credential and hotline code for {spec.code}; the previous ones no longer work, and its sign-in "
+              "and hotline throttles are lifted", highlight=False, markup=False)
 
 
 @pins_app.command("revoke")
@@ -154,14 +159,30 @@ def revoke(
     code: Annotated[str, typer.Argument(help="The precinct code.")],
     database: Database = DEFAULT_DATABASE,
 ) -> None:
-    """Revoke a precinct's credential without issuing a new one."""
-    from caucus.ledger import revoke_credential  # noqa: PLC0415
+    """Revoke a precinct's credential and hotline code without issuing new ones."""
+    from caucus.ledger import list_precincts, revoke_credential  # noqa: PLC0415
 
     slug: str = ctx.obj
     with opened(database) as engine, ledger_errors():
-        revoked = revoke_credential(engine, slug, code, actor=actor())
-    err.print(f"revoked the credential of {code}" if revoked else f"{code} had no active credential; nothing to do",
-              highlight=False, markup=False)
+        spec = _find(list_precincts(engine, slug), code)
+        if spec is None:
+            fail(f"election {slug!r} has no precinct {code!r}")
+        revoked = revoke_credential(engine, slug, spec.code, actor=actor())
+    err.print(f"revoked the credential and hotline code of {spec.code}" if revoked
+              else f"{spec.code} had no active credential; nothing to do", highlight=False, markup=False)
+
+
+def _canonical(specs: dict[str, PrecinctSpec], code: str) -> str:
+    found = _find(list(specs.values()), code)
+    return found.code if found is not None else code
+
+
+def _find(specs: list[PrecinctSpec], code: str) -> PrecinctSpec | None:
+    """The precinct with this code as typed (case and extra spaces ignored)."""
+    from caucus.plans.model import fold_code  # noqa: PLC0415
+
+    exact = next((s for s in specs if s.code == code), None)
+    return exact or next((s for s in specs if fold_code(s.code) == fold_code(code)), None)
 
 
 def _check_codes(engine: Engine, slug: str, codes: list[str], specs: dict[str, PrecinctSpec], reissue: bool) -> None:
@@ -191,11 +212,11 @@ def _refuse_existing(files: list[Path], force: bool) -> None:
              "once: use another --out directory, or --force to replace")
 
 
-def _card(spec: PrecinctSpec, secret: str, base_url: str) -> Card:
+def _card(spec: PrecinctSpec, issued: IssuedCredential, base_url: str) -> Card:
     from caucus.pins import Card, chair_url  # noqa: PLC0415
 
-    return Card(code=spec.code, county=spec.county, name=spec.name, credential=secret,
-                url=chair_url(base_url, spec.code))
+    return Card(code=spec.code, county=spec.county, name=spec.name, credential=issued.credential,
+                url=chair_url(base_url, spec.code), hotline_code=issued.hotline_code)
 
 
 @contextmanager

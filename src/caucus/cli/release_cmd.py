@@ -50,6 +50,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _service(engine: Engine, election: str | None, snapshots: Path | None, database: str) -> ReleaseService:
+    """The election's ReleaseService (the same class, photos included, as the server's)."""
     from caucus.service import ServiceError, load_context  # noqa: PLC0415
     from caucus.service.releases import ReleaseService  # noqa: PLC0415
     from caucus.web.settings import load_settings  # noqa: PLC0415
@@ -67,12 +68,15 @@ def _show(record: ReleaseRecord, as_json: bool) -> None:
         "number": record.number, "created_at": record.created_at.isoformat(), "actor": record.actor,
         "status": record.status, "test": record.test, "zero": record.zero, "content_hash": record.content_hash,
         "precincts_reporting": record.precincts_reporting, "precincts_total": record.precincts_total,
-        "note": record.note, "certified_act": record.certified_act,
+        "note": record.note, "certified_act": record.certified_act, "correction_of": record.correction_of,
+        "archived": record.archived,
     }
     if as_json:
         out.print(json.dumps(fields), highlight=False, markup=False)
         return
-    flags = "".join([" TEST" if record.test else "", " ZERO" if record.zero else ""])
+    flags = "".join([" TEST" if record.test else "", " ZERO" if record.zero else "",
+                     f" CORRECTS {record.correction_of}" if record.correction_of else "",
+                     " ARCHIVED" if record.archived else ""])
     out.print(f"release {record.number} ({record.status}{flags}) {record.created_at:%Y-%m-%d %H:%M:%S} UTC by "
               f"{record.actor}: {record.precincts_reporting} of {record.precincts_total} precincts, manifest sha256 "
               f"{record.content_hash}", highlight=False, markup=False)
@@ -86,7 +90,9 @@ def _run(action: str, *, database: str, election: str | None, snapshots: Path | 
         service = _service(engine, election, snapshots, database)
         try:
             if action == "certify":
-                record = service.certify(actor=actor, act=str(options["act"]))
+                record = service.certify(actor=actor, act=str(options["act"]),
+                                         acknowledge=options.get("acknowledge") or (),  # type: ignore[arg-type]
+                                         counts=options.get("counts"))  # type: ignore[arg-type]
             else:
                 record = service.release(actor=actor, zero=bool(options.get("zero")), note=str(options["note"]))
         except ServiceError as exc:
@@ -109,18 +115,52 @@ def now(
          zero=zero, note=note)
 
 
+def _counts(text: str | None) -> dict[str, int] | None:
+    if text is None:
+        return None
+    counts: dict[str, int] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        kind, _, number = part.partition("=")
+        if not number.strip().isdigit():
+            fail(f"--acknowledge-counts {text!r}: expected KIND=N,... (kinds: not-reported, incomplete, held, "
+                 f"conflicting), got {part!r}")
+        counts[kind.strip()] = int(number)
+    return counts
+
+
+def _codes(codes: list[str] | None, path: Path | None) -> list[str]:
+    named = list(codes or [])
+    if path is not None:
+        try:
+            named += [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except OSError as exc:
+            fail(f"--acknowledge-file {path}: {exc}")
+    return named
+
+
 @release_app.command("certify")
 def certify(
     act: Annotated[str, typer.Option("--act", help="The certifying act (recorded and published).")],
+    acknowledge: Annotated[list[str] | None, typer.Option(
+        "--acknowledge", metavar="CODE", help="A precinct certified without accepted results (not reported, "
+                                              "incomplete, held or conflicting); repeat for each.")] = None,
+    acknowledge_file: Annotated[Path | None, typer.Option(
+        "--acknowledge-file", metavar="FILE", help="Those precinct codes, one per line.")] = None,
+    acknowledge_counts: Annotated[str | None, typer.Option(
+        "--acknowledge-counts", metavar="KIND=N,...", help="Or how many of each kind: e.g. "
+                                                          "'not-reported=3,held=1' (exactly what is outstanding).")]
+        = None,
     actor: Actor = "director",
     as_json: Annotated[bool, typer.Option("--json")] = False,
     election: ElectionOpt = None,
     snapshots: Snapshots = None,
     database: Database = DEFAULT_DATABASE,
 ) -> None:
-    """A new release with status certified."""
+    """A new release with status certified. Refused (exit 2, listing them) while precincts have no accepted
+    results, unless the act names them: every code (--acknowledge/--acknowledge-file) or how many of each
+    kind (--acknowledge-counts). After certification, `release now` publishes "certified, corrected"."""
     _run("certify", database=database, election=election, snapshots=snapshots, actor=actor, as_json=as_json,
-         act=act)
+         act=act, acknowledge=_codes(acknowledge, acknowledge_file), counts=_counts(acknowledge_counts))
 
 
 @release_app.command("list")

@@ -8,18 +8,24 @@ from caucus.ledger.audit import AuditEvent, audit_events
 from caucus.ledger.chain import GENESIS_HASH, ChainReport, verify_chain
 from caucus.ledger.credentials import (
     HashCost,
+    IssuedCredential,
+    issue_cards,
     issue_credential,
     issue_credentials,
+    normalize_hotline_code,
     revoke_credential,
     verify_credential,
+    verify_hotline_code,
 )
 from caucus.ledger.db import make_engine, sqlite_url_for_dir
 from caucus.ledger.elections import create_election, get_election, list_precincts
 from caucus.ledger.errors import (
     AlreadySuperseded,
     ElectionExists,
+    GroupRejected,
     IdempotencyConflict,
     InvalidElection,
+    InvalidGroup,
     InvalidSubmission,
     LedgerError,
     SupersededEntryNotFound,
@@ -54,10 +60,13 @@ __all__ = [
     "Channel",
     "Election",
     "ElectionExists",
+    "GroupRejected",
     "HashCost",
     "IdempotencyConflict",
     "InvalidElection",
+    "InvalidGroup",
     "InvalidSubmission",
+    "IssuedCredential",
     "Ledger",
     "LedgerEntry",
     "LedgerError",
@@ -83,10 +92,12 @@ __all__ = [
     "entries",
     "get_election",
     "head_revision",
+    "issue_cards",
     "issue_credential",
     "issue_credentials",
     "list_precincts",
     "make_engine",
+    "normalize_hotline_code",
     "precinct_state",
     "precinct_states",
     "revoke_credential",
@@ -94,4 +105,5 @@ __all__ = [
     "upgrade",
     "verify_chain",
     "verify_credential",
+    "verify_hotline_code",
 ]

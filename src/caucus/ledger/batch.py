@@ -2,7 +2,11 @@
 
 Every submission is checked before anything is inserted and resolved on its own: a replay gets the
 original receipt, a conflict or a bad correction gets its typed error (and an audit_log row), and the rest
-get new entries with consecutive seqs and chained hashes. The caller owns the transaction; on PostgreSQL
+get new entries with consecutive seqs and chained hashes. A group (the entries of one correction of several
+stages) is one unit: its entries get consecutive seqs, or, if any of them is refused, none is inserted and
+every one of them gets an error (the refused one its own, the others :class:`GroupRejected`).
+
+The caller owns the transaction; on PostgreSQL
 the elections rows are locked ``FOR UPDATE`` (in id order) so that writers in several processes assign
 seqs one after another; on SQLite the caller's ``BEGIN IMMEDIATE`` already holds the only write lock.
 """
@@ -20,11 +24,16 @@ from sqlalchemy import Connection, select
 from caucus.ledger.audit import audit_row
 from caucus.ledger.chain import GENESIS_HASH, entry_hash
 from caucus.ledger.db import is_sqlite
+from caucus.ledger.epochs import marker
 from caucus.ledger.errors import (
     AlreadySuperseded,
+    GroupRejected,
     IdempotencyConflict,
+    InvalidGroup,
     LedgerError,
+    RehearsalEntry,
     SupersededEntryNotFound,
+    SupersedesRehearsal,
     SupersessionMismatch,
     UnknownElection,
     UnknownPrecinct,
@@ -33,7 +42,9 @@ from caucus.ledger.model import LedgerEntry, Receipt, Submission, entry_from_row
 from caucus.ledger.schema import audit_log, elections, ledger_entries, precincts
 
 Outcome = Receipt | LedgerError
-
+#: what a writer is asked to record: one submission, or a group recorded all or none
+Unit = Submission | tuple[Submission, ...]
+UnitOutcome = Outcome | list[Outcome]
 
 
 @dataclass
@@ -48,6 +59,8 @@ class _ElectionBatch:
     superseded_by: dict[int, int]
     head_seq: int
     head_hash: str
+    #: entries up to this seq are the rehearsal's (caucus.ledger.epochs): never replayed, never corrected
+    counts_after_seq: int = 0
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -101,12 +114,15 @@ def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission])
         superseded_by=superseded_by,
         head_seq=head.seq if head else 0,
         head_hash=head.content_hash if head else GENESIS_HASH,
+        counts_after_seq=int(conn.execute(select(marker("counts_after_seq", election_id))).scalar_one()),
     )
 
 
 def _append(state: _ElectionBatch, sub: Submission, now: datetime) -> Outcome:
     original = state.by_key.get(sub.idempotency_key)
     if original is not None:
+        if original.seq <= state.counts_after_seq:
+            return RehearsalEntry(sub.idempotency_key, original.seq)
         differs = original.differences(sub)
         if differs:
             return IdempotencyConflict(sub.idempotency_key, original.seq, differs)
@@ -118,6 +134,8 @@ def _append(state: _ElectionBatch, sub: Submission, now: datetime) -> Outcome:
         target = state.targets.get(sub.supersedes_seq)
         if target is None:
             return SupersededEntryNotFound(state.slug, sub.supersedes_seq)
+        if sub.supersedes_seq <= state.counts_after_seq:
+            return SupersedesRehearsal(sub.supersedes_seq)
         if target[0] != precinct_id:
             return SupersessionMismatch(sub.supersedes_seq, target[1], sub.precinct_code)
         by_seq = state.superseded_by.get(sub.supersedes_seq)
@@ -126,6 +144,7 @@ def _append(state: _ElectionBatch, sub: Submission, now: datetime) -> Outcome:
     seq = state.head_seq + 1
     # the hashed fields and the entry's fields are the same set: name them once
     fields: dict[str, Any] = {
+        "correction_id": sub.correction_id,
         "election": state.slug,
         "seq": seq,
         "precinct_code": sub.precinct_code,
@@ -156,6 +175,7 @@ def _append(state: _ElectionBatch, sub: Submission, now: datetime) -> Outcome:
             "prev_hash": state.head_hash,
             "supersedes_seq": sub.supersedes_seq,
             "reason": sub.reason,
+            "correction_id": sub.correction_id,
         }
     )
     state.by_key[sub.idempotency_key] = entry
@@ -180,6 +200,7 @@ def _rejection(sub: Submission, error: LedgerError, election_id: int | None, now
             "idempotency_key": sub.idempotency_key,
             "supersedes_seq": sub.supersedes_seq,
             "reason": sub.reason,
+            "correction_id": sub.correction_id,
             "payload": json.loads(sub.payload_json),
             "error": error.message,
         },
@@ -187,8 +208,48 @@ def _rejection(sub: Submission, error: LedgerError, election_id: int | None, now
     )
 
 
+def _group_problem(group: tuple[Submission, ...]) -> LedgerError | None:
+    if not group:
+        return InvalidGroup("a group needs at least one submission")
+    first = group[0]
+    if any((s.election, s.precinct_code) != (first.election, first.precinct_code) for s in group):
+        return InvalidGroup("the entries of one correction must all be of one election and one precinct")
+    if first.correction_id is None or any(s.correction_id != first.correction_id for s in group):
+        return InvalidGroup("the entries of one correction must all carry the same correction_id",
+                            field="correction_id")
+    if len({s.idempotency_key for s in group}) != len(group):
+        return InvalidGroup("the entries of one correction need distinct idempotency keys", field="idempotency_key")
+    return None
+
+
+def _append_group(state: _ElectionBatch, group: tuple[Submission, ...], now: datetime) -> list[Outcome]:
+    """Append every entry of ``group`` or none (the state is restored if one is refused)."""
+    problem = _group_problem(group)
+    if problem is not None:
+        return [problem for _ in group]
+    saved = (dict(state.by_key), dict(state.targets), dict(state.superseded_by), state.head_seq, state.head_hash,
+             len(state.rows))
+    outcomes = [_append(state, sub, now) for sub in group]
+    failed = next((i for i, o in enumerate(outcomes) if isinstance(o, LedgerError)), None)
+    if failed is None:
+        return outcomes
+    state.by_key, state.targets, state.superseded_by, state.head_seq, state.head_hash, rows = saved
+    del state.rows[rows:]
+    cause = outcomes[failed]
+    assert isinstance(cause, LedgerError)
+    return [o if isinstance(o, LedgerError) else GroupRejected(failed, cause) for o in outcomes]
+
+
 def apply_batch(conn: Connection, subs: Sequence[Submission], now: datetime) -> list[Outcome]:
     """Append ``subs`` in order within the caller's transaction; one outcome per submission."""
+    outcomes = apply_units(conn, subs, now)
+    return [o for o in outcomes if not isinstance(o, list)]
+
+
+def apply_units(conn: Connection, units: Sequence[Unit], now: datetime) -> list[UnitOutcome]:
+    """Append ``units`` in order within the caller's transaction: one outcome per submission, a list of
+    outcomes per group (all receipts, or all errors)."""
+    subs = [s for unit in units for s in (unit if isinstance(unit, tuple) else (unit,))]
     slugs = sorted({s.election for s in subs})
     query = select(elections.c.id, elections.c.slug).where(elections.c.slug.in_(slugs)).order_by(elections.c.id)
     if not is_sqlite(conn):
@@ -198,14 +259,21 @@ def apply_batch(conn: Connection, subs: Sequence[Submission], now: datetime) -> 
         slug: _load(conn, slug, election_id, [s for s in subs if s.election == slug])
         for slug, election_id in election_ids.items()
     }
-    outcomes: list[Outcome] = []
+    outcomes: list[UnitOutcome] = []
     rejections: list[dict[str, Any]] = []
-    for sub in subs:
-        state = states.get(sub.election)
-        outcome = UnknownElection(sub.election) if state is None else _append(state, sub, now)
-        if isinstance(outcome, LedgerError):
-            rejections.append(_rejection(sub, outcome, state.election_id if state else None, now))
-        outcomes.append(outcome)
+    for unit in units:
+        group = unit if isinstance(unit, tuple) else (unit,)
+        state = states.get(group[0].election) if group else None
+        if state is None:
+            results: list[Outcome] = [UnknownElection(s.election) for s in group]
+        elif isinstance(unit, tuple):
+            results = _append_group(state, unit, now)
+        else:
+            results = [_append(state, unit, now)]
+        for sub, outcome in zip(group, results, strict=True):
+            if isinstance(outcome, LedgerError):
+                rejections.append(_rejection(sub, outcome, state.election_id if state else None, now))
+        outcomes.append(results if isinstance(unit, tuple) else results[0])
     rows = [row for state in states.values() for row in state.rows]
     if rows:
         conn.execute(ledger_entries.insert(), rows)

@@ -3,6 +3,10 @@
 Each entry's ``content_hash`` is the SHA-256 of the canonical JSON of its content fields *and* its
 ``prev_hash`` (the previous entry's content_hash; 64 zeros for the first), so changing any stored entry
 breaks the chain from that entry on, unless every later hash is rewritten too.
+
+``correction_id`` (revision 0006: the id shared by the entries of one correction of several stages) enters
+the hashed document only when it is set, so every entry written before it existed, and every entry that is
+not part of such a correction, hashes exactly as before.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ def entry_hash(
     supersedes_seq: int | None,
     reason: str | None,
     prev_hash: str,
+    correction_id: str | None = None,
 ) -> str:
     """The content hash of one entry (hex SHA-256). ``payload_json`` enters as the stored text."""
     document = {
@@ -54,6 +59,8 @@ def entry_hash(
         "stage": stage,
         "supersedes_seq": supersedes_seq,
     }
+    if correction_id is not None:
+        document["correction_id"] = correction_id
     return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
 
 
@@ -78,8 +85,10 @@ class ChainReport:
 def verify_chain(engine: Engine, election_slug: str) -> ChainReport:
     """Recompute every hash of the election's ledger in seq order and check every link.
 
-    Also checks that seqs run 1, 2, 3... without gaps, that payloads are canonical JSON, and that every
-    correction supersedes an earlier entry of the same precinct and gives a reason.
+    Also checks that seqs run 1, 2, 3... without gaps, that payloads are canonical JSON, that every
+    correction supersedes an earlier entry of the same precinct and gives a reason, and that the entries of
+    one correction of several stages (one ``correction_id``) are consecutive, of one precinct, each a
+    correction with the same reason.
     """
     query = (
         select(ledger_entries, precincts.c.code.label("precinct_code"))
@@ -116,14 +125,41 @@ def _problem(row: Any, expected_seq: int, expected_prev: str, precinct_of: dict[
     return None
 
 
+class _Corrections:
+    """The correction ids seen so far: the open one (the previous entry's) and every closed one."""
+
+    def __init__(self) -> None:
+        self.open: Any = None  # the previous row, if it belonged to a correction
+        self.closed: set[str] = set()
+
+    def problem(self, row: Any) -> str | None:
+        cid = getattr(row, "correction_id", None)
+        previous = self.open
+        if previous is not None and previous.correction_id != cid:
+            self.closed.add(previous.correction_id)
+            previous = None
+        if cid is None:
+            self.open = None
+            return None
+        if cid in self.closed:
+            return f"belongs to correction {cid}, whose entries are not consecutive"
+        if row.supersedes_seq is None:
+            return f"belongs to correction {cid} but corrects no entry"
+        if previous is not None and (previous.precinct_id != row.precinct_id or previous.reason != row.reason):
+            return f"belongs to correction {cid} but differs from its other entries in precinct or reason"
+        self.open = row
+        return None
+
+
 def check_rows(election_slug: str, rows: Iterable[Any]) -> ChainReport:
     """Check ledger_entries rows (with ``precinct_code``), in seq order, as one election's chain."""
     expected_prev = GENESIS_HASH
     precinct_of: dict[int, int] = {}
+    corrections = _Corrections()
     checked = 0
     for row in rows:
         checked += 1
-        problem = _problem(row, checked, expected_prev, precinct_of)
+        problem = _problem(row, checked, expected_prev, precinct_of) or corrections.problem(row)
         if problem is None:
             recomputed = entry_hash(
                 election=election_slug,
@@ -138,6 +174,7 @@ def check_rows(election_slug: str, rows: Iterable[Any]) -> ChainReport:
                 supersedes_seq=row.supersedes_seq,
                 reason=row.reason,
                 prev_hash=row.prev_hash,
+                correction_id=getattr(row, "correction_id", None),
             )
             if recomputed != row.content_hash:
                 problem = f"content hash {row.content_hash[:12]}… does not match the content ({recomputed[:12]}…)"

@@ -1,8 +1,16 @@
-"""Precinct credentials: high-entropy secrets that are easy to read aloud and type on a phone.
+"""Precinct credentials: high-entropy secrets that are easy to type on a phone and to read aloud.
 
-A secret is 20 characters from Crockford's base32 alphabet without 0 and 1 (so no 0/O, 1/I/L and no U),
-shown as five groups of four (``7KQM-3XZT-...``): 20 x log2(30) = 98 bits. Only an argon2id hash is stored.
-Issuing a credential revokes the precinct's active one (rotation); at most one is active per precinct.
+Each precinct's card carries two secrets, both from Crockford's base32 alphabet without 0 and 1 (so no
+0/O, 1/I/L and no U: 30 symbols, log2(30) = 4.91 bits each):
+
+- the **app credential**, 20 characters in five groups of four (``7KQM-3XZT-...``), 98.1 bits: it signs the
+  chair in to the app and the API, and is never read aloud;
+- the **hotline code**, 12 characters in three groups of four (``H7KQ-M3XZ-T9PW``), 58.9 bits: the chair
+  reads it to the hotline operator, and it verifies hotline calls only (it can never sign in: its length
+  is not a credential's, and it is checked against its own hash).
+
+Only argon2id hashes are stored. Issuing revokes the precinct's active credential and its hotline code
+together (rotation); at most one pair is active per precinct.
 """
 
 from __future__ import annotations
@@ -20,13 +28,16 @@ from sqlalchemy import Connection, Engine, select, update
 from caucus.ledger import audit
 from caucus.ledger.db import utcnow, write_transaction
 from caucus.ledger.elections import election_id_for, precinct_id_for
-from caucus.ledger.schema import credentials, precincts
+from caucus.ledger.schema import credentials, precincts, throttle_failures
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 GROUP_LENGTH = 4
 GROUPS = 5
 SECRET_LENGTH = GROUP_LENGTH * GROUPS
 ENTROPY_BITS = SECRET_LENGTH * math.log2(len(ALPHABET))
+HOTLINE_GROUPS = 3
+HOTLINE_LENGTH = GROUP_LENGTH * HOTLINE_GROUPS
+HOTLINE_ENTROPY_BITS = HOTLINE_LENGTH * math.log2(len(ALPHABET))
 _SEPARATORS = str.maketrans("", "", " -\t")
 
 
@@ -45,8 +56,16 @@ class HashCost:
 DEFAULT_COST = HashCost()
 
 
-def _random_secret() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(SECRET_LENGTH))
+def _random_secret(length: int = SECRET_LENGTH) -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    """A precinct's two new secrets, in display form: the only time they exist in clear."""
+
+    credential: str
+    hotline_code: str
 
 
 def generate_secret() -> str:
@@ -58,15 +77,20 @@ def format_secret(normalized: str) -> str:
     return "-".join(normalized[i : i + GROUP_LENGTH] for i in range(0, len(normalized), GROUP_LENGTH))
 
 
-def normalize_secret(text: str) -> str | None:
-    """The secret as typed, without spaces or dashes and in upper case; None if it cannot be a secret
-    (wrong length or a character outside the alphabet)."""
+def normalize_secret(text: str, length: int = SECRET_LENGTH) -> str | None:
+    """The secret as typed, without spaces or dashes and in upper case; None if it cannot be a secret of
+    ``length`` characters (wrong length or a character outside the alphabet)."""
     if not isinstance(text, str):
         return None
     candidate = text.translate(_SEPARATORS).upper()
-    if len(candidate) != SECRET_LENGTH or any(ch not in ALPHABET for ch in candidate):
+    if len(candidate) != length or any(ch not in ALPHABET for ch in candidate):
         return None
     return candidate
+
+
+def normalize_hotline_code(text: str) -> str | None:
+    """A hotline code as typed (spaces, dashes and case ignored); None if it cannot be one."""
+    return normalize_secret(text, HOTLINE_LENGTH)
 
 
 def _lock_precinct(conn: Connection, election_slug: str, precinct_code: str) -> tuple[int, int]:
@@ -86,6 +110,65 @@ def _revoke_active(conn: Connection, precinct_id: int, now: datetime) -> bool:
     return bool(result.rowcount)
 
 
+def issue_cards(
+    engine: Engine,
+    election_slug: str,
+    precinct_codes: Iterable[str],
+    *,
+    cost: HashCost = DEFAULT_COST,
+    actor: str = "system",
+    now: datetime | None = None,
+) -> dict[str, IssuedCredential]:
+    """Issue a new app credential and hotline code for each precinct (revoking its active pair) in one
+    transaction, and clear the precinct's sign-in and hotline throttles (a new card starts afresh).
+
+    Returns the secrets in display form by precinct code: the only time they exist in clear.
+    """
+    hasher = cost.hasher()
+    raw = {code: (_random_secret(), _random_secret(HOTLINE_LENGTH)) for code in dict.fromkeys(precinct_codes)}
+    # hashed before taking the write lock
+    hashes = {code: (hasher.hash(app), hasher.hash(hotline)) for code, (app, hotline) in raw.items()}
+    at = now or utcnow()
+    with write_transaction(engine) as conn:
+        for code, (secret_hash, hotline_hash) in hashes.items():
+            election_id, precinct_id = _lock_precinct(conn, election_slug, code)
+            rotated = _revoke_active(conn, precinct_id, at)
+            conn.execute(
+                credentials.insert().values(
+                    election_id=election_id,
+                    precinct_id=precinct_id,
+                    secret_hash=secret_hash,
+                    hotline_hash=hotline_hash,
+                    status="active",
+                    created_at=at,
+                    revoked_at=None,
+                )
+            )
+            cleared = _clear_throttles(conn, election_id, code, at, f"{actor} (new credential)")
+            audit.record(
+                conn,
+                election_id=election_id,
+                at=at,
+                actor=actor,
+                action="credential.issue",
+                detail={"precinct": code, "rotated": rotated,
+                        **({"throttle_failures_cleared": cleared} if cleared else {})},
+                outcome="ok",
+            )
+    return {code: IssuedCredential(format_secret(app), format_secret(hotline)) for code, (app, hotline) in raw.items()}
+
+
+def _clear_throttles(conn: Connection, election_id: int, precinct_code: str, at: datetime, by: str) -> int:
+    """End every chair sign-in and hotline throttle of a precinct (its failures stop counting)."""
+    result = conn.execute(
+        update(throttle_failures)
+        .where(throttle_failures.c.election_id == election_id, throttle_failures.c.target == precinct_code,
+               throttle_failures.c.kind.in_(("chair", "hotline")), throttle_failures.c.cleared_at.is_(None))
+        .values(cleared_at=at, cleared_by=by[:200])
+    )
+    return int(result.rowcount or 0)
+
+
 def issue_credentials(
     engine: Engine,
     election_slug: str,
@@ -95,38 +178,10 @@ def issue_credentials(
     actor: str = "system",
     now: datetime | None = None,
 ) -> dict[str, str]:
-    """Issue a new secret for each precinct (revoking its active one) in one transaction.
-
-    Returns the secrets in display form by precinct code: the only time they exist in clear.
-    """
-    hasher = cost.hasher()
-    raw = {code: _random_secret() for code in dict.fromkeys(precinct_codes)}
-    hashes = {code: hasher.hash(secret) for code, secret in raw.items()}  # before taking the write lock
-    at = now or utcnow()
-    with write_transaction(engine) as conn:
-        for code, secret_hash in hashes.items():
-            election_id, precinct_id = _lock_precinct(conn, election_slug, code)
-            rotated = _revoke_active(conn, precinct_id, at)
-            conn.execute(
-                credentials.insert().values(
-                    election_id=election_id,
-                    precinct_id=precinct_id,
-                    secret_hash=secret_hash,
-                    status="active",
-                    created_at=at,
-                    revoked_at=None,
-                )
-            )
-            audit.record(
-                conn,
-                election_id=election_id,
-                at=at,
-                actor=actor,
-                action="credential.issue",
-                detail={"precinct": code, "rotated": rotated},
-                outcome="ok",
-            )
-    return {code: format_secret(secret) for code, secret in raw.items()}
+    """:func:`issue_cards` for callers that need only the app credentials (the hotline codes issued with
+    them are then known to nobody: those precincts cannot phone in until rotated)."""
+    issued = issue_cards(engine, election_slug, precinct_codes, cost=cost, actor=actor, now=now)
+    return {code: card.credential for code, card in issued.items()}
 
 
 def issue_credential(
@@ -138,7 +193,8 @@ def issue_credential(
     actor: str = "system",
     now: datetime | None = None,
 ) -> str:
-    """Issue a new secret for one precinct, revoking its active one; return it in display form."""
+    """Issue a new credential and hotline code for one precinct, revoking its active pair; return the app
+    credential (use :func:`issue_cards` for the hotline code too)."""
     return issue_credentials(engine, election_slug, [precinct_code], cost=cost, actor=actor, now=now)[precinct_code]
 
 
@@ -167,24 +223,39 @@ def revoke_credential(
     return revoked
 
 
-def verify_credential(engine: Engine, election_slug: str, precinct_code: str, secret: str) -> bool:
-    """True when ``secret`` (spaces, dashes and case ignored) is the precinct's active credential.
-
-    A malformed secret, a revoked one or a precinct without a credential gives False; an unknown election
-    or precinct raises UnknownElection / UnknownPrecinct.
-    """
+def _active_hashes(engine: Engine, election_slug: str, precinct_code: str) -> tuple[str, str | None] | None:
     with engine.connect() as conn:
         election_id = election_id_for(conn, election_slug)
         precinct_id = precinct_id_for(conn, election_id, election_slug, precinct_code)
-        stored = conn.execute(
-            select(credentials.c.secret_hash).where(
+        row = conn.execute(
+            select(credentials.c.secret_hash, credentials.c.hotline_hash).where(
                 credentials.c.precinct_id == precinct_id, credentials.c.status == "active"
             )
-        ).scalar_one_or_none()
-    normalized = normalize_secret(secret)
+        ).first()
+    return None if row is None else (row.secret_hash, row.hotline_hash)
+
+
+def _matches(stored: str | None, normalized: str | None) -> bool:
     if stored is None or normalized is None:
         return False
     try:
         return PasswordHasher().verify(stored, normalized)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def verify_credential(engine: Engine, election_slug: str, precinct_code: str, secret: str) -> bool:
+    """True when ``secret`` (spaces, dashes and case ignored) is the precinct's active app credential.
+
+    A malformed secret, a revoked one, a hotline code or a precinct without a credential gives False; an
+    unknown election or precinct raises UnknownElection / UnknownPrecinct.
+    """
+    hashes = _active_hashes(engine, election_slug, precinct_code)
+    return hashes is not None and _matches(hashes[0], normalize_secret(secret))
+
+
+def verify_hotline_code(engine: Engine, election_slug: str, precinct_code: str, code: str) -> bool:
+    """True when ``code`` (spaces, dashes and case ignored) is the precinct's active hotline code. The app
+    credential is never accepted here (it has another length and another hash)."""
+    hashes = _active_hashes(engine, election_slug, precinct_code)
+    return hashes is not None and _matches(hashes[1], normalize_hotline_code(code))

@@ -111,8 +111,62 @@ class AlreadySuperseded(SupersessionError):
         self.by_seq = by_seq
 
 
+class InvalidGroup(LedgerError):
+    """A group of submissions (one correction of several stages) that cannot be recorded as one."""
+
+    code = "invalid_group"
+
+
+class GroupRejected(LedgerError):
+    """Another entry of the same correction was refused, so none of its entries was recorded."""
+
+    code = "group_rejected"
+
+    def __init__(self, position: int, cause: LedgerError) -> None:
+        super().__init__(f"not recorded: entry {position + 1} of the same correction was refused "
+                         f"({cause.message}), and a correction is recorded whole or not at all",
+                         field=cause.field)
+        self.position = position
+        self.cause = cause
+
+
 class WriterClosed(LedgerError):
     code = "writer_closed"
 
     def __init__(self) -> None:
         super().__init__("the ledger writer is closed; the submission was not recorded")
+
+
+class EpochRefused(LedgerError):
+    """``go-live`` of a live election, or ``reset-rehearsal`` of a live one."""
+
+    code = "epoch_refused"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="mode")
+
+
+class RehearsalEntry(LedgerError):
+    """A submission reuses the idempotency key of an entry recorded before the election went live (or before
+    the rehearsal was reset): that entry never counts, so answering with its receipt would mislead."""
+
+    code = "rehearsal_entry"
+
+    def __init__(self, key: str, original_seq: int) -> None:
+        super().__init__(
+            f"idempotency key {key!r} belongs to entry #{original_seq}, recorded during the rehearsal (before the "
+            "election went live or the rehearsal was reset); rehearsal entries never count. Send the report "
+            "again as a new report",
+            field="idempotency_key",
+        )
+        self.key = key
+        self.original_seq = original_seq
+
+
+class SupersedesRehearsal(SupersessionError):
+    code = "supersedes_rehearsal"
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(f"entry #{seq} was recorded during the rehearsal and does not count; report the stage "
+                         "anew instead of correcting it")
+        self.seq = seq

@@ -25,6 +25,7 @@ CREDENTIAL_STATUSES: tuple[CredentialStatus, ...] = get_args(CredentialStatus)
 
 MAX_KEY_LENGTH = 200
 MAX_ACTOR_LENGTH = 200
+MAX_CORRECTION_ID_LENGTH = 64
 
 
 def canonical_json(obj: Any) -> str:
@@ -56,7 +57,8 @@ class Submission:
     """One report of one stage of one precinct, from one channel, as it arrives.
 
     ``payload_json`` is computed: the canonical JSON text of ``payload``. A correction names the entry it
-    ``supersedes_seq`` and gives a non-empty ``reason``.
+    ``supersedes_seq`` and gives a non-empty ``reason``. The entries of one correction of several stages
+    (recorded together, all or none: :meth:`caucus.ledger.Writer.submit_group`) share a ``correction_id``.
     """
 
     election: str
@@ -68,6 +70,7 @@ class Submission:
     idempotency_key: str
     supersedes_seq: int | None = None
     reason: str | None = None
+    correction_id: str | None = None
     payload_json: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -107,6 +110,11 @@ class Submission:
                 )
         elif self.reason is not None and not isinstance(self.reason, str):
             raise InvalidSubmission(f"reason must be a string, got {self.reason!r}", field="reason")
+        if self.correction_id is not None:
+            _check_text(self.correction_id, "correction_id", MAX_CORRECTION_ID_LENGTH)
+            if self.supersedes_seq is None:
+                raise InvalidSubmission("an entry of a correction must supersede the entry it corrects "
+                                        "(supersedes_seq)", field="supersedes_seq")
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,7 @@ class Receipt:
     content_hash: str
     supersedes_seq: int | None
     replayed: bool = False
+    correction_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +152,7 @@ class LedgerEntry:
     prev_hash: str
     supersedes_seq: int | None
     reason: str | None
+    correction_id: str | None = None
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -157,6 +167,7 @@ class LedgerEntry:
             ("payload", self.payload_json, sub.payload_json),
             ("supersedes_seq", self.supersedes_seq, sub.supersedes_seq),
             ("reason", self.reason, sub.reason),
+            ("correction_id", self.correction_id, sub.correction_id),
         )
         return tuple(name for name, stored, sent in pairs if stored != sent)
 
@@ -172,6 +183,7 @@ class LedgerEntry:
             content_hash=self.content_hash,
             supersedes_seq=self.supersedes_seq,
             replayed=replayed,
+            correction_id=self.correction_id,
         )
 
 
@@ -212,4 +224,5 @@ def entry_from_row(row: Mapping[Any, Any], election: str) -> LedgerEntry:
         prev_hash=row["prev_hash"],
         supersedes_seq=row["supersedes_seq"],
         reason=row["reason"],
+        correction_id=row.get("correction_id"),
     )

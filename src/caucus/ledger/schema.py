@@ -122,6 +122,8 @@ credentials = Table(
         sqlite_where=text("status = 'active'"),
         postgresql_where=text("status = 'active'"),
     ),
+    # 0007: the hotline code's argon2id hash (null for credentials issued before hotline codes existed)
+    Column("hotline_hash", String(255), nullable=True),
 )
 
 ledger_entries = Table(
@@ -140,6 +142,8 @@ ledger_entries = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("supersedes_seq", Integer, nullable=True),
     Column("reason", Text, nullable=True),
+    # Revision 0006: the id shared by the entries of one correction of several stages (NULL otherwise).
+    Column("correction_id", String(64), nullable=True),
     UniqueConstraint("election_id", "idempotency_key"),
     # One correction per entry: a second correction must supersede the first one.
     UniqueConstraint("election_id", "supersedes_seq"),
@@ -157,6 +161,7 @@ ledger_entries = Table(
         name="correction_reason",
     ),
     Index(None, "election_id", "precinct_id", "seq"),
+    Index("ix_ledger_entries_correction", "election_id", "correction_id"),
 )
 
 audit_log = Table(
@@ -297,6 +302,28 @@ staff_signin_attempts = Table(
     Index(None, "client", "at"),
 )
 
+THROTTLE_KINDS = ("chair", "hotline", "staff")
+
+#: 0007: failed attempts that count towards a throttle until cleared (a success of the same pair, a lift by
+#: HQ, a rotation of the precinct's credential)
+throttle_failures = Table(
+    "throttle_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=True),
+    Column("kind", String(8), nullable=False),
+    Column("target", String(100), nullable=False),
+    Column("client", String(100), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("cleared_at", UTCDateTime(), nullable=True),
+    Column("cleared_by", String(200), nullable=True),
+    CheckConstraint(_in("kind", THROTTLE_KINDS), name="kind"),
+    CheckConstraint("(cleared_at IS NULL) = (cleared_by IS NULL)", name="cleared"),
+    Index(None, "kind", "client", "at"),
+    Index(None, "kind", "target", "at"),
+    Index(None, "kind", "at"),
+)
+
 hotline_calls = Table(
     "hotline_calls",
     metadata,
@@ -394,4 +421,33 @@ release_modes = Table(
     Column("continuous", Boolean, nullable=False),
     Column("actor", String(200), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
+)
+
+# Revision 0008 (golive): each go-live or rehearsal reset draws a line through the election's records (the
+# newest row is the current epoch; see caucus.ledger.epochs). Append-only.
+EPOCH_ACTIONS = ("go-live", "reset-rehearsal")
+
+election_epochs = Table(
+    "election_epochs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("mode", String(8), nullable=False),
+    #: ledger entries with seq <= this (and review decisions made on them) never count
+    Column("counts_after_seq", Integer, nullable=False),
+    #: photos, messages, recanvass requests and hotline calls with an id <= these are the rehearsal's
+    Column("photos_after_id", Integer, nullable=False),
+    Column("messages_after_id", Integer, nullable=False),
+    Column("requests_after_id", Integer, nullable=False),
+    Column("calls_after_id", Integer, nullable=False),
+    #: releases numbered <= this are archived: kept, never served, never the base of a later release
+    Column("releases_through", Integer, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    CheckConstraint(_in("action", EPOCH_ACTIONS), name="action"),
+    CheckConstraint(_in("mode", MODES), name="mode"),
+    CheckConstraint("counts_after_seq >= 0 AND photos_after_id >= 0 AND messages_after_id >= 0 AND "
+                    "requests_after_id >= 0 AND calls_after_id >= 0 AND releases_through >= 0", name="markers"),
+    Index(None, "election_id", "id"),
 )

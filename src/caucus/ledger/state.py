@@ -1,9 +1,12 @@
 """Reading the ledger: entries, and each precinct's state derived from its entries.
 
-A precinct's state is a pure function of its rows: an entry named by a later correction's
+A precinct's state is a pure function of the rows that count (those recorded after the election's current
+epoch line, :func:`caucus.ledger.epochs.counted`: a rehearsal's entries stay in the ledger but never count
+once the election goes live or the rehearsal is reset): an entry named by a later correction's
 ``supersedes_seq`` no longer counts; of the rest, the latest entry per (channel, stage) is current.
-Review and acceptance states belong to the service layer, which can extend PrecinctState
-(``dataclasses.replace`` or a wrapper) without changing how it is derived here.
+Channels conflict on a stage only when their entries differ in meaning (:mod:`caucus.ledger.meaning`),
+never in representation. Review and acceptance states belong to the service layer, which can extend
+PrecinctState (``dataclasses.replace`` or a wrapper) without changing how it is derived here.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import Any, Literal
 from sqlalchemy import Engine, select
 
 from caucus.ledger.elections import election_id_for, precinct_id_for
+from caucus.ledger.epochs import counted
+from caucus.ledger.meaning import entry_meaning
 from caucus.ledger.model import STAGES, Channel, LedgerEntry, Stage, entry_from_row
 from caucus.ledger.schema import ledger_entries, precincts
 
@@ -23,7 +28,8 @@ ReportStatus = Literal["not-reported", "reported", "conflicting"]
 
 @dataclass(frozen=True)
 class StageConflict:
-    """Two or more channels' current entries for the same stage carry different payloads."""
+    """Two or more channels' current entries for the same stage say different things (different counts,
+    delegates or chance outcomes: :mod:`caucus.ledger.meaning`; representation never conflicts)."""
 
     stage: Stage
     entries: tuple[LedgerEntry, ...]
@@ -52,11 +58,13 @@ class PrecinctState:
         return {channel: entry for (channel, st), entry in self.current.items() if st == stage}
 
     def payload(self, stage: Stage) -> dict[str, Any] | None:
-        """The stage's payload if every channel that reported it agrees; None if unreported or in conflict."""
-        texts = {entry.payload_json: entry for entry in self.stage_entries(stage).values()}
-        if len(texts) != 1:
+        """The stage's payload if every channel that reported it means the same (:mod:`caucus.ledger.meaning`);
+        None if unreported or in conflict. Of agreeing entries, the earliest one's payload as it was sent
+        (so a later, confirming entry on another channel changes nothing)."""
+        found = sorted(self.stage_entries(stage).values(), key=lambda entry: entry.seq)
+        if not found or len({entry_meaning(entry) for entry in found}) != 1:
             return None
-        return next(iter(texts.values())).payload
+        return found[0].payload
 
     @property
     def reported_stages(self) -> tuple[Stage, ...]:
@@ -75,7 +83,7 @@ def derive_state(election: str, precinct_code: str, rows: Iterable[LedgerEntry])
     conflicts: list[StageConflict] = []
     for stage in STAGES:
         by_channel = [entry for (_, st), entry in current.items() if st == stage]
-        if len({entry.payload_json for entry in by_channel}) > 1:
+        if len({entry_meaning(entry) for entry in by_channel}) > 1:
             conflicts.append(StageConflict(stage, tuple(sorted(by_channel, key=lambda e: e.seq))))
     status: ReportStatus = "conflicting" if conflicts else ("reported" if current else "not-reported")
     return PrecinctState(
@@ -103,12 +111,16 @@ def entries(
     precinct_code: str | None = None,
     since_seq: int | None = None,
     limit: int | None = None,
+    *,
+    counting: bool = False,
 ) -> list[LedgerEntry]:
     """The election's entries in seq order: optionally one precinct's, only those after ``since_seq``,
-    at most ``limit``."""
+    at most ``limit``; with ``counting``, only those that count in the current epoch."""
     with engine.connect() as conn:
         election_id = election_id_for(conn, election_slug)
         query = _joined().where(ledger_entries.c.election_id == election_id)
+        if counting:
+            query = query.where(counted(ledger_entries.c.seq, election_id))
         if precinct_code is not None:
             precinct_id = precinct_id_for(conn, election_id, election_slug, precinct_code)
             query = query.where(ledger_entries.c.precinct_id == precinct_id)
@@ -120,18 +132,21 @@ def entries(
 
 
 def precinct_state(engine: Engine, election_slug: str, precinct_code: str) -> PrecinctState:
-    """The derived state of one precinct; raises UnknownElection or UnknownPrecinct."""
-    return derive_state(election_slug, precinct_code, entries(engine, election_slug, precinct_code))
+    """The derived state of one precinct (from the entries that count); raises UnknownElection or
+    UnknownPrecinct."""
+    return derive_state(election_slug, precinct_code, entries(engine, election_slug, precinct_code, counting=True))
 
 
 def precinct_states(engine: Engine, election_slug: str) -> dict[str, PrecinctState]:
-    """The derived state of every precinct of the election (unreported ones included), by code."""
+    """The derived state of every precinct of the election (unreported ones included), by code, from the
+    entries that count."""
     with engine.connect() as conn:
         election_id = election_id_for(conn, election_slug)
         codes = conn.execute(
             select(precincts.c.code).where(precincts.c.election_id == election_id).order_by(precincts.c.id)
         ).scalars()
         grouped: dict[str, list[LedgerEntry]] = {code: [] for code in codes}
-        for row in conn.execute(_joined().where(ledger_entries.c.election_id == election_id)):
+        for row in conn.execute(_joined().where(ledger_entries.c.election_id == election_id,
+                                                counted(ledger_entries.c.seq, election_id))):
             grouped[row.precinct_code].append(entry_from_row(row._mapping, election_slug))
     return {code: derive_state(election_slug, code, rows) for code, rows in grouped.items()}

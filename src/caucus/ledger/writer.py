@@ -18,13 +18,14 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from caucus.ledger.batch import Outcome, apply_batch
+from caucus.ledger.batch import Unit, UnitOutcome, apply_units
 from caucus.ledger.db import begin_immediate, utcnow
-from caucus.ledger.errors import WriterClosed
+from caucus.ledger.errors import InvalidGroup, LedgerError, WriterClosed
 from caucus.ledger.model import Receipt, Submission
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class WriterStats:
     failed: int = 0
 
 
-_Pending = tuple[Submission, "Future[Receipt]"]
+_Pending = tuple[Unit, "Future[Any]"]
 
 
 class Writer:
@@ -83,6 +84,24 @@ class Writer:
                 raise WriterClosed()
             self._queue.put((submission, future))
         return future
+
+    def submit_group_future(self, group: Sequence[Submission]) -> Future[list[Receipt]]:
+        """Enqueue the entries of one correction of several stages, recorded in one transaction, all or none.
+        The future resolves to their receipts (in order; all ``replayed`` for a replay of the whole group),
+        or to the error of the first refused entry (none is then recorded; each gets an audit_log row)."""
+        units = tuple(group)
+        if not units:
+            raise InvalidGroup("a group needs at least one submission")
+        future: Future[list[Receipt]] = Future()
+        with self._lock:
+            if self._closed:
+                raise WriterClosed()
+            self._queue.put((units, future))
+        return future
+
+    def submit_group(self, group: Sequence[Submission], timeout: float | None = None) -> list[Receipt]:
+        """Record the submissions of ``group`` durably, all or none, and return their receipts (blocking)."""
+        return self.submit_group_future(group).result(timeout)
 
     def submit(self, submission: Submission, timeout: float | None = None) -> Receipt:
         """Record ``submission`` durably and return its receipt (blocking)."""
@@ -176,12 +195,12 @@ class Writer:
             raise
 
     def _write(self, batch: Sequence[_Pending], attempts: int) -> None:
-        subs = [sub for sub, _ in batch]
+        units = [unit for unit, _ in batch]
         for attempt in range(1, attempts + 1):
             try:
                 conn = self._connection()
                 with conn.begin():
-                    outcomes = apply_batch(conn, subs, self._clock())
+                    outcomes = apply_units(conn, units, self._clock())
                 self.stats.commits += 1
                 break
             except Exception as exc:
@@ -201,15 +220,27 @@ class Writer:
                 return
         self._resolve(batch, outcomes)
 
-    def _resolve(self, batch: Sequence[_Pending], outcomes: Sequence[Outcome]) -> None:
-        self.stats.submissions += len(batch)
+    def _resolve(self, batch: Sequence[_Pending], outcomes: Sequence[UnitOutcome]) -> None:
         for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, Receipt):
-                if outcome.replayed:
-                    self.stats.replayed += 1
+            results = outcome if isinstance(outcome, list) else [outcome]
+            self.stats.submissions += len(results)
+            for result in results:
+                if isinstance(result, Receipt):
+                    if result.replayed:
+                        self.stats.replayed += 1
+                    else:
+                        self.stats.written += 1
                 else:
-                    self.stats.written += 1
-                future.set_result(outcome)
+                    self.stats.rejected += 1
+            if not isinstance(outcome, list):
+                if isinstance(outcome, Receipt):
+                    future.set_result(outcome)
+                else:
+                    future.set_exception(outcome)
+                continue
+            error = next((r for r in outcome if isinstance(r, LedgerError) and r.code != "group_rejected"),
+                         next((r for r in outcome if isinstance(r, LedgerError)), None))
+            if error is not None:
+                future.set_exception(error)
             else:
-                self.stats.rejected += 1
-                future.set_exception(outcome)
+                future.set_result(outcome)

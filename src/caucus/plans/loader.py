@@ -11,7 +11,7 @@ import functools
 import io
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -19,7 +19,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, get_args
 
-from caucus.plans.model import County, CountyKind, NationalSeats, Plan, Precinct, PrecinctKind, normalise_name
+from caucus.plans.model import (
+    County,
+    CountyKind,
+    NationalSeats,
+    Plan,
+    Precinct,
+    PrecinctKind,
+    fold_code,
+    normalise_name,
+)
 from caucus.plans.numbers import parse_exact, parse_whole
 
 PLAN_FILE = "plan.toml"
@@ -27,6 +36,9 @@ COUNTIES_FILE = "counties.csv"
 PRECINCTS_FILE = "precincts.csv"
 COUNTY_COLUMNS = ("county", "district", "county_delegates", "state_delegates", "kind")
 PRECINCT_COLUMNS = ("code", "county", "name", "precinct_id", "delegates", "kind")
+#: optional in the header of a plan without satellite sites; required (and filled in) for every satellite row
+EXPECTED_COLUMN = "expected_attendance"
+PRECINCT_OPTIONAL = (EXPECTED_COLUMN,)
 MAX_PROBLEMS = 20
 
 _PLAN_KEYS = ("name", "title", "ruleset", "candidates", "national")
@@ -224,8 +236,11 @@ def _seat_count(table: Mapping[str, Any], key: str, label: str, problems: _Probl
     return value
 
 
-def _rows(file: str, text: str, columns: tuple[str, ...], problems: _Problems) -> list[_Row] | None:
-    """The data rows, with cells by column name; None if the header is wrong (a problem is added)."""
+def _rows(file: str, text: str, columns: tuple[str, ...], problems: _Problems,
+          optional: tuple[str, ...] = ()) -> list[_Row] | None:
+    """The data rows, with cells by column name; None if the header is wrong (a problem is added).
+
+    ``optional`` columns may be left out of the header; a row then has no cell for them."""
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if header is None:
@@ -233,7 +248,7 @@ def _rows(file: str, text: str, columns: tuple[str, ...], problems: _Problems) -
         return None
     names = [cell.strip() for cell in header]
     missing = [c for c in columns if c not in names]
-    unknown = [c for c in names if c not in columns]
+    unknown = [c for c in names if c not in columns and c not in optional]
     repeated = sorted({c for c in names if names.count(c) > 1})
     if missing or unknown or repeated:
         parts = []
@@ -243,7 +258,8 @@ def _rows(file: str, text: str, columns: tuple[str, ...], problems: _Problems) -
             parts.append("unknown column(s) " + ", ".join(f'"{c}"' for c in unknown))
         if repeated:
             parts.append("repeated column(s) " + ", ".join(f'"{c}"' for c in repeated))
-        problems.add(file, 1, None, "; ".join(parts) + f"; expected columns: {', '.join(columns)}")
+        extra = f" (and optionally {', '.join(optional)})" if optional else ""
+        problems.add(file, 1, None, "; ".join(parts) + f"; expected columns: {', '.join(columns)}{extra}")
         return None
     rows: list[_Row] = []
     for record in reader:
@@ -321,9 +337,11 @@ def _read_precincts(
     """
     precincts: list[Precinct] = []
     code_lines: dict[str, int] = {}
+    folded_codes: dict[str, tuple[str, int]] = {}
     id_lines: dict[str, int] = {}
     name_lines: dict[tuple[str, str], int] = {}
-    for row in _rows(PRECINCTS_FILE, text, PRECINCT_COLUMNS, problems) or []:
+    satellites_without_column: list[int] = []
+    for row in _rows(PRECINCTS_FILE, text, PRECINCT_COLUMNS, problems, PRECINCT_OPTIONAL) or []:
         cells = row.cells
         before = len(problems.items)
 
@@ -336,8 +354,13 @@ def _read_precincts(
             bad("code", "empty: every precinct needs a unique code")
         elif code in code_lines:
             bad("code", f'"{code}" is used twice (first on line {code_lines[code]})')
+        elif fold_code(code) in folded_codes:
+            other, line = folded_codes[fold_code(code)]
+            bad("code", f'"{code}" differs from "{other}" (line {line}) only in case or spaces; codes are matched '
+                        "as people type them, so they must differ in letters or digits")
         else:
             code_lines[code] = row.line
+            folded_codes[fold_code(code)] = (code, row.line)
         if precinct_id:
             if precinct_id in id_lines:
                 bad("precinct_id", f'"{precinct_id}" is used twice (first on line {id_lines[precinct_id]})')
@@ -366,15 +389,44 @@ def _read_precincts(
             bad("delegates", f'must be empty for a satellite (its D follows attendance), not "{written}"')
         elif kind != "satellite" and delegates is None:
             bad("delegates", f'"{cells["delegates"]}" is not a whole number')
+        expected = _expected_attendance(cells, kind, bad)
+        if kind == "satellite" and EXPECTED_COLUMN not in cells:
+            satellites_without_column.append(row.line)
         if len(problems.items) > before or county is None:
             continue
         if kind == "satellite":
-            precincts.append(Precinct(code, county_name, name, precinct_id, None, "satellite", None))
+            precincts.append(Precinct(code, county_name, name, precinct_id, None, "satellite", None, expected))
         else:
             assert delegates is not None
             weight = delegates * county.sde_ratio
             precincts.append(Precinct(code, county_name, name, precinct_id, delegates, "precinct", weight))
+    if satellites_without_column:
+        lines = satellites_without_column
+        problems.add(PRECINCTS_FILE, 1, None,
+                     f'missing column "{EXPECTED_COLUMN}": every satellite site needs its expected attendance '
+                     f"(the plan has {len(lines)} satellite site(s), the first on line {lines[0]})")
     return precincts
+
+
+def _expected_attendance(cells: Mapping[str, str], kind: str, bad: Callable[[str, str], None]) -> int | None:
+    """A satellite site's expected attendance: a whole number of at least 1; empty for a precinct."""
+    if EXPECTED_COLUMN not in cells:
+        return None
+    written = cells[EXPECTED_COLUMN]
+    if kind != "satellite":
+        if written:
+            bad(EXPECTED_COLUMN, f'must be empty for a precinct (only a satellite site has an expected '
+                                 f'attendance), not "{written}"')
+        return None
+    if not written:
+        bad(EXPECTED_COLUMN, "empty: a satellite site needs its expected attendance, a whole number of at least 1")
+        return None
+    value = parse_whole(written)
+    if value is None or value < 1:
+        bad(EXPECTED_COLUMN, f'"{written}" is not a whole number of at least 1 (the most people expected at the '
+                             "site)")
+        return None
+    return value
 
 
 def _check_county_sums(
@@ -397,4 +449,4 @@ def _check_county_sums(
             )
 
 
-__all__ = ["PlanError", "list_bundled_plans", "load_plan", "read_plan_dir"]
+__all__ = ["EXPECTED_COLUMN", "PlanError", "list_bundled_plans", "load_plan", "read_plan_dir"]

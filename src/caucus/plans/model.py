@@ -32,6 +32,12 @@ def normalise_name(text: str) -> str:
     return _SPACES.sub(" ", text).strip().casefold()
 
 
+def fold_code(code: str) -> str:
+    """A precinct code as people type it is compared: case folded, runs of white space as one space, none
+    leading or trailing (``ridge/03`` is ``Ridge/03``)."""
+    return " ".join(code.split()).casefold()
+
+
 @dataclass(frozen=True, slots=True)
 class County:
     """A county, or a satellite pool that is reported like a county (RULES.md IA-5.1)."""
@@ -72,6 +78,9 @@ class Precinct:
     kind: PrecinctKind
     sde_weight: Fraction | None
     """D x S/C for a precinct; None for a satellite site."""
+    expected_attendance: int | None = None
+    """A satellite site's expected size (plan column ``expected_attendance``): a reported attendance above
+    it is the blocking finding ``attendance-above-expected``, held for review. None for a precinct."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +119,17 @@ class Plan:
     def __post_init__(self) -> None:
         by_code: dict[str, Precinct] = {}
         by_name: dict[tuple[str, str], Precinct] = {}
+        folded: dict[str, str] = {}
         grouped: dict[str, list[Precinct]] = {name: [] for name in self.counties}
         for precinct in self.precincts:
             if precinct.code in by_code:
                 raise ValueError(f"duplicate precinct code {precinct.code!r}")
+            if fold_code(precinct.code) in folded:
+                raise ValueError(
+                    f"precinct codes {folded[fold_code(precinct.code)]!r} and {precinct.code!r} differ only in case "
+                    "or spaces; codes are matched as people type them, so they must differ in letters or digits"
+                )
+            folded[fold_code(precinct.code)] = precinct.code
             if precinct.county not in grouped:
                 raise ValueError(f"precinct {precinct.code!r} names unknown county {precinct.county!r}")
             key = (normalise_name(precinct.county), normalise_name(precinct.name))

@@ -56,6 +56,8 @@ class ReleaseMeta:
     previous: int | None = None
     #: the election day (ISO date) for the NIST export; default: the release's own date
     election_date: str | None = None
+    #: a certified release made after an earlier certified one (of the same epoch): "certified, corrected"
+    correction_of: int | None = None
 
     def header(self, reporting: int, total: int) -> dict[str, Any]:
         """The fields every feed document starts with."""
@@ -74,4 +76,6 @@ class ReleaseMeta:
             "precinctsReportingPercent": percent,
             "note": self.note,
             "certifiedAct": self.certified_act,
+            # only on a correction of certified results (docs/feed.md): the certified release it corrects
+            **({"correctionOf": self.correction_of} if self.correction_of is not None else {}),
         }

@@ -5,11 +5,14 @@ Layout of a snapshot directory (one per election)::
     releases/<n>/...        every file of release n (see caucus.publish.documents), manifest.json last
     latest -> releases/<n>  a symbolic link, replaced atomically (a temporary link, then os.replace)
     latest.json             {"release": n, "lastUpdated", "manifestSha256", "manifest"}, replaced atomically
+    epoch.json              {"firstRelease": f, "mode": "test"|"live", "epoch": k}: after a go-live or a
+                            rehearsal reset, releases before f are the rehearsal's
+    archive/releases/<n>/   a release before f (moved out of releases/: never served, kept)
 
 A release directory is staged under ``.staging/`` and renamed into place, so readers never see half a
 release. A file identical to the previous release's (same path, same sha256) is hard-linked to it rather
 than copied. The pointer only ever moves forward: workers serialize on a lock file (``.latest.lock``,
-fcntl) and a stale writer does not move it back.
+fcntl) and a stale writer does not move it back, nor to a release before the current epoch's first.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from caucus.publish.model import json_bytes
 MANIFEST = "manifest.json"
 LATEST = "latest"
 LATEST_JSON = "latest.json"
+EPOCH_JSON = "epoch.json"
+ARCHIVE = "archive"
 
 
 def sha256(data: bytes) -> str:
@@ -74,6 +79,43 @@ class SnapshotStore:
     def release_dir(self, number: int) -> Path:
         return self.releases / str(number)
 
+    def archived_dir(self, number: int) -> Path:
+        return self.root / ARCHIVE / "releases" / str(number)
+
+    def epoch(self) -> dict[str, Any]:
+        """epoch.json (``{}`` before any go-live or rehearsal reset)."""
+        try:
+            return dict(json.loads((self.root / EPOCH_JSON).read_bytes()))
+        except FileNotFoundError:
+            return {}
+
+    def first_release(self) -> int:
+        """The first release of the current epoch (1 before any go-live or reset)."""
+        return int(self.epoch().get("firstRelease", 1))
+
+    def start_epoch(self, first_release: int, *, mode: str, epoch: int) -> None:
+        """Archive every release before ``first_release`` (moved under ``archive/``, never served) and remove
+        the ``latest`` pointer if it names one: the public side has nothing to show until the epoch's first
+        release. Idempotent (a repair after a crash runs it again)."""
+        with self._pointer_lock():
+            text = json_bytes({"firstRelease": first_release, "mode": mode, "epoch": epoch})
+            temporary = self.root / f".epoch-{uuid.uuid4().hex}.json"
+            temporary.write_bytes(text)
+            os.replace(temporary, self.root / EPOCH_JSON)
+            current = self.latest()
+            if current is not None and current < first_release:
+                (self.root / LATEST).unlink(missing_ok=True)
+                (self.root / LATEST_JSON).unlink(missing_ok=True)
+            if self.releases.is_dir():
+                for child in sorted(self.releases.iterdir()):
+                    if child.name.isdigit() and int(child.name) < first_release:
+                        target = self.archived_dir(int(child.name))
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        if target.exists():
+                            shutil.rmtree(child)
+                        else:
+                            os.rename(child, target)
+
     def has(self, number: int) -> bool:
         return (self.release_dir(number) / MANIFEST).is_file()
 
@@ -90,7 +132,10 @@ class SnapshotStore:
         return dict(json.loads((self.release_dir(number) / MANIFEST).read_bytes()))
 
     def write(self, snapshot: Snapshot) -> Path:
-        """Write a release's directory (a no-op if it is already there with the same manifest)."""
+        """Write a release's directory (a no-op if it is already there with the same manifest). A release
+        before the current epoch's first (committed just before a go-live) goes straight to the archive."""
+        if snapshot.number < self.first_release():
+            return self._write_archived(snapshot)
         target = self.release_dir(snapshot.number)
         if self.has(snapshot.number):
             existing = (target / MANIFEST).read_bytes()
@@ -122,6 +167,26 @@ class SnapshotStore:
             shutil.rmtree(staging, ignore_errors=True)
         return target
 
+    def _write_archived(self, snapshot: Snapshot) -> Path:
+        target = self.archived_dir(snapshot.number)
+        if (target / MANIFEST).is_file():
+            return target
+        staging = self.root / ".staging" / f"{snapshot.number}-{uuid.uuid4().hex}"
+        try:
+            for path, data in {**snapshot.files, MANIFEST: snapshot.manifest}.items():
+                out = staging / path
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(data)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(staging, target)
+            except OSError:
+                if not (target / MANIFEST).is_file():
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return target
+
     def _previous_hashes(self, number: int) -> dict[str, tuple[Path, str]]:
         for earlier in range(number - 1, max(0, number - 4), -1):
             if self.has(earlier):
@@ -142,11 +207,13 @@ class SnapshotStore:
 
     def point_latest(self, number: int) -> bool:
         """Move ``latest`` to release ``number`` if that is newer than where it points; True if moved."""
+        if number < self.first_release():
+            return False  # a rehearsal's release, archived at go-live
         if not self.has(number):
             raise FileNotFoundError(f"release {number} is not written under {self.releases}")
         with self._pointer_lock():
             current = self.latest()
-            if current is not None and current >= number:
+            if (current is not None and current >= number) or number < self.first_release():
                 return False
             temporary = self.root / f".latest-{uuid.uuid4().hex}"
             os.symlink(f"releases/{number}", temporary)

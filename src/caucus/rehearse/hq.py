@@ -3,7 +3,7 @@ login form's token), read the CSRF token from a page, post the forms, follow the
 
 - :class:`StaffClient`: one staff member's session (own cookie jar).
 - :class:`Desk`: a precinct that reports by phone: operator A verifies the caller (precinct code and
-  credential) and keys in each stage; operator B takes the call-back and keys the same numbers in
+  hotline code) and keys in each stage; operator B takes the call-back and keys the same numbers in
   independently (four eyes), so the hotline report counts.
 """
 
@@ -104,7 +104,7 @@ class StaffClient:
         self.csrf = found.group(1)
         return page.text
 
-    async def post(self, path: str, data: dict[str, str]) -> httpx.Response:
+    async def post(self, path: str, data: dict[str, Any]) -> httpx.Response:
         response = await self._retrying("POST", path, data={**data, "csrf_token": self.csrf})
         if response.status_code == 401:  # the session ended (a server restart does not end it; expiry does)
             await self.sign_in()
@@ -112,8 +112,8 @@ class StaffClient:
         return response
 
     # -- hotline -------------------------------------------------------------------------------------------
-    async def take_call(self, precinct: str, credential: str) -> int:
-        response = await self.post("/hq/hotline/calls", {"precinct": precinct, "credential": credential,
+    async def take_call(self, precinct: str, hotline_code: str) -> int:
+        response = await self.post("/hq/hotline/calls", {"precinct": precinct, "hotline_code": hotline_code,
                                                          "note": "rehearsal call"})
         found = _CALL.search(response.headers.get("location", ""))
         self.tally.signed_in(precinct, response.status_code if found is not None else 422)
@@ -130,9 +130,14 @@ class StaffClient:
         else:
             numbers = body.get("counts") or body.get("delegates") or {}
             data.update({f"n.{g}": str(n) for g, n in numbers.items()})
+        # a game of chance as the console takes it: who was chosen, with the kind and the tied groups
+        form: dict[str, Any] = dict(data)
+        for i, game in enumerate(body.get("chance") or ()):
+            form.update({f"chance.{i}.kind": game["kind"], f"chance.{i}.among": list(game["among"]),
+                         f"chance.{i}.selected": list(game["selected"])})
         started = time.perf_counter()
         sent.attempts += 1
-        response = await self.post(f"/hq/hotline/calls/{call_id}/stages", data)
+        response = await self.post(f"/hq/hotline/calls/{call_id}/stages", form)
         sent.status = response.status_code
         recorded = _RECORDED.search(response.headers.get("location", ""))
         if response.status_code == 303 and recorded is not None:
@@ -170,22 +175,23 @@ class Desk:
         self.on_hold = 0
         self.calls = 0
 
-    async def report(self, truth: PrecinctTruth, credential: str, times: tuple[float, ...], start: float) -> None:
+    async def report(self, truth: PrecinctTruth, hotline_code: str, times: tuple[float, ...], start: float) -> None:
+        """The chair phones in each stage, reading the card's hotline code to verify the call."""
         calls: dict[int, int] = {}
         for body, at in zip(truth.bodies(), times, strict=True):
             await asyncio.sleep(max(0.0, start + at - time.monotonic()))
             self.on_hold += 1
             async with self.lines:
                 self.on_hold -= 1
-                await self._stage(truth, credential, body, calls)
+                await self._stage(truth, hotline_code, body, calls)
 
-    async def _stage(self, truth: PrecinctTruth, credential: str, body: dict[str, Any], calls: dict[int, int]
+    async def _stage(self, truth: PrecinctTruth, hotline_code: str, body: dict[str, Any], calls: dict[int, int]
                      ) -> None:
         self.in_call += 1
         try:
             for i, operator in enumerate(self.operators):
                 if i not in calls:
-                    calls[i] = await operator.take_call(truth.code, credential)
+                    calls[i] = await operator.take_call(truth.code, hotline_code)
                     self.calls += 1
                 await operator.key_in(calls[i], truth.code, body)
         finally:

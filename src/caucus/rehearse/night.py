@@ -340,12 +340,13 @@ class Fault:
 
 
 def can_phone(unit: PrecinctTruth) -> bool:
-    """Whether a unit can report through the hotline console as it stands (no game of chance to record, no
-    numbers that need insisting on)."""
-    return not unit.chance and not unit.held and not unit.impossible_delegates
+    """Whether a unit can report through the hotline console as it stands (no numbers that need insisting
+    on; games of chance are keyed on the console)."""
+    return not unit.held and not unit.impossible_delegates
 
 
-async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *, behaviour: Behaviour,
+async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *,
+               hotline_codes: dict[str, str] | None = None, behaviour: Behaviour,
                timeline: Timeline, tally: Tally, faults: Sequence[Fault] = (), seed: int = 1,
                connections: int = 64, hotline: HotlineDesk | None = None, in_app: int = 0,
                screenshots: Path | None = None, attack: Callable[[], Awaitable[object]] | None = None) -> Tally:
@@ -390,7 +391,8 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
         async def by_phone(chair: Chair, count: bool = True) -> None:
             assert hotline is not None
             try:
-                await hotline.report(chair.truth, chair.credential, timeline.times(chair.rng), start)
+                await hotline.report(chair.truth, (hotline_codes or {})[chair.truth.code], timeline.times(chair.rng),
+                                     start)
             except (RuntimeError, httpx.HTTPError) as exc:  # the call failed: the verdicts will show it
                 tally.event(f"{chair.truth.code}: hotline call failed: {exc!r}"[:300])
                 tally.error("hotline call failed")

@@ -34,7 +34,7 @@ from caucus.rehearse.hq import Desk, StaffAccount, StaffClient, staff_accounts
 from caucus.rehearse.nginx import NginxProcess
 from caucus.rehearse.night import Behaviour, Fault, Tally, Timeline, play
 from caucus.rehearse.published import Published, published_codes, read_published
-from caucus.rehearse.server import ReleaserProcess, ServerProcess, prepare_election
+from caucus.rehearse.server import ReleaserProcess, ServerProcess, prepare_cards
 from caucus.rehearse.truth import GroundTruth
 from caucus.rehearse.verify import LedgerCheck, check_ledger, compare_totals, unpublished
 from caucus.service import load_context
@@ -102,6 +102,8 @@ class Outcome:
     staff: list[StaffAccount] = field(default_factory=list)
     credentials: dict[str, str] = field(default_factory=dict)
     behaviours: list[Verdict] = field(default_factory=list)
+    #: the hotline code on each precinct's card (what a chair reads to the hotline)
+    hotline_codes: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -178,13 +180,13 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
     truth = config.truth
     with _database(config) as (url, cluster):
         codes = [p.code for p in truth.precincts]
-        credentials = prepare_election(url, SLUG, codes, plan=truth.plan)
+        cards = prepare_cards(url, SLUG, codes, plan=truth.plan)
+        credentials = {code: card.credential for code, card in cards.items()}
+        hotline_codes = {code: card.hotline_code for code, card in cards.items()}
         snapshots = config.directory / "snapshots"
         # plain http on 127.0.0.1: the staff cookie cannot be Secure-only here (it must be behind TLS)
         env = {"CAUCUS_SNAPSHOT_DIR": str(snapshots), "CAUCUS_RELEASE_INTERVAL_SECONDS": str(config.release_interval),
                "CAUCUS_STAFF_COOKIE_SECURE": "false",
-               # the clients' addresses come in X-Forwarded-For from 127.0.0.1, as from the party's nginx
-               "CAUCUS_TRUSTED_PROXIES": "127.0.0.1/32",
                # snapshots are built by their own process, so that they never compete with the requests
                "CAUCUS_RELEASE_IN_APP": "false"}
         releaser = ReleaserProcess(url, SLUG, snapshots, config.release_interval)
@@ -200,7 +202,8 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
             tally = Tally()
             progress = Progress(tally, expected=len(truth.published))
             front = proxy.base_url if proxy is not None else server.base_url
-            outcome_wait = asyncio.run(_night(config, server, cluster, credentials=credentials, progress=progress,
+            outcome_wait = asyncio.run(_night(config, server, cluster, credentials=credentials,
+                                              hotline_codes=hotline_codes, progress=progress,
                                               on_progress=on_progress, staff=staff, front=front, url=url))
         finally:
             if proxy is not None:
@@ -228,11 +231,12 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
     ]
     return Outcome(config, tally, ledger, progress.published, totals, len(truth.published), outcome_wait,
                    time.monotonic() - wall, log[-5000:], server=server, staff=staff, credentials=credentials,
-                   releaser=releaser, behaviours=behaviours)
+                   hotline_codes=hotline_codes, releaser=releaser, behaviours=behaviours)
 
 
 async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None, *,
-                 credentials: dict[str, str], progress: Progress, on_progress: Callable[[Progress], None] | None,
+                 credentials: dict[str, str], hotline_codes: dict[str, str], progress: Progress,
+                 on_progress: Callable[[Progress], None] | None,
                  staff: list[StaffAccount], front: str, url: str) -> float | None:
     """``front``: where the clients go (the server, or nginx in front of it)."""
     front_port = int(front.rsplit(":", 1)[1])
@@ -289,7 +293,8 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
                         progress.staff_after_flood[account.username] = await StaffClient(
                             base_url, account, progress.tally).try_sign_in()
             attack = flood_then_staff
-        await play(base_url, config.truth, credentials, behaviour=config.behaviour, timeline=config.timeline,
+        await play(base_url, config.truth, credentials, hotline_codes=hotline_codes, behaviour=config.behaviour,
+                   timeline=config.timeline,
                    tally=progress.tally, faults=faults, seed=config.seed, connections=config.connections,
                    hotline=desk, in_app=config.in_app, screenshots=config.directory / "screenshots",
                    attack=attack)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import httpx
 
-from caucus.ledger import HashCost, PrecinctSpec, create_election, issue_credentials, make_engine, upgrade
+from caucus.ledger import HashCost, IssuedCredential, PrecinctSpec, create_election, issue_cards, make_engine, upgrade
 from caucus.plans import load_plan
 
-__all__ = ["ServerProcess", "free_port", "prepare_election"]
+__all__ = ["ServerProcess", "free_port", "prepare_cards", "prepare_election"]
 
 #: argon2 parameters for rehearsals and benchmarks only (real elections use the production default)
 REHEARSAL_COST = HashCost(time_cost=1, memory_cost_kib=1024, parallelism=1)
@@ -31,19 +31,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def prepare_election(url: str, slug: str, codes: Iterable[str], plan: str = "iowa-2020",
-                     cost: HashCost = REHEARSAL_COST) -> dict[str, str]:
-    """Migrate ``url``, create election ``slug`` from ``plan`` in test mode, and issue credentials for
-    ``codes``; returns the credentials by precinct code."""
+def prepare_cards(url: str, slug: str, codes: Iterable[str], plan: str = "iowa-2020",
+                  cost: HashCost = REHEARSAL_COST) -> dict[str, IssuedCredential]:
+    """Migrate ``url``, create election ``slug`` from ``plan`` in test mode, and issue cards (app credential
+    and hotline code) for ``codes``; returns them by precinct code."""
     upgrade(url)
     engine = make_engine(url)
     try:
         the_plan = load_plan(plan)
         specs = [PrecinctSpec(p.code, p.county, p.name, p.delegates, p.kind) for p in the_plan.precincts]
         create_election(engine, slug, plan, "test", specs)
-        return issue_credentials(engine, slug, list(codes), cost=cost)
+        return issue_cards(engine, slug, list(codes), cost=cost)
     finally:
         engine.dispose()
+
+
+def prepare_election(url: str, slug: str, codes: Iterable[str], plan: str = "iowa-2020",
+                     cost: HashCost = REHEARSAL_COST) -> dict[str, str]:
+    """:func:`prepare_cards`, returning only the app credentials by precinct code."""
+    return {code: card.credential for code, card in prepare_cards(url, slug, codes, plan, cost).items()}
 
 
 class ReleaserProcess:
@@ -75,13 +81,17 @@ class ReleaserProcess:
 
 
 class ServerProcess:
-    """``uvicorn --factory caucus.web.app:create_app`` on 127.0.0.1 in a subprocess."""
+    """``uvicorn --factory caucus.web.app:create_app`` on 127.0.0.1 in a subprocess.
+
+    The app believes ``X-Forwarded-For`` from loopback (``CAUCUS_TRUSTED_PROXIES=127.0.0.1``, unless ``env``
+    says otherwise): the rehearsal's clients run on this host and give each phone its own address in that
+    header, and so does nginx in front of it."""
 
     def __init__(self, database_url: str, election: str, *, workers: int = 1, port: int | None = None,
                  cwd: Path | None = None, log_level: str = "warning", env: dict[str, str] | None = None) -> None:
         self.database_url, self.election, self.workers = database_url, election, workers
         #: extra environment for the server (``CAUCUS_*`` settings)
-        self.env = dict(env or {})
+        self.env = {"CAUCUS_TRUSTED_PROXIES": "127.0.0.1", **(env or {})}
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.cwd, self.log_level = cwd, log_level
@@ -94,7 +104,7 @@ class ServerProcess:
                **self.env}
         command = [sys.executable, "-m", "uvicorn", "--factory", "caucus.web.app:create_app", "--host",
                    "127.0.0.1", "--port", str(self.port), "--log-level", self.log_level,
-                   "--workers", str(self.workers)]
+                   "--workers", str(self.workers), "--no-proxy-headers"]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, env=env, cwd=self.cwd, stdout=subprocess.DEVNULL,
                                             stderr=log, start_new_session=True)

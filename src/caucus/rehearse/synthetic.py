@@ -96,7 +96,7 @@ def synthetic_truth(directory: Path, precincts: int, seed: int = 2020) -> Ground
     directory.mkdir(parents=True, exist_ok=True)
     regular = precincts - SATELLITES
     n_counties = max(1, round(regular / PER_COUNTY))
-    rows: list[tuple[str, str, str, int | None, str]] = []
+    rows: list[tuple[str, str, str, int | None, str, int | None]] = []
     d: int | None
     county_d: dict[str, int] = {}
     truths: list[PrecinctTruth] = []
@@ -109,13 +109,15 @@ def synthetic_truth(directory: Path, precincts: int, seed: int = 2020) -> Ground
         county = f"County {i % n_counties + 1:03d}"
         d = 1 if rng.random() < 0.08 else rng.randint(2, 12)
         code = f"{county}/P{i + 1:05d}"
-        rows.append((code, county, f"PRECINCT {i + 1:05d}", d, "precinct"))
+        rows.append((code, county, f"PRECINCT {i + 1:05d}", d, "precinct", None))
         county_d[county] += d
         truths.append(_precinct(rng, code, d, leanings[county], ruleset))
     for s in range(SATELLITES):
         code = f"Satellite/S{s + 1:02d}"
-        rows.append((code, "Satellite", f"SATELLITE SITE {s + 1:02d}", None, "satellite"))
         truths.append(_precinct(rng, code, None, leanings["County 001"], ruleset))
+        # expected attendance as the bundled plan derives it (docs/plan-format.md): twice the turnout, at least 20
+        rows.append((code, "Satellite", f"SATELLITE SITE {s + 1:02d}", None, "satellite",
+                     max(20, 2 * truths[-1].attendance)))
     with (directory / "counties.csv").open("w", newline="") as f:
         out = csv.writer(f)
         out.writerow(["county", "district", "county_delegates", "state_delegates", "kind"])
@@ -126,9 +128,9 @@ def synthetic_truth(directory: Path, precincts: int, seed: int = 2020) -> Ground
         out.writerow(["Satellite", "", 0, "3/2", "satellite-pool"])
     with (directory / "precincts.csv").open("w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["code", "county", "name", "precinct_id", "delegates", "kind"])
-        for code, county, name, d, kind in rows:
-            out.writerow([code, county, name, "", "" if d is None else d, kind])
+        out.writerow(["code", "county", "name", "precinct_id", "delegates", "kind", "expected_attendance"])
+        for code, county, name, d, kind, expected in rows:
+            out.writerow([code, county, name, "", "" if d is None else d, kind, "" if expected is None else expected])
     names = ", ".join(f'"{g}"' for g in CANDIDATES)
     districts = "\n".join(f'"{d}" = {3 + i}' for i, d in enumerate(DISTRICTS))
     (directory / "plan.toml").write_text(

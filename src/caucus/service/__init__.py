@@ -9,6 +9,7 @@ Importing this package does no work: build an :class:`ElectionContext` with :fun
 """
 
 from caucus.service.context import ElectionContext, PrecinctInfo, load_context
+from caucus.service.corrections import Correction, CorrectionResult, StageCorrection, correction_id_for
 from caucus.service.errors import (
     CorrectionInvalid,
     ElectionNotServable,
@@ -17,7 +18,6 @@ from caucus.service.errors import (
     InvalidReport,
     LedgerTimeout,
     NotSignedIn,
-    PrecinctLocked,
     ReportRejected,
     ServiceError,
     SessionExpired,
@@ -32,7 +32,7 @@ from caucus.service.errors import (
     WrongPrecinct,
 )
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, Evaluation, Recomputation, evaluate
-from caucus.service.limits import PrecinctLock, SignInLimits, client_retry_at, precinct_lock
+from caucus.service.limits import Backoff, ThrottleRules, Throttles
 from caucus.service.reports import ReportService, StageReport, SubmitResult
 from caucus.service.sessions import (
     ChairSession,
@@ -49,8 +49,11 @@ __all__ = [
     "STAGE_ORDER",
     "STAGE_TITLES",
     "STATUS_NAMES",
+    "Backoff",
     "ChairSession",
+    "Correction",
     "CorrectionInvalid",
+    "CorrectionResult",
     "CredentialMalformed",
     "ElectionContext",
     "ElectionNotServable",
@@ -61,8 +64,6 @@ __all__ = [
     "LedgerTimeout",
     "NotSignedIn",
     "PrecinctInfo",
-    "PrecinctLock",
-    "PrecinctLocked",
     "PrecinctStatus",
     "Recomputation",
     "ReportRejected",
@@ -73,23 +74,24 @@ __all__ = [
     "SessionRevoked",
     "SessionService",
     "SignInFailed",
-    "SignInLimits",
     "SignInPurpose",
     "SignedIn",
     "StageAlreadyReported",
+    "StageCorrection",
     "StageOutOfOrder",
     "StageReport",
     "StatusName",
     "SubmitResult",
+    "ThrottleRules",
+    "Throttles",
     "TooManySignIns",
     "UnknownCandidates",
     "UnknownPrecinctCode",
     "WrongPrecinct",
-    "client_retry_at",
+    "correction_id_for",
     "derive_status",
     "evaluate",
     "load_context",
-    "precinct_lock",
     "read_status",
     "sign_in_tests",
     "token_hash",

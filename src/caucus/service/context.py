@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from types import MappingProxyType
 
 from sqlalchemy import Engine, select
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, select
 from caucus.ledger import PrecinctKind, UnknownElection, get_election, list_precincts
 from caucus.ledger.schema import elections
 from caucus.plans import Plan, PlanError, load_plan
+from caucus.plans.model import fold_code
 from caucus.rules import RuleSet, UnknownRuleSet, get_ruleset
 from caucus.service.errors import ElectionNotServable, UnknownPrecinctCode
 
@@ -30,6 +32,9 @@ class PrecinctInfo:
     kind: PrecinctKind
     delegates: int | None
     sde_ratio: Fraction | None
+    #: a satellite site's expected size from the plan (None for a precinct): above it, the blocking finding
+    #: ``attendance-above-expected``
+    expected_attendance: int | None = None
 
 
 @dataclass(frozen=True)
@@ -45,12 +50,20 @@ class ElectionContext:
     def candidates(self) -> tuple[str, ...]:
         return self.plan.candidates
 
+    @cached_property
+    def _folded(self) -> Mapping[str, str]:
+        return {fold_code(code): code for code in self.precincts}
+
     def precinct(self, code: str) -> PrecinctInfo:
-        """The precinct with this code; raises UnknownPrecinctCode."""
-        try:
-            return self.precincts[code]
-        except KeyError:
-            raise UnknownPrecinctCode(self.slug, code) from None
+        """The precinct with this code as people type it (case, and leading, trailing and repeated spaces
+        ignored: ``ridge/03`` is ``Ridge/03``); its ``code`` is the plan's. Raises UnknownPrecinctCode."""
+        found = self.precincts.get(code)
+        if found is not None:
+            return found
+        canonical = self._folded.get(fold_code(code)) if isinstance(code, str) else None
+        if canonical is None:
+            raise UnknownPrecinctCode(self.slug, code)
+        return self.precincts[canonical]
 
 
 def _only_election(engine: Engine) -> str:
@@ -102,6 +115,7 @@ def load_context(engine: Engine, slug: str | None = None) -> ElectionContext:
             kind=fact.kind,
             delegates=fact.delegates,
             sde_ratio=ratio,
+            expected_attendance=fact.expected_attendance,
         )
     if unknown:
         shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")

@@ -71,29 +71,17 @@ class SignInFailed(ServiceError):
     code = "sign-in-failed"
 
 
-class PrecinctLocked(ServiceError):
-    code = "precinct-locked"
-
-    def __init__(self, precinct: str, until: datetime, now: datetime) -> None:
-        super().__init__(
-            f"too many failed sign-ins for precinct {precinct}: locked until {clock_time(until)} "
-            f"({about(until - now)}); call the hotline if you need help now"
-        )
-        self.until = until
-        self.retry_after = max(1, math.ceil((until - now).total_seconds()))
-
-
 class TooManySignIns(ServiceError):
+    """A throttle (:mod:`caucus.service.limits`) refuses the attempt for now: 429 with Retry-After."""
+
     code = "too-many-sign-ins"
 
-    def __init__(self, failures: int, window: timedelta, until: datetime, now: datetime) -> None:
-        minutes = round(window.total_seconds() / 60)
-        super().__init__(
-            f"too many failed sign-ins from this network address ({failures} in {minutes} minutes): "
-            f"try again after {clock_time(until)} ({about(until - now)}); call the hotline if you need help now"
-        )
+    def __init__(self, what: str, until: datetime, now: datetime, advice: str) -> None:
+        seconds = max(1, math.ceil((until - now).total_seconds()))
+        wait = f"{seconds} seconds" if seconds < 120 else about(until - now)
+        super().__init__(f"{what}: try again after {clock_time(until)} (in {wait}); {advice}")
         self.until = until
-        self.retry_after = max(1, math.ceil((until - now).total_seconds()))
+        self.retry_after = seconds
 
 
 class NotSignedIn(ServiceError):
@@ -164,8 +152,8 @@ class StageAlreadyReported(ServiceError):
 class CorrectionInvalid(ServiceError):
     code = "correction-invalid"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, [FieldProblem("supersedes_seq", self.code, message)])
+    def __init__(self, message: str, field: str = "supersedes_seq") -> None:
+        super().__init__(message, [FieldProblem(field, self.code, message)])
 
 
 class ReportRejected(ServiceError):
@@ -201,9 +189,14 @@ class PhotoKeyConflict(ServiceError):
 
     code = "idempotency-conflict"
 
-    def __init__(self, key: str, photo_id: int) -> None:
-        message = (f"idempotency key {key!r} was already used by photo #{photo_id} with different content; "
-                   "use a new key for a new photo")
+    def __init__(self, key: str, photo_id: int, *, rehearsal: bool = False) -> None:
+        if rehearsal:
+            message = (f"idempotency key {key!r} belongs to photo #{photo_id}, stored during the rehearsal (before "
+                       "the election went live or the rehearsal was reset); it is not used now: send the photo "
+                       "again with a new key")
+        else:
+            message = (f"idempotency key {key!r} was already used by photo #{photo_id} with different content; "
+                       "use a new key for a new photo")
         super().__init__(message, [FieldProblem("idempotency_key", self.code, message)])
         self.photo_id = photo_id
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from caucus.checks import Finding, PrecinctReport, check_report
+from caucus.checks import REVIEWABLE_CODES, Finding, PrecinctReport, check_report
 from caucus.ledger import Stage
 from caucus.rules import ChanceEvent, ChanceOutcome, RuleSet, published_sdes, site_delegates, threshold
 from caucus.service.context import PrecinctInfo
@@ -33,7 +33,7 @@ STAGE_TITLES: dict[str, str] = {
 _INPUT_CODES = frozenset({"count-missing", "count-negative", "count-not-whole", "candidate-unknown"})
 #: the findings that can be judged once a stage (and every stage before it) is reported
 _CODES_BY_STAGE: dict[str, frozenset[str]] = {
-    "attendance": frozenset({"no-attendance"}),
+    "attendance": frozenset({"no-attendance", "attendance-above-expected"}),
     "first": frozenset({"first-exceeds-attendance"}),
     "final": frozenset({"final-exceeds-first", "viable-group-lost-members", "viable-group-lost-viability",
                         "no-viable-group", "chance-required", "chance-outcome-invalid"}),
@@ -71,6 +71,12 @@ class Evaluation:
     @property
     def blocking(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.severity == "blocking")
+
+    @property
+    def impossible(self) -> tuple[Finding, ...]:
+        """The blocking findings a reviewer may not accept (only a correction clears them); the others
+        (``REVIEWABLE_CODES``: implausible, not impossible) may be accepted after checking the paper."""
+        return tuple(f for f in self.blocking if f.code not in REVIEWABLE_CODES)
 
     @property
     def warnings(self) -> tuple[Finding, ...]:
@@ -142,6 +148,7 @@ def evaluate(
         sde_ratio=info.sde_ratio,
         chance=chance_outcomes(final_payload),
         candidates=frozenset(candidates),
+        expected_attendance=info.expected_attendance,
     )
     result = check_report(report, ruleset)
     findings = tuple(f for f in result.findings if f.code in relevant)

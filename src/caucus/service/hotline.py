@@ -1,9 +1,18 @@
 """The hotline console's use cases: verify a caller, key in stages, read them back; the call log.
 
-No credential, no entry: an operator can key in a precinct's numbers only within a call verified with the
-precinct's code and active credential (:func:`caucus.ledger.verify_credential`). A failed verification is
-recorded in ``signin_attempts`` (client ``hotline:<operator>``), so it counts toward the precinct's lockout
-exactly like a failed sign-in in the app, and a locked precinct cannot be verified on the phone either.
+No code, no entry: an operator can key in a precinct's numbers only within a call verified with the
+precinct's code and its active **hotline code** (:func:`caucus.ledger.verify_hotline_code`), the second
+secret on the chair's card. The app credential is never accepted on the phone (it is never read aloud: an
+operator who heard it could sign in to the API as the chair). Every verification is in the call log
+(``hotline_calls``) and the audit log (``hotline.verify``). Wrong codes are throttled per operator and per
+(precinct, operator) with short growing delays, never per precinct (:mod:`caucus.service.limits`): a prank
+caller can never stop the real chair's call from being verified, by another operator at once or by the
+same operator after a short wait.
+
+A final alignment that needs a game of chance carries its outcome in the app's shape (``"chance": [{"kind",
+"among", "selected"}]``); :meth:`HotlineService.chance_step` tells the console who is tied for what, game by
+game (:mod:`caucus.service.chance_entry`), and a game that does not fit is refused naming its field. The
+outcome is part of what the four-eyes rule compares.
 
 Each entry runs the same checks as the app (:func:`caucus.service.evaluation.evaluate` over the operator's
 own entries plus the new one; a blocking finding refuses it) and is recorded in the ledger with channel
@@ -14,35 +23,44 @@ own entries plus the new one; a blocking finding refuses it) and is recorded in 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
 
-from caucus.ledger import IdempotencyConflict, Submission, Writer, precinct_state, verify_credential
+from caucus.ledger import (
+    IdempotencyConflict,
+    Submission,
+    Writer,
+    normalize_hotline_code,
+    precinct_state,
+    verify_hotline_code,
+)
 from caucus.ledger import audit as ledger_audit
+from caucus.ledger.credentials import GROUP_LENGTH, HOTLINE_GROUPS, normalize_secret
 from caucus.ledger.db import utcnow, write_transaction
+from caucus.ledger.epochs import counted
 from caucus.ledger.model import LedgerEntry, Stage
-from caucus.ledger.schema import hotline_calls, signin_attempts
+from caucus.ledger.schema import hotline_calls
+from caucus.service.chance_entry import ChanceStep, KeyedGame, chance_step, check_recorded_chance
 from caucus.service.context import ElectionContext
 from caucus.service.errors import (
     CorrectionInvalid,
     FieldProblem,
     LedgerTimeout,
-    PrecinctLocked,
     ServiceError,
     StageOutOfOrder,
+    TooManySignIns,
     UnknownCandidates,
 )
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, evaluate
 from caucus.service.hq_errors import CallerNotVerified
-from caucus.service.limits import FAILURE, SignInLimits, precinct_lock
+from caucus.service.limits import HOTLINE_RULES, Reservation, Throttled, ThrottleRules, Throttles
 from caucus.service.reports import StageReport, SubmitResult, rejection
 from caucus.service.status import read_status
 
-HOTLINE_CLIENT = "hotline:{operator}"
 #: how long after a verified call its operator may key in entries for the precinct
 CALL_WINDOW = timedelta(minutes=60)
 
@@ -69,66 +87,82 @@ class HotlineService:
         context: ElectionContext,
         *,
         clock: Callable[[], datetime] = utcnow,
-        limits: SignInLimits | None = None,
+        rules: ThrottleRules = HOTLINE_RULES,
         write_timeout: float = 30.0,
     ) -> None:
         self.engine = engine
         self.writer = writer
         self.context = context
         self.clock = clock
-        self.limits = limits or SignInLimits()
+        self.throttles = Throttles(engine, "hotline", context.election_id, rules)
         self.write_timeout = write_timeout
         self._lock = threading.Lock()
 
     # -- verifying the caller ----------------------------------------------------------------------------
-    def verify_caller(self, operator: str, precinct: str, credential: str, note: str = "") -> HotlineCall:
-        """Check the precinct's lock, then its credential; record the call either way.
+    def verify_caller(self, operator: str, precinct: str, hotline_code: str, note: str = "") -> HotlineCall:
+        """Check the operator's throttles, then the precinct's hotline code; record the call either way.
 
-        Raises UnknownPrecinctCode, PrecinctLocked or CallerNotVerified (the caller's numbers are not taken).
+        ``precinct`` is matched without regard to case and spaces. Raises UnknownPrecinctCode,
+        CallerNotVerified (a wrong or malformed code, or the app credential read out: the caller's numbers
+        are not taken) or TooManySignIns (this operator failed too often lately, for this precinct or any).
         """
-        info = self.context.precinct(precinct.strip())
+        info = self.context.precinct(precinct)
         now = self.clock()
-        client = HOTLINE_CLIENT.format(operator=operator)[:100]
-        with self.engine.connect() as conn:
-            attempts = [(r.at, r.outcome) for r in conn.execute(
-                select(signin_attempts.c.at, signin_attempts.c.outcome).where(
-                    signin_attempts.c.election_id == self.context.election_id,
-                    signin_attempts.c.precinct_code == info.code,
-                    signin_attempts.c.at > now - self.limits.precinct_lookback))]
-        lock = precinct_lock(attempts, self.limits)
-        if lock.until is not None and lock.active(now):
-            self._record_call(info.code, operator, now, "precinct-locked", note=note, client=client)
-            raise PrecinctLocked(info.code, lock.until, now)
-        if not verify_credential(self.engine, self.context.slug, info.code, credential):
-            self._record_call(info.code, operator, now, "bad-credential", note=note, client=client)
-            after = precinct_lock([*attempts, (now, FAILURE)], self.limits)
-            left = self.limits.precinct_failures - after.failures
-            locked = after.until is not None and after.active(now)
-            tail = "the precinct is now locked" if locked else f"{left} attempts left before the precinct is locked"
-            message = (f"the caller could not be verified: the credential does not match precinct {info.code}'s "
-                       f"active credential ({tail}); take no numbers from this call")
-            raise CallerNotVerified(message, [FieldProblem("credential", "caller-not-verified", message)])
-        return self._record_call(info.code, operator, now, "verified", note=note, client=client)
+        if normalize_secret(hotline_code) is not None:
+            self._audit_only(info.code, operator, now, "rejected:app-credential", note)
+            message = ("that is the card's app credential, which is never read aloud and never accepted on the "
+                       "phone: ask the caller for the HOTLINE CODE on the card (3 groups of 4) and take no numbers "
+                       "until it is verified; tell HQ, which should rotate this precinct's card")
+            raise CallerNotVerified(message, [FieldProblem("hotline_code", "app-credential-refused", message)])
+        if normalize_hotline_code(hotline_code) is None:
+            shape = "-".join(["XXXX"] * HOTLINE_GROUPS)
+            message = (f"a hotline code is {HOTLINE_GROUPS} groups of {GROUP_LENGTH} letters and digits ({shape}) "
+                       "without 0, 1, I, L, O or U; ask the caller to read it again from the card")
+            raise CallerNotVerified(message, [FieldProblem("hotline_code", "hotline-code-malformed", message)])
+        with write_transaction(self.engine) as conn:
+            reserved = self.throttles.reserve(conn, info.code, operator, now)
+            if isinstance(reserved, Throttled):
+                ledger_audit.record(conn, election_id=self.context.election_id, at=now,
+                                    actor=operator_actor(operator), action="hotline.verify",
+                                    detail={"precinct": info.code, "throttle": reserved.scope,
+                                            "failures": reserved.failures, "retry_after": reserved.retry_after(now)},
+                                    outcome="rejected:throttled")
+        if isinstance(reserved, Throttled):
+            whose = "on your console" if reserved.scope == "client" else f"for precinct {info.code} on your console"
+            raise TooManySignIns(f"too many wrong hotline codes {whose} ({reserved.failures} in the last hour)",
+                                 reserved.until, now, "hand the call to another operator, or ask an admin or the "
+                                 "director to lift the throttle (HQ, Throttles)")
+        if not verify_hotline_code(self.engine, self.context.slug, info.code, hotline_code):
+            self._record_call(info.code, operator, now, "bad-credential", note=note, reservation=None)
+            message = (f"the caller could not be verified: the hotline code does not match precinct {info.code}'s "
+                       "active hotline code; take no numbers from this call")
+            raise CallerNotVerified(message, [FieldProblem("hotline_code", "caller-not-verified", message)])
+        return self._record_call(info.code, operator, now, "verified", note=note, reservation=reserved)
+
+    def _audit_only(self, precinct: str, operator: str, now: datetime, outcome: str, note: str) -> None:
+        with write_transaction(self.engine) as conn:
+            ledger_audit.record(conn, election_id=self.context.election_id, at=now, actor=operator_actor(operator),
+                                action="hotline.verify", detail={"precinct": precinct, "note": note.strip()[:200]},
+                                outcome=outcome)
 
     def _record_call(self, precinct: str, operator: str, now: datetime, outcome: str, *, note: str,
-                     client: str) -> HotlineCall:
+                     reservation: Reservation | None) -> HotlineCall:
         with write_transaction(self.engine) as conn:
             call_id = conn.execute(hotline_calls.insert().values(
                 election_id=self.context.election_id, precinct_code=precinct, operator=operator, at=now,
                 outcome=outcome, note=note.strip()[:500],
             ).returning(hotline_calls.c.id)).scalar_one()
-            if outcome == "bad-credential":
-                conn.execute(signin_attempts.insert().values(
-                    election_id=self.context.election_id, precinct_code=precinct, client=client, at=now, ok=False,
-                    outcome=FAILURE))
+            if reservation is not None:
+                self.throttles.succeeded(conn, reservation, now)
             ledger_audit.record(conn, election_id=self.context.election_id, at=now, actor=operator_actor(operator),
                                 action="hotline.verify", detail={"precinct": precinct, "call": call_id},
-                                outcome=outcome)
+                                outcome="verified" if outcome == "verified" else "rejected:bad-hotline-code")
         return HotlineCall(call_id, precinct, operator, now, outcome, note)
 
     def calls(self, precinct: str | None = None, *, since: datetime | None = None) -> list[HotlineCall]:
         """The call log (of one precinct, or all), oldest first."""
-        query = select(hotline_calls).where(hotline_calls.c.election_id == self.context.election_id)
+        query = select(hotline_calls).where(hotline_calls.c.election_id == self.context.election_id,
+                                            counted(hotline_calls.c.id, self.context.election_id, "calls_after_id"))
         if precinct is not None:
             query = query.where(hotline_calls.c.precinct_code == precinct)
         if since is not None:
@@ -142,7 +176,7 @@ class HotlineService:
         found = [c for c in self.calls() if c.id == call_id]
         now = self.clock()
         if not found or found[0].operator != operator or found[0].outcome != "verified":
-            raise CallerNotVerified("verify the caller first (precinct code and credential): no credential, no entry")
+            raise CallerNotVerified("verify the caller first (precinct code and hotline code): no code, no entry")
         if now - found[0].at > CALL_WINDOW:
             raise CallerNotVerified("this call was verified more than an hour ago; verify the caller again")
         return found[0]
@@ -220,11 +254,24 @@ class HotlineService:
             if not (report.reason or "").strip():
                 raise CorrectionInvalid(f"a correction of entry #{report.supersedes_seq} needs a reason")
         payloads: dict[Stage, Mapping[str, Any]] = {stage: entry.payload for stage, entry in mine.items()}
+        if report.stage == "final":
+            check_recorded_chance(self.context.precinct(precinct), self.context.ruleset, self.context.candidates,
+                                  payloads, report.payload)
         payloads[report.stage] = report.payload
         evaluation = evaluate(self.context.precinct(precinct), self.context.ruleset, self.context.candidates,
                               payloads)
-        if evaluation.blocking:
+        if evaluation.impossible:  # implausible (reviewable) numbers are recorded and held for review
             raise rejection(report.stage, evaluation.findings)
+
+    def chance_step(self, operator: str, call_id: int, counts: Mapping[str, Any],
+                    games: Sequence[KeyedGame]) -> ChanceStep:
+        """Where a final alignment keyed on call ``call_id`` stands with the games of chance keyed so far:
+        the next tie to settle (who is tied for what), or the first game that does not fit, by field. Uses
+        the operator's own attendance and first alignment, as :meth:`enter` does."""
+        call = self.open_call(operator, call_id)
+        mine = self.own_entries(operator, call.precinct)
+        return chance_step(self.context.precinct(call.precinct), self.context.ruleset, self.context.candidates,
+                           {stage: entry.payload for stage, entry in mine.items()}, counts=counts, games=games)
 
     def _audit_refusal(self, actor: str, precinct: str, report: StageReport, error: ServiceError) -> None:
         with write_transaction(self.engine) as conn:

@@ -6,26 +6,11 @@ one HTTP status (``caucus.web.errors``).
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
-
-from caucus.service.errors import FieldProblem, ServiceError, SignInFailed, about, clock_time
+from caucus.service.errors import FieldProblem, ServiceError, SignInFailed
 
 
 class StaffSignInFailed(SignInFailed):
     """Unknown user, wrong password or disabled account: the message never says which."""
-
-
-class AccountLocked(ServiceError):
-    code = "account-locked"
-
-    def __init__(self, username: str, until: datetime, now: datetime) -> None:
-        super().__init__(
-            f"too many failed sign-ins for account {username!r}: locked until {clock_time(until)} "
-            f"({about(until - now)}); ask an admin if you need help now"
-        )
-        self.until = until
-        self.retry_after = max(1, math.ceil((until - now).total_seconds()))
 
 
 class StaffInputInvalid(ServiceError):

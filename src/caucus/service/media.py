@@ -25,6 +25,7 @@ from caucus.ledger import Channel
 from caucus.ledger.audit import record
 from caucus.ledger.db import utcnow, write_transaction
 from caucus.ledger.elections import precinct_id_for
+from caucus.ledger.epochs import counted
 from caucus.ledger.model import CHANNELS
 from caucus.ledger.schema import MESSAGE_KINDS, hq_messages, photos, precincts
 from caucus.service.context import ElectionContext
@@ -135,6 +136,8 @@ class PhotoService:
                            channel, actor, now)
 
     def _replay(self, existing: PhotoRecord, digest: str, precinct_code: str, key: str) -> PhotoRecord:
+        if not self._counts(existing.id):
+            raise PhotoKeyConflict(key, existing.id, rehearsal=True)
         if existing.sha256 != digest or existing.precinct != precinct_code:
             raise PhotoKeyConflict(key, existing.id)
         return existing
@@ -145,6 +148,12 @@ class PhotoService:
                       photos.c.received_at).join(precincts, precincts.c.id == photos.c.precinct_id).where(
                           photos.c.election_id == self.context.election_id)
 
+    def _counts(self, photo_id: int) -> bool:
+        """Whether photo ``photo_id`` was stored in the current epoch (not during the rehearsal)."""
+        with self.engine.connect() as conn:
+            return bool(conn.execute(select(counted(photos.c.id, self.context.election_id, "photos_after_id"))
+                                .where(photos.c.id == photo_id)).scalar())
+
     def _by_key(self, key: str) -> PhotoRecord | None:
         with self.engine.connect() as conn:
             row = conn.execute(self._select().where(photos.c.idempotency_key == key)).first()
@@ -154,13 +163,16 @@ class PhotoService:
         """The precinct's photos, oldest first."""
         self.context.precinct(precinct_code)
         with self.engine.connect() as conn:
-            rows = conn.execute(self._select().where(precincts.c.code == precinct_code).order_by(photos.c.id))
+            rows = conn.execute(self._select().where(
+                precincts.c.code == precinct_code,
+                counted(photos.c.id, self.context.election_id, "photos_after_id")).order_by(photos.c.id))
             return [PhotoRecord(*row) for row in rows]
 
     def get(self, photo_id: int) -> tuple[PhotoRecord, bytes]:
-        """A photo and its bytes; raises NotFound."""
+        """A photo of the current epoch and its bytes; raises NotFound (a rehearsal's photo too)."""
         with self.engine.connect() as conn:
-            row = conn.execute(self._select().add_columns(photos.c.data).where(photos.c.id == photo_id)).first()
+            row = conn.execute(self._select().add_columns(photos.c.data).where(
+                photos.c.id == photo_id, counted(photos.c.id, self.context.election_id, "photos_after_id"))).first()
         if row is None:
             raise NotFound(f"no photo #{photo_id} in election {self.context.slug}")
         return PhotoRecord(*row[:-1]), bytes(row[-1])
@@ -198,7 +210,8 @@ class MessageService:
         query = (select(hq_messages.c.id, precincts.c.code, hq_messages.c.kind, hq_messages.c.text,
                         hq_messages.c.actor, hq_messages.c.sent_at)
                  .join(precincts, precincts.c.id == hq_messages.c.precinct_id)
-                 .where(hq_messages.c.election_id == self.context.election_id, precincts.c.code == precinct_code)
+                 .where(hq_messages.c.election_id == self.context.election_id, precincts.c.code == precinct_code,
+                        counted(hq_messages.c.id, self.context.election_id, "messages_after_id"))
                  .order_by(hq_messages.c.id))
         with self.engine.connect() as conn:
             return [Message(*row) for row in conn.execute(query)]

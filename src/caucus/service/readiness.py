@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, select
 
 from caucus.ledger.db import utcnow
+from caucus.ledger.epochs import counted
 from caucus.ledger.schema import audit_log, credentials, hotline_calls, precincts, signin_attempts
 from caucus.service.context import ElectionContext
 from caucus.service.review import queue_reasons
@@ -135,7 +136,8 @@ class ReadinessService:
 
 def _calls(engine: Engine, election_id: int) -> list[datetime]:
     with engine.connect() as conn:
-        return sorted(conn.execute(select(hotline_calls.c.at).where(hotline_calls.c.election_id == election_id))
+        return sorted(conn.execute(select(hotline_calls.c.at).where(
+            hotline_calls.c.election_id == election_id, counted(hotline_calls.c.id, election_id, "calls_after_id")))
                       .scalars())
 
 

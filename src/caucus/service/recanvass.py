@@ -21,10 +21,12 @@ from sqlalchemy import Engine, func, select
 from caucus.ledger import LedgerEntry, Stage, entries
 from caucus.ledger import audit as ledger_audit
 from caucus.ledger.db import utcnow, write_transaction
+from caucus.ledger.epochs import counted
 from caucus.ledger.schema import ledger_entries, recanvass_requests, review_decisions
 from caucus.ledger.state import derive_state
 from caucus.rules import published_sdes
 from caucus.service.context import ElectionContext
+from caucus.service.errors import UnknownPrecinctCode
 from caucus.service.hq_errors import StaffInputInvalid, UnknownRecanvass
 from caucus.service.review import ReviewService
 from caucus.service.status import PrecinctStatus, derive_status, read_status
@@ -120,9 +122,11 @@ class RecanvassService:
         codes = list(dict.fromkeys(p.strip() for p in precincts if p.strip()))
         if not codes:
             raise StaffInputInvalid("precincts", "name at least one precinct (codes like Adair/04SE, one per line)")
-        unknown = [c for c in codes if c not in self.context.precincts]
+        known = {c: self._canonical(c) for c in codes}
+        unknown = [c for c, canonical in known.items() if canonical is None]
         if unknown:
             raise StaffInputInvalid("precincts", f"no such precinct in this election: {', '.join(unknown[:5])}")
+        codes = list(dict.fromkeys(canonical for canonical in known.values() if canonical is not None))
         if not reason:
             raise StaffInputInvalid("reason", "give the campaign's reason")
         now = self.clock()
@@ -142,7 +146,9 @@ class RecanvassService:
     def list(self) -> list[RecanvassRequest]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(recanvass_requests).where(
-                recanvass_requests.c.election_id == self.context.election_id).order_by(recanvass_requests.c.id))
+                recanvass_requests.c.election_id == self.context.election_id,
+                counted(recanvass_requests.c.id, self.context.election_id, "requests_after_id"))
+                .order_by(recanvass_requests.c.id))
             return [_request(r) for r in rows]
 
     def get(self, request_id: int) -> RecanvassRequest:
@@ -151,6 +157,13 @@ class RecanvassService:
             raise UnknownRecanvass(f"there is no recanvass request R-{request_id}")
         return found[0]
 
+    def _canonical(self, code: str) -> str | None:
+        """The plan's code for a code as typed (case and spaces ignored), or None."""
+        try:
+            return self.context.precinct(code).code
+        except UnknownPrecinctCode:
+            return None
+
     def _covering(self, request_id: int, precinct: str) -> RecanvassRequest:
         request = self.get(request_id)
         if precinct not in request.precincts:
@@ -158,13 +171,15 @@ class RecanvassService:
         return request
 
     def correct(self, reviewer: str, request_id: int, precinct: str, corrected: Mapping[Stage, Mapping[str, Any]],
-                *, note: str, key: str) -> PrecinctStatus:
+                *, note: str, key: str, supersedes: Mapping[Stage, int] | None = None) -> PrecinctStatus:
+        """Correct the precinct's stages in ``corrected`` together, as one correction whose reason carries
+        the request's id (``R-<n> recanvass: <note>``)."""
         request = self._covering(request_id, precinct)
         note = note.strip()
         if not note:
             raise StaffInputInvalid("note", "say what the re-check found (e.g. 'worksheet shows 8 for Klobuchar')")
         return self.review.correct(reviewer, precinct, corrected, key=key,
-                                   reason=f"{request.label} {request.kind}: {note}")
+                                   reason=f"{request.label} {request.kind}: {note}", supersedes=supersedes)
 
     def unchanged(self, reviewer: str, request_id: int, precinct: str, note: str) -> PrecinctStatus:
         request = self._covering(request_id, precinct)
@@ -186,7 +201,7 @@ class RecanvassService:
         items = []
         for code in request.precincts:
             info = self.context.precinct(code)
-            rows = entries(self.engine, self.context.slug, code)
+            rows = entries(self.engine, self.context.slug, code, counting=True)
             then = [e for e in rows if e.seq <= request.as_of_seq]
             before = derive_status(self.context, info, derive_state(self.context.slug, code, then))
             after = read_status(self.engine, self.context, code)

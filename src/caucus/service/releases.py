@@ -10,7 +10,18 @@ documents is in the database, so a release whose files are missing (a crash afte
 byte for byte (:meth:`ReleaseService.repair`), and its manifest must hash to the recorded content hash.
 
 A released precinct stays released: if it is later held for review, its last released record stands until
-it is accepted again (the held list of :meth:`preview` names it).
+it is accepted again (the held list of :meth:`preview` names it). A precinct is released again only when
+its published record changes (its numbers, provenance, findings or photos; not merely the ledger position).
+
+Safe releases: the zero-count rehearsal release is refused once a real release is out (it would replace the
+results with zeros); certifying names what is outstanding (not reported, incomplete, held, conflicting) and
+is refused unless the director acknowledges exactly those precincts; after certification, a release is a
+"certified, corrected" release that must say why (``correctionOf`` in the feed), and continuous release
+stops. Every path (HQ, ``caucus release now|certify|watch``, the continuous loop) is this one class, and it
+always publishes the worksheet photos.
+
+Epochs (:mod:`caucus.ledger.epochs`): releases up to the current epoch's ``releases_through`` are the
+rehearsal's, archived; the first release after a go-live has no ``previous`` and starts from nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ import builtins
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,8 +41,9 @@ from sqlalchemy.exc import IntegrityError
 
 from caucus.ledger import audit as ledger_audit
 from caucus.ledger import canonical_json
-from caucus.ledger.db import utcnow, write_transaction
-from caucus.ledger.schema import release_modes, release_precincts, releases
+from caucus.ledger.db import is_sqlite, utcnow, write_transaction
+from caucus.ledger.epochs import Epoch, read_epoch
+from caucus.ledger.schema import election_epochs, elections, release_modes, release_precincts, releases
 from caucus.publish.documents import build_documents
 from caucus.publish.model import ReleaseMeta, iso
 from caucus.publish.store import Snapshot, SnapshotStore, manifest_of
@@ -72,6 +84,39 @@ class ReleaseRecord:
     precincts_total: int
     note: str
     certified_act: str | None
+    #: a release of the rehearsal, archived by a go-live or a reset (kept, never served)
+    archived: bool = False
+    #: a certified release correcting the earlier certified release of this number
+    correction_of: int | None = None
+
+
+@dataclass(frozen=True)
+class Outstanding:
+    """The precincts without accepted results: what a certification must name."""
+
+    not_reported: tuple[str, ...] = ()
+    incomplete: tuple[str, ...] = ()  # some stages reported
+    held: tuple[str, ...] = ()  # held for review
+    conflicting: tuple[str, ...] = ()
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return frozenset((*self.not_reported, *self.incomplete, *self.held, *self.conflicting))
+
+    def groups(self) -> builtins.list[tuple[str, tuple[str, ...]]]:
+        return [(label, codes) for label, codes in (("not reported", self.not_reported),
+                                                    ("incomplete", self.incomplete),
+                                                    ("held for review", self.held),
+                                                    ("conflicting", self.conflicting)) if codes]
+
+    def describe(self, limit: int | None = None) -> str:
+        """``not reported: A, B; held for review: C`` (at most ``limit`` codes per group)."""
+        parts = []
+        for label, codes in self.groups():
+            shown = codes if limit is None else codes[:limit]
+            more = f" and {len(codes) - len(shown)} more" if len(shown) < len(codes) else ""
+            parts.append(f"{label} ({len(codes)}): {', '.join(shown)}{more}")
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -94,6 +139,12 @@ class ReleasePreview:
     precincts_total: int
     last_release: int | None
     continuous: bool
+    #: why a zero-count release is refused now (None: allowed)
+    zero_refused: str | None = None
+    #: the certified release of this epoch, if any (a release now is "certified, corrected")
+    certified: int | None = None
+    outstanding: Outstanding = Outstanding()
+    mode: str = "test"
 
     @property
     def held_count(self) -> int:
@@ -120,12 +171,33 @@ def photo_entry(photo: PhotoRecord) -> dict[str, Any]:
             "path": f"photos/{photo.sha256}.{PHOTO_EXTENSIONS.get(photo.content_type, 'bin')}"}
 
 
-def _record_of(row: Any) -> ReleaseRecord:
+def _record_of(row: Any, epoch: Epoch, correction_of: int | None = None) -> ReleaseRecord:
     return ReleaseRecord(
         number=row.number, created_at=row.created_at, actor=row.actor, test=bool(row.test), status=row.status,
         zero=bool(row.zero), content_hash=row.content_hash, precincts_reporting=row.precincts_reporting,
         precincts_total=row.precincts_total, note=row.note, certified_act=row.certified_act,
+        archived=row.number <= epoch.releases_through, correction_of=correction_of,
     )
+
+
+def published_form(record: Record | None) -> str:
+    """What a precinct's release publishes, for comparison: its record without the ledger position (a new
+    ledger entry that changes nothing published does not make the precinct changed)."""
+    if record is None:
+        return ""
+    return canonical_json({k: v for k, v in record.items() if k != "ledgerSeq"})
+
+
+def _corrections(rows: builtins.list[Any]) -> dict[int, int]:
+    """release number -> the certified release it corrects (rows of one epoch, in number order)."""
+    found: dict[int, int] = {}
+    certified: int | None = None
+    for row in rows:
+        if row.status == "certified":
+            if certified is not None:
+                found[row.number] = certified
+            certified = row.number
+    return found
 
 
 class ReleaseService:
@@ -138,26 +210,45 @@ class ReleaseService:
         self.context = context
         self.store = SnapshotStore(snapshot_dir)
         self.clock = clock or utcnow
-        self._photos = photos
+        # always: a release without its worksheet photos would differ from one made by another path
+        self._photos = photos if photos is not None else PhotoService(engine, context, clock=self.clock)
         self._lock = threading.Lock()  # one release at a time in this process; the database decides across
 
     # -- reading ---------------------------------------------------------------------------------------
 
+    def epoch(self) -> Epoch:
+        """The election's current epoch (mode, and the releases archived by a go-live or reset)."""
+        return read_epoch(self.engine, self.context.election_id)
+
+    def _rows(self, conn: Connection) -> builtins.list[Any]:
+        return builtins.list(conn.execute(select(releases).where(releases.c.election_id == self.context.election_id)
+                                          .order_by(releases.c.number)))
+
     def list(self) -> builtins.list[ReleaseRecord]:
-        """Every release, newest first."""
+        """Every release (the rehearsal's archived ones too, flagged), newest first."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(releases).where(releases.c.election_id == self.context.election_id)
-                                .order_by(releases.c.number.desc()))
-            return [_record_of(row) for row in rows]
+            epoch = read_epoch(conn, self.context.election_id)
+            rows = self._rows(conn)
+        corrections = _corrections([r for r in rows if r.number > epoch.releases_through])
+        return [_record_of(row, epoch, corrections.get(row.number)) for row in reversed(rows)]
 
     def get(self, number: int) -> ReleaseRecord:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(releases).where(releases.c.election_id == self.context.election_id,
-                                                      releases.c.number == number)).first()
-        if row is None:
+        found = [r for r in self.list() if r.number == number]
+        if not found:
             raise ReleaseInvalid(f"there is no release {number}",
                                  [FieldProblem("number", "unknown", "no such release")])
-        return _record_of(row)
+        return found[0]
+
+    def _standing(self, conn: Connection, epoch: Epoch, upto: int | None = None) -> tuple[bool, Any | None]:
+        """(whether a real, non-zero release of this epoch exists, the newest certified release row of this
+        epoch), among releases numbered <= ``upto``."""
+        query = select(releases.c.number, releases.c.zero, releases.c.status, releases.c.certified_act).where(
+            releases.c.election_id == self.context.election_id, releases.c.number > epoch.releases_through)
+        if upto is not None:
+            query = query.where(releases.c.number <= upto)
+        rows = builtins.list(conn.execute(query.order_by(releases.c.number)))
+        certified = [r for r in rows if r.status == "certified"]
+        return any(not r.zero for r in rows), (certified[-1] if certified else None)
 
     def continuous(self) -> bool:
         """Whether continuous release is on (the latest switch wins; off until first switched on)."""
@@ -167,13 +258,15 @@ class ReleaseService:
                                  .order_by(release_modes.c.id.desc()).limit(1)).scalar()
         return bool(value)
 
-    def _released(self, conn: Connection, upto: int | None = None) -> tuple[dict[str, Record], dict[str, int],
-                                                                             dict[str, int]]:
-        """Each precinct's latest released record (in releases <= ``upto``): records, the release each came
-        from, the ledger seq each was derived up to."""
+    def _released(self, conn: Connection, upto: int | None = None, epoch: Epoch | None = None
+                  ) -> tuple[dict[str, Record], dict[str, int], dict[str, int]]:
+        """Each precinct's latest released record (in this epoch's releases <= ``upto``): records, the release
+        each came from, the ledger seq each was derived up to."""
+        epoch = epoch or read_epoch(conn, self.context.election_id)
         query = (select(release_precincts.c.precinct_code, release_precincts.c.number, release_precincts.c.record,
                         release_precincts.c.ledger_seq)
-                 .where(release_precincts.c.election_id == self.context.election_id)
+                 .where(release_precincts.c.election_id == self.context.election_id,
+                        release_precincts.c.number > epoch.releases_through)
                  .order_by(release_precincts.c.number))
         if upto is not None:
             query = query.where(release_precincts.c.number <= upto)
@@ -190,67 +283,98 @@ class ReleaseService:
         """Every precinct's status as HQ sees it (ledger, four eyes, review decisions)."""
         return list(read_statuses(self.engine, self.context).values())
 
-    def _candidates(self) -> tuple[dict[str, Record], builtins.list[HeldPrecinct], dict[str, Record]]:
-        """(accepted precinct records now, held precincts, records released so far)."""
+    def _candidates(self) -> tuple[dict[str, Record], builtins.list[HeldPrecinct], dict[str, Record],
+                                   Outstanding]:
+        """(accepted precinct records now, held precincts, records released so far, what is outstanding)."""
         with self.engine.connect() as conn:
             released, _, _ = self._released(conn)
         accepted: dict[str, Record] = {}
         held: builtins.list[HeldPrecinct] = []
+        groups: dict[str, builtins.list[str]] = {"not-reported": [], "reported": [], "held-for-review": [],
+                                                 "conflicting": []}
         for status in self._statuses():
             if status.state == "accepted":
                 record = precinct_record(status)
-                if self._photos is not None:
-                    record["photos"] = [photo_entry(p) for p in self._photos.list(status.info.code)]
+                record["photos"] = [photo_entry(p) for p in self._photos.list(status.info.code)]
                 # as stored: canonical key order, so a rebuild from the database gives the same bytes
                 accepted[status.info.code] = json.loads(canonical_json(record))
-            elif status.state != "not-reported":
+                continue
+            groups[status.state].append(status.info.code)
+            if status.state != "not-reported":
                 held.append(HeldPrecinct(status.info.code, status.state, status.reasons,
                                          status.info.code in released))
-        return accepted, held, released
+        outstanding = Outstanding(*(tuple(sorted(groups[k])) for k in ("not-reported", "reported",
+                                                                      "held-for-review", "conflicting")))
+        return accepted, held, released, outstanding
+
+    def outstanding(self) -> Outstanding:
+        """The precincts without accepted results now (what certifying must acknowledge)."""
+        return self._candidates()[3]
 
     def preview(self) -> ReleasePreview:
-        accepted, held, released = self._candidates()
+        accepted, held, released, outstanding = self._candidates()
         changed = tuple(sorted(code for code, record in accepted.items()
-                               if canonical_json(record) != canonical_json(released.get(code))))
-        latest = self.list()
+                               if published_form(record) != published_form(released.get(code))))
+        latest = [r for r in self.list() if not r.archived]
+        with self.engine.connect() as conn:
+            epoch = read_epoch(conn, self.context.election_id)
+            real, certified = self._standing(conn, epoch)
         return ReleasePreview(accepted=len(accepted), new=len(changed), changed=changed, held=tuple(held),
                               precincts_total=len(self.context.precincts),
-                              last_release=latest[0].number if latest else None, continuous=self.continuous())
+                              last_release=latest[0].number if latest else None, continuous=self.continuous(),
+                              zero_refused=_zero_refusal(real, certified), outstanding=outstanding,
+                              certified=certified.number if certified is not None else None, mode=epoch.mode)
 
     # -- releasing -------------------------------------------------------------------------------------
 
     def release(self, *, actor: str, zero: bool = False, note: str = "") -> ReleaseRecord:
-        """Release every accepted precinct now (``zero``: the zero-count rehearsal release)."""
+        """Release every accepted precinct now (``zero``: the zero-count rehearsal release, only before the
+        first real release). After certification the release is a "certified, corrected" one: ``note`` must
+        say why."""
         made = self._release(actor=actor, zero=zero, note=note, act=None)
         assert made is not None  # only a release_if_new finds nothing to do
         return made
 
-    def certify(self, *, actor: str, act: str) -> ReleaseRecord:
-        """A new release with status ``certified``, recording the certifying act."""
+    def certify(self, *, actor: str, act: str, acknowledge: Collection[str] = (),
+                counts: Mapping[str, int] | None = None) -> ReleaseRecord:
+        """A new release with status ``certified``, recording the certifying act. The precincts without
+        accepted results (:meth:`outstanding`) must be named in the act: either every code in ``acknowledge``
+        (exactly those), or how many there are of each kind in ``counts`` (``not-reported``, ``incomplete``,
+        ``held``, ``conflicting``; exactly those numbers). A blind or stale acknowledgement is refused. What
+        was acknowledged is published in the release's note."""
         if not isinstance(act, str) or not act.strip():
             raise ReleaseInvalid("certifying needs the certifying act (for example the state central "
                                  "committee's resolution)", [FieldProblem("act", "required", "must not be empty")])
-        made = self._release(actor=actor, zero=False, note="", act=act.strip())
+        outstanding = self.outstanding()
+        problem = _acknowledgement_problem(outstanding, acknowledge, counts)
+        if problem is not None:
+            raise ReleaseInvalid(problem, [FieldProblem("acknowledge", "acknowledgement-mismatch", problem)])
+        note = f"certified with precincts outstanding: {outstanding.describe()}" if outstanding.codes else ""
+        made = self._release(actor=actor, zero=False, note=note, act=act.strip(),
+                             acknowledged=sorted(outstanding.codes))
         assert made is not None
         return made
 
     def release_if_new(self, *, actor: str = CONTINUOUS_ACTOR) -> ReleaseRecord | None:
         """Release only when some accepted precinct is new or changed (continuous release); None otherwise,
-        or when another worker took the number first."""
+        after certification (a correction of certified results is a deliberate act), or when another worker
+        took the number first."""
         try:
             return self._release(actor=actor, zero=False, note="", act=None, only_if_new=True, attempts=1)
         except ReleaseContended:
             return None
 
     def _release(self, *, actor: str, zero: bool, note: str, act: str | None, only_if_new: bool = False,
-                 attempts: int = MAX_ATTEMPTS) -> ReleaseRecord | None:
+                 attempts: int = MAX_ATTEMPTS, acknowledged: builtins.list[str] | None = None
+                 ) -> ReleaseRecord | None:
         if not isinstance(actor, str) or not actor.strip():
             raise ReleaseInvalid("a release needs an actor", [FieldProblem("actor", "required", "must not be empty")])
         with self._lock:
             for _ in range(attempts):
-                accepted, _held, _ = self._candidates()
-                written = self._try_release(actor=actor, zero=zero, note=note, act=act, accepted=accepted,
-                                            only_if_new=only_if_new)
+                epoch = self.epoch()
+                accepted, _held, _, _ = self._candidates()
+                written = self._try_release(actor=actor, zero=zero, note=note.strip(), act=act, accepted=accepted,
+                                            only_if_new=only_if_new, epoch=epoch, acknowledged=acknowledged)
                 if written != "contended":
                     return written
             raise ReleaseContended(f"other workers took the next release number {attempts} times in a row; "
@@ -262,20 +386,19 @@ class ReleaseService:
         return int(current or 0) + 1
 
     def _meta(self, number: int, created_at: datetime, *, status: str, zero: bool, note: str,
-              act: str | None) -> ReleaseMeta:
+              act: str | None, epoch: Epoch, test: bool, correction_of: int | None = None) -> ReleaseMeta:
         plan = self.context.plan
         return ReleaseMeta(election=self.context.slug, title=plan.title, number=number, created_at=created_at,
-                           status=status, test=self.context.mode == "test", zero=zero, note=note,
-                           certified_act=act, previous=number - 1 if number > 1 else None,
-                           election_date=election_date(plan.title))
+                           status=status, test=test, zero=zero, note=note, certified_act=act,
+                           previous=number - 1 if number - 1 > epoch.releases_through else None,
+                           election_date=election_date(plan.title), correction_of=correction_of)
 
     def _snapshot(self, meta: ReleaseMeta, records: Mapping[str, Record], changes: builtins.list[dict[str, Any]],
                   released_in: Mapping[str, int]) -> Snapshot:
         files = build_documents(self.context.plan, meta, records, changes, released_in)
-        if self._photos is not None:
-            for record in records.values():
-                for photo in record.get("photos") or ():
-                    files[photo["path"]] = self._photos.get(int(photo["id"]))[1]
+        for record in records.values():
+            for photo in record.get("photos") or ():
+                files[photo["path"]] = self._photos.get(int(photo["id"]))[1]
         manifest = manifest_of(meta.election, meta.number, iso(meta.created_at), files)
         return Snapshot(meta.number, files, manifest)
 
@@ -284,24 +407,53 @@ class ReleaseService:
                                     candidates=self.context.candidates)
                 for p in self.context.plan.precincts}
 
+    def _epoch_unchanged(self, conn: Connection, epoch: Epoch) -> bool:
+        """Inside the release's transaction: the election's epoch is still ``epoch`` (a go-live or reset in
+        between would make this release the rehearsal's). Locks the election's row against one meanwhile."""
+        query = select(elections.c.mode).where(elections.c.id == self.context.election_id)
+        mode = conn.execute(query if is_sqlite(conn) else query.with_for_update(read=True)).scalar_one()
+        count = conn.execute(select(func.count()).select_from(election_epochs)
+                             .where(election_epochs.c.election_id == self.context.election_id)).scalar_one()
+        return bool(mode == epoch.mode and count == epoch.number)
+
     def _try_release(self, *, actor: str, zero: bool, note: str, act: str | None, accepted: dict[str, Record],
-                     only_if_new: bool) -> ReleaseRecord | Literal["contended"] | None:
+                     only_if_new: bool, epoch: Epoch, acknowledged: builtins.list[str] | None
+                     ) -> ReleaseRecord | Literal["contended"] | None:
         """Release ``number`` = the next one, against what releases up to ``number - 1`` hold (so a release
         another worker commits meanwhile can only make our insert fail, never go unseen); "contended" if
-        another worker took the number; None if ``only_if_new`` and nothing is new."""
+        another worker took the number or the epoch changed; None if ``only_if_new`` and nothing is new (or
+        results are certified)."""
         now = self.clock()
         with self.engine.connect() as conn:
             number = self._next_number(conn)
-            released, released_in, _ = self._released(conn, number - 1)
+            released, released_in, _ = self._released(conn, number - 1, epoch)
+            real, certified = self._standing(conn, epoch, number - 1)
+        if zero:
+            refusal = _zero_refusal(real, certified)
+            if refusal is not None:
+                raise ReleaseInvalid(refusal, [FieldProblem("zero", "zero-after-results", refusal)])
+        correction_of = None
+        if certified is not None:
+            if only_if_new:
+                return None  # continuous release stops at certification
+            correction_of = certified.number
+            if act is None:
+                if not note:
+                    message = (f"results were certified in release {certified.number}; a release now publishes "
+                               "them as certified, corrected: say why in the note (e.g. the recanvass or the "
+                               "committee's decision)")
+                    raise ReleaseInvalid(message, [FieldProblem("note", "correction-reason", message)])
+                act = str(certified.certified_act)
         changed = {code: record for code, record in accepted.items()
-                   if canonical_json(record) != canonical_json(released.get(code))}
+                   if published_form(record) != published_form(released.get(code))}
         if only_if_new and not changed:
             return None
-        ledger_seq = max([int(r["ledgerSeq"]) for r in released.values()] + [0])
         status = "certified" if act is not None else "unofficial"
-        meta = self._meta(number, now, status=status, zero=zero, note=note, act=act)
+        meta = self._meta(number, now, status=status, zero=zero, note=note, act=act, epoch=epoch,
+                          test=epoch.mode == "test", correction_of=correction_of)
         if zero:
             records, changes, rows = self._zero_records(), [], {}
+            ledger_seq = 0
         else:
             records = {**released, **changed}
             changes = [change_of(released.get(code), changed[code]) for code in sorted(changed)]
@@ -313,6 +465,8 @@ class ReleaseService:
         total = len(self.context.plan.precincts)
         try:
             with write_transaction(self.engine) as conn:
+                if not self._epoch_unchanged(conn, epoch):
+                    return "contended"  # went live (or reset) meanwhile: build again from the new epoch
                 conn.execute(releases.insert().values(
                     election_id=self.context.election_id, number=number, created_at=now, actor=actor,
                     test=meta.test, status=status, zero=zero, content_hash=snapshot.content_hash,
@@ -323,31 +477,39 @@ class ReleaseService:
                         {"election_id": self.context.election_id, "number": number, "precinct_code": code,
                          "ledger_seq": int(record["ledgerSeq"]), "record": canonical_json(record)}
                         for code, record in sorted(rows.items())])
+                detail: dict[str, Any] = {"number": number, "status": status, "zero": zero, "test": meta.test,
+                                          "reporting": reporting, "total": total, "changed": len(rows),
+                                          "content_hash": snapshot.content_hash}
+                if correction_of is not None:
+                    detail["correction_of"] = correction_of
+                if acknowledged is not None:
+                    detail["acknowledged_outstanding"] = acknowledged
                 ledger_audit.record(conn, election_id=self.context.election_id, actor=actor, action="release",
-                                    detail={"number": number, "status": status, "zero": zero,
-                                            "reporting": reporting, "total": total, "changed": len(rows),
-                                            "content_hash": snapshot.content_hash}, outcome="ok", at=now)
+                                    detail=detail, outcome="ok", at=now)
         except IntegrityError:
             return "contended"  # another worker wrote release `number` first
         self.store.write(snapshot)
         self.store.point_latest(number)
         return ReleaseRecord(number=number, created_at=now, actor=actor, test=meta.test, status=status, zero=zero,
                              content_hash=snapshot.content_hash, precincts_reporting=reporting,
-                             precincts_total=total, note=note, certified_act=act)
+                             precincts_total=total, note=note, certified_act=act, correction_of=correction_of)
 
     # -- repair and switches ---------------------------------------------------------------------------
 
     def rebuild(self, number: int) -> Snapshot:
-        """Release ``number``'s files rebuilt from the database (byte for byte what was released)."""
+        """Release ``number``'s files rebuilt from the database (byte for byte what was released); only a
+        release of the current epoch (the rehearsal's archived releases keep the files they were given)."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(releases).where(releases.c.election_id == self.context.election_id,
-                                                      releases.c.number == number)).first()
+            epoch = read_epoch(conn, self.context.election_id)
+            rows = [r for r in self._rows(conn) if r.number > epoch.releases_through]
+            row = next((r for r in rows if r.number == number), None)
             if row is None:
-                raise ReleaseInvalid(f"there is no release {number}")
-            before, _, _ = self._released(conn, number - 1)
-            after, released_in, _ = self._released(conn, number)
+                raise ReleaseInvalid(f"there is no release {number} in the current epoch")
+            before, _, _ = self._released(conn, number - 1, epoch)
+            after, released_in, _ = self._released(conn, number, epoch)
         meta = self._meta(number, row.created_at, status=row.status, zero=bool(row.zero), note=row.note,
-                          act=row.certified_act)
+                          act=row.certified_act, epoch=epoch, test=bool(row.test),
+                          correction_of=_corrections(rows).get(number))
         if meta.zero:
             records, changes = self._zero_records(), []
         else:
@@ -360,17 +522,30 @@ class ReleaseService:
                                f"{row.content_hash} was released")
         return snapshot
 
+    def archive_rehearsal(self, epoch: Epoch | None = None) -> None:
+        """Bring the snapshot directory to the current epoch: the rehearsal's releases archived, ``latest``
+        gone until the epoch's first release (after a go-live or reset; repair runs it too)."""
+        epoch = epoch or self.epoch()
+        if epoch.number == 0:
+            return
+        state = self.store.epoch()
+        if state.get("epoch") != epoch.number or state.get("mode") != epoch.mode:
+            self.store.start_epoch(epoch.releases_through + 1, mode=epoch.mode, epoch=epoch.number)
+
     def repair(self) -> builtins.list[int]:
-        """Write the files of any recorded release that has none (a crash between commit and write) and point
-        ``latest`` at the newest; the numbers rebuilt."""
+        """Write the files of any recorded release of the current epoch that has none (a crash between commit
+        and write), archive the rehearsal's if a go-live's file step did not finish, and point ``latest`` at
+        the newest; the numbers rebuilt."""
+        epoch = self.epoch()
+        self.archive_rehearsal(epoch)
         rebuilt = []
-        for record in sorted(self.list(), key=lambda r: r.number):
+        current = sorted((r for r in self.list() if not r.archived), key=lambda r: r.number)
+        for record in current:
             if not self.store.has(record.number):
                 self.store.write(self.rebuild(record.number))
                 rebuilt.append(record.number)
-        newest = self.list()
-        if newest:
-            self.store.point_latest(newest[0].number)
+        if current:
+            self.store.point_latest(current[-1].number)
         return rebuilt
 
     def set_continuous(self, on: bool, *, actor: str) -> None:
@@ -383,3 +558,59 @@ class ReleaseService:
                                                        actor=actor, at=now))
             ledger_audit.record(conn, election_id=self.context.election_id, actor=actor,
                                 action="continuous-release", detail={"on": bool(on)}, outcome="ok", at=now)
+
+
+def _zero_refusal(real: bool, certified: Any | None) -> str | None:
+    """Why a zero-count release is refused now, or None."""
+    if certified is not None:
+        return (f"results were certified in release {certified.number}; a zero-count release would replace "
+                "them on the public site")
+    if real:
+        return ("a zero-count rehearsal release is only for before the first real release: results are out, "
+                "and zeros would replace them on the public site")
+    return None
+
+
+#: the kinds of outstanding precincts, as a certification's ``counts`` name them
+OUTSTANDING_KINDS = ("not-reported", "incomplete", "held", "conflicting")
+
+
+def _outstanding_counts(outstanding: Outstanding) -> dict[str, int]:
+    return dict(zip(OUTSTANDING_KINDS, (len(outstanding.not_reported), len(outstanding.incomplete),
+                                        len(outstanding.held), len(outstanding.conflicting)), strict=True))
+
+
+def _acknowledgement_problem(outstanding: Outstanding, acknowledge: Collection[str],
+                             counts: Mapping[str, int] | None) -> str | None:
+    """Why the acknowledgement does not name exactly what is outstanding now (None if it does)."""
+    named = {code.strip() for code in acknowledge if code.strip()}
+    actual = _outstanding_counts(outstanding)
+    summary = (f"{len(outstanding.codes)} precincts have no accepted results: {outstanding.describe(limit=20)}"
+               if outstanding.codes else "every precinct has accepted results")
+    if counts is not None:
+        unknown = sorted(set(counts) - set(OUTSTANDING_KINDS))
+        if unknown:
+            return f"unknown kinds {', '.join(unknown)}: acknowledge counts of {', '.join(OUTSTANDING_KINDS)}"
+        given = {kind: int(counts.get(kind, 0)) for kind in OUTSTANDING_KINDS}
+        if given == actual and not named:
+            return None
+        expected = ", ".join(f"{kind}={n}" for kind, n in actual.items() if n)
+        told = ", ".join(f"{kind}={n}" for kind, n in given.items() if n) or "none"
+        return (f"{summary}; the acknowledgement says {told}, but it is {expected or 'none'} now: certify "
+                "only what you have read")
+    missing = sorted(outstanding.codes - named)
+    extra = sorted(named - outstanding.codes)
+    if not missing and not extra:
+        return None
+
+    def shown(codes: builtins.list[str]) -> str:
+        cut = codes[:20]
+        return ", ".join(cut) + (f" and {len(codes) - len(cut)} more" if len(cut) < len(codes) else "")
+
+    parts = [summary]
+    if missing:
+        parts.append(f"certifying without them must name each of them (or how many of each kind); not named: "
+                     f"{shown(missing)}")
+    if extra:
+        parts.append(f"named but not outstanding (acknowledge only what is outstanding now): {shown(extra)}")
+    return "; ".join(parts)

@@ -7,7 +7,9 @@ The flow for one submission (serialized per precinct within a process):
 2. Group names must be candidates of the plan; stages come in the order attendance -> first -> final ->
    delegates, each once per channel; a correction names the current entry of the same stage and a reason.
 3. The channel's current stages plus the new one are checked (:mod:`caucus.service.evaluation`). A blocking
-   finding refuses the stage: nothing enters the ledger, only an audit event of the refused attempt.
+   finding refuses the stage: nothing enters the ledger, only an audit event of the refused attempt; unless
+   the sender confirms the numbers (``confirm``), or HQ keys them in from paper and they are only implausible
+   (``caucus.checks.REVIEWABLE_CODES``): then they are recorded and the precinct is held for review.
 4. Otherwise the single Writer commits it (group commit, synchronous); the receipt means it is on disk.
    Warnings are stored with it and hold the precinct for review.
 """
@@ -38,6 +40,7 @@ from caucus.ledger import (
 from caucus.ledger import audit as ledger_audit
 from caucus.ledger.db import utcnow, write_transaction
 from caucus.service.context import ElectionContext, PrecinctInfo
+from caucus.service.corrections import CorrectionsMixin
 from caucus.service.errors import (
     CorrectionInvalid,
     FieldProblem,
@@ -117,8 +120,9 @@ def rejection(stage: Stage, findings: Iterable[Finding]) -> ReportRejected:
     )
 
 
-class ReportService:
-    """Stage submissions and precinct status of one election."""
+class ReportService(CorrectionsMixin):
+    """Stage submissions, corrections of several stages at once (:meth:`correct`, see
+    :mod:`caucus.service.corrections`) and precinct status of one election."""
 
     def __init__(
         self,
@@ -208,7 +212,10 @@ class ReportService:
         payloads: dict[Stage, Mapping[str, Any]] = {stage: entry.payload for stage, entry in current.items()}
         payloads[report.stage] = report.payload
         evaluation = evaluate(info, self.context.ruleset, self.context.candidates, payloads)
-        if evaluation.blocking and not report.confirm:
+        # HQ's own channels (paper transcription, import) key in what the paper says: implausible numbers
+        # (REVIEWABLE_CODES) are recorded and held for review; a chair's app must confirm them
+        refusing = evaluation.blocking if channel == "app" else evaluation.impossible
+        if refusing and not report.confirm:
             raise rejection(report.stage, evaluation.findings)
 
     def _precinct_lock(self, code: str) -> threading.Lock:

@@ -18,7 +18,7 @@ Every action also writes an audit event.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -28,13 +28,16 @@ from sqlalchemy import Engine, select
 from caucus.ledger import LedgerEntry, Stage, Submission, Writer, precinct_state
 from caucus.ledger import audit as ledger_audit
 from caucus.ledger.db import utcnow, write_transaction
+from caucus.ledger.meaning import normal_payload, same_meaning
 from caucus.ledger.schema import review_decisions
+from caucus.service.chance_entry import ChanceStep, KeyedGame, chance_step, check_recorded_chance
 from caucus.service.context import ElectionContext
+from caucus.service.corrections import Correction, StageCorrection
 from caucus.service.errors import LedgerTimeout
-from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, evaluate
+from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES
 from caucus.service.hq_errors import ReviewActionInvalid, StaffInputInvalid
-from caucus.service.reports import ReportService, StageReport, SubmitResult, rejection
-from caucus.service.status import PrecinctStatus, four_eyes, read_status, read_statuses
+from caucus.service.reports import ReportService, StageReport, SubmitResult
+from caucus.service.status import PrecinctStatus, read_status, read_statuses
 
 QUEUE_ORDER = ("conflicting", "held-for-review", "pending-chance", "hotline-unconfirmed", "missing-stages")
 
@@ -70,10 +73,19 @@ class StageView:
     differing: frozenset[str]  # groups (or "attendance") whose numbers differ between versions
 
 
+CHANCE_ROW = "game of chance"
+
+
 def _numbers(payload: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("counts", "delegates"):
         if isinstance(payload.get(key), Mapping):
-            return dict(payload[key])
+            numbers = dict(payload[key])
+            games = [g for g in payload.get("chance") or () if isinstance(g, Mapping)]
+            if games:
+                numbers[CHANCE_ROW] = "; ".join(
+                    f"{', '.join(g.get('selected') or ())} {g.get('kind')} (among {', '.join(g.get('among') or ())})"
+                    for g in games)
+            return numbers
     return {"attendance": payload.get("attendance")}
 
 
@@ -125,8 +137,10 @@ class ReviewService:
                 continue
             unconfirmed = status.unconfirmed_hotline.get(stage)
             versions = tuple(Version(e, _numbers(e.payload), e != unconfirmed) for e in entries)
-            groups = sorted({g for v in versions for g in v.numbers})
-            differing = frozenset(g for g in groups if len({repr(v.numbers.get(g)) for v in versions}) > 1)
+            # what differs is judged on the meaning: a 0 on one side and a blank on the other is no difference
+            meant = [_numbers(normal_payload(stage, e.payload)) for e in entries]
+            groups = sorted({g for v in versions for g in v.numbers}, key=lambda g: (g == CHANCE_ROW, g))
+            differing = frozenset(g for g in groups if len({repr(m.get(g)) for m in meant}) > 1)
             views.append(StageView(stage, STAGE_TITLES[stage], versions, tuple(groups), differing))
         return views
 
@@ -139,7 +153,7 @@ class ReviewService:
             chosen = next((e for e in status.history if e.seq == seq), None)
             if chosen is None or chosen.seq in status.superseded_by:
                 raise ReviewActionInvalid(f"entry #{seq} is not one of precinct {precinct}'s current entries")
-            targets = [e for e in status.stages.get(chosen.stage, ()) if e.payload_json != chosen.payload_json]
+            targets = [e for e in status.stages.get(chosen.stage, ()) if not same_meaning(e, chosen)]
             if not targets:
                 raise ReviewActionInvalid(f"every channel already agrees with entry #{seq}")
             reason = f"review: accepted entry #{seq} ({chosen.channel}, {chosen.actor}): {note}"
@@ -161,9 +175,9 @@ class ReviewService:
         if decision == "accept" and status.state != "held-for-review":
             raise ReviewActionInvalid(f"precinct {precinct} is {status.state}, not held for review: only findings "
                                       "can be accepted this way (resolve a conflict by accepting a version)")
-        if decision == "accept" and status.evaluation.blocking:
+        if decision == "accept" and status.evaluation.impossible:
             raise ReviewActionInvalid("these numbers are impossible under the rules ("
-                                      + "; ".join(f.message for f in status.evaluation.blocking)
+                                      + "; ".join(f.message for f in status.evaluation.impossible)
                                       + "); correct them from the worksheet instead of accepting them")
         now = self.clock()
         with write_transaction(self.engine) as conn:
@@ -177,47 +191,45 @@ class ReviewService:
         return self.status(precinct)
 
     def correct(self, reviewer: str, precinct: str, corrected: Mapping[Stage, Mapping[str, Any]], *, reason: str,
-                key: str) -> PrecinctStatus:
-        """Supersede every current entry of each stage in ``corrected`` with the reviewer's numbers; the
-        stages are checked together with the rest (the app's checks), so several can change at once."""
+                key: str, supersedes: Mapping[Stage, int] | None = None) -> PrecinctStatus:
+        """Supersede every current entry of each stage in ``corrected`` with the reviewer's numbers, as ONE
+        correction (:meth:`ReportService.correct`): checked and recomputed as the corrected whole with the
+        precinct's other stages, recorded all or none. ``supersedes``: the entry the reviewer saw per stage."""
         reason = _required(reason, "reason", "a correction needs a reason")
         if not corrected:
             raise StaffInputInvalid("stage", "name at least one stage to correct")
-        with self._lock:
-            state = precinct_state(self.engine, self.context.slug, precinct)
-            status = self.status(precinct)
-            missing = [STAGE_TITLES[s] for s in corrected if not status.stages.get(s)]
-            if missing:
-                raise ReviewActionInvalid(f"precinct {precinct} has no {' or '.join(missing)} to correct; "
-                                          "transcribe the worksheet as a paper report instead")
-            payloads: dict[Stage, Mapping[str, Any]] = {}
-            effective = four_eyes(state).state
-            for other in STAGE_ORDER:
-                chosen = effective.payload(other)
-                if chosen is not None:
-                    payloads[other] = chosen
-            payloads.update(corrected)
-            evaluation = evaluate(self.context.precinct(precinct), self.context.ruleset, self.context.candidates,
-                                  payloads)
-            if evaluation.blocking:
-                stage = next(s for s in STAGE_ORDER if s in corrected)
-                raise rejection(stage, evaluation.findings)
-            targets = [t for stage in STAGE_ORDER if stage in corrected for t in status.stages[stage]]
-            for target in targets:
-                self._write(precinct, target, corrected[target.stage], reviewer, reason=reason,
-                            key=f"{key}:{target.seq}")
-        self._audit(reviewer, "review.correct", {"precinct": precinct, "stages": list(corrected), "reason": reason,
-                                                 "corrected": [t.seq for t in targets],
-                                                 "payloads": {s: dict(p) for s, p in corrected.items()}})
-        return self.status(precinct)
+        stages = tuple(StageCorrection(stage, payload, (supersedes or {}).get(stage))
+                       for stage, payload in corrected.items())
+        result = self.reports.correct(precinct, Correction(stages, reason), key, actor=reviewer, channel=None)
+        if not result.replayed:
+            self._audit(reviewer, "review.correct", {
+                "precinct": precinct, "stages": list(corrected), "reason": reason,
+                "correction": result.correction_id,
+                "corrected": [r.supersedes_seq for r in result.receipts],
+                "payloads": {s: dict(p) for s, p in corrected.items()}})
+        return result.status
 
     def transcribe(self, reviewer: str, precinct: str, report: StageReport, key: str,
                    photo_id: int | None = None) -> SubmitResult:
-        """Key in a stage from a worksheet photo as a ``paper`` report (the app's checks, its own channel)."""
+        """Key in a stage from a worksheet photo as a ``paper`` report (the app's checks, its own channel).
+        A final alignment's games of chance are checked game by game first (errors name ``chance.<i>.*``)."""
+        if report.stage == "final":
+            check_recorded_chance(self.context.precinct(precinct), self.context.ruleset, self.context.candidates,
+                                  self._paper_payloads(precinct), report.payload)
         result = self.reports.submit(precinct, report, key, channel="paper", actor=reviewer)
         self._audit(reviewer, "review.transcribe", {"precinct": precinct, "stage": report.stage, "photo": photo_id,
                                                     "seq": result.receipt.seq})
         return result
+
+    def paper_chance_step(self, precinct: str, counts: Mapping[str, Any], games: Sequence[KeyedGame]) -> ChanceStep:
+        """Who is tied for what in a final alignment transcribed from the worksheet, given the games keyed so
+        far (with the paper channel's own attendance and first alignment)."""
+        return chance_step(self.context.precinct(precinct), self.context.ruleset, self.context.candidates,
+                           self._paper_payloads(precinct), counts=counts, games=games)
+
+    def _paper_payloads(self, precinct: str) -> dict[Stage, Mapping[str, Any]]:
+        state = precinct_state(self.engine, self.context.slug, self.context.precinct(precinct).code)
+        return {stage: entry.payload for (channel, stage), entry in state.current.items() if channel == "paper"}
 
     def message_chair(self, reviewer: str, precinct: str, text: str, kind: str = "note") -> Any:
         text = _required(text, "text", "write the message to the chair")

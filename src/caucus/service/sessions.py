@@ -2,8 +2,10 @@
 
 The token is 32 random bytes (URL-safe base64); only its SHA-256 hash is stored, in ``sessions``, bound to
 the credential it was signed in with, so revoking or rotating that credential ends the session. Every
-attempt is recorded in ``signin_attempts``, which drives the per-precinct lockout and the per-client limit
-(:mod:`caucus.service.limits`).
+attempt is recorded in ``signin_attempts`` (history, HQ's readiness) and every refused one in the audit log
+(``session.create``, outcome ``rejected:...``, actor ``client:<address>``). Guessing is throttled per
+client address and per (precinct, address), never per precinct alone (:mod:`caucus.service.limits`): no
+number of failures from other addresses stops the right credential.
 """
 
 from __future__ import annotations
@@ -18,16 +20,22 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 
 from caucus.ledger import audit
-from caucus.ledger.credentials import DEFAULT_COST, GROUP_LENGTH, GROUPS, normalize_secret
+from caucus.ledger.credentials import (
+    DEFAULT_COST,
+    GROUP_LENGTH,
+    GROUPS,
+    HOTLINE_GROUPS,
+    normalize_hotline_code,
+    normalize_secret,
+)
 from caucus.ledger.db import iso_utc, utcnow, write_transaction
 from caucus.ledger.schema import audit_log, credentials, precincts, sessions, signin_attempts
 from caucus.service.context import ElectionContext
 from caucus.service.errors import (
     FieldProblem,
-    PrecinctLocked,
     ServiceError,
     SessionExpired,
     SessionInvalid,
@@ -36,7 +44,7 @@ from caucus.service.errors import (
     TooManySignIns,
     clock_time,
 )
-from caucus.service.limits import FAILURE, SignInLimits, client_retry_at, precinct_lock
+from caucus.service.limits import CHAIR_RULES, Reservation, Throttled, ThrottleRules, Throttles
 
 TOKEN_BYTES = 32
 MAX_TOKEN_LENGTH = 256
@@ -49,10 +57,13 @@ SignInPurpose = Literal["report", "test"]
 class CredentialMalformed(ServiceError):
     code = "credential-malformed"
 
-    def __init__(self) -> None:
+    def __init__(self, hotline_code: bool = False) -> None:
         shape = "-".join(["XXXX"] * GROUPS)
         message = (f"a credential is {GROUPS} groups of {GROUP_LENGTH} letters and digits ({shape}) without "
                    "0, 1, I, L, O or U; check the credential card")
+        if hotline_code:
+            message = (f"this is the card's hotline code ({HOTLINE_GROUPS} groups), which only the hotline "
+                       f"operator can check; sign in with the app credential ({GROUPS} groups, {shape})")
         super().__init__(message, [FieldProblem("credential", self.code, message)])
 
 
@@ -89,13 +100,13 @@ class SessionService:
         context: ElectionContext,
         *,
         clock: Callable[[], datetime] = utcnow,
-        limits: SignInLimits | None = None,
+        rules: ThrottleRules = CHAIR_RULES,
         ttl: timedelta = DEFAULT_SESSION_TTL,
     ) -> None:
         self.engine = engine
         self.context = context
         self.clock = clock
-        self.limits = limits or SignInLimits()
+        self.throttles = Throttles(engine, "chair", context.election_id, rules)
         self.ttl = ttl
 
     @cached_property
@@ -105,57 +116,46 @@ class SessionService:
 
     # -- sign in -------------------------------------------------------------------------------------
     def sign_in(self, precinct: str, credential: str, client: str, purpose: SignInPurpose = "report") -> SignedIn:
-        """Check the limits, then the credential; on success open a session.
+        """Check the throttles, then the credential; on success open a session.
 
+        ``precinct`` is matched without regard to case and spaces (the session carries the plan's code).
         ``purpose`` ``test`` is a chair trying the credential before caucus night: the session opens as usual
         and the audit event is ``session.test`` (HQ's readiness, :func:`sign_in_tests`) instead of
         ``session.create``.
 
-        Raises UnknownPrecinctCode, CredentialMalformed, TooManySignIns (the client's limit),
-        PrecinctLocked, or SignInFailed (the message never says which part was wrong).
+        Raises UnknownPrecinctCode, CredentialMalformed, TooManySignIns (this address, or this address for
+        this precinct, failed too often lately) or SignInFailed (the message never says which part was wrong).
         """
         now = self.clock()
         info = self.context.precinct(precinct)
         normalized = normalize_secret(credential)
         if normalized is None:
-            raise CredentialMalformed()
+            raise CredentialMalformed(hotline_code=normalize_hotline_code(credential) is not None)
         client = client[:MAX_CLIENT_LENGTH] or "unknown"
-        election_id, limits = self.context.election_id, self.limits
+        with write_transaction(self.engine) as conn:
+            reserved = self.throttles.reserve(conn, info.code, client, now)
+            if isinstance(reserved, Throttled):
+                self._refused(conn, info.code, client, now, "client-limited", throttled=reserved)
+        if isinstance(reserved, Throttled):
+            whose = "from this network address" if reserved.scope == "client" else \
+                f"for precinct {info.code} from this network address"
+            raise TooManySignIns(f"too many failed sign-ins {whose} ({reserved.failures} in the last hour)",
+                                 reserved.until, now, "check the credential card; call the hotline if you need "
+                                 "help now")
         with self.engine.connect() as conn:
-            client_failures = list(conn.execute(
-                select(signin_attempts.c.at).where(
-                    signin_attempts.c.election_id == election_id,
-                    signin_attempts.c.client == client,
-                    signin_attempts.c.outcome == FAILURE,
-                    signin_attempts.c.at > now - limits.client_window,
-                )
-            ).scalars())
-            attempts = [(row.at, row.outcome) for row in conn.execute(
-                select(signin_attempts.c.at, signin_attempts.c.outcome).where(
-                    signin_attempts.c.election_id == election_id,
-                    signin_attempts.c.precinct_code == info.code,
-                    signin_attempts.c.at > now - limits.precinct_lookback,
-                )
-            )]
             active = conn.execute(
                 select(credentials.c.id, credentials.c.secret_hash)
                 .join(precincts, precincts.c.id == credentials.c.precinct_id)
-                .where(precincts.c.election_id == election_id, precincts.c.code == info.code,
+                .where(precincts.c.election_id == self.context.election_id, precincts.c.code == info.code,
                        credentials.c.status == "active")
             ).first()
-        retry_at = client_retry_at(client_failures, now, limits)
-        if retry_at is not None:
-            self._record(info.code, client, now, "client-limited")
-            raise TooManySignIns(len(client_failures), limits.client_window, retry_at, now)
-        lock = precinct_lock(attempts, limits)
-        if lock.until is not None and lock.active(now):
-            self._record(info.code, client, now, "precinct-locked")
-            raise PrecinctLocked(info.code, lock.until, now)
         matched = self._verify(active.secret_hash if active is not None else None, normalized)
         if active is None or not matched:
-            self._record(info.code, client, now, FAILURE)
-            raise self._failure(info.code, [*attempts, (now, FAILURE)], now)
-        return self._open(info.code, active.id, client, now, purpose)
+            with write_transaction(self.engine) as conn:
+                self._refused(conn, info.code, client, now, "bad-credential", throttled=None)
+            raise SignInFailed("the precinct code and credential do not match an active credential; check both "
+                               "against your credential card and try again")
+        return self._open(info.code, active.id, client, now, purpose=purpose, reservation=reserved)
 
     def _verify(self, stored: str | None, normalized: str) -> bool:
         try:
@@ -164,28 +164,22 @@ class SessionService:
             return False
         return matched and stored is not None
 
-    def _failure(self, precinct: str, attempts: list[tuple[datetime, str]], now: datetime) -> SignInFailed:
-        base = ("the precinct code and credential do not match an active credential; check both against "
-                "your credential card")
-        after = precinct_lock(attempts, self.limits)
-        if after.until is not None and after.active(now):
-            locked = PrecinctLocked(precinct, after.until, now)
-            return SignInFailed(f"{base}. {locked.message[0].upper()}{locked.message[1:]}")
-        left = self.limits.precinct_failures - after.failures
-        minutes = round(self.limits.precinct_lockout.total_seconds() / 60)
-        attempts_left = "1 attempt" if left == 1 else f"{left} attempts"
-        return SignInFailed(f"{base} and try again ({attempts_left} left before precinct {precinct} is locked "
-                            f"for {minutes} minutes)")
+    def _refused(self, conn: Connection, precinct: str, client: str, now: datetime, outcome: str, *,
+                 throttled: Throttled | None) -> None:
+        conn.execute(signin_attempts.insert().values(
+            election_id=self.context.election_id, precinct_code=precinct, client=client, at=now, ok=False,
+            outcome=outcome,
+        ))
+        detail: dict[str, object] = {"precinct": precinct, "client": client}
+        if throttled is not None:
+            detail |= {"throttle": throttled.scope, "failures": throttled.failures,
+                       "retry_after": throttled.retry_after(now)}
+        audit.record(conn, election_id=self.context.election_id, at=now, actor=f"client:{client}",
+                     action="session.create", detail=detail,
+                     outcome="rejected:throttled" if throttled is not None else f"rejected:{outcome}")
 
-    def _record(self, precinct: str, client: str, now: datetime, outcome: str) -> None:
-        with write_transaction(self.engine) as conn:
-            conn.execute(signin_attempts.insert().values(
-                election_id=self.context.election_id, precinct_code=precinct, client=client, at=now,
-                ok=outcome == "ok", outcome=outcome,
-            ))
-
-    def _open(self, precinct: str, credential_id: int, client: str, now: datetime,
-              purpose: SignInPurpose) -> SignedIn:
+    def _open(self, precinct: str, credential_id: int, client: str, now: datetime, *,
+              purpose: SignInPurpose, reservation: Reservation) -> SignedIn:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         expires_at = now + self.ttl
         with write_transaction(self.engine) as conn:
@@ -203,6 +197,7 @@ class SessionService:
                 election_id=self.context.election_id, precinct_code=precinct, client=client, at=now,
                 ok=True, outcome="ok",
             ))
+            self.throttles.succeeded(conn, reservation, now)
             audit.record(
                 conn, election_id=self.context.election_id, at=now, actor=f"chair:{precinct}",
                 action="session.test" if purpose == "test" else "session.create",

@@ -5,8 +5,9 @@
 - A session ends after ``idle`` without a request or ``absolute`` after sign-in, whichever comes first.
 - The CSRF token is derived from the session token (``sha256("csrf:" + token)``): a synchronizer token bound
   to the session, never stored, different for every session.
-- Every attempt is recorded in ``staff_signin_attempts``: this many failures lock the account for a while,
-  and a client address with too many failures is stopped (the same arithmetic as the chairs' limits).
+- Every attempt is recorded in ``staff_signin_attempts`` and every refused one in the audit log. Guessing is
+  throttled per client address and per (username, address) with growing delays, never per account alone
+  (:mod:`caucus.service.limits`): failures from other addresses never stop the right password.
 - Every staff action writes an audit event with the actor ``<role>:<username>``.
 """
 
@@ -24,21 +25,20 @@ from typing import Any, Literal, cast, get_args
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from caucus.ledger import audit
 from caucus.ledger.db import iso_utc, utcnow, write_transaction
 from caucus.ledger.schema import staff_sessions, staff_signin_attempts, staff_users
 from caucus.service.errors import SessionExpired, SessionInvalid, SessionRevoked, TooManySignIns, clock_time
 from caucus.service.hq_errors import (
-    AccountLocked,
     CsrfRejected,
     StaffInputInvalid,
     StaffSignInFailed,
     StaffUserExists,
     UnknownStaffUser,
 )
-from caucus.service.limits import FAILURE, SUCCESS, SignInLimits, client_retry_at, precinct_lock
+from caucus.service.limits import STAFF_RULES, Reservation, Throttled, ThrottleRules, Throttles
 
 StaffRole = Literal["admin", "operator", "reviewer", "director", "observer"]
 STAFF_ROLE_NAMES: tuple[StaffRole, ...] = get_args(StaffRole)
@@ -49,19 +49,6 @@ USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,63}")
 #: last_seen_at is written at most this often per session (idle expiry is accurate to this)
 TOUCH_EVERY = timedelta(seconds=30)
 BAD_PASSWORD = "bad-password"
-
-
-@dataclass(frozen=True)
-class StaffLimits:
-    account_failures: int = 5
-    account_window: timedelta = timedelta(minutes=15)
-    account_lockout: timedelta = timedelta(minutes=15)
-    client_failures: int = 20
-    client_window: timedelta = timedelta(minutes=15)
-
-    def as_signin_limits(self) -> SignInLimits:
-        return SignInLimits(self.account_failures, self.account_window, self.account_lockout,
-                            self.client_failures, self.client_window)
 
 
 @dataclass(frozen=True)
@@ -122,7 +109,7 @@ class StaffService:
         *,
         election_id: int | None = None,
         clock: Callable[[], datetime] = utcnow,
-        limits: StaffLimits | None = None,
+        rules: ThrottleRules = STAFF_RULES,
         idle: timedelta = timedelta(minutes=30),
         absolute: timedelta = timedelta(hours=12),
         hasher: PasswordHasher | None = None,
@@ -130,7 +117,7 @@ class StaffService:
         self.engine = engine
         self.election_id = election_id
         self.clock = clock
-        self.limits = limits or StaffLimits()
+        self.throttles = Throttles(engine, "staff", None, rules)
         self.idle = idle
         self.absolute = absolute
         self.hasher = hasher or PasswordHasher()  # argon2id with the library's (RFC 9106) defaults
@@ -192,38 +179,29 @@ class StaffService:
 
     # -- sign in -----------------------------------------------------------------------------------------
     def sign_in(self, username: str, password: str, client: str, *, replacing: str | None = None) -> StaffSignedIn:
-        """Check the limits, then the password; open a new session (ending ``replacing``, the token the
-        browser carried, if any). Raises TooManySignIns, AccountLocked or StaffSignInFailed."""
+        """Check the throttles, then the password; open a new session (ending ``replacing``, the token the
+        browser carried, if any). Raises TooManySignIns or StaffSignInFailed."""
         now = self.clock()
         username = username.strip().lower()[:64]
         client = client[:100] or "unknown"
-        limits = self.limits.as_signin_limits()
+        with write_transaction(self.engine) as conn:
+            reserved = self.throttles.reserve(conn, username, client, now)
+            if isinstance(reserved, Throttled):
+                self._attempt(conn, username, client, now, "client-limited", throttled=reserved)
+        if isinstance(reserved, Throttled):
+            whose = "from this network address" if reserved.scope == "client" else \
+                f"for account {username} from this network address"
+            raise TooManySignIns(f"too many failed sign-ins {whose} ({reserved.failures} in the last hour)",
+                                 reserved.until, now, "ask an admin if you need help now")
         with self.engine.connect() as conn:
-            client_failures = list(conn.execute(select(staff_signin_attempts.c.at).where(
-                staff_signin_attempts.c.client == client, staff_signin_attempts.c.outcome == BAD_PASSWORD,
-                staff_signin_attempts.c.at > now - limits.client_window)).scalars())
-            attempts = [(r.at, FAILURE if r.outcome == BAD_PASSWORD else r.outcome) for r in conn.execute(
-                select(staff_signin_attempts.c.at, staff_signin_attempts.c.outcome).where(
-                    staff_signin_attempts.c.username == username,
-                    staff_signin_attempts.c.at > now - limits.precinct_lookback))]
             row = conn.execute(select(staff_users).where(staff_users.c.username == username)).first()
-        retry_at = client_retry_at(client_failures, now, limits)
-        if retry_at is not None:
-            self._attempt(username, client, now, "client-limited")
-            raise TooManySignIns(len(client_failures), limits.client_window, retry_at, now)
-        lock = precinct_lock(attempts, limits)
-        if lock.until is not None and lock.active(now):
-            self._attempt(username, client, now, "account-locked")
-            raise AccountLocked(username, lock.until, now)
         stored = row.password_hash if row is not None and row.status == "active" else None
         if not self._verify(stored, password):
-            self._attempt(username, client, now, BAD_PASSWORD)
-            after = precinct_lock([*attempts, (now, FAILURE)], limits)
-            if after.until is not None and after.active(now):
-                raise AccountLocked(username, after.until, now)
+            with write_transaction(self.engine) as conn:
+                self._attempt(conn, username, client, now, BAD_PASSWORD, throttled=None)
             raise StaffSignInFailed("the username and password do not match an active staff account")
         assert row is not None
-        return self._open(_user(row), client, now, replacing)
+        return self._open(_user(row), client, now, replacing, reserved)
 
     def _verify(self, stored: str | None, password: str) -> bool:
         try:
@@ -231,13 +209,19 @@ class StaffService:
         except (VerificationError, InvalidHashError):
             return False
 
-    def _attempt(self, username: str, client: str, now: datetime, outcome: str) -> None:
-        with write_transaction(self.engine) as conn:
-            conn.execute(staff_signin_attempts.insert().values(username=username, client=client, at=now,
-                                                               outcome=outcome))
-            self._audit(conn, f"staff:{username}", "staff.sign-in", {"client": client}, f"rejected:{outcome}", now=now)
+    def _attempt(self, conn: Connection, username: str, client: str, now: datetime, outcome: str, *,
+                 throttled: Throttled | None) -> None:
+        conn.execute(staff_signin_attempts.insert().values(username=username, client=client, at=now,
+                                                           outcome=outcome))
+        detail: dict[str, Any] = {"username": username, "client": client}
+        if throttled is not None:
+            detail |= {"throttle": throttled.scope, "failures": throttled.failures,
+                       "retry_after": throttled.retry_after(now)}
+        self._audit(conn, f"staff:{username}", "staff.sign-in", detail,
+                    "rejected:throttled" if throttled is not None else f"rejected:{outcome}", now=now)
 
-    def _open(self, user: StaffUser, client: str, now: datetime, replacing: str | None) -> StaffSignedIn:
+    def _open(self, user: StaffUser, client: str, now: datetime, replacing: str | None,
+              reservation: Reservation) -> StaffSignedIn:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         expires_at = now + self.absolute
         with write_transaction(self.engine) as conn:
@@ -250,7 +234,8 @@ class StaffService:
                 expires_at=expires_at, revoked_at=None,
             ).returning(staff_sessions.c.id)).scalar_one()
             conn.execute(staff_signin_attempts.insert().values(username=user.username, client=client, at=now,
-                                                               outcome=SUCCESS))
+                                                               outcome="ok"))
+            self.throttles.succeeded(conn, reservation, now)
             self._audit(conn, user.actor, "staff.sign-in",
                         {"session": session_id, "client": client, "expires_at": iso_utc(expires_at)}, "ok", now=now)
         return StaffSignedIn(token, StaffSession(session_id, user, expires_at, csrf_token_for(token)))

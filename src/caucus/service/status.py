@@ -8,7 +8,9 @@ anything reported through another channel) and no reviewer has accepted the prec
 reviewer accepted exactly the current rows); ``reported``: some stages reported, nothing found so far.
 
 Four eyes on the hotline: a hotline entry counts only once a second operator's independent entry of the
-same stage, or another channel's (the chair's app report), carries the same numbers. Until then it is
+same stage, or another channel's (the chair's app report), says the same: the same counts, delegates and
+games of chance with the same outcomes (compared by meaning, :mod:`caucus.ledger.meaning`: a 0 typed for a
+group and a blank are the same, a toss won by another group is not). Until then it is
 left out of the precinct's numbers (the precinct is ``reported``, waiting for the confirmation); two
 operators who disagree make the precinct ``conflicting`` (it goes to review).
 """
@@ -24,6 +26,8 @@ from typing import Any, Literal
 from sqlalchemy import Engine, select
 
 from caucus.ledger import LedgerEntry, PrecinctState, Stage, StageConflict, precinct_state, precinct_states
+from caucus.ledger.epochs import counted
+from caucus.ledger.meaning import entry_meaning, same_meaning
 from caucus.ledger.model import Channel
 from caucus.ledger.schema import review_decisions
 from caucus.ledger.state import ReportStatus
@@ -81,7 +85,7 @@ class _FourEyes:
     unconfirmed: dict[Stage, LedgerEntry]
 
 
-def _hotline_by_operator(state: PrecinctState, stage: Stage) -> list[LedgerEntry]:
+def hotline_by_operator(state: PrecinctState, stage: Stage) -> list[LedgerEntry]:
     """The latest not-superseded hotline entry of each operator for ``stage``, in seq order."""
     latest: dict[str, LedgerEntry] = {}
     for entry in state.entries:
@@ -97,14 +101,14 @@ def four_eyes(state: PrecinctState) -> _FourEyes:
     confirmed: dict[Stage, tuple[LedgerEntry, ...]] = {}
     unconfirmed: dict[Stage, LedgerEntry] = {}
     for stage in STAGE_ORDER:
-        hotline = _hotline_by_operator(state, stage)
+        hotline = hotline_by_operator(state, stage)
         others = [entry for (channel, st), entry in current.items() if st == stage]
         if not hotline:
-            if len({e.payload_json for e in others}) > 1:
+            if not same_meaning(*others):
                 conflicts.append(StageConflict(stage, tuple(sorted(others, key=lambda e: e.seq))))
             continue
-        texts = {e.payload_json for e in hotline}
-        matched = len(texts) == 1 and (len(hotline) >= 2 or any(o.payload_json in texts for o in others))
+        texts = {entry_meaning(e) for e in hotline}
+        matched = len(texts) == 1 and (len(hotline) >= 2 or any(entry_meaning(o) in texts for o in others))
         if len(texts) == 1 and not matched and not others:
             unconfirmed[stage] = hotline[-1]
             continue
@@ -112,7 +116,7 @@ def four_eyes(state: PrecinctState) -> _FourEyes:
             confirmed[stage] = tuple(hotline)
             current[(HOTLINE, stage)] = hotline[-1]
         involved = [*others, *hotline]
-        if len({e.payload_json for e in involved}) > 1:
+        if not same_meaning(*involved):
             conflicts.append(StageConflict(stage, tuple(sorted(involved, key=lambda e: e.seq))))
             current[(HOTLINE, stage)] = hotline[-1]
     status: ReportStatus = "conflicting" if conflicts else ("reported" if current else "not-reported")
@@ -140,7 +144,7 @@ def _reasons(state: PrecinctState, evaluation: Evaluation, accepted: ReviewDecis
     if state.conflicts:
         return "conflicting", tuple(_conflict_reason(c) for c in state.conflicts)
     if evaluation.findings:
-        if accepted is not None and evaluation.stages == STAGE_ORDER and not waiting and not evaluation.blocking:
+        if accepted is not None and evaluation.stages == STAGE_ORDER and not waiting and not evaluation.impossible:
             return "accepted", (f"accepted by {accepted.actor} as of entry #{accepted.last_seq}: {accepted.note}",
                                 *(f"{f.code}: {f.message}" for f in evaluation.findings))
         return "held-for-review", tuple(f"{f.code}: {f.message}" for f in evaluation.findings) + waiting
@@ -157,8 +161,10 @@ def derive_status(
     checked = four_eyes(state)
     effective = checked.state
     payloads: dict[Stage, Mapping[str, Any]] = {}
+    disputed = {conflict.stage for conflict in effective.conflicts}
     for stage in STAGE_ORDER:
-        payload = effective.payload(stage)
+        # a disputed stage counts for nothing, whether channels or two hotline operators disagree
+        payload = None if stage in disputed else effective.payload(stage)
         if payload is not None:
             payloads[stage] = payload
     evaluation = evaluate(info, context.ruleset, context.candidates, payloads)
@@ -170,7 +176,7 @@ def derive_status(
         for stage in STAGE_ORDER
     }
     for stage in STAGE_ORDER:
-        extra = [e for e in _hotline_by_operator(state, stage) if e not in stages[stage]]
+        extra = [e for e in hotline_by_operator(state, stage) if e not in stages[stage]]
         stages[stage] = tuple(sorted([*stages[stage], *extra], key=lambda e: e.seq))
     superseded_by = {e.supersedes_seq: e.seq for e in state.entries if e.supersedes_seq is not None}
     return PrecinctStatus(
@@ -190,7 +196,9 @@ def derive_status(
 def _decisions(
     engine: Engine, context: ElectionContext, precinct: str | None = None
 ) -> dict[str, list[ReviewDecision]]:
-    query = select(review_decisions).where(review_decisions.c.election_id == context.election_id)
+    # decisions on the rehearsal's entries never count (caucus.ledger.epochs)
+    query = select(review_decisions).where(review_decisions.c.election_id == context.election_id,
+                                           counted(review_decisions.c.last_seq, context.election_id))
     if precinct is not None:
         query = query.where(review_decisions.c.precinct_code == precinct)
     found: dict[str, list[ReviewDecision]] = {}

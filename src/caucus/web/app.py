@@ -23,6 +23,7 @@ from caucus.web.api.routes import docs_router, router
 from caucus.web.chair import LARGE_BODIES as CHAIR_LARGE_BODIES
 from caucus.web.chair import api_router as chair_api_router
 from caucus.web.chair import pages_router as chair_pages_router
+from caucus.web.clients import ClientAddressMiddleware
 from caucus.web.errors import install_error_handlers
 from caucus.web.hq import LARGE_BODIES as HQ_LARGE_BODIES
 from caucus.web.hq import ROUTERS as HQ_ROUTERS
@@ -80,6 +81,7 @@ def create_app(
     install_hq_error_pages(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
                        larger={**CHAIR_LARGE_BODIES, **HQ_LARGE_BODIES})
+    app.add_middleware(ClientAddressMiddleware, proxies=settings.proxies)  # outermost: every layer sees the client
     app.include_router(router)
     app.include_router(chair_api_router)
     app.include_router(chair_pages_router)

@@ -27,7 +27,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from caucus.ledger import (
+    GroupRejected,
     IdempotencyConflict,
+    InvalidGroup,
     InvalidSubmission,
     LedgerError,
     SupersessionError,
@@ -35,6 +37,7 @@ from caucus.ledger import (
     UnknownPrecinct,
     WriterClosed,
 )
+from caucus.ledger.errors import EpochRefused, RehearsalEntry
 from caucus.service import (
     CorrectionInvalid,
     CredentialMalformed,
@@ -44,7 +47,6 @@ from caucus.service import (
     InvalidReport,
     LedgerTimeout,
     NotSignedIn,
-    PrecinctLocked,
     ReportRejected,
     ServiceError,
     SessionInvalid,
@@ -56,8 +58,8 @@ from caucus.service import (
     UnknownPrecinctCode,
 )
 from caucus.service.errors import MessageRejected, NotFound, PhotoKeyConflict, PhotoRejected
+from caucus.service.golive import EpochChangeRefused
 from caucus.service.hq_errors import (
-    AccountLocked,
     CallerNotVerified,
     CsrfRejected,
     ReviewActionInvalid,
@@ -125,7 +127,6 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (Forbidden, 403),
     (CsrfRejected, 403),
     (CallerNotVerified, 422),
-    (AccountLocked, 423),
     (StaffInputInvalid, 422),
     (StaffUserExists, 409),
     (ReviewActionInvalid, 409),
@@ -133,7 +134,6 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (UnknownRecanvass, 404),
     (ReleaseInvalid, 422),
     (ReleaseContended, 503),
-    (PrecinctLocked, 423),
     (TooManySignIns, 429),
     (UnknownPrecinctCode, 422),
     (CredentialMalformed, 422),
@@ -146,6 +146,11 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (LedgerTimeout, 503),
     (ElectionNotServable, 503),
     (IdempotencyConflict, 409),
+    (RehearsalEntry, 409),
+    (EpochChangeRefused, 409),
+    (EpochRefused, 409),
+    (GroupRejected, 409),
+    (InvalidGroup, 422),
     (SupersessionError, 409),
     (InvalidSubmission, 422),
     (UnknownPrecinct, 422),

@@ -14,6 +14,7 @@ from caucus.ledger import Writer, upgrade
 from caucus.ledger.db import utcnow
 from caucus.service import ElectionContext, ReportService, SessionService, load_context
 from caucus.service.continuous import ContinuousReleaser
+from caucus.service.golive import ElectionModeService
 from caucus.service.hotline import HotlineService
 from caucus.service.media import MessageService, PhotoService
 from caucus.service.readiness import ReadinessService
@@ -21,6 +22,7 @@ from caucus.service.recanvass import RecanvassService
 from caucus.service.releases import ReleaseService
 from caucus.service.review import ReviewService
 from caucus.service.staff import StaffService
+from caucus.service.throttles import ThrottleService
 from caucus.web.public.reader import SnapshotReader
 from caucus.web.settings import Settings
 
@@ -43,9 +45,16 @@ class Services:
     photos: PhotoService
     messages: MessageService
     releases: ReleaseService
+    throttles: ThrottleService
     #: the public side reads releases from these files only
     snapshots: SnapshotReader
     releaser: ContinuousReleaser
+    election: ElectionModeService
+
+    def mode(self) -> str:
+        """The election's mode now (test or live): read from the database, since ``caucus election go-live``
+        may switch it while the server runs."""
+        return self.election.mode()
 
     def ping(self) -> None:
         """Raise unless the database answers."""
@@ -85,19 +94,22 @@ def start_services(
         engine=engine,
         writer=writer,
         context=context,
-        sessions=SessionService(engine, context, clock=now, limits=settings.signin_limits, ttl=settings.session_ttl),
+        sessions=SessionService(engine, context, clock=now, rules=settings.signin_rules, ttl=settings.session_ttl),
         reports=reports,
-        staff=StaffService(engine, election_id=context.election_id, clock=now, limits=settings.staff_limits,
+        staff=StaffService(engine, election_id=context.election_id, clock=now, rules=settings.staff_rules,
                            idle=settings.staff_idle, absolute=settings.staff_absolute),
-        hotline=HotlineService(engine, writer, context, clock=now, limits=settings.signin_limits),
+        hotline=HotlineService(engine, writer, context, clock=now, rules=settings.hotline_rules),
         review=review,
         recanvass=RecanvassService(engine, context, review, clock=now),
         readiness=ReadinessService(engine, context, clock=now),
         photos=photos,
         messages=messages,
         releases=releases,
+        throttles=ThrottleService(engine, context, clock=now, chair=settings.signin_rules,
+                                  hotline=settings.hotline_rules, staff=settings.staff_rules),
         snapshots=SnapshotReader(snapshot_dir),
         releaser=releaser,
+        election=ElectionModeService(engine, context, releases, clock=now),
     )
 
 

@@ -16,8 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from caucus.service import SignInLimits
-from caucus.service.staff import StaffLimits
+from caucus.service.limits import CHAIR_RULES, HOTLINE_RULES, STAFF_RULES, Backoff, ThrottleRules
+from caucus.web.clients import TrustedProxies
 
 ENV_PREFIX = "CAUCUS_"
 DEFAULT_DATABASE_URL = "sqlite:///./var/caucus.db"
@@ -40,13 +40,20 @@ class Settings(BaseSettings):
     election: str | None = None
     #: how long a chair's sign-in lasts
     session_ttl_seconds: int = Field(12 * 3600, ge=60, le=7 * _DAY)
-    #: per precinct: this many failed sign-ins within the window lock it for the lockout
-    signin_precinct_max_failures: int = Field(5, ge=1, le=1000)
-    signin_precinct_window_seconds: int = Field(15 * 60, ge=1, le=_DAY)
-    signin_precinct_lockout_seconds: int = Field(15 * 60, ge=1, le=_DAY)
-    #: per client address: this many failed sign-ins within the window stop it until they age out
-    signin_client_max_failures: int = Field(30, ge=1, le=1_000_000)
-    signin_client_window_seconds: int = Field(15 * 60, ge=1, le=_DAY)
+    #: the proxies whose X-Forwarded-For is believed: comma- or space-separated addresses or CIDR networks
+    #: (``127.0.0.1,::1`` for the nginx of deploy/ on the same host); empty (the default): none, every
+    #: client is the address that connected (docs/operations.md, "Client addresses")
+    trusted_proxies: str = ""
+    #: sign-in throttles (docs/api.md, "Sign-in throttles"): failures within the window count; a client
+    #: (address, or hotline operator) gets this many free, a (precinct or account, client) pair this many,
+    #: then each further attempt waits twice as long as the last, up to the maximum delay
+    throttle_window_seconds: int = Field(3600, ge=60, le=7 * _DAY)
+    signin_client_free_failures: int = Field(CHAIR_RULES.per_client.free, ge=1, le=1_000_000)
+    signin_pair_free_failures: int = Field(CHAIR_RULES.per_pair.free, ge=1, le=1000)
+    signin_max_delay_seconds: int = Field(int(CHAIR_RULES.per_pair.cap.total_seconds()), ge=1, le=_DAY)
+    hotline_operator_free_failures: int = Field(HOTLINE_RULES.per_client.free, ge=1, le=1_000_000)
+    hotline_pair_free_failures: int = Field(HOTLINE_RULES.per_pair.free, ge=1, le=1000)
+    hotline_max_delay_seconds: int = Field(int(HOTLINE_RULES.per_pair.cap.total_seconds()), ge=1, le=_DAY)
     #: requests with a larger body are refused (413) before it is read
     max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
     #: database connections this process keeps (sync routes run on up to 40 threads; with several workers on
@@ -68,12 +75,16 @@ class Settings(BaseSettings):
     #: a staff session ends after this long without a request, and this long after sign-in in any case
     staff_idle_seconds: int = Field(30 * 60, ge=60, le=_DAY)
     staff_absolute_seconds: int = Field(12 * 3600, ge=60, le=7 * _DAY)
-    #: per staff account: this many failed sign-ins within the window lock it for the lockout
-    staff_max_failures: int = Field(5, ge=1, le=1000)
-    staff_window_seconds: int = Field(15 * 60, ge=1, le=_DAY)
-    staff_lockout_seconds: int = Field(15 * 60, ge=1, le=_DAY)
-    #: per client address: this many failed staff sign-ins within the window stop it
-    staff_client_max_failures: int = Field(20, ge=1, le=1_000_000)
+    #: staff sign-in throttles (as the chairs': per address, per (username, address))
+    staff_client_free_failures: int = Field(STAFF_RULES.per_client.free, ge=1, le=1_000_000)
+    staff_pair_free_failures: int = Field(STAFF_RULES.per_pair.free, ge=1, le=1000)
+    staff_max_delay_seconds: int = Field(int(STAFF_RULES.per_pair.cap.total_seconds()), ge=1, le=_DAY)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        TrustedProxies.parse(value)  # raises ValueError naming the bad entry
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -111,15 +122,30 @@ class Settings(BaseSettings):
         return timedelta(seconds=self.session_ttl_seconds)
 
     @property
-    def signin_limits(self) -> SignInLimits:
-        return SignInLimits(
-            precinct_failures=self.signin_precinct_max_failures,
-            precinct_window=timedelta(seconds=self.signin_precinct_window_seconds),
-            precinct_lockout=timedelta(seconds=self.signin_precinct_lockout_seconds),
-            client_failures=self.signin_client_max_failures,
-            client_window=timedelta(seconds=self.signin_client_window_seconds),
+    def proxies(self) -> TrustedProxies:
+        return TrustedProxies.parse(self.trusted_proxies)
+
+    def _rules(self, default: ThrottleRules, client_free: int, pair_free: int, max_delay: int) -> ThrottleRules:
+        window, cap = timedelta(seconds=self.throttle_window_seconds), timedelta(seconds=max_delay)
+        return ThrottleRules(
+            per_client=Backoff(client_free, default.per_client.base, min(cap, window), window),
+            per_pair=Backoff(pair_free, default.per_pair.base, min(cap, window), window),
         )
 
+    @property
+    def signin_rules(self) -> ThrottleRules:
+        return self._rules(CHAIR_RULES, self.signin_client_free_failures, self.signin_pair_free_failures,
+                           self.signin_max_delay_seconds)
+
+    @property
+    def hotline_rules(self) -> ThrottleRules:
+        return self._rules(HOTLINE_RULES, self.hotline_operator_free_failures, self.hotline_pair_free_failures,
+                           self.hotline_max_delay_seconds)
+
+    @property
+    def staff_rules(self) -> ThrottleRules:
+        return self._rules(STAFF_RULES, self.staff_client_free_failures, self.staff_pair_free_failures,
+                           self.staff_max_delay_seconds)
 
     @property
     def staff_idle(self) -> timedelta:
@@ -128,12 +154,6 @@ class Settings(BaseSettings):
     @property
     def staff_absolute(self) -> timedelta:
         return timedelta(seconds=self.staff_absolute_seconds)
-
-    @property
-    def staff_limits(self) -> StaffLimits:
-        window = timedelta(seconds=self.staff_window_seconds)
-        return StaffLimits(self.staff_max_failures, window, timedelta(seconds=self.staff_lockout_seconds),
-                           self.staff_client_max_failures, window)
 
 
 def _shown(field: str, value: Any) -> str:

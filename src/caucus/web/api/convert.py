@@ -6,9 +6,10 @@ from collections.abc import Iterable
 
 from caucus.checks import Finding
 from caucus.ledger import LedgerEntry, Receipt
-from caucus.service import PrecinctStatus, Recomputation, SubmitResult
+from caucus.service import CorrectionResult, PrecinctStatus, Recomputation, SubmitResult
 from caucus.web.api.schemas import (
     ChanceEventOut,
+    CorrectionResponse,
     FindingOut,
     HistoryEntryOut,
     PrecinctOut,
@@ -28,6 +29,7 @@ def receipt_out(receipt: Receipt) -> ReceiptOut:
         stage=receipt.stage,
         channel=receipt.channel,
         supersedes_seq=receipt.supersedes_seq,
+        correction_id=receipt.correction_id,
     )
 
 
@@ -85,6 +87,17 @@ def submit_out(result: SubmitResult) -> SubmitResponse:
     return SubmitResponse(
         receipt=receipt_out(result.receipt),
         precinct=precinct_out(result.status),
+        findings=findings_out(result.status.evaluation.findings),
+        recomputed=recomputed_out(result.status.evaluation.recomputed),
+        replayed=result.replayed,
+    )
+
+
+def correction_out(result: CorrectionResult) -> CorrectionResponse:
+    return CorrectionResponse(
+        correction_id=result.correction_id,
+        receipts=[receipt_out(r) for r in result.receipts],
+        status=precinct_out(result.status),
         findings=findings_out(result.status.evaluation.findings),
         recomputed=recomputed_out(result.status.evaluation.recomputed),
         replayed=result.replayed,

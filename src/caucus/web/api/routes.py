@@ -14,9 +14,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
 from caucus.web.access import Principal, access
-from caucus.web.api.convert import precinct_out, submit_out
+from caucus.web.api.convert import correction_out, precinct_out, submit_out
 from caucus.web.api.schemas import (
     IDEMPOTENCY_KEY_PATTERN,
+    CorrectionRequest,
+    CorrectionResponse,
     HealthResponse,
     PrecinctOut,
     SessionResponse,
@@ -68,7 +70,7 @@ def health(request: Request) -> HealthResponse:
 
 @router.post(
     "/session", tags=["session"], status_code=201, response_model=SessionResponse,
-    dependencies=[access("public")], responses=error_responses(401, 413, 415, 422, 423, 429),
+    dependencies=[access("public")], responses=error_responses(401, 413, 415, 422, 429),
 )
 def sign_in(request: Request, _json: JsonBody, body: SignInRequest) -> SessionResponse:
     """Sign a precinct chair in with the precinct's credential; returns a bearer token."""
@@ -110,6 +112,33 @@ def submit_report(
     if result.replayed:
         response.status_code = 200
     return submit_out(result)
+
+
+@router.post(
+    "/corrections", tags=["reports"], status_code=201, response_model=CorrectionResponse,
+    responses={
+        200: {"model": CorrectionResponse, "description": "A retry of a correction already recorded (replayed)"},
+        **error_responses(401, 403, 409, 413, 415, 422, 503),
+    },
+)
+def submit_correction(
+    request: Request,
+    response: Response,
+    principal: Chair,
+    _json: JsonBody,
+    idempotency_key: IdempotencyKey,
+    body: Annotated[CorrectionRequest, Body()],
+) -> CorrectionResponse:
+    """Correct several stages of the precinct at once with one reason (e.g. the final alignment and the
+    delegates it gives). Each stage replaces this channel's current entry of that stage; the precinct's stages
+    after the substitution are checked and recomputed as a whole; all the entries are recorded, sharing one
+    ``correction_id``, or none. 201: recorded durably; 200: a retry (same Idempotency-Key) of a correction
+    already recorded (the original receipts, ``replayed: true``)."""
+    assert principal.chair is not None
+    result = services_of(request).reports.correct_as_chair(principal.chair, body.to_correction(), idempotency_key)
+    if result.replayed:
+        response.status_code = 200
+    return correction_out(result)
 
 
 @router.get(

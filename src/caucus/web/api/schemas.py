@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from caucus.service import StageReport
+from caucus.service import Correction, StageCorrection, StageReport
 
 MAX_COUNT = 100_000  # people at one precinct caucus (the largest in 2020 had a few thousand)
 MAX_DELEGATES = 1_000
@@ -156,6 +156,83 @@ StageRequest = Annotated[
 ]
 
 
+# -- corrections of several stages at once --------------------------------------------------------------
+
+
+class _StageCorrectionIn(_Strict):
+    supersedes_seq: SupersedesSeq | None = Field(
+        None, description="The entry this stage replaces, as the client last saw it (this channel's current "
+        "entry of the stage). Optional; if given and no longer current, the correction is refused (409)."
+    )
+
+    def payload(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def to_stage(self) -> StageCorrection:
+        return StageCorrection(self.stage, self.payload(), self.supersedes_seq)  # type: ignore[attr-defined]
+
+
+class AttendanceCorrection(_StageCorrectionIn):
+    stage: Literal["attendance"]
+    attendance: Count
+
+    def payload(self) -> dict[str, Any]:
+        return {"attendance": self.attendance}
+
+
+class FirstCorrection(_StageCorrectionIn):
+    stage: Literal["first"]
+    counts: Counts
+
+    def payload(self) -> dict[str, Any]:
+        return {"counts": dict(self.counts)}
+
+
+class FinalCorrection(_StageCorrectionIn):
+    stage: Literal["final"]
+    counts: Counts
+    chance: Annotated[list[ChanceOutcomeIn], Field(max_length=10)] = Field(default_factory=list)
+
+    def payload(self) -> dict[str, Any]:
+        return {"counts": dict(self.counts), "chance": [c.model_dump() for c in self.chance]}
+
+
+class DelegatesCorrection(_StageCorrectionIn):
+    stage: Literal["delegates"]
+    delegates: Annotated[dict[GroupName, DelegateCount], Field(min_length=1, max_length=MAX_GROUPS)]
+
+    def payload(self) -> dict[str, Any]:
+        return {"delegates": dict(self.delegates)}
+
+
+StageCorrectionIn = Annotated[
+    AttendanceCorrection | FirstCorrection | FinalCorrection | DelegatesCorrection,
+    Field(discriminator="stage"),
+]
+
+
+class CorrectionRequest(_Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "reason": "worksheet recounted: Alvarez 52, Brooks 48",
+        "stages": [
+            {"stage": "final", "supersedes_seq": 12, "counts": {"Alvarez": 52, "Brooks": 48}, "chance": []},
+            {"stage": "delegates", "supersedes_seq": 13, "delegates": {"Alvarez": 4, "Brooks": 3}},
+        ]}]})
+
+    precinct: PrecinctCode | None = Field(None, description="If given, must be the session's precinct.")
+    reason: Reason = Field(description="Why: one reason for the whole correction (kept with every entry).")
+    confirm: bool = Field(
+        False, description="Record the numbers even though the checks flag them (they are what the worksheet "
+        "says): kept with `confirmed: true`, the precinct held for review.")
+    stages: Annotated[list[StageCorrectionIn], Field(min_length=1, max_length=4)] = Field(
+        description="The stages replaced, each at most once, in any order: every other stage stays as it is, "
+        "and the precinct's stages after the substitution are checked and recomputed as a whole.")
+
+    def to_correction(self) -> Correction:
+        return Correction(tuple(s.to_stage() for s in self.stages), self.reason, self.confirm,
+                          self.precinct)
+
+
 # -- responses -----------------------------------------------------------------------------------------
 
 
@@ -173,6 +250,7 @@ class ReceiptOut(BaseModel):
     stage: str
     channel: str
     supersedes_seq: int | None
+    correction_id: str | None = Field(None, description="The correction this entry is part of, if any.")
 
 
 class FindingOut(BaseModel):
@@ -243,3 +321,12 @@ class HealthResponse(BaseModel):
     ok: bool
     database: Literal["reachable"]
     election: str
+
+
+class CorrectionResponse(BaseModel):
+    correction_id: str = Field(description="Shared by every entry of the correction (the same on a retry).")
+    receipts: list[ReceiptOut] = Field(description="One per entry recorded, in stage order.")
+    status: PrecinctOut = Field(description="The precinct as it stands after the correction.")
+    findings: list[FindingOut]
+    recomputed: RecomputedOut
+    replayed: bool = Field(description="True when this answers a retry of a correction already recorded.")

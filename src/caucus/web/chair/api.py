@@ -41,6 +41,10 @@ class PrecinctFacts(BaseModel):
     sde_ratio: tuple[int, int] | None = Field(
         description="The county's SDEs per county delegate S/C as [numerator, denominator]; null for a "
                     "satellite site")
+    expected_attendance: int | None = Field(
+        None, description="A satellite site's expected attendance from the plan: a reported attendance above it "
+                          "is refused (finding attendance-above-expected) unless confirmed, and then held for "
+                          "review; null for a precinct")
 
 
 class SetupOut(BaseModel):
@@ -59,10 +63,11 @@ def setup(request: Request, principal: Chair) -> SetupOut:
     info = context.precinct(principal.chair.precinct)
     ratio = None if info.sde_ratio is None else (info.sde_ratio.numerator, info.sde_ratio.denominator)
     return SetupOut(
-        election=context.slug, mode=context.mode, ruleset=context.ruleset.name,
+        election=context.slug, mode=services_of(request).mode(), ruleset=context.ruleset.name,
         candidates=list(context.candidates),
         precinct=PrecinctFacts(code=info.code, county=info.county, name=info.name, kind=info.kind,
-                               delegates_to_elect=info.delegates, sde_ratio=ratio),
+                               delegates_to_elect=info.delegates, sde_ratio=ratio,
+                               expected_attendance=info.expected_attendance),
     )
 
 

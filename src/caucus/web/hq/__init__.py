@@ -7,11 +7,13 @@ from fastapi import APIRouter
 
 from caucus.web.hq import (
     auth_routes,
+    election_routes,
     hotline_routes,
     night_routes,
     recanvass_routes,
     release_routes,
     review_routes,
+    throttle_routes,
 )
 from caucus.web.hq.pages import install_hq_error_pages
 
@@ -27,6 +29,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     night_routes.router,
     recanvass_routes.router,
     release_routes.router,
+    election_routes.router,
+    throttle_routes.router,
 )
 
 __all__ = ["LARGE_BODIES", "ROUTERS", "install_hq_error_pages"]

@@ -1,4 +1,6 @@
-"""The hotline console: verify the caller, key in the stages heard on the call, read them back."""
+"""The hotline console: verify the caller, key in the stages heard on the call, read them back. A final
+alignment that needs a game of chance shows who is tied for what and asks for the outcome
+(:mod:`caucus.web.hq.chance_form` names the fields)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from starlette.responses import Response
 from caucus.service import ServiceError, StageReport
 from caucus.web.access import Principal, access
 from caucus.web.errors import status_for
+from caucus.web.hq.chance_form import ChanceForm, chance_form, chance_message, field_messages, keyed_games
 from caucus.web.hq.pages import PREFIX, int_field, page, see_other, stage_field, stage_payload, text_field
 from caucus.web.services import services_of
 
@@ -39,7 +42,7 @@ async def verify(request: Request, principal: Operator) -> Response:
     precinct = text_field(form, "precinct")
     try:
         call = await run_in_threadpool(services_of(request).hotline.verify_caller, principal.username, precinct,
-                                       text_field(form, "credential"), text_field(form, "note"))
+                                       text_field(form, "hotline_code"), text_field(form, "note"))
     except ServiceError as error:
         return _console(request, principal, status=status_for(error), message=error.message, precinct=precinct,
                         fields={p.field: p.message for p in error.fields})
@@ -47,14 +50,14 @@ async def verify(request: Request, principal: Operator) -> Response:
 
 
 def _call_page(request: Request, principal: Principal, call_id: int, *, status: int = 200, message: str = "",
-               fields: dict[str, str] | None = None, done: str = "") -> Response:
+               fields: dict[str, str] | None = None, done: str = "", chance: ChanceForm | None = None) -> Response:
     services = services_of(request)
     call = services.hotline.open_call(principal.username, call_id)
     mine = services.hotline.own_entries(principal.username, call.precinct)
     status_now = services.review.status(call.precinct)
     next_stage = next((s for s in ("attendance", "first", "final", "delegates") if s not in mine), None)
     return page(request, "hotline_call.html", principal, status=status, message=message, fields=fields or {},
-                call=call, mine=mine, precinct=status_now, next_stage=next_stage, done=done,
+                call=call, mine=mine, precinct=status_now, next_stage=next_stage, done=done, chance=chance,
                 log=services.hotline.calls(call.precinct))
 
 
@@ -72,6 +75,18 @@ async def enter_stage(request: Request, principal: Operator, call_id: int) -> Re
         stage = stage_field(form)
         payload = stage_payload(form, stage, services.context.candidates)
         supersedes = int_field(form, "supersedes_seq") if text_field(form, "supersedes_seq") else None
+        if stage == "final":
+            # who is tied for what, game by game (the same engine as the checks): ask for the outcome, or
+            # record it with the numbers in the app's payload shape
+            step = await run_in_threadpool(services.hotline.chance_step, principal.username, call_id,
+                                           payload["counts"], keyed_games(form))
+            if not step.blocked and (step.problems or step.pending is not None):
+                form_view = chance_form(f"{PREFIX}/hotline/calls/{call_id}/stages", form, services.context.candidates,
+                                        step, method=services.context.ruleset.chance_method,
+                                        hidden_names=("stage", "key", "supersedes_seq", "reason"))
+                return _call_page(request, principal, call_id, status=422, message=chance_message(step),
+                                  fields=field_messages(step.problems), chance=form_view)
+            payload = {**payload, "chance": step.items}
         report = StageReport(stage, payload, supersedes_seq=supersedes,
                              reason=text_field(form, "reason") or None)
         result = await run_in_threadpool(services.hotline.enter, principal.username, call_id, report,

@@ -43,7 +43,7 @@ def page(request: Request, template: str, principal: Principal | None = None, *,
     staff = principal.staff if principal is not None else None
     html = environment().get_template(template).render(
         principal=principal, staff=staff, csrf=staff.csrf_token if staff is not None else "",
-        csrf_field=CSRF_FIELD, mode=services.context.mode, election=services.context.slug,
+        csrf_field=CSRF_FIELD, mode=services.mode(), election=services.context.slug,
         candidates=services.context.candidates, new_key=secrets.token_urlsafe(12), stage_titles=STAGE_TITLES,
         **context)
     response = HTMLResponse(html, status_code=status)

@@ -13,7 +13,8 @@ from caucus.service import ServiceError
 from caucus.service.recanvass import parse_request_id
 from caucus.web.access import Principal, access
 from caucus.web.errors import status_for
-from caucus.web.hq.pages import PREFIX, page, see_other, stage_field, stage_payload, text_field
+from caucus.web.hq.correction_form import changed_stages, current_values, form_values, recompute
+from caucus.web.hq.pages import PREFIX, page, see_other, text_field
 from caucus.web.services import services_of
 
 router = APIRouter(prefix=f"{PREFIX}/recanvass", include_in_schema=False)
@@ -49,10 +50,13 @@ async def create(request: Request, principal: Reviewer) -> Response:
 
 
 def _detail(request: Request, principal: Principal, label: str, *, status: int = 200, message: str = "",
-            fields: dict[str, str] | None = None, done: str = "") -> Response:
+            fields: dict[str, str] | None = None, done: str = "", values: dict[str, dict[str, str]] | None = None
+            ) -> Response:
     progress = services_of(request).recanvass.progress(parse_request_id(label))
+    forms = {d.code: current_values(d.after) for d in progress.precincts}
+    forms.update(values or {})
     return page(request, "recanvass.html", principal, status=status, message=message, fields=fields or {},
-                done=done, r=progress, can_act=principal.role == "reviewer")
+                done=done, r=progress, can_act=principal.role == "reviewer", forms=forms)
 
 
 @router.get("/{label}")
@@ -62,19 +66,30 @@ def detail(request: Request, principal: Readers, label: str) -> Response:
 
 @router.post("/{label}/correct")
 async def correct(request: Request, principal: Reviewer, label: str) -> Response:
+    """The stages whose numbers changed are corrected together (one correction carrying the request's id);
+    ``action=recompute`` only fills in the server's delegates for the numbers typed."""
     form = await request.form()
     services = services_of(request)
+    code = text_field(form, "precinct", required=True)
 
-    def run() -> None:
-        stage = stage_field(form)
-        services.recanvass.correct(principal.actor, parse_request_id(label), text_field(form, "precinct"),
-                                   {stage: stage_payload(form, stage, services.context.candidates)},
-                                   note=text_field(form, "note"), key=text_field(form, "key", required=True))
+    def run() -> tuple[dict[str, str], str] | None:
+        request_id = parse_request_id(label)
+        status = services.review.status(code)
+        if text_field(form, "action") == "recompute":
+            return recompute(form, status, services.context)
+        corrected, seen = changed_stages(form, status, services.context)
+        services.recanvass.correct(principal.actor, request_id, code, corrected, note=text_field(form, "note"),
+                                   key=text_field(form, "key", required=True), supersedes=seen)
+        return None
     try:
-        await run_in_threadpool(run)
+        preview = await run_in_threadpool(run)
     except ServiceError as error:
         return _detail(request, principal, label, status=status_for(error), message=error.message,
-                       fields={p.field: p.message for p in error.fields})
+                       fields={p.field: p.message for p in error.fields},
+                       values={code: form_values(form, services.context.candidates)})
+    if preview is not None:
+        values, told = preview
+        return _detail(request, principal, label, done=f"{code}: {told}", values={code: values})
     return see_other(f"{PREFIX}/recanvass/{label}")
 
 

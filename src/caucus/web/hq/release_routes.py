@@ -9,14 +9,29 @@ from urllib.parse import quote
 
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from caucus.service import ServiceError
+from caucus.service.hq_errors import StaffInputInvalid
+from caucus.service.releases import OUTSTANDING_KINDS
 from caucus.web.access import Principal, access
 from caucus.web.errors import status_for
 from caucus.web.hq.pages import PREFIX, page, see_other, text_field
 from caucus.web.services import services_of
+
+
+def _count(form: FormData, kind: str) -> int | None:
+    """The director's typed count of outstanding precincts of ``kind`` (blank: none typed)."""
+    text = text_field(form, f"ack_{kind}")
+    if not text:
+        return None
+    if not text.isdigit():
+        raise StaffInputInvalid(f"ack_{kind}", f"the number of {kind} precincts must be a whole number; got "
+                                               f"{text[:20]!r}")
+    return int(text)
+
 
 router = APIRouter(prefix=f"{PREFIX}/releases", include_in_schema=False)
 Readers = Annotated[Principal, access("director", "observer")]
@@ -28,7 +43,7 @@ def _page(request: Request, principal: Principal, *, status: int = 200, message:
     releases = services_of(request).releases
     return page(request, "releases.html", principal, status=status, message=message, done=done,
                 fields=fields or {}, preview=releases.preview(), releases=releases.list(),
-                can_act=principal.role == "director")
+                can_act=principal.role == "director", kinds=OUTSTANDING_KINDS)
 
 
 @router.get("")
@@ -45,12 +60,16 @@ async def _act(request: Request, principal: Principal, action: str) -> Response:
         if action == "release":
             made = services.releases.release(actor=actor, zero=text_field(form, "zero") == "yes",
                                              note=text_field(form, "note"))
-            kind = "zero-count rehearsal release" if made.zero else "release"
+            kind = ("zero-count rehearsal release" if made.zero else
+                    "certified, corrected release" if made.correction_of else "release")
             return (f"{kind} {made.number} published ({made.precincts_reporting} precincts, "
                     f"hash {made.content_hash[:12]})")
         if action == "certify":
-            made = services.releases.certify(actor=actor, act=text_field(form, "act"))
-            return f"release {made.number} published as certified"
+            counts = {kind: _count(form, kind) for kind in OUTSTANDING_KINDS}
+            made = services.releases.certify(actor=actor, act=text_field(form, "act"),
+                                             counts={k: v for k, v in counts.items() if v is not None})
+            corrected = f", correcting release {made.correction_of}" if made.correction_of else ""
+            return f"release {made.number} published as certified{corrected}"
         on = text_field(form, "on") == "yes"
         services.releases.set_continuous(on, actor=actor)
         return "continuous release is " + ("on" if on else "off")

@@ -12,11 +12,13 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from caucus.service import ServiceError, StageReport
+from caucus.service import STAGE_ORDER, STAGE_TITLES, ServiceError, StageReport
 from caucus.service.hq_errors import StaffInputInvalid
 from caucus.service.media import MAX_PHOTO_BYTES
 from caucus.web.access import Principal, access
 from caucus.web.errors import status_for
+from caucus.web.hq.chance_form import ChanceForm, chance_form, chance_message, field_messages, keyed_games
+from caucus.web.hq.correction_form import changed_stages, current_values, form_values, recompute
 from caucus.web.hq.pages import PREFIX, int_field, page, see_other, stage_field, stage_payload, text_field
 from caucus.web.services import Services, services_of
 
@@ -41,14 +43,16 @@ def queue(request: Request, principal: Readers) -> Response:
 
 
 def review_page(request: Request, principal: Principal, code: str, *, status: int = 200, message: str = "",
-                fields: dict[str, str] | None = None, done: str = "") -> Response:
+                fields: dict[str, str] | None = None, done: str = "", chance: ChanceForm | None = None,
+                values: dict[str, str] | None = None) -> Response:
     services = services_of(request)
-    current = services.review.status(code)
+    current = services.review.status(services.context.precinct(code).code)
     return page(request, "review_precinct.html", principal, status=status, message=message, fields=fields or {},
-                done=done, p=current, views=services.review.side_by_side(current),
+                done=done, p=current, values=values if values is not None else current_values(current),
+                views=services.review.side_by_side(current),
                 decisions=services.review.decisions(current.info.code), photos=services.photos.list(current.info.code),
                 messages=services.messages.for_precinct(current.info.code),
-                log=services.hotline.calls(current.info.code), can_act=principal.role == "reviewer")
+                log=services.hotline.calls(current.info.code), can_act=principal.role == "reviewer", chance=chance)
 
 
 @router.get("/p/{code:path}")
@@ -60,7 +64,7 @@ async def _act(request: Request, principal: Principal, action: Callable[[Service
     form = await request.form()
     code = text_field(form, "precinct", required=True)
     services = services_of(request)
-    services.context.precinct(code)
+    code = services.context.precinct(code).code  # as typed (any case, extra spaces): the plan's code
     try:
         done = await run_in_threadpool(action, services, form, code)
     except ServiceError as error:
@@ -89,20 +93,63 @@ async def accept(request: Request, principal: Reviewer) -> Response:
 
 @router.post("/correct")
 async def correct(request: Request, principal: Reviewer) -> Response:
+    """The correction form: the stages whose numbers changed are corrected together (one correction);
+    ``action=recompute`` only fills in the server's delegates for the numbers typed."""
+    form = await request.form()
+    code = text_field(form, "precinct", required=True)
+    services = services_of(request)
+    services.context.precinct(code)
+    if text_field(form, "action") == "recompute":
+        try:
+            values, told = await run_in_threadpool(recompute, form, services.review.status(code), services.context)
+        except ServiceError as error:
+            return review_page(request, principal, code, status=status_for(error), message=error.message,
+                               fields={p.field: p.message for p in error.fields},
+                               values=form_values(form, services.context.candidates))
+        return review_page(request, principal, code, done=told, values=values)
+
     def action(services: Services, form: FormData, code: str) -> str:
-        stage = stage_field(form)
-        payload = stage_payload(form, stage, services.context.candidates)
-        services.review.correct(principal.actor, code, {stage: payload}, reason=text_field(form, "reason"),
-                                key=text_field(form, "key", required=True))
-        return f"the {stage} was corrected"
-    return await _act(request, principal, action)
+        corrected, seen = changed_stages(form, services.review.status(code), services.context)
+        services.review.correct(principal.actor, code, corrected, reason=text_field(form, "reason"),
+                                key=text_field(form, "key", required=True), supersedes=seen)
+        return "corrected together: " + ", ".join(STAGE_TITLES[s] for s in STAGE_ORDER if s in corrected)
+    try:
+        done = await run_in_threadpool(action, services, form, code)
+    except ServiceError as error:
+        return review_page(request, principal, code, status=status_for(error), message=error.message,
+                           fields={p.field: p.message for p in error.fields},
+                           values=form_values(form, services.context.candidates))
+    return see_other(f"{precinct_url(code)}?done={quote(done)}")
 
 
 @router.post("/transcribe")
 async def transcribe(request: Request, principal: Reviewer) -> Response:
+    form = await request.form()
+    services = services_of(request)
+    code = text_field(form, "precinct", required=True)
+    services.context.precinct(code)
+    chance_items: list[dict[str, object]] = []
+    if text_field(form, "stage") == "final":
+        # a tied final alignment on the worksheet: show who is tied for what and take the recorded outcome
+        try:
+            counts = stage_payload(form, "final", services.context.candidates)["counts"]
+            step = await run_in_threadpool(services.review.paper_chance_step, code, counts, keyed_games(form))
+        except ServiceError as error:
+            return review_page(request, principal, code, status=status_for(error), message=error.message,
+                               fields={p.field: p.message for p in error.fields})
+        if not step.blocked and (step.problems or step.pending is not None):
+            view = chance_form(f"{PREFIX}/review/transcribe", form, services.context.candidates, step,
+                               method=services.context.ruleset.chance_method,
+                               hidden_names=("precinct", "stage", "key", "photo_id"))
+            return review_page(request, principal, code, status=422, message=chance_message(step),
+                               fields=field_messages(step.problems), chance=view)
+        chance_items = step.items
+
     def action(services: Services, form: FormData, code: str) -> str:
         stage = stage_field(form)
         payload = stage_payload(form, stage, services.context.candidates)
+        if stage == "final":
+            payload = {**payload, "chance": chance_items}
         photo = int_field(form, "photo_id") if text_field(form, "photo_id") else None
         result = services.review.transcribe(principal.actor, code, StageReport(stage, payload),
                                             text_field(form, "key", required=True), photo_id=photo)

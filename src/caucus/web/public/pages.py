@@ -68,17 +68,24 @@ def _render(request: Request, template: str, status_code: int = 200, **context: 
     reader = services.snapshots
     plan = services.context.plan
     base: dict[str, Any] = {"election_title": plan.title, "title": plan.title, "refresh_seconds": REFRESH_SECONDS,
-                            "release": None, "test": services.context.mode == "test", "zero": False,
+                            "release": None, "test": reader.mode(services.context.mode) == "test", "zero": False,
+                            "certified": False,
                             "candidates": plan.candidates}
     header = context.pop("header", None)
     if header is not None:
         index = reader.index(header["release"])
         base.update(release=header["release"], test=header["test"], zero=header["zero"], status=header["status"],
-                    status_label="certified" if header["status"] == "certified" else "unofficial results",
+                    status_label=_status_label(header), certified=header["status"] == "certified",
                     last_updated=header["lastUpdated"], last_updated_text=_when(header["lastUpdated"]),
                     manifest_sha256=index.manifest_sha256)
     html = environment().get_template(template).render(**{**base, **context})
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-cache"})
+
+
+def _status_label(header: Mapping[str, Any]) -> str:
+    if header["status"] != "certified":
+        return "unofficial results"
+    return "certified, corrected" if header.get("correctionOf") is not None else "certified"
 
 
 def _latest_json(reader: SnapshotReader, path: str) -> tuple[int, dict[str, Any]] | None:

@@ -2,7 +2,8 @@
 
 A :class:`SnapshotReader` looks at the ``latest`` pointer on every call (one readlink: cheap, and it works
 across workers and when another process releases), and caches what never changes: a release's manifest and
-its files' ETags (releases are immutable).
+its files' ETags (releases are immutable). After a go-live (or a rehearsal reset), ``epoch.json`` names the
+epoch's first release: the rehearsal's releases are archived, never served, and never part of a delta.
 """
 
 from __future__ import annotations
@@ -56,6 +57,15 @@ class SnapshotReader:
     def latest(self) -> int | None:
         return self.store.latest()
 
+    def first(self) -> int:
+        """The first release of the current epoch (1 unless the election went live after a rehearsal)."""
+        return self.store.first_release()
+
+    def mode(self, default: str) -> str | None:
+        """The election's mode as the snapshot directory records it (after a go-live or reset), else
+        ``default``."""
+        return str(self.store.epoch().get("mode", default))
+
     def index(self, number: int) -> ReleaseIndex:
         with self._lock:
             cached = self._indexes.get(number)
@@ -82,6 +92,9 @@ class SnapshotReader:
     def file(self, path: str, number: int | None = None) -> Published:
         """A file of release ``number`` (default: the latest)."""
         number = self.current() if number is None else number
+        if number < self.first():
+            raise NotPublished(f"release {number} was a rehearsal release, archived when the election went live "
+                               "(or the rehearsal was reset)")
         index = self.index(number)
         digest = index.hashes.get(path)
         if digest is None:
@@ -97,14 +110,19 @@ class SnapshotReader:
         """What changed from release ``since`` to the latest: each precinct's numbers in release ``since``
         (``before``) and now (``after``), and the reasons of the corrections in between."""
         latest = self.current()
+        first = self.first()
         if since < 0 or since > latest:
             raise NotPublished(f"release {since} is not published (the latest is {latest})")
+        if 0 < since < first:
+            raise NotPublished(f"release {since} was a rehearsal release, archived when the election went live "
+                               f"(or the rehearsal was reset); read the latest release in full, or the delta "
+                               f"since 0")
         with self._lock:
             cached = self._deltas.get((since, latest))
         if cached is not None:
             return cached
         changes: dict[str, dict[str, Any]] = {}
-        for number in range(since + 1, latest + 1):
+        for number in range(max(since, first - 1) + 1, latest + 1):
             for change in self.json("feed/changes.json", number)["changes"]:
                 seen = changes.get(change["code"])
                 if seen is None:

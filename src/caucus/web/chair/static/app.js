@@ -13,8 +13,7 @@ const STAGE_NAMES = { attendance: "Attendance", first: "First alignment", final:
 const SCREEN_OF = { attendance: "attendance", first: "first", final: "final", delegates: "worksheet" };
 const SIGNIN_HEADINGS = {
   "sign-in-failed": "Wrong or revoked credential.",
-  "precinct-locked": "Sign-in is locked for this precinct.",
-  "too-many-sign-ins": "Too many failed sign-ins from this network.",
+  "too-many-sign-ins": "Too many failed sign-ins from this network: wait, then try again.",
   "unknown-precinct": "There is no precinct with this code.",
   "credential-malformed": "This is not a credential.",
 };
@@ -133,8 +132,51 @@ function nextScreen() {
   return "photo";
 }
 
-const pendingItem = (stage) => outbox.items.find((i) => i.stage === stage && !["sent", "set-aside", "refused"].includes(i.status));
+/** Whether an outbox item carries `stage` (a correction carries every stage it names). */
+const covers = (item, stage) => item.stage === stage ||
+  (item.kind === "correction" && item.body.stages.some((s) => s.stage === stage));
+const pendingItem = (stage) => outbox.items.find((i) => covers(i, stage) && !["sent", "set-aside", "refused"].includes(i.status));
 const refusedItem = (stage) => outbox.items.find((i) => i.stage === stage && i.status === "refused");
+
+/** JSON with sorted keys, to compare two stage bodies by content. */
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The stage's numbers as HQ last received them from this phone (null if not known here). */
+function lastSentBody(stage) {
+  for (const item of [...outbox.items].reverse()) {
+    if (item.status !== "sent") continue;
+    let body = null;
+    if (item.kind === "report" && item.stage === stage) body = item.body;
+    if (item.kind === "correction") body = item.body.stages.find((s) => s.stage === stage) || null;
+    if (body) {
+      const { supersedes_seq: _seq, reason: _reason, ...numbers } = body;
+      return numbers;
+    }
+  }
+  return null;
+}
+
+/** A correction of `stage` and of every later stage it changes (e.g. the delegates a corrected final alignment
+ * gives, re-derived on this phone), each superseding its receipt, with one reason: recorded all or none. */
+function correctionBody(stage, body, reason) {
+  const stages = [{ ...body, supersedes_seq: state.receipts[stage].seq }];
+  for (const later of STAGES.slice(STAGES.indexOf(stage) + 1)) {
+    if (!state.receipts[later]) continue;
+    const derived = stageBody(later);
+    // a later stage the new numbers leave impossible is not re-derived: HQ judges the whole and says why
+    if (derived.error) continue;
+    const sent = lastSentBody(later);
+    if (sent && canonical(sent) === canonical(derived.body)) continue;
+    stages.push({ ...derived.body, supersedes_seq: state.receipts[later].seq });
+  }
+  return { body: { reason, stages } };
+}
 
 function go(screen) {
   state.screen = screen;
@@ -151,7 +193,21 @@ function banner(text, bad = false) {
   node.classList.toggle("bad", bad);
 }
 
+/** A stage's body, with ``confirm`` while the attendance is above the site's expected size and the chair has
+ * ticked "The count is right" for that number (the server refuses it otherwise: attendance-above-expected). */
 function stageBody(stage) {
+  const made = stageBodyOf(stage);
+  if (!made.body) return made;
+  const att = attendanceView(state.setup, state.entries);
+  if (!att.overExpected) return made;
+  if (state.entries.sizeConfirmed !== att.N) {
+    return { error: `Attendance ${att.N} is more than the ${att.overExpected} expected at this site: check it, ` +
+      "then tick “The count is right” on the Attendance screen." };
+  }
+  return { body: { ...made.body, confirm: true } };
+}
+
+function stageBodyOf(stage) {
   const setup = state.setup;
   if (stage === "attendance") {
     const view = attendanceView(setup, state.entries);
@@ -198,15 +254,18 @@ function sendStage(stage) {
   }
   const { body, error: problem } = stageBody(stage);
   if (problem) { setText(error, problem); return; }
+  let correction = null;
   if (correcting) {
     const reason = $(`#${stage}-reason`).value.trim();
     if (!reason) { setText(error, "Say why you are correcting it: HQ keeps the reason with the correction."); return; }
-    Object.assign(body, { supersedes_seq: state.receipts[stage].seq, reason });
+    correction = correctionBody(stage, body, reason);
   }
   const refused = refusedItem(stage);
   if (refused) outbox.setAside(refused);
   state.correcting = null;
-  outbox.add("report", stage, body);
+  if (correction && correction.body.stages.length > 1) outbox.add("correction", stage, correction.body);
+  else if (correction) outbox.add("report", stage, { ...correction.body.stages[0], reason: correction.body.reason });
+  else outbox.add("report", stage, body);
   const order = ["attendance", "first", "final", "worksheet", "photo"];
   go(correcting ? "status" : order[order.indexOf(screen) + 1]);
 }
@@ -274,6 +333,8 @@ function renderAttendance() {
   input.toggleAttribute("aria-invalid", Boolean(view.error));
   setText($("#att-error"), view.error ? `Attendance: ${view.error}` : "");
   fill($("#att-preview"), lines(view.lines, ""), lines(view.warnings, "warning"));
+  $("#att-size").hidden = !view.overExpected;
+  $("#att-size-ok").checked = Boolean(view.overExpected) && state.entries.sizeConfirmed === view.N;
 }
 
 function thresholdLine(view) {
@@ -388,17 +449,24 @@ function renderPhoto() {
   $("#send-photo").disabled = !state.photo || Boolean(state.photo.queued);
 }
 
+const numbersOf = (b) => (b.attendance !== undefined ? `${b.attendance}` :
+  Object.entries(b.counts || b.delegates).map(([g, n]) => `${g} ${n}`).join(", "));
+
 function describeItem(item) {
-  const what = item.kind === "photo" ? "Worksheet photo" : STAGE_NAMES[item.stage];
   const b = item.body;
-  const numbers = item.kind === "photo" ? "" : b.attendance !== undefined ? `: ${b.attendance}` :
-    `: ${Object.entries(b.counts || b.delegates).map(([g, n]) => `${g} ${n}`).join(", ")}`;
-  const correction = b.supersedes_seq ? ` (correction of #${b.supersedes_seq}: ${b.reason})` : "";
+  let what = item.kind === "photo" ? "Worksheet photo" : STAGE_NAMES[item.stage];
+  let numbers = item.kind === "photo" ? "" : item.kind === "correction" ? "" : `: ${numbersOf(b)}`;
+  let correction = b.supersedes_seq ? ` (correction of #${b.supersedes_seq}: ${b.reason})` : "";
+  if (item.kind === "correction") {
+    what = `Correction: ${b.stages.map((s) => `${STAGE_NAMES[s.stage]} ${numbersOf(s)} (replaces #${s.supersedes_seq})`).join("; ")}`;
+    correction = `. Why: ${b.reason}`;
+  }
   const status = {
     saved: () => "Saved on this phone.",
     sending: () => "Sending now...",
     waiting: () => `Saved on this phone, not sent yet (${item.error ? item.error.message : "waiting"}); trying again automatically.`,
     sent: () => (item.kind === "photo" ? `Sent. HQ has it: photo #${item.receipt.id}.`
+      : item.kind === "correction" ? `Sent. HQ receipts ${(item.receipts || [item.receipt]).map((r) => `#${r.seq}`).join(", ")} at ${clock(item.receipt.received_at)}.`
       : `Sent. HQ receipt #${item.receipt.seq} at ${clock(item.receipt.received_at)}.`),
     refused: () => `Not accepted by HQ: ${item.error && item.error.message}. Fix the numbers and send again.`,
     "sign-in": () => "Saved on this phone. Sign in again to send it.",
@@ -432,7 +500,7 @@ function renderStatus() {
 function renderSavebar() {
   const waiting = outbox.items.filter((i) => !["sent", "set-aside", "refused"].includes(i.status)).length;
   const refused = outbox.items.filter((i) => i.status === "refused").length;
-  const last = [...outbox.items].reverse().find((i) => i.status === "sent" && i.kind === "report");
+  const last = [...outbox.items].reverse().find((i) => i.status === "sent" && i.kind !== "photo");
   const parts = [saveFailed ? "This phone could not save: do not close the app." : "Everything typed is saved on this phone."];
   parts.push(waiting ? `${waiting} waiting to send.` : "Nothing waiting to send.");
   if (refused) parts.push(`${refused} not accepted: see Status.`);
@@ -481,6 +549,11 @@ function wire() {
     b.addEventListener("click", () => sendStage(b.dataset.send));
   }
   $("#attendance").addEventListener("input", (e) => { state.entries.attendance = e.target.value; persist(); render(); });
+  $("#att-size-ok").addEventListener("change", (e) => {
+    state.entries.sizeConfirmed = e.target.checked ? attendanceView(state.setup, state.entries).N : null;
+    persist();
+    render();
+  });
   for (const stage of STAGES) {
     $(`#${stage}-reason`)?.addEventListener("input", persist);
   }

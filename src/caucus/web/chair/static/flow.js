@@ -43,6 +43,14 @@ export function attendanceView(setup, entries) {
     }
     view.D = siteDelegates(N, rs);
     view.lines.push(`A satellite caucus of ${people(N)} elects ${dels(view.D)}.`);
+    const expected = p.expected_attendance;
+    if (expected && N > expected) {
+      // mirrors the server's blocking finding attendance-above-expected (docs/findings.md)
+      view.overExpected = expected;
+      view.warnings.push(`${people(N)} is more than the ${expected} expected at this site in the party's plan. ` +
+        "Check the count against the sign-in sheets. If it is right, tick “The count is right”: HQ reviews " +
+        "this site before its numbers count, because a satellite's share of SDEs follows its attendance.");
+    }
   } else {
     view.lines.push(`This precinct elects ${dels(view.D)}.`);
   }

@@ -36,7 +36,8 @@ export class Outbox {
 
   get items() { return this.state.outbox; }
 
-  /** Queue a stage report (`body` is the JSON of POST /api/v1/reports) or a photo; saved before sending. */
+  /** Queue a stage report (`body` is the JSON of POST /api/v1/reports), a correction (kind "correction",
+   * `stage` the stage corrected, `body` the JSON of POST /api/v1/corrections) or a photo; saved before sending. */
   add(kind, stage, body) {
     const item = { id: newKey(), key: newKey(), kind, stage, body, status: "saved", attempts: 0, nextAt: 0,
       created: new Date().toISOString(), receipt: null, error: null, answer: null };
@@ -53,13 +54,14 @@ export class Outbox {
     this.pump();
   }
 
-  /** The next item to send: reports strictly in order (each stage needs the one before), photos any time. */
+  /** The next item to send: reports and corrections strictly in order (each stage needs the one before),
+   * photos any time. */
   next() {
     const now = Date.now();
     let reportBlocked = false;
     for (const item of this.items) {
       if (item.status === "sent" || item.status === "set-aside") continue;
-      if (item.kind === "report") {
+      if (item.kind !== "photo") {
         if (reportBlocked) continue;
         reportBlocked = true;
         if (item.status === "refused" || item.status === "sign-in") continue;
@@ -108,7 +110,8 @@ export class Outbox {
       const blob = dataUrlToBlob(item.body.dataUrl);
       request = { url: "/api/v1/chair/photos", body: blob, type: blob.type };
     } else {
-      request = { url: "/api/v1/reports", body: JSON.stringify(item.body), type: "application/json" };
+      const url = item.kind === "correction" ? "/api/v1/corrections" : "/api/v1/reports";
+      request = { url, body: JSON.stringify(item.body), type: "application/json" };
     }
     let response;
     let answer = null;
@@ -122,15 +125,16 @@ export class Outbox {
     if (response.ok) {
       item.status = "sent";
       item.error = null;
-      item.receipt = item.kind === "photo" ? answer : answer.receipt;
+      item.receipt = item.kind === "photo" ? answer : item.kind === "correction" ? answer.receipts[0] : answer.receipt;
+      if (item.kind === "correction") item.receipts = answer.receipts;
       // HQ has the photo: free the phone's storage (the chair's preview keeps its own copy until replaced)
       if (item.kind === "photo") item.body = { dataUrl: null, bytes: request.body.size };
+      const precinct = item.kind === "correction" ? answer.status : answer.precinct;
       item.answer = item.kind === "photo" ? null : { recomputed: answer.recomputed, findings: answer.findings,
-        state: answer.precinct && answer.precinct.state, reasons: answer.precinct && answer.precinct.reasons };
-      if (item.kind === "report") {
-        this.state.receipts[item.stage] = answer.receipt;
-        this.state.recomputed = answer.recomputed;
-      }
+        state: precinct && precinct.state, reasons: precinct && precinct.reasons };
+      if (item.kind === "report") this.state.receipts[item.stage] = answer.receipt;
+      if (item.kind === "correction") for (const r of answer.receipts) this.state.receipts[r.stage] = r;
+      if (item.kind !== "photo") this.state.recomputed = answer.recomputed;
       this.persist();
       this.changed(item);
       return true;
