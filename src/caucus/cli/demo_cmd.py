@@ -72,6 +72,10 @@ def demo(
     go_live: Annotated[int, typer.Option(help="Chairs who rehearse before the night (a test release), then "
                                               "the election goes live (0: no rehearsal, the night in test "
                                               "mode).", min=0)] = 20,
+    recanvass: Annotated[int, typer.Option(help="Precincts whose miscount is published, then corrected by a "
+                                                "campaign's recanvass at HQ.", min=0)] = 3,
+    phone_ties: Annotated[int, typer.Option(help="Precincts with a game of chance that phone it in.", min=0)]
+    = 5,
     attack: Annotated[int, typer.Option(help="Wrong sign-ins an attacker floods during the night (0: none).",
                                         min=0, max=100_000)] = 300,
     serve: Annotated[bool, typer.Option(help="Keep serving the results after the night (Ctrl-C stops).")]
@@ -87,7 +91,8 @@ def demo(
                       "uses, none the app itself.")
     truth = truth_from_results(limit=limit)
     config = Rehearsal(truth=truth, directory=directory, timeline=Timeline(night),
-                       behaviour=Behaviour(hotline=hotline, both=both, move=move), in_app=in_app, port=port,
+                       behaviour=Behaviour(hotline=hotline, both=both, move=move, recanvass=recanvass,
+                                           phone_ties=phone_ties), in_app=in_app, port=port,
                        keep_serving=serve, attack=attack, go_live=go_live, publish_timeout=120)
     console.print(f"caucus demo: {len(truth.precincts):,} reporting units of the certified 2020 Iowa results, "
                   f"replayed in about {night:g} s on http://127.0.0.1:{port}/ (data in {directory})")

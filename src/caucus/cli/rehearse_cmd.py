@@ -73,6 +73,10 @@ def rehearse_command(
     go_live: Annotated[int, typer.Option(help="Chairs who rehearse before the night (a test release), then "
                                               "the election goes live (0: no rehearsal, the night in test "
                                               "mode).", min=0)] = 0,
+    recanvass: Annotated[int, typer.Option(help="Precincts whose miscount is published, then corrected by a "
+                                                "campaign's recanvass at HQ.", min=0)] = 0,
+    phone_ties: Annotated[int, typer.Option(help="Precincts with a game of chance that phone it in.", min=0)]
+    = 0,
     attack: Annotated[int, typer.Option(help="Wrong sign-ins an attacker floods during the night (0: none).",
                                         min=0, max=100_000)] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic state and of the chairs' behaviour.")] = 2020,
@@ -98,7 +102,8 @@ def rehearse_command(
     truth = build_truth(synthetic, results, limit, seed, directory)
     config = Rehearsal(truth=truth, directory=directory, engine=engine,  # type: ignore[arg-type]
                        workers=workers, timeline=Timeline(night),
-                       behaviour=Behaviour(hotline=hotline, both=both, move=move), attack=attack, go_live=go_live,
+                       behaviour=Behaviour(hotline=hotline, both=both, move=move, recanvass=recanvass,
+                                           phone_ties=phone_ties), attack=attack, go_live=go_live,
                        kills=_shares(kill_at), pg_restarts=_shares(pg_restart_at), slow=_slow(slow), seed=seed,
                        connections=connections, pg_url=pg_url,
                        publish_timeout=publish_timeout, nginx=nginx)

@@ -77,3 +77,30 @@ def went_live(seen: GoLive | None, published: set[str], totals_identical: bool) 
                    "rehearsal number is published", 1, ok,
                    {**seen.as_dict(), "rehearsal_units_not_published_live": missing[:20],
                     "live_totals_equal_truth": totals_identical})
+
+
+def recanvass_moves_delegates(seen: Mapping[str, Any] | None) -> Verdict:
+    """A recanvass corrects published, miscounted precincts (final alignment and delegates at once): every
+    correction recorded, the published totals end equal to the truth, the delta names each precinct."""
+    if seen is None:
+        return Verdict("recanvass-moves-delegates", "a campaign's recanvass moves delegates", 0, True)
+    units = list(seen.get("units", []))
+    refused = {code: status for code, status in seen.get("corrections", {}).items() if status != 303}
+    unnamed = sorted(set(units) - set(seen.get("published_difference", [])))
+    ok = (seen.get("request") is not None and not refused and not unnamed
+          and seen.get("published_totals_equal_truth") is True)
+    return Verdict("recanvass-moves-delegates", "a campaign's recanvass of published, miscounted precincts is "
+                   "corrected at HQ (final alignment and delegates together, delegates move) and the published "
+                   "difference names the request", len(units), ok,
+                   {**dict(seen), "refused": refused, "not_in_published_difference": unnamed})
+
+
+def ties_phoned_in(units: Iterable[str], states: Mapping[str, str], published: set[str],
+                   mismatched: Iterable[str]) -> Verdict:
+    """Precincts with a game of chance report it by phone (two operators key the toss): each is accepted,
+    published and holds the truth's numbers and outcome."""
+    units = sorted(units)
+    wrong = set(mismatched)
+    failed = [f"{u} ({states.get(u, 'no status')})" for u in units if u not in published or u in wrong]
+    return Verdict("ties-phoned-in", "precincts with a game of chance phone it in; two operators key the numbers "
+                   "and the toss (four eyes)", len(units), not failed, {"not_published_or_wrong": failed[:20]})

@@ -1,9 +1,14 @@
-"""From the rehearsal to the live night, as a party does it: a week before, some chairs practise with their
+"""From the rehearsal to the live night, and the recanvass after it.
+
+Going live, as a party does it: a week before, some chairs practise with their
 real cards and report numbers that are not the night's (a miscount), the director releases them (the site
 says TEST), then the party runs ``caucus election go-live``. The public feed must then have nothing until
 the first live release, the same cards must still sign in, and nothing the rehearsal recorded may count or
 be published: the night that follows reports the true numbers for the same precincts, and the published
 totals must equal the ground truth.
+
+The recanvass (:func:`recanvass`): a campaign contests precincts whose published numbers were miscounted;
+HQ corrects them from the paper, moving delegates, and the feed's delta names the request.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,4 +126,37 @@ async def rehearse_then_go_live(front: str, truth: GroundTruth, credentials: dic
         else:
             seen.command = json.loads(done.stdout)
         seen.feed_after_go_live, _ = await _feed_status(http)
+    return seen
+
+
+async def recanvass(front: str, reviewer: StaffClient, units: dict[str, PrecinctTruth], *, since_release: int | None,
+                    totals_match: Callable[[], Awaitable[bool]], timeout: float = 120.0) -> dict[str, Any]:
+    """A campaign asks for a recanvass of precincts whose published numbers were miscounted; the reviewer
+    files it and corrects each precinct's final alignment and delegates from the paper (one correction that
+    moves a delegate); the next release publishes the difference with the request's name."""
+    seen: dict[str, Any] = {"units": sorted(units), "since_release": since_release, "corrections": {}}
+    label = await reviewer.file_recanvass("Campaign of the candidate who lost a delegate", sorted(units),
+                                          "our precinct captains counted the final alignment differently")
+    seen["request"] = label
+    if label is None:
+        return seen
+    for code, unit in sorted(units.items()):
+        seen["corrections"][code] = await reviewer.recanvass(
+            label, code, {"final": dict(unit.final), "delegates": dict(unit.delegates)},
+            note=f"{label}: preference groups recounted from the cards; people had been written in the wrong group")
+    deadline = time.monotonic() + timeout
+    seen["published_totals_equal_truth"] = False
+    while time.monotonic() < deadline:
+        if await totals_match():
+            seen["published_totals_equal_truth"] = True
+            break
+        await asyncio.sleep(0.3)
+    if since_release is not None:
+        async with httpx.AsyncClient(base_url=front, timeout=30) as http:
+            response = await http.get(f"/feed/v1/delta/{since_release}.json")
+            changes = response.json().get("changes", []) if response.status_code == 200 else []
+        named = {c["code"] for c in changes
+                 if c.get("kind") == "changed" and any(label in str(r) for r in c.get("reasons") or ())
+                 and c.get("before", {}).get("delegates") != c.get("after", {}).get("delegates")}
+        seen["published_difference"] = sorted(named)
     return seen

@@ -10,6 +10,7 @@ login form's token), read the CSRF token from a page, post the forms, follow the
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 import secrets
 import time
@@ -27,6 +28,24 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _CALL = re.compile(r"/hq/hotline/calls/(\d+)")
 _RECORDED = re.compile(r"recorded=(\d+)")
 _LAST_SEQ = re.compile(r'name="last_seq" value="(\d+)"')
+_LABEL = re.compile(r"/hq/recanvass/(R-\d+)")
+_INPUT = re.compile(r"<input\b([^>]*)>")
+_ATTR = re.compile(r'(\w[\w-]*)="([^"]*)"')
+
+
+def _form_of(page: str, code: str) -> dict[str, str] | None:
+    """The fields of the correction form for precinct ``code`` on a recanvass page (names to values)."""
+    marker = f'data-precinct="{html.escape(code)}"'
+    start = page.find(marker)
+    if start < 0:
+        return None
+    end = page.find("</form>", start)
+    fields: dict[str, str] = {}
+    for found in _INPUT.finditer(page, start, end):
+        attrs = {k: html.unescape(v) for k, v in _ATTR.findall(found.group(1))}
+        if "name" in attrs:
+            fields[attrs["name"]] = attrs.get("value", "")
+    return fields
 
 STAFF_ROLES = ("operator", "operator", "reviewer", "director", "observer")
 
@@ -157,6 +176,34 @@ class StaffClient:
         await self.refresh_csrf("/hq/releases")
         response = await self.post("/hq/releases/continuous", {"on": "yes" if on else "no"})
         return response.status_code == 303
+
+    # -- recanvass ---------------------------------------------------------------------------------------------
+    async def file_recanvass(self, campaign: str, codes: list[str], reason: str) -> str | None:
+        """A reviewer files a campaign's recanvass request; its label (``R-<n>``), or None if refused."""
+        await self.refresh_csrf("/hq/recanvass")
+        response = await self.post("/hq/recanvass", {"campaign": campaign, "kind": "recanvass",
+                                                      "precincts": "\n".join(codes), "reason": reason})
+        found = _LABEL.search(response.headers.get("location", ""))
+        return found.group(1) if response.status_code == 303 and found is not None else None
+
+    async def recanvass(self, label: str, code: str, numbers: dict[str, dict[str, int]], note: str) -> int:
+        """Correct a precinct of a recanvass from the paper: the form as the page draws it (the precinct's
+        current numbers), with the stages in ``numbers`` (stage -> group -> count) changed as a reviewer types
+        them. Returns the HTTP status (303: recorded)."""
+        page = await self.refresh_csrf(f"/hq/recanvass/{label}")
+        form = _form_of(page, code)
+        if form is None:
+            return 404
+        for stage, groups in numbers.items():
+            for name in [k for k in form if k.startswith(f"{stage}.")]:
+                group = name.split(".", 1)[1]
+                typed = form[name].strip()
+                if (int(typed) if typed.isdigit() else 0) != groups.get(group, 0):
+                    form[name] = str(groups.get(group, 0))
+        form.update({"note": note, "action": "record"})
+        form.pop("csrf_token", None)
+        response = await self.post(f"/hq/recanvass/{label}/correct", form)
+        return response.status_code
 
     # -- review --------------------------------------------------------------------------------------------
     async def message_chair(self, precinct: str, text: str, kind: str = "call-hq") -> bool:

@@ -48,6 +48,8 @@ class Behaviour:
     hotline: float = 0.0  # report by calling the hotline instead of the app (needs the HQ console)
     both: float = 0.0  # report on the app AND by calling the hotline, with the same numbers
     move: float = 0.0  # miscount the final alignment (other delegates), then correct final and delegates at once
+    recanvass: int = 0  # units whose miscount stands until a campaign's recanvass corrects it at HQ
+    phone_ties: int = 0  # units with a game of chance that phone it in (besides the ``hotline`` share)
 
 
 @dataclass
@@ -89,6 +91,10 @@ class Tally:
     signins: dict[int, int] = field(default_factory=dict)
     #: units whose chair miscounted and corrected final alignment and delegates at once: the answer's status
     moved: dict[str, int] = field(default_factory=dict)
+    #: units with a game of chance that phoned it in
+    phoned_ties: set[str] = field(default_factory=set)
+    #: units whose miscount is published, then corrected by a recanvass at HQ
+    recanvass_units: dict[str, PrecinctTruth] = field(default_factory=dict)
     #: units that report on the app and by phone with the same numbers
     both_channels: set[str] = field(default_factory=set)
     #: units whose chair sign-in or hotline verification with the right credential was refused or throttled
@@ -218,6 +224,8 @@ class Chair:
         #: a miscounted final alignment the chair reports, then corrects with the delegates (None: no mistake)
         self.miscount: Miscount | None = None
         self._wrong: dict[str, int] = {}  # stage -> seq of the miscounted entry
+        #: the miscount stands (published) until the recanvass at HQ corrects it
+        self.recanvassed = False
 
     async def sign_in(self) -> dict[str, str]:
         body = {"precinct": self.truth.code, "credential": self.credential}
@@ -266,7 +274,7 @@ class Chair:
             if wrong.seq is None:
                 return
             self._wrong[stage] = wrong.seq
-            if stage == "delegates":
+            if stage == "delegates" and not self.recanvassed:
                 final = next(x for x in self.truth.bodies() if x["stage"] == "final")
                 await self.correct_together((final, body), "recounted the preference groups: people were written "
                                                             "in the wrong group; the delegates follow")
@@ -365,15 +373,26 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
                   for i, p in enumerate(truth.precincts)]
         phoned = {c.truth.code for c in chairs if hotline is not None and can_phone(c.truth)
                   and c.rng.random() < behaviour.hotline}
+        if hotline is not None:
+            ties = [c.truth.code for c in chairs if c.truth.chance and can_phone(c.truth)]
+            phoned |= set(ties[:behaviour.phone_ties])
+        tally.phoned_ties = {c.truth.code for c in chairs if c.truth.code in phoned and c.truth.chance}
         both = {c.truth.code for c in chairs if hotline is not None and c.truth.code not in phoned
                 and can_phone(c.truth) and c.rng.random() < behaviour.both}
         tally.both_channels = set(both)
         app_users = [c for c in chairs if c.truth.code not in phoned | both and usable_in_app(c.truth)][:in_app]
         in_browser = {c.truth.code for c in app_users}
-        plan = truth.load_plan() if behaviour.move else None
+        plan = truth.load_plan() if behaviour.move or behaviour.recanvass else None
         for c in chairs:
-            if plan is not None and c.truth.code not in phoned | both | in_browser and not c.truth.held \
-                    and not c.truth.impossible_delegates and c.rng.random() < behaviour.move:
+            if plan is None or c.truth.code in phoned | both | in_browser or c.truth.held \
+                    or c.truth.impossible_delegates:
+                continue
+            if len(tally.recanvass_units) < behaviour.recanvass:
+                c.miscount = miscount(plan, c.truth)
+                if c.miscount is not None:
+                    c.recanvassed = True
+                    tally.recanvass_units[c.truth.code] = c.truth
+            elif c.rng.random() < behaviour.move:
                 c.miscount = miscount(plan, c.truth)
 
         async def in_the_app(chair: Chair) -> None:

@@ -26,10 +26,12 @@ from caucus.rehearse.behaviours import (
     both_channels,
     corrections_move_delegates,
     credential_flood,
+    recanvass_moves_delegates,
+    ties_phoned_in,
     went_live,
 )
 from caucus.rehearse.faults import SlowProxy
-from caucus.rehearse.golive import GoLive, rehearse_then_go_live
+from caucus.rehearse.golive import GoLive, recanvass, rehearse_then_go_live
 from caucus.rehearse.hq import Desk, StaffAccount, StaffClient, staff_accounts
 from caucus.rehearse.nginx import NginxProcess
 from caucus.rehearse.night import Behaviour, Fault, Tally, Timeline, play
@@ -84,6 +86,7 @@ class Progress:
     attack: AttackTally | None = None
     staff_after_flood: dict[str, int] = field(default_factory=dict)
     go_live: GoLive | None = None
+    recanvass: dict[str, Any] | None = None
 
 
 @dataclass
@@ -228,6 +231,9 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
         both_channels(tally.both_channels, states, progress.published_codes),
         corrections_move_delegates(tally.moved, {m.split(" ", 1)[0] for m in ledger.content_mismatches}),
         went_live(progress.go_live, progress.published_codes, totals.get("identical") is True),
+        recanvass_moves_delegates(progress.recanvass),
+        ties_phoned_in(tally.phoned_ties, states, progress.published_codes,
+                       {m.split(" ", 1)[0] for m in ledger.content_mismatches}),
     ]
     return Outcome(config, tally, ledger, progress.published, totals, len(truth.published), outcome_wait,
                    time.monotonic() - wall, log[-5000:], server=server, staff=staff, credentials=credentials,
@@ -309,6 +315,14 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
         progress.phase = "publishing"
         if await _wait_published(front, progress, config.publish_timeout) is None:
             progress.published_at = None
+        if progress.tally.recanvass_units:
+            progress.phase = "recanvass"
+            progress.recanvass = await recanvass(
+                front, clients["reviewer"], progress.tally.recanvass_units,
+                since_release=progress.published.release if progress.published else None,
+                totals_match=lambda: _totals_match(front, progress, config.truth), timeout=config.publish_timeout)
+            progress.tally.event(f"recanvass {progress.recanvass.get('request')} of "
+                                 f"{len(progress.tally.recanvass_units)} precincts corrected at HQ")
         async with httpx.AsyncClient(base_url=front, timeout=30) as http:
             with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
                 progress.published_codes = await published_codes(http)
@@ -323,6 +337,13 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
             on_progress(progress)
         if proxy is not None:
             await proxy.stop()
+
+
+async def _totals_match(front: str, progress: Progress, truth: GroundTruth) -> bool:
+    async with httpx.AsyncClient(base_url=front, timeout=10) as http:
+        with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+            progress.published = await read_published(http)
+    return compare_totals(truth, progress.published).get("identical") is True
 
 
 def _last_report_to_published(progress: Progress, truth: GroundTruth) -> float | None:
