@@ -2,7 +2,11 @@
 the certified 2020 results reported through the API (some by the hotline, with two operators), the server
 SIGKILLed and restarted mid-night, slow responses for a while, the director's continuous release on; then
 0 reports lost, 0 duplicates, a verified hash chain, every ledger entry holding the truth's numbers, and
-the published statewide totals equal to the ground truth's (computed independently with the rules core)."""
+the published statewide totals equal to the ground truth's (computed independently with the rules core).
+
+The unscripted night is played too, each behaviour with its own verdict: chairs rehearse and the election
+goes live; an attacker floods wrong credentials; precincts report on both channels; chairs correct final
+alignment and delegates at once; a recanvass moves delegates; tied precincts phone in their toss."""
 
 from __future__ import annotations
 
@@ -20,15 +24,18 @@ def test_a_night_of_100_precincts_with_a_server_kill_loses_nothing_and_publishes
     held = [p for p in truth.precincts if p.held]
     config = Rehearsal(truth=truth, directory=tmp_path, timeline=Timeline(12.0),
                        behaviour=Behaviour(hotline=0.15, photo=0.2, typo=0.1, flaky=0.1, double_tap=0.05,
-                                           resend=0.1),
-                       kills=(0.45,), slow=(0.2, 0.3, 0.2), seed=7, release_interval=0.5, publish_timeout=60)
+                                           resend=0.1, both=0.1, move=0.1, recanvass=2, phone_ties=2),
+                       kills=(0.45,), slow=(0.2, 0.3, 0.2), seed=7, release_interval=0.5, publish_timeout=60,
+                       attack=150, attack_addresses=60, go_live=4)
     outcome = rehearse(config)
     report = summary(outcome)
     r = report["reports"]
     events = [w for _, w in outcome.tally.events]
     assert "fault: server SIGKILL and restart" in events
-    # the director released a zero-count rehearsal and switched continuous release on, through HQ's page
-    assert events[:2] == ["director: zero-count rehearsal release", "director: continuous release on"]
+    # the election went live after a rehearsal; then the director released a zero-count release and switched
+    # continuous release on, through HQ's page
+    assert events[0].startswith("the election went live after a rehearsal of 4 precincts; public feed answers 404")
+    assert events[1:3] == ["director: zero-count rehearsal release", "director: continuous release on"]
     assert r["acknowledged"] == r["sent"] > 400, [s for s in outcome.tally.sent if s.acked_at is None]
     assert (r["lost"], r["duplicates"], r["recorded_unacknowledged"]) == (0, 0, 0)
     assert r["chain_verified"] and r["content_mismatches"] == [] and r["unexpected_refusals"] == []
@@ -42,5 +49,13 @@ def test_a_night_of_100_precincts_with_a_server_kill_loses_nothing_and_publishes
     phoned = [s for s in outcome.tally.sent if s.channel == "hotline"]
     assert phoned and all(s.acked_at is not None for s in phoned)
     assert any(s.key and s.precinct for s in outcome.tally.sent if s.kind == "report" and s.attempts > 1)
+    # every behaviour of the unscripted night was played and held
+    behaviours = {v["behaviour"]: v for v in report["behaviours"]}
+    assert set(behaviours) == {"credential-flood", "both-channels-agree", "corrections-move-delegates",
+                               "go-live-after-rehearsal", "recanvass-moves-delegates", "ties-phoned-in"}
+    assert all(v["played"] > 0 and v["ok"] for v in behaviours.values()), behaviours
+    flood = behaviours["credential-flood"]["detail"]
+    assert flood["attack"]["attempts"] > 100 and flood["attack"]["wrong_credentials_accepted"] == 0
+    assert behaviours["recanvass-moves-delegates"]["detail"]["published_difference"]
     assert outcome.ok
     assert "PASS" in to_html(report, outcome.tally.latencies())
