@@ -24,7 +24,7 @@ def _quantile(values: Sequence[float], q: float) -> float | None:
 def summary(outcome: Outcome) -> dict[str, Any]:
     config, tally, ledger = outcome.config, outcome.tally, outcome.ledger
     latencies = tally.latencies()
-    reports = [s for s in tally.sent if s.kind in ("report", "correction")]
+    reports = [s for s in tally.sent if s.kind in ("report", "correction", "miscount", "corrections")]
     return {
         "schema": "caucus.rehearsal/1",
         "ok": outcome.ok,

@@ -353,7 +353,8 @@ def _last_report_to_published(progress: Progress, truth: GroundTruth) -> float |
         return None
     wanted = {u.code for u in truth.published}
     acked = [s.acked_at for s in progress.tally.sent
-             if s.acked_at is not None and s.precinct in wanted and s.kind in ("report", "correction")]
+             if s.acked_at is not None and s.precinct in wanted
+             and s.kind in ("report", "correction", "miscount", "corrections")]
     return max(0.0, progress.published_at - max(acked)) if acked else None
 
 
