@@ -61,7 +61,7 @@ class GoLive:
 def rehearsal_units(truth: GroundTruth, count: int) -> list[tuple[PrecinctTruth, list[dict[str, Any]]]]:
     """Up to ``count`` units that can practise with a possible miscount (numbers that are not the night's)."""
     plan = truth.load_plan()
-    chosen = []
+    chosen: list[tuple[PrecinctTruth, list[dict[str, Any]]]] = []
     for unit in truth.published:
         if len(chosen) >= count:
             break
