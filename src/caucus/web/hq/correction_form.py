@@ -5,7 +5,10 @@ numbers typed, without recording anything.
 
 Form fields: ``attendance``, ``first.<group>``, ``final.<group>``, ``delegates.<group>`` (blank: none),
 ``supersedes.<stage>`` (the newest current entry of the stage when the form was drawn), ``reason``, ``key``,
-``action`` (``recompute`` or ``record``).
+``action`` (``recompute`` or ``record``), and the games of chance of a corrected final alignment,
+``chance.<i>.selected|kind|among`` as on the hotline console (:mod:`caucus.web.hq.chance_form`): when the
+corrected numbers reach a tie, the form asks who was chosen (:func:`settle_chance`) and records the
+numbers and the outcome together.
 """
 
 from __future__ import annotations
@@ -16,9 +19,13 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from caucus.ledger import Stage
+from caucus.ledger.meaning import normal_payload
 from caucus.service import STAGE_ORDER, STAGE_TITLES, ElectionContext, FieldProblem, PrecinctStatus, evaluate
+from caucus.service.chance_entry import ChanceStep, chance_step
 from caucus.service.hq_errors import StaffInputInvalid
+from caucus.web.hq.chance_form import ChanceForm, chance_form, keyed_games
 from caucus.web.hq.pages import MAX_NUMBER, ServiceErrorWithFields, text_field
+from caucus.web.services import Services
 
 _KEY = {"first": "counts", "final": "counts", "delegates": "delegates"}
 
@@ -92,13 +99,9 @@ def typed_payloads(form: FormData, status: PrecinctStatus, candidates: tuple[str
 
 
 def _same(stage: Stage, a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    """Equal by meaning: a group at 0 and a group left out are the same; no game of chance and [] too."""
-    if stage == "attendance":
-        return a.get("attendance") == b.get("attendance")
-    key = _KEY[stage]
-    def nonzero(p: Mapping[str, Any]) -> dict[str, Any]:
-        return {g: n for g, n in (p.get(key) or {}).items() if n}
-    return nonzero(a) == nonzero(b) and list(a.get("chance") or []) == list(b.get("chance") or [])
+    """Equal by meaning (:mod:`caucus.ledger.meaning`): a group at 0 and a group left out are the same; no
+    game of chance and [] too."""
+    return normal_payload(stage, a) == normal_payload(stage, b)
 
 
 def changed_stages(form: FormData, status: PrecinctStatus, context: ElectionContext
@@ -143,6 +146,37 @@ def _whole(status: PrecinctStatus, corrected: Mapping[Stage, Mapping[str, Any]])
             payloads[stage] = payload
     payloads.update(corrected)
     return payloads
+
+
+def settle_chance(form: FormData, status: PrecinctStatus, context: ElectionContext,
+                  corrected: dict[Stage, dict[str, Any]]) -> ChanceStep | None:
+    """The game of chance of a corrected final alignment. Games keyed on the form (``chance.<i>.*``) are
+    checked against the ties the corrected numbers reach and replace the game recorded before; without
+    any, the game recorded before is kept if it still fits. Returns the step when the page must ask who was
+    chosen (or a keyed game does not fit); None when the correction can be recorded (``corrected["final"]``
+    then carries its games)."""
+    if "final" not in corrected:
+        return None
+    games = keyed_games(form)
+    payloads = _whole(status, corrected)
+    if not games:
+        recomputed = evaluate(status.info, context.ruleset, context.candidates, payloads).recomputed
+        if recomputed.pending_chance is None:
+            return None  # no tie, or the game recorded before settles it
+    step = chance_step(status.info, context.ruleset, context.candidates, payloads,
+                       counts=corrected["final"]["counts"], games=games)
+    if step.blocked:
+        return None  # the numbers themselves are refused: the correction's checks say why
+    if step.problems or step.pending is not None:
+        return step
+    corrected["final"] = {**corrected["final"], "chance": step.items}
+    return None
+
+
+def correction_chance(form: FormData, services: Services, step: ChanceStep) -> ChanceForm:
+    """The correction form's game-of-chance fields for ``step`` (the games kept, the tie to settle)."""
+    return chance_form("", form, services.context.candidates, step, method=services.context.ruleset.chance_method,
+                       hidden_names=())
 
 
 def recompute(form: FormData, status: PrecinctStatus, context: ElectionContext) -> tuple[dict[str, str], str]:

@@ -10,10 +10,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from caucus.service import ServiceError
+from caucus.service.chance_entry import ChanceStep
 from caucus.service.recanvass import parse_request_id
 from caucus.web.access import Principal, access
 from caucus.web.errors import status_for
-from caucus.web.hq.correction_form import changed_stages, current_values, form_values, recompute
+from caucus.web.hq.chance_form import ChanceForm, chance_message, field_messages
+from caucus.web.hq.correction_form import (
+    changed_stages,
+    correction_chance,
+    current_values,
+    form_values,
+    recompute,
+    settle_chance,
+)
 from caucus.web.hq.pages import PREFIX, page, see_other, text_field
 from caucus.web.services import services_of
 
@@ -50,13 +59,13 @@ async def create(request: Request, principal: Reviewer) -> Response:
 
 
 def _detail(request: Request, principal: Principal, label: str, *, status: int = 200, message: str = "",
-            fields: dict[str, str] | None = None, done: str = "", values: dict[str, dict[str, str]] | None = None
-            ) -> Response:
+            fields: dict[str, str] | None = None, done: str = "", values: dict[str, dict[str, str]] | None = None,
+            chances: dict[str, ChanceForm] | None = None) -> Response:
     progress = services_of(request).recanvass.progress(parse_request_id(label))
     forms = {d.code: current_values(d.after) for d in progress.precincts}
     forms.update(values or {})
     return page(request, "recanvass.html", principal, status=status, message=message, fields=fields or {},
-                done=done, r=progress, can_act=principal.role == "reviewer", forms=forms)
+                done=done, r=progress, can_act=principal.role == "reviewer", forms=forms, chances=chances or {})
 
 
 @router.get("/{label}")
@@ -72,12 +81,15 @@ async def correct(request: Request, principal: Reviewer, label: str) -> Response
     services = services_of(request)
     code = text_field(form, "precinct", required=True)
 
-    def run() -> tuple[dict[str, str], str] | None:
+    def run() -> tuple[dict[str, str], str] | ChanceStep | None:
         request_id = parse_request_id(label)
         status = services.review.status(code)
         if text_field(form, "action") == "recompute":
             return recompute(form, status, services.context)
         corrected, seen = changed_stages(form, status, services.context)
+        step = settle_chance(form, status, services.context, corrected)
+        if step is not None:
+            return step  # the re-checked numbers are tied: ask who was chosen
         services.recanvass.correct(principal.actor, request_id, code, corrected, note=text_field(form, "note"),
                                    key=text_field(form, "key", required=True), supersedes=seen)
         return None
@@ -87,6 +99,11 @@ async def correct(request: Request, principal: Reviewer, label: str) -> Response
         return _detail(request, principal, label, status=status_for(error), message=error.message,
                        fields={p.field: p.message for p in error.fields},
                        values={code: form_values(form, services.context.candidates)})
+    if isinstance(preview, ChanceStep):
+        return _detail(request, principal, label, status=422, message=f"{code}: {chance_message(preview)}",
+                       fields=field_messages(preview.problems),
+                       values={code: form_values(form, services.context.candidates)},
+                       chances={code: correction_chance(form, services, preview)})
     if preview is not None:
         values, told = preview
         return _detail(request, principal, label, done=f"{code}: {told}", values={code: values})

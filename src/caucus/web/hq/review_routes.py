@@ -13,12 +13,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from caucus.service import STAGE_ORDER, STAGE_TITLES, ServiceError, StageReport
+from caucus.service.chance_entry import ChanceStep
 from caucus.service.hq_errors import StaffInputInvalid
 from caucus.service.media import MAX_PHOTO_BYTES
 from caucus.web.access import Principal, access
 from caucus.web.errors import status_for
 from caucus.web.hq.chance_form import ChanceForm, chance_form, chance_message, field_messages, keyed_games
-from caucus.web.hq.correction_form import changed_stages, current_values, form_values, recompute
+from caucus.web.hq.correction_form import (
+    changed_stages,
+    correction_chance,
+    current_values,
+    form_values,
+    recompute,
+    settle_chance,
+)
 from caucus.web.hq.pages import PREFIX, int_field, page, see_other, stage_field, stage_payload, text_field
 from caucus.web.services import Services, services_of
 
@@ -40,11 +48,9 @@ def queue(request: Request, principal: Readers) -> Response:
                 precinct_url=precinct_url)
 
 
-
-
 def review_page(request: Request, principal: Principal, code: str, *, status: int = 200, message: str = "",
                 fields: dict[str, str] | None = None, done: str = "", chance: ChanceForm | None = None,
-                values: dict[str, str] | None = None) -> Response:
+                values: dict[str, str] | None = None, correction_chance: ChanceForm | None = None) -> Response:
     services = services_of(request)
     current = services.review.status(services.context.precinct(code).code)
     return page(request, "review_precinct.html", principal, status=status, message=message, fields=fields or {},
@@ -52,7 +58,8 @@ def review_page(request: Request, principal: Principal, code: str, *, status: in
                 views=services.review.side_by_side(current),
                 decisions=services.review.decisions(current.info.code), photos=services.photos.list(current.info.code),
                 messages=services.messages.for_precinct(current.info.code),
-                log=services.hotline.calls(current.info.code), can_act=principal.role == "reviewer", chance=chance)
+                log=services.hotline.calls(current.info.code), can_act=principal.role == "reviewer", chance=chance,
+                correction_chance=correction_chance)
 
 
 @router.get("/p/{code:path}")
@@ -108,8 +115,12 @@ async def correct(request: Request, principal: Reviewer) -> Response:
                                values=form_values(form, services.context.candidates))
         return review_page(request, principal, code, done=told, values=values)
 
-    def action(services: Services, form: FormData, code: str) -> str:
-        corrected, seen = changed_stages(form, services.review.status(code), services.context)
+    def action(services: Services, form: FormData, code: str) -> str | ChanceStep:
+        status = services.review.status(code)
+        corrected, seen = changed_stages(form, status, services.context)
+        step = settle_chance(form, status, services.context, corrected)
+        if step is not None:
+            return step  # the corrected numbers are tied: ask who was chosen
         services.review.correct(principal.actor, code, corrected, reason=text_field(form, "reason"),
                                 key=text_field(form, "key", required=True), supersedes=seen)
         return "corrected together: " + ", ".join(STAGE_TITLES[s] for s in STAGE_ORDER if s in corrected)
@@ -119,6 +130,10 @@ async def correct(request: Request, principal: Reviewer) -> Response:
         return review_page(request, principal, code, status=status_for(error), message=error.message,
                            fields={p.field: p.message for p in error.fields},
                            values=form_values(form, services.context.candidates))
+    if isinstance(done, ChanceStep):
+        return review_page(request, principal, code, status=422, message=chance_message(done),
+                           fields=field_messages(done.problems), values=form_values(form, services.context.candidates),
+                           correction_chance=correction_chance(form, services, done))
     return see_other(f"{precinct_url(code)}?done={quote(done)}")
 
 
