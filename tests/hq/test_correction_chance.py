@@ -26,7 +26,8 @@ TYPED = {"Biden": 6, "Buttigieg": 7, "Klobuchar": 9, "Sanders": 9, "Warren": 9}
 TYPED_DELEGATES = {"Biden": 1, "Buttigieg": 1, "Klobuchar": 2, "Sanders": 2, "Warren": 2}
 
 
-def _form(first: dict[str, int], final: dict[str, int], delegates: dict[str, int], **extra: object) -> dict[str, object]:
+def _form(first: dict[str, int], final: dict[str, int], delegates: dict[str, int], **extra: object
+          ) -> dict[str, object]:
     form: dict[str, object] = {"precinct": ADAIR, "attendance": "40", **extra}
     for stage, numbers in (("first", first), ("final", final), ("delegates", delegates)):
         form.update({f"{stage}.{g}": str(n) for g, n in numbers.items()})
