@@ -73,6 +73,7 @@ class DecodeGate:
         self.waiting = 0  # callers waiting for a slot now
         self.active = 0  # decodes running now
         self.peak = 0  # the most decodes ever running at once
+        self.entered = 0  # decodes started, all told
 
     @contextmanager
     def slot(self) -> Iterator[None]:
@@ -92,6 +93,7 @@ class DecodeGate:
                                 "in a moment")
         with self._lock:
             self.active += 1
+            self.entered += 1
             self.peak = max(self.peak, self.active)
         try:
             yield
