@@ -12,6 +12,7 @@ are what the chair app shows under "Messages from HQ". Every store or send is al
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -204,7 +205,7 @@ class PhotoService:
 
     # -- what releases publish -------------------------------------------------------------------------
 
-    def public_list(self, precinct_code: str) -> list[tuple[PhotoRecord, PublicCopy]]:
+    def public_list(self, precinct_code: str) -> builtins.list[tuple[PhotoRecord, PublicCopy]]:
         """The precinct's photos with their public copies, oldest first. A photo stored before its copy
         could be made (before revision 0009) gets one now; one that cannot be made safe (beyond today's
         bounds) is left out: it is never published, HQ still has it."""
@@ -217,7 +218,7 @@ class PhotoService:
         self.context.precinct(precinct_code)
         with self.engine.connect() as conn:
             rows = list(conn.execute(query))
-        found: list[tuple[PhotoRecord, PublicCopy]] = []
+        found: builtins.list[tuple[PhotoRecord, PublicCopy]] = []
         for row in rows:
             photo = PhotoRecord(*row[:10])
             copy = PublicCopy(*row[10:]) if row[10] is not None else self._make_copy(photo)
