@@ -21,14 +21,17 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from sqlalchemy import Engine, select
 
 from caucus.ledger import HashCost, IssuedCredential, issue_cards
 from caucus.ledger.schema import credentials, elections, precincts
 
+#: where rehearsal cards point when ``--insecure-url`` is given without ``--base-url`` (this laptop's server)
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+#: the setting that may give the cards' address instead of ``--base-url``
+BASE_URL_SETTING = "CAUCUS_CARDS_BASE_URL"
 CSV_COLUMNS = ("code", "county", "name", "credential", "hotline_code", "chair_url")
 CostName = Literal["production", "test"]
 # "test" is argon2id at its minimum cost: for tests and rehearsals only, never for a real election.
@@ -39,6 +42,47 @@ HASH_COSTS: dict[str, HashCost] = {
 Paper = Literal["letter", "a4"]
 IssueFn = Callable[[list[str]], dict[str, IssuedCredential]]
 Matrix = list[list[bool]]  # a QR code's modules, row by row, True for dark
+
+
+class BadBaseUrl(ValueError):
+    """A chair-app address cards must not point to; the message names the option and the rule."""
+
+
+def check_base_url(base_url: str | None, *, insecure: bool = False) -> str:
+    """The chair app's address the cards' QR codes point to, checked: ``https://HOST[:PORT][/PATH]``, with
+    no user name, query or fragment. ``http://`` only with ``insecure`` (a rehearsal on a laptop), which
+    also makes the default :data:`DEFAULT_BASE_URL`; without it the address must be given. Raises
+    :class:`BadBaseUrl` naming the option and the rule."""
+    rule = (f"the cards' QR codes must point to the chair app over HTTPS: give --base-url https://HOST (or set "
+            f"{BASE_URL_SETTING})")
+    if base_url is None or not base_url.strip():
+        if insecure:
+            return DEFAULT_BASE_URL
+        raise BadBaseUrl(f"no --base-url: {rule}; for a rehearsal on this machine only, --insecure-url prints "
+                         f"cards for {DEFAULT_BASE_URL}")
+    url = base_url.strip()
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise BadBaseUrl(f"--base-url {url!r} contains spaces or control characters; {rule}")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "http" and not insecure:
+        raise BadBaseUrl(f"--base-url {url!r} is http://, which sends the chair's credential in clear; {rule} "
+                         "(--insecure-url allows http:// for a rehearsal on a laptop, never for a real night)")
+    if scheme not in ("https", "http"):
+        raise BadBaseUrl(f"--base-url {url!r} is not a web address (scheme {scheme + ':' if scheme else 'missing'}); "
+                         f"{rule}")
+    try:
+        host, _port = parts.hostname, parts.port
+    except ValueError as exc:  # a port that is not a number, or out of range
+        raise BadBaseUrl(f"--base-url {url!r} has a bad port ({exc}); {rule}") from exc
+    if not host:
+        raise BadBaseUrl(f"--base-url {url!r} names no host; {rule}")
+    if "@" in parts.netloc:
+        raise BadBaseUrl(f"--base-url {url!r} carries a user name or password; give the address alone")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise BadBaseUrl(f"--base-url {url!r} has a query or fragment; give the chair app's address alone "
+                         "(the card adds ?precinct=CODE)")
+    return f"{scheme}://{parts.netloc}{parts.path}".rstrip("/")
 
 
 def chair_url(base_url: str, code: str) -> str:

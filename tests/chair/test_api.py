@@ -11,6 +11,7 @@ from caucus.ledger.audit import audit_events
 from caucus.plans import load_plan
 from caucus.service import load_context, sign_in_tests
 from caucus.service.media import MessageService
+from tests.service.images import bomb_png
 from tests.web.conftest import Web
 from tests.web.support import GRINNELL, SATELLITE, SLUG, assert_error, fields_of
 
@@ -76,6 +77,10 @@ def test_photo_upload_is_idempotent_and_checked(web: Web) -> None:
     no_key = web.client.post("/api/v1/chair/photos", content=photo,
                              headers={**chair.auth, "Content-Type": "image/jpeg"})
     assert fields_of(assert_error(no_key, 422, "invalid-request")) == {"Idempotency-Key": "required"}
+    bomb = web.client.post("/api/v1/chair/photos", content=bomb_png(6300),
+                           headers={**headers, "Content-Type": "image/png", "Idempotency-Key": "photo-4"})
+    refused = assert_error(bomb, 422, "photo-rejected")
+    assert "6300x6300 pixels" in refused["message"] and "max-photo-pixels" in refused["message"]
     listed = web.client.get("/api/v1/chair/photos", headers=chair.auth).json()
     assert [p["id"] for p in listed] == [stored["id"]]
     other = web.sign_in(SATELLITE)

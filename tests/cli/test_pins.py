@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 
 from caucus.ledger import audit_events, make_engine, verify_credential, verify_hotline_code
 from caucus.ledger.schema import credentials
-from caucus.pins import chair_url, issue_all, qr_matrix
+from caucus.pins import BadBaseUrl, chair_url, check_base_url, issue_all, qr_matrix
 from tests.cli.support import (
     EXAMPLE_CODES,
     db_url,
@@ -33,6 +33,7 @@ from tests.cli.support import (
 
 HANDFUL = ("Adair/01NW", "Adair/02NE", "Polk/ALLEN 1", "CD1 Satellite/1140")
 FAST = ("--hash-cost", "test")
+URL = ("--base-url", "https://results.example-party.org")
 
 
 @pytest.fixture
@@ -124,7 +125,8 @@ def test_issue_writes_each_credential_once_to_0600_csv_and_cards(ia: str, tmp_pa
 
 
 def test_a_cards_qr_code_is_the_chair_address_and_not_the_credential(ex: str, tmp_path: Path) -> None:
-    ok("pins", "ex", "issue", "-p", "Satellite/9001", "--out", tmp_path / "o", *FAST, "--database", ex)
+    ok("pins", "ex", "issue", "-p", "Satellite/9001", "--out", tmp_path / "o", *FAST, "--insecure-url",
+       "--database", ex)
     (row,) = _rows(tmp_path / "o" / "credentials.csv")
     url = chair_url("http://127.0.0.1:8000", "Satellite/9001")
     assert row["chair_url"] == url == "http://127.0.0.1:8000/chair?precinct=Satellite%2F9001"
@@ -137,7 +139,8 @@ def test_a_cards_qr_code_is_the_chair_address_and_not_the_credential(ex: str, tm
 
 def test_issue_for_every_precinct_with_a_thread_pool_and_the_production_cost(ex: str, tmp_path: Path,
                                                                               engine_of: EngineOf) -> None:
-    result = ok("pins", "ex", "issue", "--out", tmp_path / "all", "--workers", "2", "--paper", "a4", "--database", ex)
+    result = ok("pins", "ex", "issue", "--out", tmp_path / "all", "--workers", "2", "--paper", "a4", *URL,
+                "--database", ex)
     assert "issued 4 credentials" in result.stderr and "2 hashing threads, production cost" in result.stderr
     rows = _rows(tmp_path / "all" / "credentials.csv")
     assert [r["code"] for r in rows] == list(EXAMPLE_CODES)
@@ -152,27 +155,27 @@ def test_issue_for_every_precinct_with_a_thread_pool_and_the_production_cost(ex:
 
 def test_issue_refuses_to_overwrite_files_or_replace_credentials(ex: str, tmp_path: Path, engine_of: EngineOf) -> None:
     out = tmp_path / "o"
-    ok("pins", "ex", "issue", "--out", out, *FAST, "--database", ex)
+    ok("pins", "ex", "issue", "--out", out, *FAST, *URL, "--database", ex)
     first = _rows(out / "credentials.csv")
     engine = engine_of(ex)
     issued = len(audit_events(engine, "ex"))
 
-    again = run("pins", "ex", "issue", "--out", out, *FAST, "--database", ex)
+    again = run("pins", "ex", "issue", "--out", out, *FAST, *URL, "--database", ex)
     assert again.exit_code == 2
     assert "credentials.csv" in again.stderr and "already exist; credentials are written once" in again.stderr
-    elsewhere = run("pins", "ex", "issue", "--out", tmp_path / "o2", *FAST, "--database", ex)
+    elsewhere = run("pins", "ex", "issue", "--out", tmp_path / "o2", *FAST, *URL, "--database", ex)
     assert elsewhere.exit_code == 2
     assert "4 precincts already have a credential ('North/1', 'North/2', 'South/1', ...)" in elsewhere.stderr
     assert not (tmp_path / "o2").exists()
     assert len(audit_events(engine, "ex")) == issued
     assert all(verify_credential(engine, "ex", r["code"], r["credential"]) for r in first)
 
-    unknown = run("pins", "ex", "issue", "-p", "North/9", "--out", tmp_path / "o3", *FAST, "--database", ex)
+    unknown = run("pins", "ex", "issue", "-p", "North/9", "--out", tmp_path / "o3", *FAST, *URL, "--database", ex)
     assert (unknown.exit_code, "election 'ex' has no precinct 'North/9'" in unknown.stderr) == (2, True)
-    no_election = run("pins", "nope", "issue", "--out", tmp_path / "o3", *FAST, "--database", ex)
+    no_election = run("pins", "nope", "issue", "--out", tmp_path / "o3", *FAST, *URL, "--database", ex)
     assert (no_election.exit_code, "no election with slug 'nope'" in no_election.stderr) == (2, True)
 
-    ok("pins", "ex", "issue", "--out", out, "--reissue", "--force", *FAST, "--database", ex)
+    ok("pins", "ex", "issue", "--out", out, "--reissue", "--force", *FAST, *URL, "--database", ex)
     second = _rows(out / "credentials.csv")
     assert _mode(out / "credentials.csv") == _mode(out / "credentials.pdf") == 0o600
     for old, new in zip(first, second, strict=True):
@@ -181,11 +184,11 @@ def test_issue_refuses_to_overwrite_files_or_replace_credentials(ex: str, tmp_pa
 
 
 def test_rotate_replaces_one_credential_and_revoke_ends_it(ex: str, tmp_path: Path, engine_of: EngineOf) -> None:
-    ok("pins", "ex", "issue", "--out", tmp_path / "o", *FAST, "--database", ex)
+    ok("pins", "ex", "issue", "--out", tmp_path / "o", *FAST, *URL, "--database", ex)
     old = {r["code"]: r["credential"] for r in _rows(tmp_path / "o" / "credentials.csv")}
     old_hotline = {r["code"]: r["hotline_code"] for r in _rows(tmp_path / "o" / "credentials.csv")}
     # the code as a person types it names the precinct
-    result = ok("pins", "ex", "rotate", " satellite/9001", "--out", tmp_path / "r", *FAST, "--database", ex)
+    result = ok("pins", "ex", "rotate", " satellite/9001", "--out", tmp_path / "r", *FAST, *URL, "--database", ex)
     files = [tmp_path / "r" / "credential-Satellite-9001.csv", tmp_path / "r" / "credential-Satellite-9001.pdf"]
     assert result.stdout.splitlines() == list(map(str, files))
     assert all(_mode(f) == 0o600 for f in files) and files[1].read_bytes().startswith(b"%PDF-")
@@ -196,9 +199,9 @@ def test_rotate_replaces_one_credential_and_revoke_ends_it(ex: str, tmp_path: Pa
     assert verify_credential(engine, "ex", "Satellite/9001", row["credential"])
     assert verify_hotline_code(engine, "ex", "Satellite/9001", row["hotline_code"])
     assert verify_credential(engine, "ex", "North/1", old["North/1"])  # the others are untouched
-    assert run("pins", "ex", "rotate", "Satellite/9001", "--out", tmp_path / "r", *FAST,
+    assert run("pins", "ex", "rotate", "Satellite/9001", "--out", tmp_path / "r", *FAST, *URL,
                "--database", ex).exit_code == 2
-    assert run("pins", "ex", "rotate", "North/9", "--out", tmp_path / "r", "--database", ex).exit_code == 2
+    assert run("pins", "ex", "rotate", "North/9", "--out", tmp_path / "r", *URL, "--database", ex).exit_code == 2
 
     revoked = ok("pins", "ex", "revoke", "Satellite/9001", "--database", ex)
     assert "revoked the credential and hotline code of Satellite/9001" in revoked.stderr
@@ -211,7 +214,7 @@ def test_rotate_replaces_one_credential_and_revoke_ends_it(ex: str, tmp_path: Pa
 
 
 def test_the_same_credential_works_in_test_and_live_mode(ex: str, tmp_path: Path, engine_of: EngineOf) -> None:
-    ok("pins", "ex", "issue", "-p", "North/1", "--out", tmp_path / "o", *FAST, "--database", ex)
+    ok("pins", "ex", "issue", "-p", "North/1", "--out", tmp_path / "o", *FAST, *URL, "--database", ex)
     (row,) = _rows(tmp_path / "o" / "credentials.csv")
     engine = engine_of(ex)
     assert verify_credential(engine, "ex", "North/1", row["credential"])
@@ -255,3 +258,49 @@ def test_issue_all_on_ctrl_c_returns_what_was_issued() -> None:
     assert not result.secrets.keys() & result.failed.keys()
     assert set(result.failed.values()) == {"interrupted before it was issued"}
     assert len(result.failed) >= 15  # the chunks not yet started were cancelled
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    ((), "no --base-url: the cards' QR codes must point to the chair app over HTTPS: give --base-url https://HOST "
+         "(or set CAUCUS_CARDS_BASE_URL); for a rehearsal on this machine only, --insecure-url prints cards for "
+         "http://127.0.0.1:8000"),
+    (("--base-url", "http://results.example-party.org"), "is http://, which sends the chair's credential in clear"),
+    (("--base-url", "javascript:alert(document.cookie)"), "is not a web address (scheme javascript:)"),
+    (("--base-url", "data:text/html,<script>x</script>"), "is not a web address (scheme data:)"),
+    (("--base-url", "/chair"), "is not a web address (scheme missing)"),
+    (("--base-url", "results.example-party.org"), "is not a web address (scheme missing)"),
+    (("--base-url", "https://"), "names no host"),
+    (("--base-url", "https://evil.example@results.example-party.org"), "carries a user name or password"),
+    (("--base-url", "https://results.example-party.org/?next=evil"), "has a query or fragment"),
+    (("--base-url", "https://results.example-party.org:99999"), "has a bad port"),
+    (("--base-url", "https://results.example-party.org/ chair"), "contains spaces or control characters"),
+    (("--base-url", "javascript:alert(1)", "--insecure-url"), "is not a web address (scheme javascript:)"),
+])
+def test_cards_point_only_to_an_https_chair_app(ex: str, tmp_path: Path, engine_of: EngineOf, args: tuple[str, ...],
+                                                says: str) -> None:
+    for command in (("issue",), ("rotate", "North/1")):
+        refused = run("pins", "ex", *command, "--out", tmp_path / "o", *FAST, *args, "--database", ex)
+        assert refused.exit_code == 2 and says in " ".join(refused.stderr.split()), refused.stderr
+        assert "--base-url" in refused.stderr
+    assert not (tmp_path / "o").exists()
+    with engine_of(ex).connect() as conn:
+        assert conn.execute(select(credentials.c.id)).first() is None  # nothing issued
+
+
+def test_an_http_address_only_with_insecure_url(ex: str, tmp_path: Path) -> None:
+    result = ok("pins", "ex", "issue", "-p", "North/1", "--out", tmp_path / "o", *FAST, "--insecure-url",
+                "--base-url", "http://192.168.1.20:8000/", "--database", ex)
+    assert "--insecure-url: cards point to http://192.168.1.20:8000; for a rehearsal only" in result.stderr
+    (row,) = _rows(tmp_path / "o" / "credentials.csv")
+    assert row["chair_url"] == "http://192.168.1.20:8000/chair?precinct=North%2F1"
+
+
+@pytest.mark.parametrize(("given", "used"), [
+    ("https://results.example-party.org", "https://results.example-party.org"),
+    ("  HTTPS://Results.Example-Party.org/caucus/ ", "https://Results.Example-Party.org/caucus"),
+    ("https://[2001:db8::1]:8443", "https://[2001:db8::1]:8443"),
+])
+def test_a_good_address_is_kept_as_given(given: str, used: str) -> None:
+    assert check_base_url(given) == used
+    with pytest.raises(BadBaseUrl, match="over HTTPS"):
+        check_base_url(used.replace("https://", "http://"))

@@ -38,12 +38,14 @@ def test_the_installed_script_from_init_to_verify(tmp_path: Path) -> None:
 
     out = tmp_path / "cards"
     issue = _caucus("pins", "ia-2020", "issue", "-p", "Adair/01NW", "-p", "CD4 Satellite/1197", "--out", out,
-                    "--hash-cost", "test", env=env)
+                    "--hash-cost", "test", env={**env, "CAUCUS_CARDS_BASE_URL": "https://results.example-party.org"})
     assert issue.returncode == 0, issue.stderr
     assert issue.stdout.splitlines() == [str(out / "credentials.csv"), str(out / "credentials.pdf")]
     assert "issued 2 credentials" in issue.stderr  # messages on stderr, data on stdout
     with (out / "credentials.csv").open(newline="") as handle:
-        assert [row["code"] for row in csv.DictReader(handle)] == ["Adair/01NW", "CD4 Satellite/1197"]
+        rows = list(csv.DictReader(handle))
+    assert [row["code"] for row in rows] == ["Adair/01NW", "CD4 Satellite/1197"]
+    assert rows[0]["chair_url"] == "https://results.example-party.org/chair?precinct=Adair%2F01NW"  # the setting
     assert (out / "credentials.csv").stat().st_mode & 0o777 == 0o600
 
     verify = _caucus("verify", "--json", env=env)
@@ -77,7 +79,8 @@ def test_caucus_serve_runs_the_web_app_and_a_printed_credential_signs_in(tmp_pat
     env = {**os.environ, "CAUCUS_DATABASE_URL": db_url(tmp_path)}
     env.pop("CAUCUS_ELECTION", None)
     assert _caucus("init", "ex", "--plan", write_example_plan(tmp_path / "plan"), env=env).returncode == 0
-    assert _caucus("pins", "ex", "issue", "--out", tmp_path / "o", "--hash-cost", "test", env=env).returncode == 0
+    assert _caucus("pins", "ex", "issue", "--out", tmp_path / "o", "--hash-cost", "test", "--insecure-url",
+                   env=env).returncode == 0
     with (tmp_path / "o" / "credentials.csv").open(newline="") as handle:
         card = next(row for row in csv.DictReader(handle) if row["code"] == "North/2")
 

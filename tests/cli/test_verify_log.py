@@ -84,7 +84,7 @@ def test_verify_usage_errors_exit_2(url: str, tmp_path: Path) -> None:
 
 def test_log_lists_the_audit_events(url: str, tmp_path: Path) -> None:
     ok("pins", "one", "issue", "-p", "North/1", "-p", "South/1", "--out", tmp_path / "o", "--hash-cost", "test",
-       "--database", url)
+       "--base-url", "https://results.example-party.org", "--database", url)
     lines = ok("log", "one", "--json", "--database", url).stdout.splitlines()
     events = [json.loads(line) for line in lines]
     assert [(e["action"], e["outcome"]) for e in events] == [("election.create", "ok"), ("credential.issue", "ok"),

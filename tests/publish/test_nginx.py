@@ -16,6 +16,7 @@ from caucus.rehearse.nginx import NGINX, NginxProcess
 from caucus.rehearse.server import ServerProcess
 from tests.publish.conftest import Night
 from tests.publish.support import GRINNELL, SLUG, all_scripts, report, scripts
+from tests.service.images import gps_jpeg
 
 
 @pytest.fixture
@@ -74,3 +75,19 @@ def test_nginx_serves_the_feed_from_the_snapshot_files(served: tuple[Night, Serv
     verified = CliRunner().invoke(cli, ["verify-release", base])
     assert verified.exit_code == 0, verified.stdout
     assert "release 2: " in verified.stdout and "2 precincts recomputed" in verified.stdout
+
+
+def test_nginx_serves_a_released_photo_as_its_image_type_never_sniffed(
+    served: tuple[Night, ServerProcess, NginxProcess],
+) -> None:
+    night, _server, proxy = served
+    report(night.reports, all_scripts()[GRINNELL], night.clock)
+    night.photos.store(GRINNELL, data=gps_jpeg(), content_type="image/jpeg", channel="app",
+                       actor=f"chair:{GRINNELL}", idempotency_key="ws-1")
+    night.releases.release(actor="director:dee")
+    record = httpx.get(f"{proxy.base_url}/feed/v1/releases/1/feed/precinct/poweshiek-7.json").json()
+    (entry,) = record["photos"]
+    photo = httpx.get(f"{proxy.base_url}/feed/v1/releases/1/{entry['path']}")
+    assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
+    assert photo.headers["x-content-type-options"] == "nosniff"
+    assert photo.content.startswith(b"\xff\xd8") and b"Exif" not in photo.content

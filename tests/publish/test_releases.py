@@ -200,11 +200,14 @@ def test_continuous_switch_and_release_if_new(night: Night) -> None:
     assert night.releases.preview().continuous is False
 
 
-def _png(width: int, height: int) -> bytes:
-    from PIL import Image  # noqa: PLC0415
+def _png(width: int, height: int, note: str = "") -> bytes:
+    from PIL import Image, PngImagePlugin  # noqa: PLC0415
 
     buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (250, 250, 240)).save(buffer, format="PNG")
+    info = PngImagePlugin.PngInfo()
+    if note:
+        info.add_text("Comment", note)
+    Image.new("RGB", (width, height), (250, 250, 240)).save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()
 
 
@@ -213,7 +216,7 @@ def test_worksheet_photos_are_released_with_their_precinct(night: Night) -> None
     held = scripts(["Adams"])[0]
     night.reports.submit(held.precinct, StageReport("attendance", {"attendance": 40}), "half-1", channel="app",
                          actor="chair")
-    data = _png(800, 600)
+    data = _png(800, 600, note="taken at 41.5909 N, 93.6037 W")
     photo = night.photos.store(GRINNELL, data=data, content_type="image/png", channel="app",
                                actor="chair:Poweshiek/7", idempotency_key="photo-1")
     night.photos.store(held.precinct, data=_png(700, 700), content_type="image/png", channel="app", actor="chair",
@@ -221,9 +224,14 @@ def test_worksheet_photos_are_released_with_their_precinct(night: Night) -> None
     night.releases.release(actor="director:dee")
     directory = night.snapshots / "releases" / "1"
     (entry,) = _read(night, 1, "feed/precinct/poweshiek-7.json")["photos"]
-    assert (entry["sha256"], entry["width"], entry["height"]) == (hashlib.sha256(data).hexdigest(), 800, 600)
-    assert (directory / entry["path"]).read_bytes() == data
-    assert [p.name for p in (directory / "photos").iterdir()] == [f"{photo.sha256}.png"]  # not the held one's
+    published = (directory / entry["path"]).read_bytes()
+    # the public copy: the same pixels, without the upload's text chunk; the original stays for HQ
+    assert b"93.6037" in data and b"93.6037" not in published
+    assert (entry["sha256"], entry["width"], entry["height"]) == (hashlib.sha256(published).hexdigest(), 800, 600)
+    assert entry["sha256"] != photo.sha256 and entry["bytes"] == len(published)
+    assert entry["path"] == f"photos/{entry['sha256']}.png" and entry["contentType"] == "image/png"
+    assert published == _png(800, 600)  # what Pillow writes for these pixels alone
+    assert [p.name for p in (directory / "photos").iterdir()] == [f"{entry['sha256']}.png"]  # not the held one's
     _manifest_ok(directory)
 
 

@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from caucus.ledger import audit_events, make_engine
 from caucus.service import UnknownPrecinctCode, load_context
-from caucus.service.errors import MessageRejected, NotFound, PhotoKeyConflict, PhotoRejected
-from caucus.service.media import MAX_PHOTO_BYTES, MessageService, PhotoService, inspect_image
+from caucus.service.errors import (
+    MessageRejected,
+    NotFound,
+    PhotoBusy,
+    PhotoKeyConflict,
+    PhotoLimitReached,
+    PhotoRejected,
+)
+from caucus.service.images import DecodeGate
+from caucus.service.media import (
+    MAX_PHOTO_BYTES,
+    MAX_PHOTOS_PER_PRECINCT,
+    MessageService,
+    PhotoService,
+    inspect_image,
+)
+from tests.service.images import bomb_png, gps_jpeg, html_png
 from tests.web.conftest import Prepared
 from tests.web.support import SLUG
 
@@ -123,14 +140,145 @@ def test_bad_messages_are_refused(messages: MessageService, text: str, kind: str
     assert messages.for_precinct(PRECINCT) == []
 
 
-@pytest.mark.parametrize("table", ["photos", "hq_messages"])
+@pytest.mark.parametrize("table", ["photos", "photo_copies", "hq_messages"])
 def test_photos_and_messages_are_append_only(
     photos: PhotoService, messages: MessageService, engine: Engine, table: str
 ) -> None:
     photos.store(PRECINCT, data=worksheet(), content_type="image/jpeg", channel="app", actor="a",
                  idempotency_key="k")
     messages.send(PRECINCT, text="hello", actor="a")
-    for statement in (f"UPDATE {table} SET actor = 'x'", f"DELETE FROM {table}"):
+    column = "sha256" if table == "photo_copies" else "actor"
+    for statement in (f"UPDATE {table} SET {column} = 'x'", f"DELETE FROM {table}"):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(text(statement))
     assert len(photos.list(PRECINCT)) == 1 and len(messages.for_precinct(PRECINCT)) == 1
+
+
+# -- safe photos: bounded decoding, a public copy without metadata ------------------------------------------
+
+def public_of(photos: PhotoService, precinct: str = PRECINCT) -> list[bytes]:
+    return [photos.published_bytes(copy.photo_id, copy.sha256) for _, copy in photos.public_list(precinct)]
+
+
+def test_a_phone_photo_is_published_without_its_gps_position_and_the_original_stays_for_hq(
+    photos: PhotoService,
+) -> None:
+    data = gps_jpeg()
+    with Image.open(io.BytesIO(data)) as original:  # the upload really carries the position
+        assert original.getexif().get_ifd(ExifTags.IFD.GPSInfo)[ExifTags.GPS.GPSLatitudeRef] == "N"
+    stored = photos.store(PRECINCT, data=data, content_type="image/jpeg", channel="app", actor="chair",
+                          idempotency_key="gps")
+    assert photos.get(stored.id)[1] == data  # HQ keeps the upload as sent
+    ((photo, copy),) = photos.public_list(PRECINCT)
+    (public,) = public_of(photos)
+    assert photo == stored and copy.sha256 == hashlib.sha256(public).hexdigest() != stored.sha256
+    assert (copy.content_type, copy.size, copy.width, copy.height) == ("image/jpeg", len(public), 640, 480)
+    with Image.open(io.BytesIO(public)) as image:
+        image.load()
+        assert image.format == "JPEG" and image.size == (640, 480)
+        assert len(image.getexif()) == 0 and not image.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+        assert not {"exif", "comment", "icc_profile", "xmp"} & set(image.info)
+        assert image.getpixel((10, 120)) < (60, 60, 100)  # the ink is still there
+    assert b"Exif" not in public and b"PhoneMaker" not in public and b"caucus site" not in public
+
+
+def test_a_png_with_html_appended_is_published_as_its_pixels_only(photos: PhotoService) -> None:
+    data = html_png()
+    photos.store(PRECINCT, data=data, content_type="image/png", channel="paper", actor="reviewer:kim",
+                 idempotency_key="html")
+    (public,) = public_of(photos)
+    assert b"<html>" not in public and b"script" not in public and b"xmpmeta" not in public
+    assert public.endswith(b"IEND\xaeB`\x82")  # nothing after the image's last chunk
+    with Image.open(io.BytesIO(data)) as original, Image.open(io.BytesIO(public)) as copy:
+        assert "icc_profile" in original.info and "Comment" in original.info
+        assert copy.format == "PNG" and not {"icc_profile", "Comment", "XML:com.adobe.xmp"} & set(copy.info)
+        assert copy.tobytes() == original.convert("RGB").tobytes()  # lossless: the same pixels
+
+
+def test_an_upright_copy_of_a_photo_taken_sideways(photos: PhotoService) -> None:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # the camera was turned: show it rotated 90 degrees clockwise
+    out = io.BytesIO()
+    Image.new("RGB", (600, 300), "white").save(out, "JPEG", exif=exif)
+    photos.store(PRECINCT, data=out.getvalue(), content_type="image/jpeg", channel="app", actor="a",
+                 idempotency_key="turned")
+    ((_, copy),) = photos.public_list(PRECINCT)
+    assert (copy.width, copy.height) == (300, 600)
+
+
+def test_a_huge_image_in_a_small_file_is_refused_from_its_header_without_decoding(photos: PhotoService) -> None:
+    data = bomb_png()
+    assert len(data) < 200
+    # every decode happens inside the gate; with its one slot taken and no queue, a decode attempt would be
+    # refused as busy: the refusal naming the pixel rule shows none was tried
+    gate = DecodeGate(slots=1, queue=0)
+    guarded = PhotoService(photos.engine, photos.context, gate=gate)
+    with gate.slot():
+        with pytest.raises(PhotoRejected, match=r"6300x6300 pixels \(39,690,000\); at most 25,000,000 pixels "
+                                                r"are accepted \(max-photo-pixels\)"):
+            guarded.store(PRECINCT, data=data, content_type="image/png", channel="app", actor="a",
+                          idempotency_key="bomb")
+        with pytest.raises(PhotoBusy):  # and the gate really does stop a decode while its slot is taken
+            guarded.store(PRECINCT, data=worksheet(), content_type="image/jpeg", channel="app", actor="a",
+                          idempotency_key="fine")
+    assert gate.entered == 1 and photos.list(PRECINCT) == []  # the test's own hold only
+    guarded.store(PRECINCT, data=worksheet(), content_type="image/jpeg", channel="app", actor="a",
+                  idempotency_key="fine")
+    assert gate.entered == 2 and gate.peak == 1
+
+
+def test_a_precinct_takes_a_limited_number_of_photos_per_channel(photos: PhotoService) -> None:
+    for n in range(MAX_PHOTOS_PER_PRECINCT):
+        photos.store(PRECINCT, data=worksheet(200, 200, shade=n), content_type="image/jpeg", channel="app",
+                     actor="chair", idempotency_key=f"p{n}")
+    with pytest.raises(PhotoLimitReached, match=f"already has 20 photos from channel app.*max-photos-per-precinct: "
+                                                f"{MAX_PHOTOS_PER_PRECINCT}") as raised:
+        photos.store(PRECINCT, data=worksheet(200, 200, shade=99), content_type="image/jpeg", channel="app",
+                     actor="chair", idempotency_key="one-more")
+    assert raised.value.fields[0].field == "photo"
+    # a retry of one already stored still answers; HQ's own upload and another precinct are not blocked
+    assert photos.store(PRECINCT, data=worksheet(200, 200, shade=3), content_type="image/jpeg", channel="app",
+                        actor="chair", idempotency_key="p3").id == photos.list(PRECINCT)[3].id
+    photos.store(PRECINCT, data=worksheet(), content_type="image/jpeg", channel="paper", actor="reviewer:kim",
+                 idempotency_key="hq")
+    photos.store("Adair/02NE", data=worksheet(), content_type="image/jpeg", channel="app", actor="chair",
+                 idempotency_key="other")
+    assert len(photos.list(PRECINCT)) == MAX_PHOTOS_PER_PRECINCT + 1
+
+
+def _until(condition: Callable[[], bool]) -> None:
+    """Wait for a state another thread reaches (a hang guard, not a timing assertion)."""
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "the other threads never got there"
+        time.sleep(0.01)
+
+
+def test_uploads_decode_one_at_a_time_and_a_full_queue_is_told_to_retry(photos: PhotoService) -> None:
+    gate = DecodeGate(slots=1, queue=2)
+    guarded = PhotoService(photos.engine, photos.context, gate=gate)
+    results: dict[str, object] = {}
+
+    def upload(key: str) -> None:
+        try:
+            results[key] = guarded.store(PRECINCT, data=worksheet(shade=len(results)), content_type="image/jpeg",
+                                         channel="app", actor="chair", idempotency_key=key)
+        except Exception as exc:  # reported below
+            results[key] = exc
+
+    held = gate.slot()
+    held.__enter__()  # a decode in progress
+    threads = [threading.Thread(target=upload, args=(key,)) for key in ("q1", "q2")]
+    for thread in threads:
+        thread.start()
+    _until(lambda: gate.waiting == 2)  # both queued behind the one decode, neither decoding
+    assert gate.active == 1 and results == {}
+    with pytest.raises(PhotoBusy, match="2 are waiting, the most this server queues"):
+        guarded.store(PRECINCT, data=worksheet(shade=77), content_type="image/jpeg", channel="app", actor="chair",
+                      idempotency_key="q3")
+    held.__exit__(None, None, None)
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == ["q1", "q2"] and not any(isinstance(r, Exception) for r in results.values())
+    assert gate.peak == 1 and gate.waiting == 0 and gate.active == 0
+    assert len(photos.list(PRECINCT)) == 2

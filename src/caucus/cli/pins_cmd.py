@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from caucus.ledger import IssuedCredential, PrecinctSpec
     from caucus.pins import Card, Matrix
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 EXIT_INTERRUPTED = 130
 
 
@@ -49,7 +48,14 @@ class PaperName(StrEnum):
 
 Cost = Annotated[CostName, typer.Option(
     help="argon2id cost of the stored hashes. 'test' is for tests and rehearsals only, never a real election.")]
-BaseUrl = Annotated[str, typer.Option(help="Address of the chair app that the cards' QR codes point to.")]
+BaseUrl = Annotated[str | None, typer.Option(
+    envvar="CAUCUS_CARDS_BASE_URL", show_default=False,
+    help="The site's https:// address; the cards' QR codes point to its chair app (BASE/chair?precinct=CODE). "
+         "Required (or the CAUCUS_CARDS_BASE_URL setting) unless --insecure-url.")]
+InsecureUrl = Annotated[bool, typer.Option(
+    "--insecure-url",
+    help="Rehearsals on a laptop only: allow an http:// --base-url, and without one print cards for "
+         "http://127.0.0.1:8000. Never for cards handed to chairs.")]
 PaperOpt = Annotated[PaperName, typer.Option(help="Paper size of the cards.")]
 Force = Annotated[bool, typer.Option(help="Replace existing credential files.")]
 
@@ -76,7 +82,8 @@ def issue(
         "--precinct", "-p", help="A precinct code (repeat the option); default: every precinct.")] = None,
     reissue: Annotated[bool, typer.Option(
         help="Also issue for precincts that already have a credential (their old one stops working).")] = False,
-    base_url: BaseUrl = DEFAULT_BASE_URL,
+    base_url: BaseUrl = None,
+    insecure_url: InsecureUrl = False,
     paper: PaperOpt = PaperName.letter,
     force: Force = False,
     hash_cost: Cost = CostName.production,
@@ -88,6 +95,7 @@ def issue(
     from caucus.ledger import list_precincts  # noqa: PLC0415
 
     slug: str = ctx.obj
+    base_url = _base_url(base_url, insecure_url)
     files = [out_dir / "credentials.csv", out_dir / "credentials.pdf"]
     _refuse_existing(files, force)
     threads = workers or default_workers()
@@ -126,7 +134,8 @@ def rotate(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(help="The precinct code.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for credential-<code>.csv and .pdf.")],
-    base_url: BaseUrl = DEFAULT_BASE_URL,
+    base_url: BaseUrl = None,
+    insecure_url: InsecureUrl = False,
     paper: PaperOpt = PaperName.letter,
     force: Force = False,
     hash_cost: Cost = CostName.production,
@@ -138,6 +147,7 @@ def rotate(
     from caucus.pins import HASH_COSTS, file_stem  # noqa: PLC0415
 
     slug: str = ctx.obj
+    base_url = _base_url(base_url, insecure_url)
     with opened(database) as engine, ledger_errors():
         spec = _find(list_precincts(engine, slug), code)
         if spec is None:
@@ -170,6 +180,20 @@ def revoke(
         revoked = revoke_credential(engine, slug, spec.code, actor=actor())
     err.print(f"revoked the credential and hotline code of {spec.code}" if revoked
               else f"{spec.code} had no active credential; nothing to do", highlight=False, markup=False)
+
+
+def _base_url(base_url: str | None, insecure: bool) -> str:
+    """The checked chair-app address (exit 2 naming --base-url and the rule if it is not one)."""
+    from caucus.pins import BadBaseUrl, check_base_url  # noqa: PLC0415
+
+    try:
+        checked = check_base_url(base_url, insecure=insecure)
+    except BadBaseUrl as exc:
+        fail(escape(str(exc)))
+    if insecure:
+        err.print(f"--insecure-url: cards point to {checked}; for a rehearsal only, never hand them to chairs",
+                  highlight=False, markup=False)
+    return checked
 
 
 def _canonical(specs: dict[str, PrecinctSpec], code: str) -> str:

@@ -236,6 +236,21 @@ photos = Table(
     Index(None, "election_id", "precinct_id"),
 )
 
+# Revision 0009: the public copy of each worksheet photo (re-encoded, metadata stripped; append-only).
+photo_copies = Table(
+    "photo_copies",
+    metadata,
+    Column("photo_id", Integer, ForeignKey("photos.id"), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("content_type", String(32), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("made_at", UTCDateTime(), nullable=False),
+    CheckConstraint("size > 0 AND width > 0 AND height > 0", name="dimensions"),
+)
+
 hq_messages = Table(
     "hq_messages",
     metadata,

@@ -184,6 +184,25 @@ class PhotoRejected(ServiceError):
         super().__init__(message, [FieldProblem("photo", self.code, message)])
 
 
+class PhotoLimitReached(ServiceError):
+    """The precinct already has the most photos one channel may send it (max-photos-per-precinct)."""
+
+    code = "photo-limit"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, [FieldProblem("photo", self.code, message)])
+
+
+class PhotoBusy(ServiceError):
+    """Every decoding slot of this worker is taken and the queue behind it is full: send again shortly."""
+
+    code = "photo-busy"
+    retry_after = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, [FieldProblem("photo", self.code, message)])
+
+
 class PhotoKeyConflict(ServiceError):
     """The idempotency key was already used for a different photo."""
 

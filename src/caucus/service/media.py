@@ -1,42 +1,62 @@
 """Worksheet photos and messages from headquarters to a precinct's chair.
 
-Photos arrive from the chair app, or are uploaded at HQ (channel ``paper``); each is checked to be a real
-image (decoded by Pillow, within size limits), stored with its SHA-256 in an append-only table, and
-idempotent by its key: the same key and bytes answer with the photo already stored; the same key with other
-bytes is refused. Messages (``note``, ``resend-photo``, ``call-hq``) are what the chair app shows under
-"Messages from HQ". Every store or send is also an audit event.
+Photos arrive from the chair app, or are uploaded at HQ (channel ``paper``); each is checked from its
+header (type, bytes, pixels) before anything is decoded, then decoded once, one at a time per worker, and
+re-encoded into its public copy with every metadata block stripped (:mod:`caucus.service.images`). The
+original is stored with its SHA-256 in an append-only table and stays for HQ; releases publish only the
+public copy (``photo_copies``). Uploads are idempotent by key: the same key and bytes answer with the photo
+already stored; the same key with other bytes is refused. A precinct takes at most
+:data:`MAX_PHOTOS_PER_PRECINCT` photos from each channel. Messages (``note``, ``resend-photo``, ``call-hq``)
+are what the chair app shows under "Messages from HQ". Every store or send is also an audit event.
 """
 
 from __future__ import annotations
 
+import builtins
 import hashlib
-import io
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from caucus.ledger import Channel
 from caucus.ledger.audit import record
-from caucus.ledger.db import utcnow, write_transaction
+from caucus.ledger.db import is_sqlite, utcnow, write_transaction
 from caucus.ledger.elections import precinct_id_for
 from caucus.ledger.epochs import counted
 from caucus.ledger.model import CHANNELS
-from caucus.ledger.schema import MESSAGE_KINDS, hq_messages, photos, precincts
+from caucus.ledger.schema import MESSAGE_KINDS, hq_messages, photo_copies, photos, precincts
 from caucus.service.context import ElectionContext
-from caucus.service.errors import MessageRejected, NotFound, PhotoKeyConflict, PhotoRejected
+from caucus.service.errors import (
+    MessageRejected,
+    NotFound,
+    PhotoKeyConflict,
+    PhotoLimitReached,
+    PhotoRejected,
+)
+from caucus.service.images import (
+    DECODE_GATE,
+    MAX_PHOTO_BYTES,
+    MAX_PHOTO_PIXELS,
+    MIN_PHOTO_SIDE,
+    PHOTO_TYPES,
+    DecodeGate,
+    PublicImage,
+    inspect_image,
+    public_copy,
+    read_header,
+)
 
-#: what a worksheet photo may be
-PHOTO_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
-MAX_PHOTO_BYTES = 10 * 1024 * 1024
-MAX_PHOTO_PIXELS = 40_000_000
-MIN_PHOTO_SIDE = 200
+__all__ = ["MAX_MESSAGE_CHARS", "MAX_PHOTOS_PER_PRECINCT", "MAX_PHOTO_BYTES", "MAX_PHOTO_PIXELS",
+           "MIN_PHOTO_SIDE", "PHOTO_TYPES", "Message", "MessageService", "PhotoRecord", "PhotoService",
+           "PublicCopy", "inspect_image"]
+
 MAX_MESSAGE_CHARS = 1000
+#: photos a precinct may be sent through one channel (the chair's uploads cannot crowd out HQ's)
+MAX_PHOTOS_PER_PRECINCT = 20
 
 
 @dataclass(frozen=True)
@@ -54,6 +74,18 @@ class PhotoRecord:
 
 
 @dataclass(frozen=True)
+class PublicCopy:
+    """What a release publishes of photo ``photo_id``: the re-encoded copy's hash, type, size and pixels."""
+
+    photo_id: int
+    sha256: str
+    content_type: str
+    size: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class Message:
     id: int
     precinct: str
@@ -63,77 +95,70 @@ class Message:
     sent_at: datetime
 
 
-def inspect_image(data: bytes, content_type: str) -> tuple[int, int]:
-    """(width, height) of ``data``, which must be a decodable image of the declared type; raises
-    PhotoRejected naming the rule broken."""
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media not in PHOTO_TYPES:
-        raise PhotoRejected(f"a worksheet photo must be JPEG, PNG or WebP (got {content_type or 'no type'!r})")
-    if not data:
-        raise PhotoRejected("the photo is empty (0 bytes)")
-    if len(data) > MAX_PHOTO_BYTES:
-        raise PhotoRejected(f"the photo is {len(data):,} bytes; the limit is {MAX_PHOTO_BYTES:,} bytes "
-                            "(the app resizes photos before sending)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                kind, (width, height) = image.format, image.size
-                if width * height > MAX_PHOTO_PIXELS:
-                    raise PhotoRejected(f"the photo is {width}x{height} pixels; at most {MAX_PHOTO_PIXELS:,} "
-                                        "pixels are accepted")
-                image.load()  # decode it all: a truncated or corrupt file fails here
-    except PhotoRejected:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as exc:
-        raise PhotoRejected(f"the photo could not be read as an image ({exc})") from exc
-    if kind != PHOTO_TYPES[media]:
-        raise PhotoRejected(f"the photo was sent as {media} but its content is {kind or 'unknown'}")
-    if min(width, height) < MIN_PHOTO_SIDE:
-        raise PhotoRejected(f"the photo is {width}x{height} pixels; a readable worksheet needs at least "
-                            f"{MIN_PHOTO_SIDE} pixels on each side")
-    return width, height
+def _copy_values(photo_id: int, copy: PublicImage, now: datetime) -> dict[str, Any]:
+    return {"photo_id": photo_id, "sha256": copy.sha256, "content_type": copy.content_type, "size": len(copy.data),
+            "width": copy.width, "height": copy.height, "data": copy.data, "made_at": now}
 
 
 class PhotoService:
     def __init__(self, engine: Engine, context: ElectionContext, *,
-                 clock: Callable[[], datetime] | None = None) -> None:
-        self.engine, self.context, self.clock = engine, context, clock or utcnow
+                 clock: Callable[[], datetime] | None = None, gate: DecodeGate = DECODE_GATE) -> None:
+        self.engine, self.context, self.clock, self.gate = engine, context, clock or utcnow, gate
 
     def store(self, precinct_code: str, *, data: bytes, content_type: str, channel: Channel, actor: str,
               idempotency_key: str) -> PhotoRecord:
-        """Store a worksheet photo for ``precinct_code``; idempotent by ``idempotency_key``."""
+        """Store a worksheet photo for ``precinct_code`` and its public copy; idempotent by
+        ``idempotency_key``."""
         self.context.precinct(precinct_code)
         if channel not in CHANNELS:
             raise PhotoRejected(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
-        width, height = inspect_image(data, content_type)
+        read_header(data, content_type)  # cheap checks first: nothing is decoded for a refused upload
         digest = hashlib.sha256(data).hexdigest()
         existing = self._by_key(idempotency_key)
         if existing is not None:
             return self._replay(existing, digest, precinct_code, idempotency_key)
+        with self.engine.connect() as conn:
+            self._check_room(conn, precinct_code, channel)
+        header, copy = public_copy(data, content_type, gate=self.gate)
         now = self.clock()
         values: dict[str, Any] = {
-            "election_id": self.context.election_id, "sha256": digest,
-            "content_type": content_type.split(";", 1)[0].strip().lower(), "size": len(data), "width": width,
-            "height": height, "data": data, "channel": channel, "actor": actor,
-            "idempotency_key": idempotency_key, "received_at": now,
+            "election_id": self.context.election_id, "sha256": digest, "content_type": header.media,
+            "size": len(data), "width": header.width, "height": header.height, "data": data, "channel": channel,
+            "actor": actor, "idempotency_key": idempotency_key, "received_at": now,
         }
         try:
             with write_transaction(self.engine) as conn:
                 values["precinct_id"] = precinct_id_for(conn, self.context.election_id, self.context.slug,
                                                         precinct_code)
+                if not is_sqlite(conn):  # concurrent uploads for one precinct count one after the other
+                    conn.execute(select(precincts.c.id).where(precincts.c.id == values["precinct_id"])
+                                 .with_for_update())
+                self._check_room(conn, precinct_code, channel)
                 photo_id = conn.execute(photos.insert().values(**values).returning(photos.c.id)).scalar_one()
+                conn.execute(photo_copies.insert().values(**_copy_values(photo_id, copy, now)))
                 record(conn, election_id=self.context.election_id, at=now, actor=actor, action="photo.store",
                        detail={"precinct": precinct_code, "photo": photo_id, "sha256": digest,
-                               "channel": channel, "size": len(data)}, outcome="stored")
+                               "channel": channel, "size": len(data), "public_sha256": copy.sha256},
+                       outcome="stored")
         except IntegrityError:  # the same key stored concurrently: answer as a replay
             raced = self._by_key(idempotency_key)
             if raced is None:
                 raise
             return self._replay(raced, digest, precinct_code, idempotency_key)
-        return PhotoRecord(photo_id, precinct_code, digest, values["content_type"], len(data), width, height,
+        return PhotoRecord(photo_id, precinct_code, digest, header.media, len(data), header.width, header.height,
                            channel, actor, now)
+
+    def _check_room(self, conn: Connection, precinct_code: str, channel: str) -> None:
+        """Refuse a photo beyond the precinct's limit for ``channel`` (photos of the current epoch)."""
+        held = conn.execute(select(func.count()).select_from(photos).join(
+            precincts, precincts.c.id == photos.c.precinct_id).where(
+                photos.c.election_id == self.context.election_id, precincts.c.code == precinct_code,
+                photos.c.channel == channel,
+                counted(photos.c.id, self.context.election_id, "photos_after_id"))).scalar_one()
+        if held >= MAX_PHOTOS_PER_PRECINCT:
+            raise PhotoLimitReached(
+                f"precinct {precinct_code} already has {held} photos from channel {channel}, the most one channel "
+                f"may send (max-photos-per-precinct: {MAX_PHOTOS_PER_PRECINCT}); call HQ if a page is missing")
 
     def _replay(self, existing: PhotoRecord, digest: str, precinct_code: str, key: str) -> PhotoRecord:
         if not self._counts(existing.id):
@@ -169,13 +194,70 @@ class PhotoService:
             return [PhotoRecord(*row) for row in rows]
 
     def get(self, photo_id: int) -> tuple[PhotoRecord, bytes]:
-        """A photo of the current epoch and its bytes; raises NotFound (a rehearsal's photo too)."""
+        """A photo of the current epoch and its original bytes (for HQ only); raises NotFound (a rehearsal's
+        photo too)."""
         with self.engine.connect() as conn:
             row = conn.execute(self._select().add_columns(photos.c.data).where(
                 photos.c.id == photo_id, counted(photos.c.id, self.context.election_id, "photos_after_id"))).first()
         if row is None:
             raise NotFound(f"no photo #{photo_id} in election {self.context.slug}")
         return PhotoRecord(*row[:-1]), bytes(row[-1])
+
+    # -- what releases publish -------------------------------------------------------------------------
+
+    def public_list(self, precinct_code: str) -> builtins.list[tuple[PhotoRecord, PublicCopy]]:
+        """The precinct's photos with their public copies, oldest first. A photo stored before its copy
+        could be made (before revision 0009) gets one now; one that cannot be made safe (beyond today's
+        bounds) is left out: it is never published, HQ still has it."""
+        copy_columns = (photo_copies.c.photo_id, photo_copies.c.sha256, photo_copies.c.content_type,
+                        photo_copies.c.size, photo_copies.c.width, photo_copies.c.height)
+        query = (self._select().add_columns(*copy_columns)
+                 .outerjoin(photo_copies, photo_copies.c.photo_id == photos.c.id)
+                 .where(precincts.c.code == precinct_code,
+                        counted(photos.c.id, self.context.election_id, "photos_after_id")).order_by(photos.c.id))
+        self.context.precinct(precinct_code)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query))
+        found: builtins.list[tuple[PhotoRecord, PublicCopy]] = []
+        for row in rows:
+            photo = PhotoRecord(*row[:10])
+            copy = PublicCopy(*row[10:]) if row[10] is not None else self._make_copy(photo)
+            if copy is not None:
+                found.append((photo, copy))
+        return found
+
+    def _make_copy(self, photo: PhotoRecord) -> PublicCopy | None:
+        _, data = self.get(photo.id)
+        try:
+            _, made = public_copy(data, photo.content_type, gate=self.gate)
+        except PhotoRejected:
+            return None
+        values = _copy_values(photo.id, made, self.clock())
+        try:
+            with write_transaction(self.engine) as conn:
+                conn.execute(photo_copies.insert().values(**values))
+        except IntegrityError:  # another worker made it first: theirs stands
+            with self.engine.connect() as conn:
+                row = conn.execute(select(photo_copies.c.sha256, photo_copies.c.content_type, photo_copies.c.size,
+                                          photo_copies.c.width, photo_copies.c.height)
+                                   .where(photo_copies.c.photo_id == photo.id)).one()
+            return PublicCopy(photo.id, *row)
+        return PublicCopy(photo.id, made.sha256, made.content_type, len(made.data), made.width, made.height)
+
+    def published_bytes(self, photo_id: int, sha256: str) -> bytes:
+        """The bytes a release published for photo ``photo_id`` under ``sha256``: its public copy (a release
+        made before revision 0009 published the original, and its repair needs those same bytes)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(photo_copies.c.sha256, photo_copies.c.data, photos.c.sha256, photos.c.data)
+                               .select_from(photos)
+                               .outerjoin(photo_copies, photo_copies.c.photo_id == photos.c.id)
+                               .where(photos.c.id == photo_id,
+                                      photos.c.election_id == self.context.election_id)).first()
+        if row is not None and row[0] == sha256:
+            return bytes(row[1])
+        if row is not None and row[2] == sha256:
+            return bytes(row[3])
+        raise NotFound(f"no published copy of photo #{photo_id} with sha256 {sha256}")
 
 
 class MessageService:

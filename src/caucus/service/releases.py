@@ -18,7 +18,8 @@ results with zeros); certifying names what is outstanding (not reported, incompl
 is refused unless the director acknowledges exactly those precincts; after certification, a release is a
 "certified, corrected" release that must say why (``correctionOf`` in the feed), and continuous release
 stops. Every path (HQ, ``caucus release now|certify|watch``, the continuous loop) is this one class, and it
-always publishes the worksheet photos.
+always publishes the worksheet photos (their public copies: re-encoded, every metadata block stripped;
+the originals stay for HQ).
 
 Epochs (:mod:`caucus.ledger.epochs`): releases up to the current epoch's ``releases_through`` are the
 rehearsal's, archived; the first release after a go-live has no ``previous`` and starts from nothing.
@@ -49,7 +50,7 @@ from caucus.publish.model import ReleaseMeta, iso
 from caucus.publish.store import Snapshot, SnapshotStore, manifest_of
 from caucus.service.context import ElectionContext
 from caucus.service.errors import FieldProblem, ServiceError
-from caucus.service.media import PhotoRecord, PhotoService
+from caucus.service.media import PhotoRecord, PhotoService, PublicCopy
 from caucus.service.release_records import Record, change_of, precinct_record, zero_record
 from caucus.service.status import PrecinctStatus, read_statuses
 
@@ -163,12 +164,13 @@ def election_date(title: str) -> str | None:
 PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 
-def photo_entry(photo: PhotoRecord) -> dict[str, Any]:
-    """A worksheet photo as a released record lists it (its bytes go to ``photos/<sha256>.<ext>``)."""
-    return {"id": photo.id, "sha256": photo.sha256, "contentType": photo.content_type, "bytes": photo.size,
-            "width": photo.width, "height": photo.height, "channel": photo.channel,
+def photo_entry(photo: PhotoRecord, copy: PublicCopy) -> dict[str, Any]:
+    """A worksheet photo as a released record lists it: its public copy (re-encoded, metadata stripped),
+    whose bytes go to ``photos/<sha256>.<ext>``. The original upload is never published."""
+    return {"id": photo.id, "sha256": copy.sha256, "contentType": copy.content_type, "bytes": copy.size,
+            "width": copy.width, "height": copy.height, "channel": photo.channel,
             "receivedAt": iso(photo.received_at),
-            "path": f"photos/{photo.sha256}.{PHOTO_EXTENSIONS.get(photo.content_type, 'bin')}"}
+            "path": f"photos/{copy.sha256}.{PHOTO_EXTENSIONS.get(copy.content_type, 'bin')}"}
 
 
 def _record_of(row: Any, epoch: Epoch, correction_of: int | None = None) -> ReleaseRecord:
@@ -295,7 +297,7 @@ class ReleaseService:
         for status in self._statuses():
             if status.state == "accepted":
                 record = precinct_record(status)
-                record["photos"] = [photo_entry(p) for p in self._photos.list(status.info.code)]
+                record["photos"] = [photo_entry(p, c) for p, c in self._photos.public_list(status.info.code)]
                 # as stored: canonical key order, so a rebuild from the database gives the same bytes
                 accepted[status.info.code] = json.loads(canonical_json(record))
                 continue
@@ -398,7 +400,7 @@ class ReleaseService:
         files = build_documents(self.context.plan, meta, records, changes, released_in)
         for record in records.values():
             for photo in record.get("photos") or ():
-                files[photo["path"]] = self._photos.get(int(photo["id"]))[1]
+                files[photo["path"]] = self._photos.published_bytes(int(photo["id"]), photo["sha256"])
         manifest = manifest_of(meta.election, meta.number, iso(meta.created_at), files)
         return Snapshot(meta.number, files, manifest)
 

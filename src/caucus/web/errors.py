@@ -57,7 +57,14 @@ from caucus.service import (
     UnknownCandidates,
     UnknownPrecinctCode,
 )
-from caucus.service.errors import MessageRejected, NotFound, PhotoKeyConflict, PhotoRejected
+from caucus.service.errors import (
+    MessageRejected,
+    NotFound,
+    PhotoBusy,
+    PhotoKeyConflict,
+    PhotoLimitReached,
+    PhotoRejected,
+)
 from caucus.service.golive import EpochChangeRefused
 from caucus.service.hq_errors import (
     CallerNotVerified,
@@ -117,6 +124,8 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (PhotoRejected, 422),
     (MessageRejected, 422),
     (PhotoKeyConflict, 409),
+    (PhotoLimitReached, 409),
+    (PhotoBusy, 503),
     (NotFound, 404),
     (UnsupportedMediaType, 415),
     (BodyTooLarge, 413),

@@ -62,6 +62,7 @@ def serve(request: Request, published: Published, *, immutable: bool) -> Respons
         "Cache-Control": IMMUTABLE_CACHE if immutable else LATEST_CACHE,
         "X-Caucus-Release": str(published.number),
         "Access-Control-Allow-Origin": "*",
+        "X-Content-Type-Options": "nosniff",  # a photo is an image, a document JSON: never sniffed as HTML
     }
     if _fresh(request, published):
         return Response(status_code=304, headers=headers)
