@@ -121,5 +121,6 @@ def read_heads(source: str, get: Get) -> tuple[list[PublishedHead], list[str]]:
         else:
             heads.append(head)
     if not heads:
-        raise Unreadable(f"{source}: no release there publishes a ledger head")
+        raise Unreadable(f"{source}: no release there publishes a ledger head (releases made before heads were "
+                         "published have none: nothing to check the ledger against)")
     return heads, notes
