@@ -255,8 +255,8 @@ def verify_release(
         raise typer.Exit(EXIT_BAD_INPUT) from None
     if as_json:
         out.print(json.dumps({"release": result.release, "manifest_sha256": result.manifest_sha256,
-                              "ledger_head": result.ledger_head, "files": result.files, "precincts": result.precincts, "ok": result.ok,
-                              "problems": result.problems}), highlight=False, markup=False)
+                              "ledger_head": result.ledger_head, "files": result.files, "precincts": result.precincts,
+                              "ok": result.ok, "problems": result.problems}), highlight=False, markup=False)
     else:
         for problem in result.problems:
             out.print(f"FAIL {problem}", highlight=False, markup=False)

@@ -41,9 +41,9 @@ from sqlalchemy.exc import IntegrityError
 
 from caucus.ledger import audit as ledger_audit
 from caucus.ledger import canonical_json
+from caucus.ledger.chain import GENESIS_HASH
 from caucus.ledger.db import is_sqlite, utcnow, write_transaction
 from caucus.ledger.epochs import Epoch, read_epoch
-from caucus.ledger.chain import GENESIS_HASH
 from caucus.ledger.schema import (
     election_epochs,
     elections,
