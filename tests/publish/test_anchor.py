@@ -97,6 +97,13 @@ def test_an_untampered_ledger_holds_every_published_head_across_a_go_live(night:
     assert published == {"seq": head, "hash": verify_chain(night.engine, SLUG).head_hash}
     release_json = json.loads((night.snapshots / "releases" / "2" / "release.json").read_bytes())
     assert release_json["ledgerHead"] == published
+    precincts_json = json.loads((night.snapshots / "releases" / "2" / "feed" / "precincts.json").read_bytes())
+    released = [p for p in precincts_json["precincts"] if p["reported"]]
+    assert len(released) == len(scripts(["Adams"]))
+    for summary in released:  # every entry the release derives from is at or before its head
+        record = json.loads((night.snapshots / "releases" / "2" / "feed" / "precinct" / f"{summary['slug']}.json")
+                            .read_bytes())
+        assert 0 < record["ledgerSeq"] <= head
     # the rehearsal's releases are archived by the go-live; the chain spans epochs, so the live release's
     # head counts the rehearsal's entries and the archived heads still check
     start_epoch(night.engine, SLUG, "go-live", actor="director:dee", now=night.clock.advance(minutes=1))
