@@ -2,8 +2,9 @@
 
 Every command takes ``--database URL`` (default: ``$CAUCUS_DATABASE_URL``, else the embedded SQLite file
 ``./var/caucus.db``) and brings the schema up to date before use. Exit codes: 0 done; 1 ``verify`` found
-a broken chain, or ``pins issue`` could not issue every credential asked for; 2 bad usage (unknown
-election or precinct, bad plan, existing files, bad database URL...). The ledger, the pins module and the
+a broken chain or a published ledger head the ledger no longer holds, or ``pins issue`` could not issue every
+credential asked for; 2 bad usage (unknown election or precinct, bad plan, existing files, bad database
+URL, a release given to ``--against-release`` that cannot be read...). The ledger, the pins module and the
 web server are imported inside the commands, so ``caucus audit`` does not pay for them.
 """
 
@@ -164,16 +165,24 @@ def verify(
     expect_head: Annotated[str | None, typer.Option(
         metavar="SEQ:HASH", help="A head published earlier (entry count and head hash): also fail if that entry "
                                  "is gone or its hash changed (deleted or rewritten newest entries).")] = None,
+    against_release: Annotated[list[str] | None, typer.Option(
+        "--against-release", metavar="URL|DIR", help="A published release (a site's URL for its latest release, "
+        "a release's URL, a release or snapshot directory for every release in it; repeat for more): fail if "
+        "the ledger no longer holds the head each published (docs/ledger-format.md).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document (schema caucus.verify/1).")] = False,
     database: Database = DEFAULT_DATABASE,
 ) -> None:
-    """Recompute every ledger entry's hash and check every link of the chain. Exit 1 if a chain is broken."""
+    """Recompute every ledger entry's hash and check every link of the chain; with --against-release, check
+    the ledger against the heads releases published. Exit 1 if a chain is broken or a published head is
+    gone, different or followed by a back-dated entry; 2 if a release cannot be read."""
     from sqlalchemy import select  # noqa: PLC0415
 
+    from caucus.cli.anchor_cmd import check_heads, print_heads, read_sources  # noqa: PLC0415
     from caucus.ledger import verify_chain  # noqa: PLC0415
     from caucus.ledger.schema import elections  # noqa: PLC0415
 
     published = _published_head(expect_head, slug)
+    heads = read_sources(against_release or [], slug)
     with opened(database) as engine, ledger_errors():
         if slug is None:
             with engine.connect() as conn:
@@ -183,15 +192,22 @@ def verify(
         reports = [verify_chain(engine, s) for s in slugs]
         if published is not None and reports[0].ok:
             reports[0] = _check_published(engine, reports[0], *published)
-    ok = all(r.ok for r in reports)
+        checked = check_heads(engine, {r.election: r for r in reports}, heads)
+    ok = all(r.ok for r in reports) and all(not problems for _, problems in checked)
     if as_json:
-        out.print_json(json.dumps({"schema": "caucus.verify/1", "ok": ok,
-                                   "elections": [_report_json(r) for r in reports]}), indent=1)
+        document: dict[str, object] = {"schema": "caucus.verify/1", "ok": ok,
+                                       "elections": [_report_json(r) for r in reports]}
+        if against_release:
+            document["releases"] = [{"source": h.source, "election": h.election, "release": h.release,
+                                     "head": {"seq": h.seq, "hash": h.hash}, "manifest_sha256": h.manifest_sha256,
+                                     "ok": not problems, "problems": problems} for h, problems in checked]
+        out.print_json(json.dumps(document), indent=1)
     else:
         if not reports:
             err.print("no elections in this database", highlight=False, markup=False)
         for report in reports:
             _print_report(report)
+        print_heads(checked)
     if not ok:
         raise typer.Exit(EXIT_FAILED)
 

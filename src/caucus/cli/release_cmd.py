@@ -5,9 +5,11 @@ else a ``snapshots`` directory beside the SQLite database, else ``./var/snapshot
 to ``DIR/<election>/``), and the election (default: the only one). Exit codes: 0 done; 2 bad usage (unknown
 election, empty certifying act, bad database URL).
 
-``verify-release URL|DIR`` checks a published release from its files alone. Exit codes: 0 every hash,
-every precinct's delegates and SDEs, and every total check out; 1 a check failed (each problem is printed);
-2 the release cannot be read (no manifest, no such directory, the server does not answer).
+``verify-release URL|DIR`` checks a published release from its files alone (``--expect-manifest SHA256``:
+and that its manifest is the one recorded when it was published). Exit codes: 0 every hash, every
+precinct's delegates and SDEs, and every total check out; 1 a check failed (each problem is printed; a
+manifest that is not the expected one is a failure); 2 the release cannot be read (no manifest, no such
+directory, the server does not answer) or ``--expect-manifest`` is not a SHA-256.
 """
 
 from __future__ import annotations
@@ -224,37 +226,46 @@ def watch(
 def verify_release(
     source: Annotated[str, typer.Argument(metavar="URL|DIR", help="http(s)://host of a caucus site, or a release "
                                                                   "or snapshot directory.")],
+    expect_manifest: Annotated[str | None, typer.Option(
+        "--expect-manifest", metavar="SHA256", help="The manifest's sha256 as recorded when the release was "
+        "published (shown on the site, in `caucus release list`, in an observer's copy): fail if it differs, "
+        "so a release whose files and manifest were both rewritten is caught.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
 ) -> None:
     """Recompute every released precinct's delegates and SDEs from its published alignments, check every
     total and every manifest hash. Exit 1 if anything does not check out."""
+    import re  # noqa: PLC0415
+
     import httpx  # noqa: PLC0415
 
+    from caucus.cli.anchor_cmd import http_get as get  # noqa: PLC0415
     from caucus.publish.verify import Unreadable, dir_fetcher, url_fetcher, verify  # noqa: PLC0415
 
-    def get(url: str) -> bytes:
-        response = httpx.get(url, timeout=30)
-        response.raise_for_status()
-        return response.content
-
+    expected = None if expect_manifest is None else expect_manifest.strip().lower()
+    if expected is not None and not re.fullmatch(r"[0-9a-f]{64}", expected):
+        fail(f"--expect-manifest {expect_manifest!r}: expected a SHA-256, 64 hex digits")
     try:
         if source.startswith(("http://", "https://")):
             fetch, number = url_fetcher(source, get)
         else:
             fetch, number = dir_fetcher(Path(source))
-        result = verify(fetch, number)
+        result = verify(fetch, number, expect_manifest=expected)
     except (Unreadable, OSError, KeyError, ValueError, httpx.HTTPError) as exc:
         err.print(f"error: cannot read the release at {source}: {exc}", highlight=False, markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     if as_json:
         out.print(json.dumps({"release": result.release, "manifest_sha256": result.manifest_sha256,
-                              "files": result.files, "precincts": result.precincts, "ok": result.ok,
-                              "problems": result.problems}), highlight=False, markup=False)
+                              "ledger_head": result.ledger_head, "files": result.files, "precincts": result.precincts,
+                              "ok": result.ok, "problems": result.problems}), highlight=False, markup=False)
     else:
         for problem in result.problems:
             out.print(f"FAIL {problem}", highlight=False, markup=False)
         verdict = "OK" if result.ok else f"{len(result.problems)} problem(s)"
-        out.print(f"release {result.release}: {result.files} files, {result.precincts} precincts recomputed, "
-                  f"manifest sha256 {result.manifest_sha256}: {verdict}", highlight=False, markup=False)
+        head = result.ledger_head
+        anchored = f", ledger head #{head['seq']} {head['hash']}" if head is not None else ", no ledger head"
+        expected_note = " (as expected)" if expected is not None and expected == result.manifest_sha256 else ""
+        out.print(f"release {result.release}: {result.files} files, {result.precincts} precincts recomputed"
+                  f"{anchored}, manifest sha256 {result.manifest_sha256}{expected_note}: {verdict}",
+                  highlight=False, markup=False)
     if not result.ok:
         raise typer.Exit(EXIT_FAILED)

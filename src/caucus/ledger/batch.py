@@ -14,7 +14,7 @@ seqs one after another; on SQLite the caller's ``BEGIN IMMEDIATE`` already holds
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -246,15 +246,19 @@ def apply_batch(conn: Connection, subs: Sequence[Submission], now: datetime) -> 
     return [o for o in outcomes if not isinstance(o, list)]
 
 
-def apply_units(conn: Connection, units: Sequence[Unit], now: datetime) -> list[UnitOutcome]:
+def apply_units(conn: Connection, units: Sequence[Unit], now: datetime | Callable[[], datetime]
+                ) -> list[UnitOutcome]:
     """Append ``units`` in order within the caller's transaction: one outcome per submission, a list of
-    outcomes per group (all receipts, or all errors)."""
+    outcomes per group (all receipts, or all errors). ``now`` may be a clock, read once the elections' rows
+    are locked (so a release reading the head under that lock sees every entry dated before it)."""
     subs = [s for unit in units for s in (unit if isinstance(unit, tuple) else (unit,))]
     slugs = sorted({s.election for s in subs})
     query = select(elections.c.id, elections.c.slug).where(elections.c.slug.in_(slugs)).order_by(elections.c.id)
     if not is_sqlite(conn):
         query = query.with_for_update()
     election_ids: dict[str, int] = {row.slug: row.id for row in conn.execute(query)}
+    if callable(now):
+        now = now()
     states = {
         slug: _load(conn, slug, election_id, [s for s in subs if s.election == slug])
         for slug, election_id in election_ids.items()

@@ -200,7 +200,7 @@ class Writer:
             try:
                 conn = self._connection()
                 with conn.begin():
-                    outcomes = apply_units(conn, units, self._clock())
+                    outcomes = apply_units(conn, units, self._clock)  # read under the lock
                 self.stats.commits += 1
                 break
             except Exception as exc:

@@ -94,7 +94,9 @@ def build_documents(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record]
     national = national_projection(plan, records, sdes)
     csv_head = [meta.number, meta.status, meta.test, header["lastUpdated"], reporting, state.total]
 
-    files["release.json"] = json_bytes({**header, "previous": meta.previous, "plan": plan.name})
+    head = meta.head_json()
+    files["release.json"] = json_bytes({**header, "previous": meta.previous, "plan": plan.name,
+                                        **({"ledgerHead": head} if head is not None else {})})
     files["feed/statewide.json"] = json_bytes({
         **header,
         "sdeLeader": state.leader(),

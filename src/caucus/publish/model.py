@@ -58,6 +58,16 @@ class ReleaseMeta:
     election_date: str | None = None
     #: a certified release made after an earlier certified one (of the same epoch): "certified, corrected"
     correction_of: int | None = None
+    #: the ledger head the release was built from: (seq, content hash) of the election's newest entry when
+    #: the release was made (0 and 64 zeros before any entry); None for a release made before heads were
+    #: published (docs/ledger-format.md)
+    ledger_head: tuple[int, str] | None = None
+
+    def head_json(self) -> dict[str, Any] | None:
+        """``{"seq", "hash"}`` as published in manifest.json and release.json (None: not published)."""
+        if self.ledger_head is None:
+            return None
+        return {"seq": self.ledger_head[0], "hash": self.ledger_head[1]}
 
     def header(self, reporting: int, total: int) -> dict[str, Any]:
         """The fields every feed document starts with."""

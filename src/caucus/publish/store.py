@@ -42,12 +42,15 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def manifest_of(election: str, number: int, created_at: str, files: Mapping[str, bytes]) -> bytes:
-    """manifest.json: the sha256 and size of every file of the release, by path."""
+def manifest_of(election: str, number: int, created_at: str, files: Mapping[str, bytes],
+                ledger_head: Mapping[str, Any] | None = None) -> bytes:
+    """manifest.json: the ledger head the release was built from (``{"seq", "hash"}``, when given) and the
+    sha256 and size of every file of the release, by path."""
     return json_bytes({
         "election": election,
         "release": number,
         "createdAt": created_at,
+        **({"ledgerHead": dict(ledger_head)} if ledger_head is not None else {}),
         "files": [{"path": path, "sha256": sha256(data), "bytes": len(data)} for path, data in sorted(files.items())],
     })
 

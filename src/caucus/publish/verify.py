@@ -35,6 +35,8 @@ class Verification:
     files: int = 0
     precincts: int = 0
     problems: list[str] = field(default_factory=list)
+    #: the ledger head the release publishes (``{"seq", "hash"}``; None for a release made before heads)
+    ledger_head: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -71,11 +73,17 @@ def url_fetcher(base: str, get: Callable[[str], bytes]) -> tuple[Fetch, int]:
     return fetch, number
 
 
-def _check_manifest(fetch: Fetch, result: Verification) -> dict[str, bytes]:
+def _check_manifest(fetch: Fetch, result: Verification, expect: str | None) -> dict[str, bytes]:
     raw = fetch("manifest.json")
     result.manifest_sha256 = hashlib.sha256(raw).hexdigest()
+    if expect is not None and result.manifest_sha256 != expect:
+        result.problems.append(f"manifest.json: sha256 {result.manifest_sha256}, but {expect} was expected "
+                               "(--expect-manifest): this is not the release that was recorded; its files "
+                               "and manifest were rewritten or replaced")
+    manifest = json.loads(raw)
+    result.ledger_head = manifest.get("ledgerHead")
     files: dict[str, bytes] = {}
-    for item in json.loads(raw)["files"]:
+    for item in manifest["files"]:
         try:
             data = fetch(item["path"])
         except Exception as exc:
@@ -122,11 +130,15 @@ def _compare(what: str, published: Any, expected: Any, result: Verification) -> 
         result.problems.append(f"{what}: published {published}, recomputed {expected}")
 
 
-def verify(fetch: Fetch, number: int) -> Verification:
-    """Check release ``number`` read through ``fetch`` (see the module docstring)."""
+def verify(fetch: Fetch, number: int, *, expect_manifest: str | None = None) -> Verification:
+    """Check release ``number`` read through ``fetch`` (see the module docstring); ``expect_manifest``: the
+    sha256 its manifest.json must have."""
     result = Verification(number, "")
-    files = _check_manifest(fetch, result)
+    files = _check_manifest(fetch, result, expect_manifest)
     meta = json.loads(files["release.json"])
+    if meta.get("ledgerHead") != result.ledger_head:
+        result.problems.append(f"release.json: ledgerHead {meta.get('ledgerHead')}, the manifest says "
+                               f"{result.ledger_head}")
     plan = load_plan(meta["plan"])
     records: dict[str, dict[str, Any]] = {}
     for p in plan.precincts:

@@ -42,9 +42,17 @@ from sqlalchemy.exc import IntegrityError
 
 from caucus.ledger import audit as ledger_audit
 from caucus.ledger import canonical_json
+from caucus.ledger.chain import GENESIS_HASH
 from caucus.ledger.db import is_sqlite, utcnow, write_transaction
 from caucus.ledger.epochs import Epoch, read_epoch
-from caucus.ledger.schema import election_epochs, elections, release_modes, release_precincts, releases
+from caucus.ledger.schema import (
+    election_epochs,
+    elections,
+    ledger_entries,
+    release_modes,
+    release_precincts,
+    releases,
+)
 from caucus.publish.documents import build_documents
 from caucus.publish.model import ReleaseMeta, iso
 from caucus.publish.store import Snapshot, SnapshotStore, manifest_of
@@ -387,13 +395,31 @@ class ReleaseService:
                                .where(releases.c.election_id == self.context.election_id)).scalar()
         return int(current or 0) + 1
 
+    def _anchor(self) -> tuple[datetime, tuple[int, str]]:
+        """The release's time and the ledger head it is built from: the election's newest entry (seq and
+        content hash; the chain spans epochs, so a rehearsal's entries count), read together while holding
+        the lock every ledger writer takes before it reads its clock (SQLite's write lock; the election's
+        row on PostgreSQL). So every entry after the head was received at or after that time, which is what
+        ``caucus verify --against-release`` relies on to find an entry added later but dated before."""
+        with write_transaction(self.engine) as conn:
+            if not is_sqlite(conn):
+                conn.execute(select(elections.c.id).where(elections.c.id == self.context.election_id)
+                             .with_for_update(read=True))
+            now = self.clock()
+            head = conn.execute(select(ledger_entries.c.seq, ledger_entries.c.content_hash)
+                                .where(ledger_entries.c.election_id == self.context.election_id)
+                                .order_by(ledger_entries.c.seq.desc()).limit(1)).first()
+        return now, ((int(head.seq), str(head.content_hash)) if head is not None else (0, GENESIS_HASH))
+
     def _meta(self, number: int, created_at: datetime, *, status: str, zero: bool, note: str,
-              act: str | None, epoch: Epoch, test: bool, correction_of: int | None = None) -> ReleaseMeta:
+              act: str | None, epoch: Epoch, test: bool, correction_of: int | None = None,
+              ledger_head: tuple[int, str] | None = None) -> ReleaseMeta:
         plan = self.context.plan
         return ReleaseMeta(election=self.context.slug, title=plan.title, number=number, created_at=created_at,
                            status=status, test=test, zero=zero, note=note, certified_act=act,
                            previous=number - 1 if number - 1 > epoch.releases_through else None,
-                           election_date=election_date(plan.title), correction_of=correction_of)
+                           election_date=election_date(plan.title), correction_of=correction_of,
+                           ledger_head=ledger_head)
 
     def _snapshot(self, meta: ReleaseMeta, records: Mapping[str, Record], changes: builtins.list[dict[str, Any]],
                   released_in: Mapping[str, int]) -> Snapshot:
@@ -401,7 +427,7 @@ class ReleaseService:
         for record in records.values():
             for photo in record.get("photos") or ():
                 files[photo["path"]] = self._photos.published_bytes(int(photo["id"]), photo["sha256"])
-        manifest = manifest_of(meta.election, meta.number, iso(meta.created_at), files)
+        manifest = manifest_of(meta.election, meta.number, iso(meta.created_at), files, meta.head_json())
         return Snapshot(meta.number, files, manifest)
 
     def _zero_records(self) -> dict[str, Record]:
@@ -425,7 +451,7 @@ class ReleaseService:
         another worker commits meanwhile can only make our insert fail, never go unseen); "contended" if
         another worker took the number or the epoch changed; None if ``only_if_new`` and nothing is new (or
         results are certified)."""
-        now = self.clock()
+        now, head = self._anchor()
         with self.engine.connect() as conn:
             number = self._next_number(conn)
             released, released_in, _ = self._released(conn, number - 1, epoch)
@@ -452,7 +478,7 @@ class ReleaseService:
             return None
         status = "certified" if act is not None else "unofficial"
         meta = self._meta(number, now, status=status, zero=zero, note=note, act=act, epoch=epoch,
-                          test=epoch.mode == "test", correction_of=correction_of)
+                          test=epoch.mode == "test", correction_of=correction_of, ledger_head=head)
         if zero:
             records, changes, rows = self._zero_records(), [], {}
             ledger_seq = 0
@@ -481,7 +507,8 @@ class ReleaseService:
                         for code, record in sorted(rows.items())])
                 detail: dict[str, Any] = {"number": number, "status": status, "zero": zero, "test": meta.test,
                                           "reporting": reporting, "total": total, "changed": len(rows),
-                                          "content_hash": snapshot.content_hash}
+                                          "content_hash": snapshot.content_hash,
+                                          "ledger_head": {"seq": head[0], "hash": head[1]}}
                 if correction_of is not None:
                     detail["correction_of"] = correction_of
                 if acknowledged is not None:
@@ -509,9 +536,11 @@ class ReleaseService:
                 raise ReleaseInvalid(f"there is no release {number} in the current epoch")
             before, _, _ = self._released(conn, number - 1, epoch)
             after, released_in, _ = self._released(conn, number, epoch)
+        published = json.loads(row.manifest).get("ledgerHead")  # None for a release made before heads
         meta = self._meta(number, row.created_at, status=row.status, zero=bool(row.zero), note=row.note,
                           act=row.certified_act, epoch=epoch, test=bool(row.test),
-                          correction_of=_corrections(rows).get(number))
+                          correction_of=_corrections(rows).get(number),
+                          ledger_head=None if published is None else (int(published["seq"]), str(published["hash"])))
         if meta.zero:
             records, changes = self._zero_records(), []
         else:
