@@ -6,10 +6,12 @@ Every route declares its access (``access(...)``); errors are raised as typed ex
 
 from __future__ import annotations
 
+from html import escape
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Response
-from fastapi.openapi.docs import get_swagger_ui_html
+import swagger_ui_bundle
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Response
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
@@ -32,6 +34,13 @@ from caucus.web.services import services_of
 PREFIX = "/api/v1"
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
 DOCS_PATH = f"{PREFIX}/docs"
+#: the docs page's files: Swagger UI from the pinned swagger-ui-bundle package (Apache-2.0), and our starter
+DOCS_FILES = {
+    "swagger-ui.css": (Path(str(swagger_ui_bundle.swagger_ui_path)) / "swagger-ui.css", "text/css; charset=utf-8"),
+    "swagger-ui-bundle.js": (Path(str(swagger_ui_bundle.swagger_ui_path)) / "swagger-ui-bundle.js",
+                             "text/javascript; charset=utf-8"),
+    "docs.js": (Path(__file__).parent / "static" / "docs.js", "text/javascript; charset=utf-8"),
+}
 
 Chair = Annotated[Principal, access("chair")]
 
@@ -161,6 +170,28 @@ def docs_router(app: FastAPI) -> APIRouter:
 
     @docs.get(DOCS_PATH, include_in_schema=False, dependencies=[access("public")])
     def swagger() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=OPENAPI_PATH, title=f"{app.title} - API")
+        # no inline script or style: the app's Content-Security-Policy (caucus.web.headers) covers this page
+        return HTMLResponse(f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{escape(app.title)} - API</title>
+<link rel="stylesheet" href="{DOCS_PATH}/static/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{DOCS_PATH}/static/swagger-ui-bundle.js"></script>
+<script src="{DOCS_PATH}/static/docs.js"></script>
+</body>
+</html>
+""")
+
+    @docs.get(DOCS_PATH + "/static/{name}", include_in_schema=False, dependencies=[access("public")])
+    def swagger_file(name: str) -> Response:
+        found = DOCS_FILES.get(name)
+        if found is None:
+            raise HTTPException(404, f"no API docs file {name!r}")
+        path, media = found
+        return Response(path.read_bytes(), media_type=media, headers={"Cache-Control": "public, max-age=3600"})
 
     return docs
