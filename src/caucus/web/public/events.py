@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from collections import Counter
@@ -90,10 +91,8 @@ class ReleaseWatch:
                 if remaining <= 0:
                     return
                 moved = self._moved
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(moved.wait(), remaining)
-                except TimeoutError:
-                    pass
         finally:
             self._listeners -= 1
 
