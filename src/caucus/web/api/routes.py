@@ -6,11 +6,11 @@ Every route declares its access (``access(...)``); errors are raised as typed ex
 
 from __future__ import annotations
 
+import importlib.util
 from html import escape
 from pathlib import Path
 from typing import Annotated
 
-import swagger_ui_bundle
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Response
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
@@ -34,11 +34,13 @@ from caucus.web.services import services_of
 PREFIX = "/api/v1"
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
 DOCS_PATH = f"{PREFIX}/docs"
-#: the docs page's files: Swagger UI from the pinned swagger-ui-bundle package (Apache-2.0), and our starter
+#: Swagger UI's static files, from the pinned swagger-ui-py package (Apache-2.0; Swagger UI 5.24.2), found
+#: without importing it (only its files are used)
+SWAGGER_UI = Path(next(iter(importlib.util.find_spec("swagger_ui").submodule_search_locations or ()))) / "static"
+#: the docs page's files: Swagger UI and our starter
 DOCS_FILES = {
-    "swagger-ui.css": (Path(str(swagger_ui_bundle.swagger_ui_path)) / "swagger-ui.css", "text/css; charset=utf-8"),
-    "swagger-ui-bundle.js": (Path(str(swagger_ui_bundle.swagger_ui_path)) / "swagger-ui-bundle.js",
-                             "text/javascript; charset=utf-8"),
+    "swagger-ui.css": (SWAGGER_UI / "swagger-ui.css", "text/css; charset=utf-8"),
+    "swagger-ui-bundle.js": (SWAGGER_UI / "swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
     "docs.js": (Path(__file__).parent / "static" / "docs.js", "text/javascript; charset=utf-8"),
 }
 
