@@ -9,7 +9,9 @@ One run, two phases on the same server (uvicorn, ``--workers``, SQLite) behind t
 - **flood**: as quiet with other precincts, while (a) ``--streams`` live-update streams are held open from one
   address (127.0.0.2, a separate process; a refused or ended stream is reopened after a second, as a hostile
   client would) and (b) wrk loads the public pages (statewide, a county, a precinct, the feed reference) at
-  full speed with ``--page-connections`` connections from 127.0.0.1 (Debian's ``wrk``).
+  full speed with ``--page-connections`` connections from 127.0.0.1 (Debian's ``wrk``). Both load
+  generators run at ``--nice`` 10 by default: they share this machine's cores with the server, which the
+  night's attackers do not; their CPU is printed (``--nice 0`` runs them at the server's priority).
 
 Printed: chair p50/p95/max and failures per phase, the flood/quiet p95 ratio (the target: within 2x), streams
 held and refused, page requests/s and how many nginx refused, and the CPU time (from /proc) of the app's
@@ -132,7 +134,7 @@ def flood_child(host: str, port: int, streams: int, seconds: float) -> None:
 
 # -- chairs --------------------------------------------------------------------------------------------------
 
-async def _chair(http: httpx.AsyncClient, token: str, script: ChairScript, pause: float,
+async def _chair(http: httpx.AsyncClient, token: str, script: ChairScript, pause: float, *,
                  latencies: list[float], failures: list[str]) -> None:
     # chairs are not in step: each starts at its own moment and pauses 0.5-1.5x ``pause`` (a fixed seed)
     jitter = random.Random(script.precinct)
@@ -159,10 +161,12 @@ async def _chairs(base_url: str, scripts: list[ChairScript], secrets: dict[str, 
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
         tokens = {}
         for s in scripts:  # signed in beforehand (not timed), as chairs do before the caucus
-            signed = await http.post("/api/v1/session", json={"precinct": s.precinct, "credential": secrets[s.precinct]})
+            signed = await http.post("/api/v1/session",
+                                     json={"precinct": s.precinct, "credential": secrets[s.precinct]})
             signed.raise_for_status()
             tokens[s.precinct] = signed.json()["token"]
-        await asyncio.gather(*(_chair(http, tokens[s.precinct], s, pause, latencies, failures) for s in scripts))
+        await asyncio.gather(*(_chair(http, tokens[s.precinct], s, pause, latencies=latencies, failures=failures)
+                               for s in scripts))
     return latencies, failures
 
 
@@ -172,7 +176,7 @@ def _summary(latencies: list[float]) -> dict[str, float]:
             "p95_ms": 1000 * ordered[max(0, round(0.95 * len(ordered)) - 1)], "max_ms": 1000 * ordered[-1]}
 
 
-def _wrk_pages(base_url: str, seconds: int, connections: int, script: Path) -> subprocess.Popen[str]:
+def _wrk_pages(base_url: str, seconds: int, connections: int, script: Path, nice: int) -> subprocess.Popen[str]:
     paths = ", ".join(json.dumps(p) for p in PAGES)
     script.write_text(f"""local paths = {{{paths}}}
 local i = 0
@@ -181,7 +185,8 @@ request = function()
   return wrk.format("GET", paths[(i % #paths) + 1])
 end
 """)
-    return subprocess.Popen(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), base_url],
+    return subprocess.Popen(["nice", "-n", str(nice), "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s",
+                             str(script), base_url],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -193,7 +198,7 @@ def _wrk_figures(out: str) -> dict[str, float]:
             "refused": int(non2xx.group(1)) if non2xx else 0}
 
 
-def phase(name: str, front: str, scripts: list[ChairScript], secrets: dict[str, str], pause: float,
+def phase(name: str, front: str, scripts: list[ChairScript], secrets: dict[str, str], *, pause: float,
           server: ServerProcess, proxy: NginxProcess) -> dict[str, Any]:
     assert server.process is not None and proxy.process is not None
     app_cpu, nginx_cpu, wall = cpu_seconds(server.process.pid), cpu_seconds(proxy.process.pid), time.monotonic()
@@ -217,6 +222,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of flood before the chairs start")
     parser.add_argument("--unlimited", action="store_true", help="loopback exempt from nginx's per-address limits")
+    parser.add_argument("--nice", type=int, default=10,
+                        help="niceness of the load generators (as on the night, the attackers' CPU is not the "
+                             "server's; 0: same priority as the server)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
 
@@ -247,16 +255,23 @@ def main() -> None:
                          unlimited=("127.0.0.1", "127.0.0.2") if args.unlimited else ())
     proxy.start()
     figures: dict[str, Any] = {"chairs": args.chairs, "streams": args.streams, "workers": args.workers,
-                               "unlimited": args.unlimited}
+                               "unlimited": args.unlimited,
+                               "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3]}
+    print(f"machine load average at start: {' '.join(figures['loadavg_at_start'])} ({os.cpu_count()} cores)")
     try:
         front = proxy.base_url
-        figures["quiet"] = phase("quiet", front, quiet, secrets, args.pause, server, proxy)
+        figures["quiet"] = phase("quiet", front, quiet, secrets, pause=args.pause, server=server, proxy=proxy)
         budget = figures["quiet"]["seconds"] * 3 + args.warmup + 30
-        flood = subprocess.Popen([sys.executable, __file__, "_flood", "127.0.0.1", str(proxy.port), str(args.streams),
-                                  str(budget)], stdout=subprocess.PIPE, text=True)
-        pages = _wrk_pages(front, int(budget), args.page_connections, work / "pages.lua")
+        flood = subprocess.Popen(["nice", "-n", str(args.nice), sys.executable, __file__, "_flood", "127.0.0.1",
+                                  str(proxy.port), str(args.streams), str(budget)], stdout=subprocess.PIPE, text=True)
+        pages = _wrk_pages(front, int(budget), args.page_connections, work / "pages.lua", args.nice)
         time.sleep(args.warmup)
-        figures["flood"] = phase("flood", front, flooded, secrets, args.pause, server, proxy)
+        generators = cpu_seconds(flood.pid) + cpu_seconds(pages.pid)
+        figures["flood"] = phase("flood", front, flooded, secrets, pause=args.pause, server=server,
+                                proxy=proxy)
+        generators = cpu_seconds(flood.pid) + cpu_seconds(pages.pid) - generators
+        figures["flood"]["generators_cpu_cores"] = generators / figures["flood"]["seconds"]
+        print(f"       load generators (flooder and wrk) {figures['flood']['generators_cpu_cores']:.2f} cores")
         flood_out, _ = flood.communicate(timeout=budget + 60)
         pages_out, _ = pages.communicate(timeout=budget + 60)
         figures["streams_tally"] = json.loads(flood_out.strip().splitlines()[-1])

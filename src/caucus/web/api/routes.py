@@ -36,7 +36,14 @@ OPENAPI_PATH = f"{PREFIX}/openapi.json"
 DOCS_PATH = f"{PREFIX}/docs"
 #: Swagger UI's static files, from the pinned swagger-ui-py package (Apache-2.0; Swagger UI 5.24.2), found
 #: without importing it (only its files are used)
-SWAGGER_UI = Path(next(iter(importlib.util.find_spec("swagger_ui").submodule_search_locations or ()))) / "static"
+def _swagger_ui() -> Path:
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the swagger-ui-py package is not installed (a dependency of caucus)")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+SWAGGER_UI = _swagger_ui()
 #: the docs page's files: Swagger UI and our starter
 DOCS_FILES = {
     "swagger-ui.css": (SWAGGER_UI / "swagger-ui.css", "text/css; charset=utf-8"),
