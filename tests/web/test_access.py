@@ -56,6 +56,7 @@ def test_the_route_registry_lists_every_route_with_its_roles(web_sqlite: Web) ->
         RouteAccess("GET", "/chair/static/{name}", ("public",)),
         RouteAccess("GET", "/chair/sw.js", ("public",)),
         RouteAccess("GET", "/api/v1/docs", ("public",)),
+        RouteAccess("GET", "/api/v1/docs/static/{name}", ("public",)),
         RouteAccess("GET", "/api/v1/health", ("public",)),
         RouteAccess("GET", "/api/v1/openapi.json", ("public",)),
         RouteAccess("GET", "/api/v1/precinct", ("chair",)),

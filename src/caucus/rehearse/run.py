@@ -198,7 +198,9 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
         server = ServerProcess(url, SLUG, workers=config.workers, env=env, port=config.port)
         server.start()
         releaser.start()
-        proxy = NginxProcess(snapshots / SLUG, f"127.0.0.1:{server.port}", workers=2) if config.nginx else None
+        # plain http, every phone on 127.0.0.1: exempt from nginx's per-address limits (rehearse/nginx.py)
+        proxy = NginxProcess(snapshots / SLUG, f"127.0.0.1:{server.port}", workers=2,
+                             unlimited=("127.0.0.1",)) if config.nginx else None
         try:
             if proxy is not None:
                 proxy.start()

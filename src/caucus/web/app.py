@@ -25,10 +25,12 @@ from caucus.web.chair import api_router as chair_api_router
 from caucus.web.chair import pages_router as chair_pages_router
 from caucus.web.clients import ClientAddressMiddleware
 from caucus.web.errors import install_error_handlers
+from caucus.web.headers import SecurityHeadersMiddleware
 from caucus.web.hq import LARGE_BODIES as HQ_LARGE_BODIES
 from caucus.web.hq import ROUTERS as HQ_ROUTERS
 from caucus.web.hq import install_hq_error_pages
 from caucus.web.middleware import BodyLimitMiddleware
+from caucus.web.public import events as public_events
 from caucus.web.public import feed as public_feed
 from caucus.web.public import pages as public_pages
 from caucus.web.services import STATE_KEY, Services, start_services
@@ -81,6 +83,7 @@ def create_app(
     install_hq_error_pages(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
                        larger={**CHAIR_LARGE_BODIES, **HQ_LARGE_BODIES})
+    app.add_middleware(SecurityHeadersMiddleware)  # inside ClientAddressMiddleware: it sees the scheme
     app.add_middleware(ClientAddressMiddleware, proxies=settings.proxies)  # outermost: every layer sees the client
     app.include_router(router)
     app.include_router(chair_api_router)
@@ -88,6 +91,7 @@ def create_app(
     app.include_router(docs_router(app))
     app.include_router(public_feed.router)
     app.include_router(public_pages.router)
+    app.include_router(public_events.router)
     for hq in HQ_ROUTERS:
         app.include_router(hq)
     for extra in extra_routers:

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     #: the requests of the app workers (the scale-out layout, deploy/)
     release_in_app: bool = True
 
+    #: live-update streams (``/events``) one process holds open per client address and in all; one more is
+    #: refused with 429 (the page then polls /feed/v1/latest.json). nginx (deploy/nginx) caps them per
+    #: address across the workers too.
+    events_per_client: int = Field(10, ge=1, le=100_000)
+    events_max: int = Field(2000, ge=1, le=1_000_000)
+
     #: HQ staff sessions: the cookie is Secure (HTTPS only) unless this is false (local testing over http)
     staff_cookie_secure: bool = True
     #: a staff session ends after this long without a request, and this long after sign-in in any case

@@ -6,10 +6,12 @@ Every route declares its access (``access(...)``); errors are raised as typed ex
 
 from __future__ import annotations
 
+import importlib.util
+from html import escape
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Response
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Response
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
@@ -32,6 +34,22 @@ from caucus.web.services import services_of
 PREFIX = "/api/v1"
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
 DOCS_PATH = f"{PREFIX}/docs"
+#: Swagger UI's static files, from the pinned swagger-ui-py package (Apache-2.0; Swagger UI 5.24.2), found
+#: without importing it (only its files are used)
+def _swagger_ui() -> Path:
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the swagger-ui-py package is not installed (a dependency of caucus)")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+SWAGGER_UI = _swagger_ui()
+#: the docs page's files: Swagger UI and our starter
+DOCS_FILES = {
+    "swagger-ui.css": (SWAGGER_UI / "swagger-ui.css", "text/css; charset=utf-8"),
+    "swagger-ui-bundle.js": (SWAGGER_UI / "swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
+    "docs.js": (Path(__file__).parent / "static" / "docs.js", "text/javascript; charset=utf-8"),
+}
 
 Chair = Annotated[Principal, access("chair")]
 
@@ -161,6 +179,28 @@ def docs_router(app: FastAPI) -> APIRouter:
 
     @docs.get(DOCS_PATH, include_in_schema=False, dependencies=[access("public")])
     def swagger() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=OPENAPI_PATH, title=f"{app.title} - API")
+        # no inline script or style: the app's Content-Security-Policy (caucus.web.headers) covers this page
+        return HTMLResponse(f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{escape(app.title)} - API</title>
+<link rel="stylesheet" href="{DOCS_PATH}/static/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{DOCS_PATH}/static/swagger-ui-bundle.js"></script>
+<script src="{DOCS_PATH}/static/docs.js"></script>
+</body>
+</html>
+""")
+
+    @docs.get(DOCS_PATH + "/static/{name}", include_in_schema=False, dependencies=[access("public")])
+    def swagger_file(name: str) -> Response:
+        found = DOCS_FILES.get(name)
+        if found is None:
+            raise HTTPException(404, f"no API docs file {name!r}")
+        path, media = found
+        return Response(path.read_bytes(), media_type=media, headers={"Cache-Control": "public, max-age=3600"})
 
     return docs

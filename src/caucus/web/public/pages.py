@@ -1,14 +1,11 @@
-"""The public results site: server-rendered pages read from the latest snapshot (never the ledger), the
-live-update stream (server-sent events watching the ``latest`` pointer, so it works across workers) and the
-site's own static files. Routes are thin: they pick a snapshot file and a template."""
+"""The public results site: server-rendered pages read from the latest snapshot (never the ledger) and the
+site's own static files (the live-update stream is :mod:`caucus.web.public.events`). Routes are thin: they
+pick a snapshot file and a template."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import json
-import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,7 @@ from typing import Any
 import jinja2
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, Response
 
 from caucus.plans import Plan
 from caucus.publish.model import slug
@@ -28,9 +25,6 @@ from caucus.web.services import services_of
 HERE = Path(__file__).parent
 STATIC = {"public.css": "text/css; charset=utf-8", "live.js": "text/javascript; charset=utf-8"}
 REFRESH_SECONDS = 30
-#: an event stream ends after this long (the browser reconnects at once), so no connection outlives a restart
-STREAM_SECONDS = 15.0
-POLL_SECONDS = 0.25
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
            "#7f7f7f", "#393b79", "#637939")
 NO_RESULTS = "#e5e5e5"
@@ -175,33 +169,3 @@ def static(name: str) -> Response:
         return Response("not found\n", status_code=404, media_type="text/plain")
     return Response((HERE / "static" / name).read_bytes(), media_type=media,
                     headers={"Cache-Control": "public, max-age=300"})
-
-
-async def _events(request: Request, reader: SnapshotReader, known: int | None, seconds: float
-                  ) -> AsyncIterator[str]:
-    yield "retry: 1000\n\n"
-    deadline = time.monotonic() + seconds
-    last = known
-    while True:
-        if await request.is_disconnected():
-            return
-        number = reader.latest()
-        if number is not None and number != last:
-            last = number
-            yield f"id: {number}\nevent: release\ndata: {json.dumps({'release': number})}\n\n"
-        if time.monotonic() >= deadline:
-            return
-        await asyncio.sleep(POLL_SECONDS)
-
-
-@router.get("/events", dependencies=[access("public")])
-def events(request: Request, release: int | None = None) -> StreamingResponse:
-    """Server-sent events: ``event: release`` with ``{"release": n}`` whenever the latest release is not the
-    one the page shows (``?release=`` or the Last-Event-ID header). A client that does not ask for
-    ``text/event-stream`` gets the current state as one event and the end of the stream."""
-    last_id = request.headers.get("last-event-id")
-    known = release if release else (int(last_id) if last_id and last_id.isdigit() else None)
-    seconds = STREAM_SECONDS if "text/event-stream" in request.headers.get("accept", "") else 0.0
-    return StreamingResponse(_events(request, services_of(request).snapshots, known, seconds),
-                             media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
