@@ -24,6 +24,7 @@ TABLES = {
     "releases", "release_precincts", "release_modes",  # 0005 (publish)
     "throttle_failures",  # 0007 (throttles)
     "election_epochs",  # 0008 (golive)
+    "chair_roster",  # 0011 (roster)
 }
 
 
