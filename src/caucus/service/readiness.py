@@ -5,7 +5,8 @@ Before the night: which precincts have signed in with their credential (a succes
 precincts with a credential whose chair has neither signed in nor reported anything (by the app or the
 hotline), with the registered chair's name and numbers from the roster (:mod:`caucus.service.roster`) and
 the failed attempts. On the night: precinct states by county and statewide, precincts reporting over time
-(for a chart), stuck precincts (some stages reported, nothing new for ``stuck_after``), the review queue's length and the hotline's load.
+(for a chart), stuck precincts (some stages reported, nothing new for ``stuck_after``), the review queue's
+length and the hotline's load.
 """
 
 from __future__ import annotations
