@@ -143,7 +143,10 @@ def test_to_phone_lists_chairs_not_signed_in_and_not_reported_with_their_numbers
     assert phone[GRINNELL].chair is not None and phone[GRINNELL].chair.phone == "(641) 555-0142"
     assert phone["Adair/02NE"].chair is None
     add_staff(hq.engine, "otto", "observer")
-    page = sign_in(hq.client, "otto").get("/hq/readiness").text
+    add_staff(hq.engine, "rita", "reviewer")
+    observed = sign_in(hq.client, "otto").get("/hq/readiness").text  # observers: no chair's contact details
+    assert "<tr><td>Poweshiek/7</td>" in observed and "Lindqvist" not in observed and "555-0142" not in observed
+    page = sign_in(hq.client, "rita").get("/hq/readiness").text
     row = re.search(r"<tr><td>Poweshiek/7</td>.*?</tr>", page, re.S)
     assert row is not None
     assert "<td>Ruth Lindqvist</td>" in row.group(0) and '<a href="tel:6415550142">(641) 555-0142</a>' in row.group(0)
