@@ -64,3 +64,10 @@ def test_the_app_behind_the_shipped_nginx_believes_x_forwarded_for_from_loopback
     for args in serves:
         trusted = [args[i + 1] for i, a in enumerate(args) if a == "--trusted-proxy"]
         assert trusted == ["127.0.0.1", "::1"], args
+
+
+def test_every_unit_creates_private_files() -> None:
+    units = sorted((DEPLOY / "systemd").glob("*.service"))
+    assert len(units) == 2
+    for unit in units:
+        assert "UMask=0077" in unit.read_text().splitlines(), unit.name

@@ -49,23 +49,43 @@ def test_serve_runs_the_app_factory_with_the_settings(tmp_path: Path, calls: lis
 def test_serve_migrates_first_and_makes_a_relative_sqlite_path_absolute(tmp_path: Path, calls: list[Any],
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    ok("serve")
+    empty = run("serve")
+    assert empty.exit_code == 2
+    assert empty.stderr == "error: this database has no election yet; create one first (caucus init SLUG --plan PLAN)\n"
+    assert calls == []
+    database = f"sqlite:///{tmp_path.resolve() / 'var' / 'caucus.db'}"
+    engine = make_engine(database)
+    try:
+        assert current_revision(engine) == head_revision()  # migrated before anything else
+    finally:
+        engine.dispose()
+    ok("init", "ex", "--plan", write_example_plan(tmp_path / "plan"))
+    ok("serve")  # the database's only election
     ((args, kwargs, env),) = calls
     assert args == ("caucus.web.app:create_app",)
     assert kwargs == {"factory": True, "host": "127.0.0.1", "port": 8000, "workers": 1, "proxy_headers": False}
-    assert env == {"CAUCUS_DATABASE_URL": f"sqlite:///{tmp_path.resolve() / 'var' / 'caucus.db'}",
-                   "CAUCUS_ELECTION": None, "CAUCUS_TRUSTED_PROXIES": None}
-    engine = make_engine(env["CAUCUS_DATABASE_URL"])
-    try:
-        assert current_revision(engine) == head_revision()
-    finally:
-        engine.dispose()
+    assert env == {"CAUCUS_DATABASE_URL": database, "CAUCUS_ELECTION": "ex", "CAUCUS_TRUSTED_PROXIES": None}
+
+
+def test_serve_without_election_on_a_database_of_several_lists_them(tmp_path: Path, calls: list[Any]) -> None:
+    url = db_url(tmp_path)
+    plan = write_example_plan(tmp_path / "plan")
+    ok("init", "spring-rehearsal", "--plan", plan, "--database", url)
+    ok("init", "caucus-night", "--plan", plan, "--mode", "live", "--database", url)
+    result = run("serve", "--database", url)
+    assert result.exit_code == 2 and result.exception is not None and isinstance(result.exception, SystemExit)
+    assert result.stderr == ("error: this database has 2 elections: spring-rehearsal, caucus-night; choose one "
+                             "with --election SLUG (or CAUCUS_ELECTION)\n")
+    assert "Traceback" not in result.output and calls == []
+    ok("serve", "--election", "caucus-night", "--database", url)
+    assert calls[0][2]["CAUCUS_ELECTION"] == "caucus-night"
 
 
 def test_serve_trusts_the_proxies_named_and_refuses_a_bad_one(tmp_path: Path, calls: list[Any],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAUCUS_TRUSTED_PROXIES", "")  # restored (unset) after the test
     url = db_url(tmp_path)
+    ok("init", "ex", "--plan", write_example_plan(tmp_path / "plan"), "--database", url)
     result = ok("serve", "--trusted-proxy", "127.0.0.1", "--trusted-proxy", "::1", "--database", url)
     assert "X-Forwarded-For believed from 127.0.0.1,::1" in result.stderr
     ((_, _, env),) = calls

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 
-from caucus.web.access import STAFF_ROLES, route_table
+from caucus.web.access import STAFF_ROLES, RouteAccess, route_table
 from tests.hq.support import LOGIN, PASSWORD, add_staff, sign_in
 from tests.web.conftest import Web
 from tests.web.support import GRINNELL
 
 SAMPLES = {"call_id": "1", "code": GRINNELL, "label": "R-1", "photo_id": "1", "name": "hq.css", "number": "1",
-           "since": "0", "path": "manifest.json"}
+           "since": "0", "path": "manifest.json", "username": "nobody"}
 CALLERS = ("anonymous", "chair", *STAFF_ROLES)
 
 
@@ -28,6 +28,18 @@ def test_every_route_answers_every_role_as_declared(hq_sqlite: Web) -> None:
     assert {r.path for r in table} >= {"/hq", "/hq/hotline", "/hq/review", "/hq/readiness", "/hq/night",
                                        "/hq/recanvass", "/hq/sign-in"}
     assert all(r.roles for r in table), [r for r in table if not r.roles]
+    # staff administration is the admin's; the chair roster is the admin's and the results director's
+    admin, keepers = ("admin",), ("admin", "director")
+    assert [r for r in table if r.path.startswith(("/hq/staff", "/hq/chairs"))] == [
+        RouteAccess("GET", "/hq/chairs", keepers), RouteAccess("POST", "/hq/chairs", keepers),
+        RouteAccess("POST", "/hq/chairs/import", keepers), RouteAccess("POST", "/hq/chairs/remove", keepers),
+        RouteAccess("GET", "/hq/staff", admin), RouteAccess("POST", "/hq/staff", admin),
+        RouteAccess("POST", "/hq/staff/{username}/disable", admin),
+        RouteAccess("POST", "/hq/staff/{username}/enable", admin),
+        RouteAccess("POST", "/hq/staff/{username}/password", admin),
+        RouteAccess("POST", "/hq/staff/{username}/role", admin),
+    ]
+    assert RouteAccess("POST", "/hq/throttles/lift", ("admin", "director")) in table
     checked = 0
     for route in table:
         path = _path(route.path)

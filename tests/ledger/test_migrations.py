@@ -25,6 +25,7 @@ TABLES = {
     "throttle_failures",  # 0007 (throttles)
     "election_epochs",  # 0008 (golive)
     "photo_copies",  # 0009 (photos)
+    "chair_roster",  # 0011 (roster)
 }
 
 

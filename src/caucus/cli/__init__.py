@@ -1,15 +1,21 @@
 """The ``caucus`` command line: data to stdout, messages to stderr, documented exit codes.
 
+Files the commands create are private (umask 0077: files 0600, directories 0700), except the published
+snapshot files, which the snapshot store makes world-readable (caucus.publish.store).
+
 Exit codes: 0 the command ran; 1 ``--fail-on-inconsistent`` and inconsistent precincts were found;
 2 bad usage or a bad input file (the message names the file, line and rule).
 """
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from caucus.cli import (
     audit_cmd,
+    chairs_cmd,
     demo_cmd,
     election_cmd,
     golive_cmd,
@@ -34,9 +40,12 @@ app.command("demo")(demo_cmd.demo)
 election_cmd.register(app)
 release_cmd.register(app)
 app.add_typer(staff_cmd.staff_app, name="staff")
+app.add_typer(chairs_cmd.chairs_app, name="chairs")
 app.add_typer(golive_cmd.election_app, name="election")
 
 
 def main() -> None:
-    """Entry point of the ``caucus`` script."""
+    """Entry point of the ``caucus`` script: files it creates are private (database, logs, credential files,
+    staging directories), and so are those of the server processes it starts."""
+    os.umask(0o077)
     app()

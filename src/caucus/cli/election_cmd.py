@@ -37,6 +37,11 @@ Database = Annotated[str, typer.Option(
     help="sqlite:///path/caucus.db (embedded) or postgresql://... (production).")]
 
 
+ElectionOpt = Annotated[str | None, typer.Option(
+    "--election", envvar="CAUCUS_ELECTION", metavar="SLUG",
+    help="The election (default: the only election in the database).")]
+
+
 class ModeName(StrEnum):
     test = "test"
     live = "live"
@@ -104,6 +109,28 @@ def ledger_errors() -> Iterator[None]:
         yield
     except LedgerError as exc:
         fail(exc.message)
+
+
+def choose_election(engine: Engine, election: str | None) -> str:
+    """``election`` if the database has it; without one, the database's only election. Otherwise exit 2
+    with a message listing the elections there are."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from caucus.ledger.schema import elections  # noqa: PLC0415
+
+    with engine.connect() as conn:
+        slugs = [str(s) for s in conn.execute(select(elections.c.slug).order_by(elections.c.id)).scalars()]
+    if election is not None:
+        if election not in slugs:
+            known = f"it has {', '.join(slugs)}" if slugs else "it has none yet (caucus init)"
+            fail(f"no election with slug {election!r} in this database; {known}")
+        return election
+    if len(slugs) == 1:
+        return slugs[0]
+    if not slugs:
+        fail("this database has no election yet; create one first (caucus init SLUG --plan PLAN)")
+    fail(f"this database has {len(slugs)} elections: {', '.join(slugs)}; choose one with --election SLUG "
+         "(or CAUCUS_ELECTION)")
 
 
 # -- init ------------------------------------------------------------------------------------------
@@ -348,11 +375,13 @@ def serve(
     with opened(url) as engine, ledger_errors():
         if election is not None:
             get_election(engine, election)
+        else:
+            # the server runs one election: without --election, the database's only one (else exit 2, listing them)
+            election = choose_election(engine, None)
     os.environ["CAUCUS_DATABASE_URL"] = url
-    if election is not None:
-        os.environ["CAUCUS_ELECTION"] = election
+    os.environ["CAUCUS_ELECTION"] = election
     proxies = os.environ.get("CAUCUS_TRUSTED_PROXIES", "").strip()
-    err.print(f"serving {election or 'every election'} from {_safe(url)} on http://{host}:{port} "
+    err.print(f"serving {election} from {_safe(url)} on http://{host}:{port} "
               f"({workers} worker{'s' if workers > 1 else ''}); X-Forwarded-For believed from "
               f"{proxies or 'no proxy (clients are the addresses that connect)'}", highlight=False, markup=False)
     import uvicorn  # noqa: PLC0415

@@ -1,17 +1,20 @@
-"""``caucus staff add | list | disable``: headquarters staff accounts (docs/hq.md).
+"""``caucus staff add | list | disable | enable | reset-password | role | unlock``: headquarters staff
+accounts (docs/hq.md). The same actions are on HQ's Staff page for admins; every one is audited (``caucus log``).
 
-Passwords are hashed with argon2id (argon2-cffi) and never printed. ``add`` reads the password from
-``--password-file`` (first line; ``-`` for standard input) or prompts for it twice.
+Passwords are hashed with argon2id (argon2-cffi) and never printed. ``add`` and ``reset-password`` read the
+password from ``--password-file`` (first line; ``-`` for standard input) or prompt for it twice. A password
+has at least 12 characters and is not easy to guess (:mod:`caucus.service.passwords`: zxcvbn).
 
 Exit codes: 0 done; 2 bad usage (an invalid username, role or password, an account that exists or does
-not exist, an unreadable password file).
+not exist, the last active admin, an unreadable password file).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.markup import escape
@@ -19,7 +22,13 @@ from rich.markup import escape
 from caucus.cli.common import fail, out
 from caucus.cli.election_cmd import DEFAULT_DATABASE, Database, actor, opened
 
-staff_app = typer.Typer(help="Headquarters staff accounts: add, list, disable.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from caucus.service.staff import StaffService
+
+T = TypeVar("T")
+
+staff_app = typer.Typer(help="Headquarters staff accounts: add, list, disable, enable, reset-password, role, unlock.",
+                        no_args_is_help=True)
 ROLES_HELP = "admin, operator (hotline), reviewer, director (results director) or observer (read-only)"
 
 
@@ -66,18 +75,71 @@ def list_users(database: Database = DEFAULT_DATABASE) -> None:
             typer.echo(f"{user.username}\t{user.role}\t{user.status}\t{user.display_name}")
 
 
+def _do(database: str, action: Callable[[StaffService], T]) -> T:
+    from caucus.service import ServiceError  # noqa: PLC0415
+    from caucus.service.staff import StaffService  # noqa: PLC0415
+
+    with opened(database) as engine:
+        try:
+            return action(StaffService(engine))
+        except ServiceError as error:
+            fail(error.message)
+
+
+Username = Annotated[str, typer.Argument(help="The account's username.")]
+
+
 @staff_app.command("disable")
 def disable(
     username: Annotated[str, typer.Argument(help="The account to disable (its sessions end at once).")],
     database: Database = DEFAULT_DATABASE,
 ) -> None:
     """Disable a staff account."""
-    from caucus.service import ServiceError  # noqa: PLC0415
-    from caucus.service.staff import StaffService  # noqa: PLC0415
-
-    with opened(database) as engine:
-        try:
-            user = StaffService(engine).disable_user(username, actor=actor())
-        except ServiceError as error:
-            fail(error.message)
+    user = _do(database, lambda staff: staff.disable_user(username, actor=actor()))
     out.print(f"disabled {escape(user.username)}", highlight=False)
+
+
+@staff_app.command("enable")
+def enable(username: Username, database: Database = DEFAULT_DATABASE) -> None:
+    """Enable a disabled staff account again."""
+    user = _do(database, lambda staff: staff.enable_user(username, actor=actor()))
+    out.print(f"enabled {escape(user.username)} ({user.role})", highlight=False)
+
+
+@staff_app.command("reset-password")
+def reset_password(
+    username: Username,
+    password_file: Annotated[Path | None, typer.Option(help="Read the new password from this file's first line "
+                                                            "('-': standard input) instead of prompting.")] = None,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """Give a staff account a new password (its open sessions end)."""
+    password = _password(password_file)
+    user = _do(database, lambda staff: staff.reset_password(username, password, actor=actor()))
+    out.print(f"new password set for {escape(user.username)}; their sessions have ended", highlight=False)
+
+
+@staff_app.command("role")
+def role(
+    username: Username,
+    new_role: Annotated[str, typer.Argument(metavar="ROLE", help=ROLES_HELP)],
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """Change a staff account's role."""
+    user = _do(database, lambda staff: staff.change_role(username, new_role, actor=actor()))
+    out.print(f"{escape(user.username)} is now {user.role}", highlight=False)
+
+
+@staff_app.command("unlock")
+def unlock(
+    username: Username,
+    client: Annotated[str, typer.Option(help="Only the failures from this network address (default: every "
+                                             "address).")] = "",
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """Lift the sign-in throttle of a staff account (HQ: Throttles page)."""
+    cleared = _do(database, lambda staff: staff.lift_throttle(username, client, actor=actor()))
+    where = f" from {client}" if client else ""
+    out.print(f"lifted: {cleared} failed sign-in{'' if cleared == 1 else 's'} of {escape(username)}{where} no "
+              "longer count" if cleared else f"nothing to lift: {escape(username)}{where} had no failures counting",
+              highlight=False)

@@ -7,6 +7,7 @@ so that reads see one snapshot and writers can ask for ``BEGIN IMMEDIATE`` (see 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -71,12 +72,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(parsed.database))
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     raise ValueError(f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}")
+
+
+def create_private_file(path: Path) -> None:
+    """Create the SQLite file (empty: a valid empty database) 0600, and its directory 0700 if missing, unless
+    it exists: SQLite gives the WAL and shared-memory files the database file's mode, so the unreleased
+    results and the staff password hashes are the owner's only, whatever the umask."""
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -466,3 +466,18 @@ election_epochs = Table(
                     "requests_after_id >= 0 AND calls_after_id >= 0 AND releases_through >= 0", name="markers"),
     Index(None, "election_id", "id"),
 )
+
+# Revision 0011 (roster): each precinct's registered chair, for HQ only (never public, never in a release).
+chair_roster = Table(
+    "chair_roster",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("precinct_id", Integer, ForeignKey("precincts.id"), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("phone", String(40), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Index(None, "election_id"),
+)

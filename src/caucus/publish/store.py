@@ -10,7 +10,15 @@ Layout of a snapshot directory (one per election)::
     archive/releases/<n>/   a release before f (moved out of releases/: never served, kept)
 
 A release directory is staged under ``.staging/`` and renamed into place, so readers never see half a
-release. A file identical to the previous release's (same path, same sha256) is hard-linked to it rather
+release.
+
+File modes: what is published is public, so a release's files are 0644 and its directories 0755, and so are
+``latest.json``, ``epoch.json`` and the directories the store creates (the snapshot directory and any missing
+parent), whatever the process's umask (the CLI sets 0077): a web server running as another user (nginx as
+``www-data``) reads them. ``.staging/`` (a release being written) is 0700 until the finished release is
+renamed into place; the archive (rehearsal releases, never served) and the lock file keep the umask's modes.
+
+A file identical to the previous release's (same path, same sha256) is hard-linked to it rather
 than copied. The pointer only ever moves forward: workers serialize on a lock file (``.latest.lock``,
 fcntl) and a stale writer does not move it back, nor to a release before the current epoch's first.
 """
@@ -36,6 +44,29 @@ LATEST = "latest"
 LATEST_JSON = "latest.json"
 EPOCH_JSON = "epoch.json"
 ARCHIVE = "archive"
+PUBLIC_FILE = 0o644
+PUBLIC_DIR = 0o755
+PRIVATE_DIR = 0o700
+
+
+def make_public_dir(path: Path) -> None:
+    """Create ``path`` and its missing parents 0755 whatever the umask (existing ones are left as they are)."""
+    if path.is_dir():
+        return
+    make_public_dir(path.parent)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        return
+    os.chmod(path, PUBLIC_DIR)
+
+
+def _publish_tree(root: Path) -> None:
+    """Make a staged release readable by everyone before it is renamed into place."""
+    for directory, _, files in os.walk(root):
+        os.chmod(directory, PUBLIC_DIR)
+        for name in files:
+            os.chmod(os.path.join(directory, name), PUBLIC_FILE)
 
 
 def sha256(data: bytes) -> str:
@@ -104,6 +135,7 @@ class SnapshotStore:
             text = json_bytes({"firstRelease": first_release, "mode": mode, "epoch": epoch})
             temporary = self.root / f".epoch-{uuid.uuid4().hex}.json"
             temporary.write_bytes(text)
+            os.chmod(temporary, PUBLIC_FILE)
             os.replace(temporary, self.root / EPOCH_JSON)
             current = self.latest()
             if current is not None and current < first_release:
@@ -146,7 +178,7 @@ class SnapshotStore:
                 raise FileExistsError(f"{target} already holds a different release {snapshot.number}")
             return target
         previous = self._previous_hashes(snapshot.number)
-        staging = self.root / ".staging" / f"{snapshot.number}-{uuid.uuid4().hex}"
+        staging = self._staging() / f"{snapshot.number}-{uuid.uuid4().hex}"
         try:
             for path, data in snapshot.files.items():
                 out = staging / path
@@ -160,7 +192,8 @@ class SnapshotStore:
                         pass  # another file system or no hard links: copy instead
                 out.write_bytes(data)
             (staging / MANIFEST).write_bytes(snapshot.manifest)
-            self.releases.mkdir(parents=True, exist_ok=True)
+            _publish_tree(staging)
+            make_public_dir(self.releases)
             try:
                 os.rename(staging, target)
             except OSError:
@@ -174,7 +207,7 @@ class SnapshotStore:
         target = self.archived_dir(snapshot.number)
         if (target / MANIFEST).is_file():
             return target
-        staging = self.root / ".staging" / f"{snapshot.number}-{uuid.uuid4().hex}"
+        staging = self._staging() / f"{snapshot.number}-{uuid.uuid4().hex}"
         try:
             for path, data in {**snapshot.files, MANIFEST: snapshot.manifest}.items():
                 out = staging / path
@@ -190,6 +223,17 @@ class SnapshotStore:
             shutil.rmtree(staging, ignore_errors=True)
         return target
 
+    def _staging(self) -> Path:
+        """``.staging/``: private (0700) while releases are written in it."""
+        make_public_dir(self.root)
+        staging = self.root / ".staging"
+        try:
+            staging.mkdir()
+        except FileExistsError:
+            return staging
+        os.chmod(staging, PRIVATE_DIR)
+        return staging
+
     def _previous_hashes(self, number: int) -> dict[str, tuple[Path, str]]:
         for earlier in range(number - 1, max(0, number - 4), -1):
             if self.has(earlier):
@@ -200,7 +244,7 @@ class SnapshotStore:
 
     @contextmanager
     def _pointer_lock(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_public_dir(self.root)
         with open(self.root / ".latest.lock", "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
@@ -228,6 +272,7 @@ class SnapshotStore:
                                "manifest": f"/feed/v1/releases/{number}/manifest.json"})
             temporary = self.root / f".latest-{uuid.uuid4().hex}.json"
             temporary.write_bytes(text)
+            os.chmod(temporary, PUBLIC_FILE)
             os.replace(temporary, self.root / LATEST_JSON)
             return True
 

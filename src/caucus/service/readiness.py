@@ -1,10 +1,12 @@
 """Readiness before caucus night and progress on the night, for headquarters.
 
 Before the night: which precincts have signed in with their credential (a successful sign-in in
-``signin_attempts``, which includes the chair app's "test your sign-in"), by county, and the list to phone
-(precincts with a credential that never signed in, with their failed attempts). On the night: precinct
-states by county and statewide, precincts reporting over time (for a chart), stuck precincts (some stages
-reported, nothing new for ``stuck_after``), the review queue's length and the hotline's load.
+``signin_attempts``, which includes the chair app's "test your sign-in"), by county, and the list to phone:
+precincts with a credential whose chair has neither signed in nor reported anything (by the app or the
+hotline), with the registered chair's name and numbers from the roster (:mod:`caucus.service.roster`) and
+the failed attempts. On the night: precinct states by county and statewide, precincts reporting over time
+(for a chart), stuck precincts (some stages reported, nothing new for ``stuck_after``), the review queue's
+length and the hotline's load.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from sqlalchemy import Engine, func, select
 
 from caucus.ledger.db import utcnow
 from caucus.ledger.epochs import counted
-from caucus.ledger.schema import audit_log, credentials, hotline_calls, precincts, signin_attempts
+from caucus.ledger.schema import audit_log, credentials, hotline_calls, ledger_entries, precincts, signin_attempts
 from caucus.service.context import ElectionContext
 from caucus.service.review import queue_reasons
+from caucus.service.roster import Chair, RosterService
 from caucus.service.status import STATUS_NAMES, PrecinctStatus, read_statuses
 
 BUCKET = timedelta(minutes=15)
@@ -33,6 +36,8 @@ class ToPhone:
     county: str
     name: str
     failed_attempts: int
+    #: the registered chair (None: not on the roster)
+    chair: Chair | None = None
 
 
 @dataclass
@@ -76,8 +81,9 @@ class Night:
 
 class ReadinessService:
     def __init__(self, engine: Engine, context: ElectionContext, *, clock: Callable[[], datetime] = utcnow,
-                 stuck_after: timedelta = timedelta(minutes=30)) -> None:
+                 stuck_after: timedelta = timedelta(minutes=30), roster: RosterService | None = None) -> None:
         self.engine, self.context, self.clock, self.stuck_after = engine, context, clock, stuck_after
+        self.roster = roster or RosterService(engine, context, clock=clock)
 
     def readiness(self) -> Readiness:
         election_id = self.context.election_id
@@ -95,6 +101,11 @@ class ReadinessService:
             with_credential = set(conn.execute(select(precincts.c.code).join(
                 credentials, credentials.c.precinct_id == precincts.c.id).where(
                 precincts.c.election_id == election_id, credentials.c.status == "active")).scalars())
+            reported = set(conn.execute(select(precincts.c.code).join(
+                ledger_entries, ledger_entries.c.precinct_id == precincts.c.id).where(
+                precincts.c.election_id == election_id, ledger_entries.c.election_id == election_id,
+                counted(ledger_entries.c.seq, election_id, "counts_after_seq")).distinct()).scalars())
+        chairs = self.roster.roster()
         counties: dict[str, CountyReadiness] = {}
         to_phone = []
         for code, info in self.context.precincts.items():
@@ -103,8 +114,8 @@ class ReadinessService:
             county.with_credential += code in with_credential
             county.signed_in += code in signed
             county.tested += code in tested
-            if code in with_credential and code not in signed:
-                to_phone.append(ToPhone(code, info.county, info.name, int(failed.get(code, 0))))
+            if code in with_credential and code not in signed and code not in reported:
+                to_phone.append(ToPhone(code, info.county, info.name, int(failed.get(code, 0)), chairs.get(code)))
         to_phone.sort(key=lambda p: (-p.failed_attempts, p.county, p.code))
         return Readiness(tuple(sorted(counties.values(), key=lambda c: c.county)), tuple(to_phone))
 

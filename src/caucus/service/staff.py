@@ -39,12 +39,12 @@ from caucus.service.hq_errors import (
     UnknownStaffUser,
 )
 from caucus.service.limits import STAFF_RULES, Reservation, Throttled, ThrottleRules, Throttles
+from caucus.service.passwords import password_problem
 
 StaffRole = Literal["admin", "operator", "reviewer", "director", "observer"]
 STAFF_ROLE_NAMES: tuple[StaffRole, ...] = get_args(StaffRole)
 TOKEN_BYTES = 32
 MAX_TOKEN_LENGTH = 256
-MIN_PASSWORD_LENGTH = 12
 USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,63}")
 #: last_seen_at is written at most this often per session (idle expiry is accurate to this)
 TOUCH_EVERY = timedelta(seconds=30)
@@ -96,6 +96,30 @@ def csrf_token_for(token: str) -> str:
     return hashlib.sha256(f"csrf:{token}".encode()).hexdigest()
 
 
+def _check_password(password: str, username: str, display_name: str) -> None:
+    problem = password_problem(password, username=username, name=display_name)
+    if problem is not None:
+        raise StaffInputInvalid("password", problem)
+
+
+def _end_sessions(conn: Connection, user_id: int, now: datetime) -> int:
+    return conn.execute(update(staff_sessions).where(staff_sessions.c.user_id == user_id,
+                                                     staff_sessions.c.revoked_at.is_(None))
+                        .values(revoked_at=now)).rowcount
+
+
+def _keep_an_admin(conn: Connection, row: Any, doing: str) -> None:
+    """Refuse to leave HQ without an active admin (the CLI can always add one: ``caucus staff add``)."""
+    if row.role != "admin" or row.status != "active":
+        return
+    others = conn.execute(select(staff_users.c.id).where(staff_users.c.role == "admin",
+                                                         staff_users.c.status == "active",
+                                                         staff_users.c.id != row.id).limit(1)).first()
+    if others is None:
+        raise StaffInputInvalid("username", f"cannot {doing} {row.username}: it is the only active admin account; "
+                                            "add another admin first")
+
+
 def _user(row: Any) -> StaffUser:
     return StaffUser(row.id, row.username, row.display_name, cast(StaffRole, row.role), row.status, row.created_at)
 
@@ -135,9 +159,8 @@ class StaffService:
                                                 "letters, digits, '.', '_' or '-'")
         if role not in STAFF_ROLE_NAMES:
             raise StaffInputInvalid("role", f"role must be one of {', '.join(STAFF_ROLE_NAMES)}; got {role!r}")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise StaffInputInvalid("password", f"a staff password has at least {MIN_PASSWORD_LENGTH} characters")
         display_name = display_name.strip() or username
+        _check_password(password, username, display_name)
         now = self.clock()
         with write_transaction(self.engine) as conn:
             if conn.execute(select(staff_users.c.id).where(staff_users.c.username == username)).first():
@@ -154,23 +177,85 @@ class StaffService:
             return [_user(r) for r in conn.execute(select(staff_users).order_by(staff_users.c.username))]
 
     def disable_user(self, username: str, *, actor: str) -> StaffUser:
-        """Disable an account and end its sessions; raises UnknownStaffUser."""
+        """Disable an account and end its sessions; raises UnknownStaffUser, or StaffInputInvalid for the
+        last active admin."""
+        def change(conn: Connection, row: Any, now: datetime) -> tuple[dict[str, Any], str]:
+            if row.status != "active":
+                return {}, "already-disabled"
+            _keep_an_admin(conn, row, "disable")
+            conn.execute(update(staff_users).where(staff_users.c.id == row.id).values(status="disabled",
+                                                                                       disabled_at=now))
+            _end_sessions(conn, row.id, now)
+            return {}, "ok"
+
+        return self._change(username, "staff.disable", change, actor=actor)
+
+    def enable_user(self, username: str, *, actor: str) -> StaffUser:
+        """Enable a disabled account (its old sessions stay ended); raises UnknownStaffUser."""
+        def change(conn: Connection, row: Any, now: datetime) -> tuple[dict[str, Any], str]:
+            if row.status == "active":
+                return {}, "already-active"
+            conn.execute(update(staff_users).where(staff_users.c.id == row.id).values(status="active",
+                                                                                       disabled_at=None))
+            return {}, "ok"
+
+        return self._change(username, "staff.enable", change, actor=actor)
+
+    def reset_password(self, username: str, password: str, *, actor: str) -> StaffUser:
+        """Set a new password (the rule of :mod:`caucus.service.passwords`) and end the account's sessions.
+        Raises UnknownStaffUser or StaffInputInvalid (field ``password``)."""
+        user = self.get_user(username)
+        _check_password(password, user.username, user.display_name)
+        password_hash = self.hasher.hash(password)
+
+        def change(conn: Connection, row: Any, now: datetime) -> tuple[dict[str, Any], str]:
+            conn.execute(update(staff_users).where(staff_users.c.id == row.id).values(password_hash=password_hash))
+            return {"sessions_ended": _end_sessions(conn, row.id, now)}, "ok"
+
+        return self._change(username, "staff.reset-password", change, actor=actor)
+
+    def change_role(self, username: str, role: str, *, actor: str) -> StaffUser:
+        """Give the account another role (its open sessions have the new role from their next request).
+        Raises UnknownStaffUser, or StaffInputInvalid for an unknown role or the last active admin."""
+        if role not in STAFF_ROLE_NAMES:
+            raise StaffInputInvalid("role", f"role must be one of {', '.join(STAFF_ROLE_NAMES)}; got {role!r}")
+
+        def change(conn: Connection, row: Any, now: datetime) -> tuple[dict[str, Any], str]:
+            if row.role == role:
+                return {"role": role}, "unchanged"
+            if role != "admin":
+                _keep_an_admin(conn, row, "change the role of")
+            conn.execute(update(staff_users).where(staff_users.c.id == row.id).values(role=role))
+            return {"from": row.role, "role": role}, "ok"
+
+        return self._change(username, "staff.role", change, actor=actor)
+
+    def lift_throttle(self, username: str, client: str = "", *, actor: str) -> int:
+        """Let ``username``'s sign-ins through again (from ``client`` only, if given): clears the failures that
+        count towards the staff sign-in throttles; audited as ``throttle.lift``. Returns how many cleared."""
+        username, client = username.strip().lower(), client.strip()
+        if not username:
+            raise StaffInputInvalid("username", "name the account whose sign-ins to let through")
+        now = self.clock()
+        cleared = self.throttles.lift(target=username, client=client or None, now=now, by=actor)
+        self.record(actor, "throttle.lift", {"kind": "staff", "target": username, "client": client,
+                                             "failures_cleared": cleared}, "ok" if cleared else "nothing-to-lift")
+        return cleared
+
+    def _change(self, username: str, action: str,
+                change: Callable[[Connection, Any, datetime], tuple[dict[str, Any], str]], *, actor: str) -> StaffUser:
+        username = username.strip().lower()
         now = self.clock()
         with write_transaction(self.engine) as conn:
             row = conn.execute(select(staff_users).where(staff_users.c.username == username)).first()
             if row is None:
                 raise UnknownStaffUser(f"there is no staff account {username!r}")
-            if row.status == "active":
-                conn.execute(update(staff_users).where(staff_users.c.id == row.id)
-                             .values(status="disabled", disabled_at=now))
-                conn.execute(update(staff_sessions).where(staff_sessions.c.user_id == row.id,
-                                                          staff_sessions.c.revoked_at.is_(None))
-                             .values(revoked_at=now))
-            self._audit(conn, actor, "staff.disable", {"username": username},
-                        "ok" if row.status == "active" else "already-disabled", now=now)
+            detail, outcome = change(conn, row, now)
+            self._audit(conn, actor, action, {"username": username, **detail}, outcome, now=now)
         return self.get_user(username)
 
     def get_user(self, username: str) -> StaffUser:
+        username = username.strip().lower()
         with self.engine.connect() as conn:
             row = conn.execute(select(staff_users).where(staff_users.c.username == username)).first()
         if row is None:

@@ -76,6 +76,7 @@ from caucus.service.hq_errors import (
     UnknownStaffUser,
 )
 from caucus.service.releases import ReleaseContended, ReleaseInvalid
+from caucus.service.roster import RosterInvalid
 from caucus.web.validation import describe_validation_errors
 
 log = logging.getLogger("caucus.web")
@@ -137,6 +138,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (CsrfRejected, 403),
     (CallerNotVerified, 422),
     (StaffInputInvalid, 422),
+    (RosterInvalid, 422),
     (StaffUserExists, 409),
     (ReviewActionInvalid, 409),
     (UnknownStaffUser, 404),

@@ -21,6 +21,7 @@ from caucus.service.readiness import ReadinessService
 from caucus.service.recanvass import RecanvassService
 from caucus.service.releases import ReleaseService
 from caucus.service.review import ReviewService
+from caucus.service.roster import RosterService
 from caucus.service.staff import StaffService
 from caucus.service.throttles import ThrottleService
 from caucus.web.public.reader import SnapshotReader
@@ -50,6 +51,8 @@ class Services:
     snapshots: SnapshotReader
     releaser: ContinuousReleaser
     election: ElectionModeService
+    #: the chair roster (HQ only: never public, never in a release)
+    roster: RosterService
 
     def mode(self) -> str:
         """The election's mode now (test or live): read from the database, since ``caucus election go-live``
@@ -86,6 +89,7 @@ def start_services(
     photos = PhotoService(engine, context, clock=now)
     releases = ReleaseService(engine, context, snapshot_dir, clock=now, photos=photos)
     releases.repair()
+    roster = RosterService(engine, context, clock=now)
     releaser = ContinuousReleaser(releases, settings.release_interval_seconds)
     if settings.release_in_app:
         releaser.start()
@@ -101,7 +105,7 @@ def start_services(
         hotline=HotlineService(engine, writer, context, clock=now, rules=settings.hotline_rules),
         review=review,
         recanvass=RecanvassService(engine, context, review, clock=now),
-        readiness=ReadinessService(engine, context, clock=now),
+        readiness=ReadinessService(engine, context, clock=now, roster=roster),
         photos=photos,
         messages=messages,
         releases=releases,
@@ -110,6 +114,7 @@ def start_services(
         snapshots=SnapshotReader(snapshot_dir),
         releaser=releaser,
         election=ElectionModeService(engine, context, releases, clock=now),
+        roster=roster,
     )
 
 
