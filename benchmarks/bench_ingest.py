@@ -8,7 +8,9 @@ Also measured: the ledger's group-commit Writer alone (no HTTP) with N submittin
 
 Run:
     .venv/bin/python benchmarks/bench_ingest.py [--engine sqlite|postgres|both] [--precincts 400]
-                                                [--clients 50] [--workers 1] [--baseline-rows 400]
+                                                [--clients 50] [--workers 1[,2...]] [--baseline-rows 400]
+``--workers 1,2`` measures the HTTP API with 1 and then 2 server processes in the same run (a fresh database
+each), then checks that no precinct got two entries of a stage.
 PostgreSQL: a throwaway cluster on 127.0.0.1 is started (caucus.ledger.pgcluster) unless --pg-url is given.
 """
 
@@ -141,9 +143,15 @@ def run_api(url: str, precincts: int, clients: int, workers: int, cwd: Path) -> 
         out, err = wrk.communicate(timeout=60)
     if err.strip():
         raise SystemExit(f"refused submissions, e.g.:\n{err[:1000]}")
-    rows = [e for e in _ledger_rows(url, slug) if e.seq > primed]
+    stored = _ledger_rows(url, slug)
+    stages = [(e.precinct_code, e.channel, e.stage) for e in stored if e.supersedes_seq is None]
+    if len(stages) != len(set(stages)):
+        raise SystemExit(f"{len(stages) - len(set(stages))} stages were stored twice")
+    rows = [e for e in stored if e.seq > primed]
     seconds = (rows[-1].received_at - rows[0].received_at).total_seconds()
-    latency = {m.group(1): _millis(m.group(2)) for m in re.finditer(r"^\s+(50|99)%\s+(\S+)$", out, re.M)}
+    latency = {m.group(1): _millis(m.group(2)) for m in re.finditer(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M)}
+    if set(latency) != {"50", "99"}:
+        raise SystemExit(f"no latency distribution in wrk's output:\n{out}")
     return {"submissions": len(rows), "seconds": seconds, "per_s": (len(rows) - 1) / seconds,
             "p50_ms": latency["50"], "p99_ms": latency["99"]}
 
@@ -185,33 +193,36 @@ def main() -> None:
     parser.add_argument("--engine", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--precincts", type=int, default=400)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", default="1", help="server processes; several: 1,2")
     parser.add_argument("--baseline-rows", type=int, default=400)
     parser.add_argument("--writer-rows", type=int, default=4000)
     parser.add_argument("--pg-url")
     args = parser.parse_args()
+    counts = [int(n) for n in args.workers.split(",")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="caucus-bench-") as tmp:
         directory = Path(tmp)
         if args.engine in ("sqlite", "both"):
             base = baseline_sqlite(directory, args.baseline_rows)
             writer = run_writer(sqlite_url_for_dir(directory / "writer"), args.writer_rows, args.clients)
-            api = run_api(sqlite_url_for_dir(directory / "data"), args.precincts, args.clients, args.workers,
-                          directory)
-            rows.append(("SQLite", base, writer, api))
+            for workers in counts:
+                api = run_api(sqlite_url_for_dir(directory / f"data-{workers}"), args.precincts, args.clients, workers,
+                              directory)
+                rows.append(("SQLite", base, writer, api, workers))
         if args.engine in ("postgres", "both"):
             with postgres(args.pg_url) as server:
                 base = baseline_postgres(server.create_database(), args.baseline_rows)
                 writer = run_writer(server.create_database(), args.writer_rows, args.clients)
-                api = run_api(server.create_database(), args.precincts, args.clients, args.workers, directory)
-                rows.append(("PostgreSQL", base, writer, api))
+                for workers in counts:
+                    api = run_api(server.create_database(), args.precincts, args.clients, workers, directory)
+                    rows.append(("PostgreSQL", base, writer, api, workers))
     print("| engine | baseline: 1 row per transaction (rows/s) | ledger Writer, group commit (rows/s) | ratio | "
           "HTTP API, durable submissions/s | ratio | API p50 ms | API p99 ms | submissions | workers | clients |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, base, writer, api in rows:
+    for name, base, writer, api, workers in rows:
         print(f"| {name} | {base:,.0f} | {writer:,.0f} | {writer / base:.2f}x | {api['per_s']:,.0f} | "
               f"{api['per_s'] / base:.2f}x | {api['p50_ms']:.1f} | {api['p99_ms']:.1f} | {api['submissions']:,.0f} | "
-              f"{args.workers} | {args.clients} |")
+              f"{workers} | {args.clients} |")
 
 
 if __name__ == "__main__":

@@ -145,6 +145,8 @@ class Receipt:
     supersedes_seq: int | None
     replayed: bool = False
     correction_id: str | None = None
+    #: the entry itself (as stored), so that the caller need not read it back
+    entry: LedgerEntry | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,7 @@ class LedgerEntry:
             supersedes_seq=self.supersedes_seq,
             replayed=replayed,
             correction_id=self.correction_id,
+            entry=self,
         )
 
 

@@ -56,7 +56,7 @@ from caucus.service.errors import (
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, evaluate
 from caucus.service.races import RACE_ATTEMPTS, RACE_ERRORS
 from caucus.service.sessions import ChairSession
-from caucus.service.status import PrecinctStatus, four_eyes, hotline_by_operator, read_status
+from caucus.service.status import PrecinctStatus, four_eyes, hotline_by_operator, read_status, status_after_write
 
 _PAYLOAD_KEY = {"first": "counts", "final": "counts", "delegates": "delegates"}
 
@@ -213,7 +213,8 @@ class CorrectionsMixin:
                     self._audit_correction(raced, code, correction, idempotency_key, channel=channel, actor=actor)
                     raise
                 break
-        return CorrectionResult(correction_id, tuple(receipts), read_status(self.engine, self.context, code))
+        return CorrectionResult(correction_id, tuple(receipts),
+                                status_after_write(self.engine, self.context, state, receipts))
 
     def _audit_correction(self, error: ServiceError | LedgerError, precinct: str, correction: Correction, key: str,
                           *, channel: Channel | None, actor: str) -> None:

@@ -61,7 +61,7 @@ from caucus.service.hq_errors import CallerNotVerified
 from caucus.service.limits import HOTLINE_RULES, Reservation, Throttled, ThrottleRules, Throttles
 from caucus.service.races import RACE_ATTEMPTS, RACE_ERRORS
 from caucus.service.reports import StageReport, SubmitResult, rejection
-from caucus.service.status import read_status
+from caucus.service.status import read_status, status_after_write
 
 #: how long after a verified call its operator may key in entries for the precinct
 CALL_WINDOW = timedelta(minutes=60)
@@ -233,7 +233,7 @@ class HotlineService:
                                 detail={"precinct": info.code, "call": call.id, "stage": report.stage,
                                         "seq": receipt.seq, "supersedes_seq": report.supersedes_seq},
                                 outcome="replayed" if receipt.replayed else "ok")
-        return SubmitResult(receipt, read_status(self.engine, self.context, info.code))
+        return SubmitResult(receipt, status_after_write(self.engine, self.context, state, [receipt]))
 
     def _check(self, precinct: str, mine: Mapping[Stage, LedgerEntry], report: StageReport) -> None:
         unknown = [FieldProblem(field, "unknown-candidate", f"{name!r} is not a candidate in this election")

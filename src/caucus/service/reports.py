@@ -59,7 +59,7 @@ from caucus.service.errors import (
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, evaluate
 from caucus.service.races import RACE_ATTEMPTS, RACE_ERRORS
 from caucus.service.sessions import ChairSession
-from caucus.service.status import PrecinctStatus, derive_status, read_status
+from caucus.service.status import PrecinctStatus, derive_status, read_status, status_after_write
 
 DEFAULT_WRITE_TIMEOUT = 30.0
 
@@ -213,7 +213,7 @@ class ReportService(CorrectionsMixin):
                                         channel=channel, actor=actor)
                     raise
                 break
-        return SubmitResult(receipt, self.status(info.code))
+        return SubmitResult(receipt, status_after_write(self.engine, self.context, state, [receipt]))
 
     # -- the checks before anything is written ---------------------------------------------------------
     def _check(self, info: PrecinctInfo, state: PrecinctState, report: StageReport, channel: Channel) -> None:
