@@ -29,6 +29,8 @@ from caucus.ledger import (
     make_engine,
     verify_chain,
 )
+from caucus.ledger.batch import apply_batch
+from caucus.ledger.db import begin_immediate, utcnow
 from caucus.ledger.epochs import start_epoch
 from tests.ledger.support import PRECINCTS, SLUG, sub
 
@@ -169,3 +171,21 @@ def test_after_go_live_a_stage_reported_in_the_rehearsal_is_accepted_again(
     pair = tuple(sub(f"live/att-{side}", {"n": 53}, stage="attendance", expect_last_seq=0) for side in "ab")
     won, _ = one_won(race(writers, pair), StageAlreadyRecorded)
     assert won.seq > rehearsal.seq
+
+
+def test_a_refused_submission_does_not_fail_the_others_of_its_batch(engine: Engine, election: str) -> None:
+    batch = [
+        sub("a", {"n": 50}, stage="attendance", expect_last_seq=0),
+        sub("b", {"n": 51}, stage="attendance", expect_last_seq=0),  # the same stage again
+        sub("c", {"n": 9}, precinct="Adair/02NE", stage="attendance", expect_last_seq=0),
+        sub("d", {"n": 1}, stage="first", expect_last_seq=0),  # checked before "a" was recorded
+        sub("e", {"n": 1}, stage="first", expect_last_seq=1),
+    ]
+    conn = begin_immediate(engine.connect())
+    with conn, conn.begin():
+        outcomes = apply_batch(conn, batch, utcnow())
+    assert [o.seq if isinstance(o, Receipt) else type(o) for o in outcomes] == [
+        1, StageAlreadyRecorded, 2, PrecinctChanged, 3]
+    assert [(e.seq, e.idempotency_key) for e in entries(engine, SLUG)] == [(1, "a"), (2, "c"), (3, "e")]
+    assert sorted(e.outcome for e in audit_events(engine, SLUG)) == [
+        "rejected:precinct_changed", "rejected:stage_already_recorded"]

@@ -207,10 +207,9 @@ class CorrectionsMixin:
                     receipts = self.writer.submit_group(group, timeout=self.write_timeout)
                 except TimeoutError:
                     raise LedgerTimeout(self.write_timeout) from None
-                except RACE_ERRORS as raced:
+                except RACE_ERRORS:  # (the writer keeps an audit_log row of every refusal of its own)
                     if attempt < RACE_ATTEMPTS:
                         continue  # another worker wrote to this precinct since we read it: check again
-                    self._audit_correction(raced, code, correction, idempotency_key, channel=channel, actor=actor)
                     raise
                 break
         return CorrectionResult(correction_id, tuple(receipts),

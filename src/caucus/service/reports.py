@@ -202,15 +202,9 @@ class ReportService(CorrectionsMixin):
                     receipt = self.writer.submit(checked, timeout=self.write_timeout)
                 except TimeoutError:
                     raise LedgerTimeout(self.write_timeout) from None
-                except RACE_ERRORS as raced:
+                except RACE_ERRORS:  # (the writer keeps an audit_log row of every refusal of its own)
                     if attempt < RACE_ATTEMPTS:
                         continue  # another worker wrote to this precinct since we read it: check again
-                    self._audit_refusal(raced, precinct=info.code, report=report, key=idempotency_key,
-                                        channel=channel, actor=actor)
-                    raise
-                except IdempotencyConflict as conflict:  # the same key sent meanwhile through another worker
-                    self._audit_refusal(conflict, precinct=info.code, report=report, key=idempotency_key,
-                                        channel=channel, actor=actor)
                     raise
                 break
         return SubmitResult(receipt, status_after_write(self.engine, self.context, state, [receipt]))
