@@ -72,7 +72,7 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
         start.wait()
         try:
             outcomes[i] = calls[i]()
-        except Exception as error:  # noqa: BLE001 - the outcome under test
+        except Exception as error:  # the outcome under test
             outcomes[i] = error
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
@@ -130,8 +130,8 @@ def test_two_workers_racing_to_correct_one_entry_store_one_correction(
         original = a.reports.submit(code, stage_report(body), f"{code}/att", channel="app", actor=f"chair:{code}")
         seq = original.receipt.seq
 
-        def fix(worker: Worker, side: str, add: int, code: str = code, body: dict[str, Any] = body, seq: int = seq
-                ) -> Any:
+        def fix(worker: Worker, side: str, add: int, *, code: str = code, body: dict[str, Any] = body,
+                seq: int = seq) -> Any:
             report = stage_report({**body, "attendance": body["attendance"] + add}, supersedes_seq=seq,
                                   reason=f"recounted ({side})")
             return worker.reports.submit(code, report, f"{code}/fix-{side}", channel="app", actor=f"chair:{code}")
@@ -140,7 +140,7 @@ def test_two_workers_racing_to_correct_one_entry_store_one_correction(
         assert f"already corrected by entry #{won.receipt.seq}" in lost.message
 
         # a correction of several stages at once (the chair's and HQ's correction forms)
-        def correct(worker: Worker, side: str, add: int, code: str = code, body: dict[str, Any] = body,
+        def correct(worker: Worker, side: str, add: int, *, code: str = code, body: dict[str, Any] = body,
                     seq: int = won.receipt.seq) -> Any:
             fixed = StageCorrection("attendance", {"attendance": body["attendance"] + add}, supersedes_seq=seq)
             return worker.reports.correct(code, Correction((fixed,), f"worksheet ({side})"), f"{code}/corr-{side}",
