@@ -8,7 +8,9 @@ Also measured: the ledger's group-commit Writer alone (no HTTP) with N submittin
 
 Run:
     .venv/bin/python benchmarks/bench_ingest.py [--engine sqlite|postgres|both] [--precincts 400]
-                                                [--clients 50] [--workers 1] [--baseline-rows 400]
+                                                [--clients 50] [--workers 1[,2...]] [--baseline-rows 400]
+``--workers 1,2`` measures the HTTP API with 1 and then 2 server processes in the same run (a fresh database
+each), then checks that no precinct got two entries of a stage.
 PostgreSQL: a throwaway cluster on 127.0.0.1 is started (caucus.ledger.pgcluster) unless --pg-url is given.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
 import signal
 import sqlite3
@@ -103,6 +106,49 @@ end
     path.write_text("\n".join(lines))
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(ppid, CPU seconds of user and system time) of a live process, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _cpu_by_pid(parents: set[int]) -> dict[int, float]:
+    """CPU seconds of every live process whose parent is one of ``parents`` (and of the parents)."""
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _stat(int(entry.name))
+            if stat is not None and (stat[0] in parents or int(entry.name) in parents):
+                found[int(entry.name)] = stat[1]
+    return found
+
+
+def _postmaster(url: str) -> int | None:
+    """The pid of the PostgreSQL server listening on the URL's port on this machine (None for SQLite)."""
+    port = make_url(url).port
+    if port is None:
+        return None
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                args = Path(f"/proc/{entry.name}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if args and args[0].endswith(b"postgres") and b"-p" in args and str(port).encode() in args:
+                return int(entry.name)
+    return None
+
+
+def _cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def _ledger_rows(url: str, slug: str) -> list[Any]:
     engine = make_engine(url)
     try:
@@ -132,20 +178,36 @@ def run_api(url: str, precincts: int, clients: int, workers: int, cwd: Path) -> 
                     for i in range(1, 4) for n, s in enumerate(scripts)]
         script = cwd / "submit.lua"
         _wrk_script(requests, script)
+        # CPU of the server's processes (uvicorn and its workers) and of PostgreSQL's backends, from /proc, over
+        # the timed part: seconds of CPU per report do not depend on what else runs on the machine
+        assert server.process is not None
+        server_pids = {server.process.pid}
+        postmaster = _postmaster(url)
+        pg_pids = {postmaster} if postmaster else set()
+        server_before, pg_before = _cpu_by_pid(server_pids), _cpu_by_pid(pg_pids)
         wrk = subprocess.Popen(["wrk", "-t1", f"-c{clients}", "-d120s", "--latency", "-s", str(script),
                                 server.base_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         expected = primed + len(requests)
         while len(_ledger_rows(url, slug)) < expected and wrk.poll() is None:
             time.sleep(0.25)
+        server_after, pg_after = _cpu_by_pid(server_pids), _cpu_by_pid(pg_pids)
         wrk.send_signal(signal.SIGINT)
         out, err = wrk.communicate(timeout=60)
     if err.strip():
         raise SystemExit(f"refused submissions, e.g.:\n{err[:1000]}")
-    rows = [e for e in _ledger_rows(url, slug) if e.seq > primed]
+    stored = _ledger_rows(url, slug)
+    stages = [(e.precinct_code, e.channel, e.stage) for e in stored if e.supersedes_seq is None]
+    if len(stages) != len(set(stages)):
+        raise SystemExit(f"{len(stages) - len(set(stages))} stages were stored twice")
+    rows = [e for e in stored if e.seq > primed]
     seconds = (rows[-1].received_at - rows[0].received_at).total_seconds()
-    latency = {m.group(1): _millis(m.group(2)) for m in re.finditer(r"^\s+(50|99)%\s+(\S+)$", out, re.M)}
+    latency = {m.group(1): _millis(m.group(2)) for m in re.finditer(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M)}
+    if set(latency) != {"50", "99"}:
+        raise SystemExit(f"no latency distribution in wrk's output:\n{out}")
     return {"submissions": len(rows), "seconds": seconds, "per_s": (len(rows) - 1) / seconds,
-            "p50_ms": latency["50"], "p99_ms": latency["99"]}
+            "p50_ms": latency["50"], "p99_ms": latency["99"],
+            "server_ms": 1000 * _cpu_delta(server_before, server_after) / len(rows),
+            "pg_ms": 1000 * _cpu_delta(pg_before, pg_after) / len(rows) if pg_pids else 0.0}
 
 
 def _millis(text: str) -> float:
@@ -185,33 +247,37 @@ def main() -> None:
     parser.add_argument("--engine", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--precincts", type=int, default=400)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", default="1", help="server processes; several: 1,2")
     parser.add_argument("--baseline-rows", type=int, default=400)
     parser.add_argument("--writer-rows", type=int, default=4000)
     parser.add_argument("--pg-url")
     args = parser.parse_args()
+    counts = [int(n) for n in args.workers.split(",")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="caucus-bench-") as tmp:
         directory = Path(tmp)
         if args.engine in ("sqlite", "both"):
             base = baseline_sqlite(directory, args.baseline_rows)
             writer = run_writer(sqlite_url_for_dir(directory / "writer"), args.writer_rows, args.clients)
-            api = run_api(sqlite_url_for_dir(directory / "data"), args.precincts, args.clients, args.workers,
-                          directory)
-            rows.append(("SQLite", base, writer, api))
+            for workers in counts:
+                api = run_api(sqlite_url_for_dir(directory / f"data-{workers}"), args.precincts, args.clients, workers,
+                              directory)
+                rows.append(("SQLite", base, writer, api, workers))
         if args.engine in ("postgres", "both"):
             with postgres(args.pg_url) as server:
                 base = baseline_postgres(server.create_database(), args.baseline_rows)
                 writer = run_writer(server.create_database(), args.writer_rows, args.clients)
-                api = run_api(server.create_database(), args.precincts, args.clients, args.workers, directory)
-                rows.append(("PostgreSQL", base, writer, api))
+                for workers in counts:
+                    api = run_api(server.create_database(), args.precincts, args.clients, workers, directory)
+                    rows.append(("PostgreSQL", base, writer, api, workers))
     print("| engine | baseline: 1 row per transaction (rows/s) | ledger Writer, group commit (rows/s) | ratio | "
-          "HTTP API, durable submissions/s | ratio | API p50 ms | API p99 ms | submissions | workers | clients |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, base, writer, api in rows:
+          "HTTP API, durable submissions/s | ratio | API p50 ms | API p99 ms | submissions | workers | clients | "
+          "server CPU ms/report | PostgreSQL CPU ms/report |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, base, writer, api, workers in rows:
         print(f"| {name} | {base:,.0f} | {writer:,.0f} | {writer / base:.2f}x | {api['per_s']:,.0f} | "
               f"{api['per_s'] / base:.2f}x | {api['p50_ms']:.1f} | {api['p99_ms']:.1f} | {api['submissions']:,.0f} | "
-              f"{args.workers} | {args.clients} |")
+              f"{workers} | {args.clients} | {api['server_ms']:.1f} | {api['pg_ms']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ def sub(
     supersedes: int | None = None,
     reason: str | None = None,
     election: str = SLUG,
+    expect_last_seq: int | None = None,
 ) -> Submission:
     """A submission with sensible defaults."""
     return Submission(
@@ -45,6 +46,7 @@ def sub(
         idempotency_key=key,
         supersedes_seq=supersedes,
         reason=reason,
+        expect_last_seq=expect_last_seq,
     )
 
 

@@ -9,6 +9,15 @@ every one of them gets an error (the refused one its own, the others :class:`Gro
 The caller owns the transaction; on PostgreSQL
 the elections rows are locked ``FOR UPDATE`` (in id order) so that writers in several processes assign
 seqs one after another; on SQLite the caller's ``BEGIN IMMEDIATE`` already holds the only write lock.
+
+Per-precinct ordering across processes: a submission that carries ``expect_last_seq`` (the services' own:
+they check a report against the precinct's entries before sending it) is recorded only if, under that lock,
+the precinct's last entry that counts (after the epoch line, :mod:`caucus.ledger.epochs`) is still that seq
+(else :class:`PrecinctChanged`), and, for a new entry (not a correction), only if its channel and stage (on
+the hotline: its operator's) has no current entry in the epoch (else :class:`StageAlreadyRecorded`). With
+``UNIQUE (election_id, supersedes_seq)`` (at most one correction per entry, in every epoch, since a
+rehearsal's entries cannot be corrected), this makes the services' check-then-write one step, whichever
+process (worker) runs it: two workers can never both record the same stage.
 """
 
 from __future__ import annotations
@@ -31,7 +40,9 @@ from caucus.ledger.errors import (
     IdempotencyConflict,
     InvalidGroup,
     LedgerError,
+    PrecinctChanged,
     RehearsalEntry,
+    StageAlreadyRecorded,
     SupersededEntryNotFound,
     SupersedesRehearsal,
     SupersessionMismatch,
@@ -45,6 +56,13 @@ Outcome = Receipt | LedgerError
 #: what a writer is asked to record: one submission, or a group recorded all or none
 Unit = Submission | tuple[Submission, ...]
 UnitOutcome = Outcome | list[Outcome]
+#: what makes an entry the one current entry of its kind: (precinct id, channel, stage, operator or "")
+StageKey = tuple[int, str, str, str]
+
+
+def _stage_key(precinct_id: int, channel: str, stage: str, actor: str) -> StageKey:
+    # two hotline operators each key every stage (four eyes: caucus.service.status); other channels once
+    return (precinct_id, channel, stage, actor if channel == "hotline" else "")
 
 
 @dataclass
@@ -62,6 +80,38 @@ class _ElectionBatch:
     #: entries up to this seq are the rehearsal's (caucus.ledger.epochs): never replayed, never corrected
     counts_after_seq: int = 0
     rows: list[dict[str, Any]] = field(default_factory=list)
+    #: of the precincts of submissions with ``expect_last_seq``: their last counted seq, and the current
+    #: (not superseded) counted entry of each stage key, with each such entry's key by seq
+    last_seq: dict[int, int] = field(default_factory=dict)
+    current: dict[StageKey, int] = field(default_factory=dict)
+    key_of: dict[int, StageKey] = field(default_factory=dict)
+
+    def snapshot(self) -> tuple[Any, ...]:
+        return (dict(self.by_key), dict(self.targets), dict(self.superseded_by), self.head_seq, self.head_hash,
+                len(self.rows), dict(self.last_seq), dict(self.current), dict(self.key_of))
+
+    def restore(self, saved: tuple[Any, ...]) -> None:
+        (self.by_key, self.targets, self.superseded_by, self.head_seq, self.head_hash, rows, self.last_seq,
+         self.current, self.key_of) = saved
+        del self.rows[rows:]
+
+
+def _load_current(conn: Connection, state: _ElectionBatch, precinct_ids: set[int]) -> None:
+    """The counted entries of ``precinct_ids``: their last seq and the current entry of each stage key."""
+    rows = conn.execute(
+        select(ledger_entries.c.seq, ledger_entries.c.precinct_id, ledger_entries.c.channel, ledger_entries.c.stage,
+               ledger_entries.c.actor, ledger_entries.c.supersedes_seq)
+        .where(ledger_entries.c.election_id == state.election_id, ledger_entries.c.precinct_id.in_(precinct_ids),
+               ledger_entries.c.seq > state.counts_after_seq)
+        .order_by(ledger_entries.c.seq)
+    ).all()
+    superseded = {row.supersedes_seq for row in rows if row.supersedes_seq is not None}
+    for row in rows:
+        state.last_seq[row.precinct_id] = row.seq
+        if row.seq not in superseded:
+            key = _stage_key(row.precinct_id, row.channel, row.stage, row.actor)
+            state.current[key] = row.seq
+            state.key_of[row.seq] = key
 
 
 def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission]) -> _ElectionBatch:
@@ -99,13 +149,14 @@ def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission])
             )
         ):
             superseded_by[correction.supersedes_seq] = correction.seq
+    counts_after_seq = int(conn.execute(select(marker("counts_after_seq", election_id))).scalar_one())
     head = conn.execute(
         select(ledger_entries.c.seq, ledger_entries.c.content_hash)
         .where(in_election)
         .order_by(ledger_entries.c.seq.desc())
         .limit(1)
     ).first()
-    return _ElectionBatch(
+    state = _ElectionBatch(
         slug=slug,
         election_id=election_id,
         precinct_ids=precinct_ids,
@@ -114,11 +165,16 @@ def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission])
         superseded_by=superseded_by,
         head_seq=head.seq if head else 0,
         head_hash=head.content_hash if head else GENESIS_HASH,
-        counts_after_seq=int(conn.execute(select(marker("counts_after_seq", election_id))).scalar_one()),
+        counts_after_seq=counts_after_seq,
     )
+    watched = {precinct_ids[s.precinct_code] for s in subs
+               if s.expect_last_seq is not None and s.precinct_code in precinct_ids}
+    if watched:
+        _load_current(conn, state, watched)
+    return state
 
 
-def _append(state: _ElectionBatch, sub: Submission, now: datetime) -> Outcome:
+def _append(state: _ElectionBatch, sub: Submission, now: datetime, *, check_fresh: bool = True) -> Outcome:
     original = state.by_key.get(sub.idempotency_key)
     if original is not None:
         if original.seq <= state.counts_after_seq:
@@ -141,6 +197,14 @@ def _append(state: _ElectionBatch, sub: Submission, now: datetime) -> Outcome:
         by_seq = state.superseded_by.get(sub.supersedes_seq)
         if by_seq is not None:
             return AlreadySuperseded(sub.supersedes_seq, by_seq)
+    key = _stage_key(precinct_id, sub.channel, sub.stage, sub.actor)
+    if sub.expect_last_seq is not None:
+        current = state.current.get(key)
+        if sub.supersedes_seq is None and current is not None:
+            return StageAlreadyRecorded(sub.precinct_code, sub.channel, sub.stage, current, key[3] or None)
+        found = state.last_seq.get(precinct_id, 0)
+        if check_fresh and found != sub.expect_last_seq:
+            return PrecinctChanged(sub.precinct_code, sub.expect_last_seq, found)
     seq = state.head_seq + 1
     # the hashed fields and the entry's fields are the same set: name them once
     fields: dict[str, Any] = {
@@ -182,6 +246,11 @@ def _append(state: _ElectionBatch, sub: Submission, now: datetime) -> Outcome:
     state.targets[seq] = (precinct_id, sub.precinct_code)
     if sub.supersedes_seq is not None:
         state.superseded_by[sub.supersedes_seq] = seq
+        old = state.key_of.pop(sub.supersedes_seq, None)
+        if old is not None and state.current.get(old) == sub.supersedes_seq:
+            del state.current[old]
+    state.current[key], state.key_of[seq] = seq, key
+    state.last_seq[precinct_id] = seq
     state.head_seq, state.head_hash = seq, content_hash
     return entry.receipt()
 
@@ -227,14 +296,13 @@ def _append_group(state: _ElectionBatch, group: tuple[Submission, ...], now: dat
     problem = _group_problem(group)
     if problem is not None:
         return [problem for _ in group]
-    saved = (dict(state.by_key), dict(state.targets), dict(state.superseded_by), state.head_seq, state.head_hash,
-             len(state.rows))
-    outcomes = [_append(state, sub, now) for sub in group]
+    saved = state.snapshot()
+    # the group is checked against the precinct as it was before its first entry
+    outcomes = [_append(state, sub, now, check_fresh=i == 0) for i, sub in enumerate(group)]
     failed = next((i for i, o in enumerate(outcomes) if isinstance(o, LedgerError)), None)
     if failed is None:
         return outcomes
-    state.by_key, state.targets, state.superseded_by, state.head_seq, state.head_hash, rows = saved
-    del state.rows[rows:]
+    state.restore(saved)
     cause = outcomes[failed]
     assert isinstance(cause, LedgerError)
     return [o if isinstance(o, LedgerError) else GroupRejected(failed, cause) for o in outcomes]

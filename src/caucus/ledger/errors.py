@@ -170,3 +170,43 @@ class SupersedesRehearsal(SupersessionError):
         super().__init__(f"entry #{seq} was recorded during the rehearsal and does not count; report the stage "
                          "anew instead of correcting it")
         self.seq = seq
+
+
+class StageAlreadyRecorded(LedgerError):
+    """A new (not correcting) entry of a stage that already has a current entry of the same channel (on the
+    hotline: of the same operator), in the current epoch. Enforced by the writer, under its lock, for
+    submissions that carry ``expect_last_seq`` (the services' own); the services answer with their own error
+    (e.g. StageAlreadyReported) after reading the precinct again."""
+
+    code = "stage_already_recorded"
+
+    def __init__(self, precinct_code: str, channel: str, stage: str, seq: int, actor: str | None = None) -> None:
+        whose = f"of the {channel} channel" + (f" by {actor}" if actor else "")
+        once = f"once per operator on the {channel}" if actor else "once per channel"
+        super().__init__(
+            f"precinct {precinct_code!r} already has a current {stage} entry {whose} (entry #{seq}); a stage is "
+            f"reported {once}: correct entry #{seq} (supersedes_seq) instead",
+            field="supersedes_seq",
+        )
+        self.precinct_code = precinct_code
+        self.channel = channel
+        self.stage = stage
+        self.seq = seq
+
+
+class PrecinctChanged(LedgerError):
+    """The precinct got a new entry after the sender checked its submission against the precinct (its
+    ``expect_last_seq``): nothing was recorded; read the precinct again and check again. The services do so
+    themselves (a few times) before answering."""
+
+    code = "precinct_changed"
+
+    def __init__(self, precinct_code: str, expected: int, found: int) -> None:
+        super().__init__(
+            f"precinct {precinct_code!r} changed while this report was being checked (its last entry is now #{found}, "
+            f"not #{expected}); nothing was recorded: send it again",
+            field="precinct_code",
+        )
+        self.precinct_code = precinct_code
+        self.expected = expected
+        self.found = found

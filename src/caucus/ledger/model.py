@@ -72,6 +72,12 @@ class Submission:
     reason: str | None = None
     correction_id: str | None = None
     payload_json: str = field(init=False, repr=False, compare=False)
+    #: optimistic concurrency, set by the services that check a submission against the precinct before
+    #: sending it: the seq of the precinct's last entry that counts (0: none) as they read it. The writer then
+    #: enforces, in its transaction and under its lock, that the precinct got no entry since (PrecinctChanged:
+    #: read again, check again) and that a new (not correcting) entry is the only current one of its channel
+    #: and stage, on the hotline of its operator (StageAlreadyRecorded). Not stored, not hashed.
+    expect_last_seq: int | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _check_text(self.election, "election", 64)
@@ -110,6 +116,12 @@ class Submission:
                 )
         elif self.reason is not None and not isinstance(self.reason, str):
             raise InvalidSubmission(f"reason must be a string, got {self.reason!r}", field="reason")
+        if self.expect_last_seq is not None and (
+            isinstance(self.expect_last_seq, bool) or not isinstance(self.expect_last_seq, int)
+            or self.expect_last_seq < 0
+        ):
+            raise InvalidSubmission(f"expect_last_seq must be an integer of 0 or more, got {self.expect_last_seq!r}",
+                                    field="expect_last_seq")
         if self.correction_id is not None:
             _check_text(self.correction_id, "correction_id", MAX_CORRECTION_ID_LENGTH)
             if self.supersedes_seq is None:
@@ -133,6 +145,8 @@ class Receipt:
     supersedes_seq: int | None
     replayed: bool = False
     correction_id: str | None = None
+    #: the entry itself (as stored), so that the caller need not read it back
+    entry: LedgerEntry | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -184,6 +198,7 @@ class LedgerEntry:
             supersedes_seq=self.supersedes_seq,
             replayed=replayed,
             correction_id=self.correction_id,
+            entry=self,
         )
 
 

@@ -54,8 +54,9 @@ from caucus.service.errors import (
     WrongPrecinct,
 )
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, evaluate
+from caucus.service.races import RACE_ATTEMPTS, RACE_ERRORS
 from caucus.service.sessions import ChairSession
-from caucus.service.status import PrecinctStatus, four_eyes, hotline_by_operator, read_status
+from caucus.service.status import PrecinctStatus, four_eyes, hotline_by_operator, read_status, status_after_write
 
 _PAYLOAD_KEY = {"first": "counts", "final": "counts", "delegates": "delegates"}
 
@@ -158,53 +159,61 @@ class CorrectionsMixin:
             raise
         correction_id = correction_id_for(self.context.slug, code, idempotency_key)
         with self._precinct_lock(code):
-            state = precinct_state(self.engine, self.context.slug, code)
-            original = [e for e in state.entries if e.correction_id == correction_id]
-            if original:
+            for attempt in range(1, RACE_ATTEMPTS + 1):
+                state = precinct_state(self.engine, self.context.slug, code)
+                original = [e for e in state.entries if e.correction_id == correction_id]
+                if original:
+                    try:
+                        _check_replay(original, correction, idempotency_key)
+                    except LedgerError as error:
+                        self._audit_correction(error, code, correction, idempotency_key, channel=channel, actor=actor)
+                        raise
+                    return CorrectionResult(correction_id, tuple(e.receipt(replayed=True) for e in original),
+                                            read_status(self.engine, self.context, code), replayed=True)
                 try:
-                    _check_replay(original, correction, idempotency_key)
-                except LedgerError as error:
+                    targets = _targets(state, correction, channel, code)
+                    base: dict[Stage, Mapping[str, Any]] = {}
+                    if channel is not None:
+                        base = {st: e.payload for (ch, st), e in state.current.items() if ch == channel}
+                    else:
+                        effective = four_eyes(state).state
+                        for stage in STAGE_ORDER:
+                            payload = effective.payload(stage)
+                            if payload is not None:
+                                base[stage] = payload
+                    payloads = {**base, **{s.stage: s.payload for s in correction.stages}}
+                    evaluation = evaluate(info, self.context.ruleset, self.context.candidates, payloads)
+                    # as for single stages: HQ's channels record implausible numbers (REVIEWABLE_CODES) and hold
+                    # them for review; a chair's app must confirm them; impossible numbers are always refused
+                    refusing = evaluation.blocking if channel == "app" else evaluation.impossible
+                    if refusing and not correction.confirm:
+                        where = {s.stage: i for i, s in enumerate(correction.stages)}
+                        raise ReportRejected(
+                            "the correction was not recorded: " + "; ".join(f.message for f in refusing),
+                            [FieldProblem(_finding_field(f, where), f.code, f.message) for f in refusing])
+                except ServiceError as error:
                     self._audit_correction(error, code, correction, idempotency_key, channel=channel, actor=actor)
                     raise
-                return CorrectionResult(correction_id, tuple(e.receipt(replayed=True) for e in original),
-                                        read_status(self.engine, self.context, code), replayed=True)
-            try:
-                targets = _targets(state, correction, channel, code)
-                base: dict[Stage, Mapping[str, Any]] = {}
-                if channel is not None:
-                    base = {st: e.payload for (ch, st), e in state.current.items() if ch == channel}
-                else:
-                    effective = four_eyes(state).state
-                    for stage in STAGE_ORDER:
-                        payload = effective.payload(stage)
-                        if payload is not None:
-                            base[stage] = payload
-                payloads = {**base, **{s.stage: s.payload for s in correction.stages}}
-                evaluation = evaluate(info, self.context.ruleset, self.context.candidates, payloads)
-                # as for single stages: HQ's channels record implausible numbers (REVIEWABLE_CODES) and hold
-                # them for review; a chair's app must confirm them; impossible numbers are always refused
-                refusing = evaluation.blocking if channel == "app" else evaluation.impossible
-                if refusing and not correction.confirm:
-                    where = {s.stage: i for i, s in enumerate(correction.stages)}
-                    raise ReportRejected(
-                        "the correction was not recorded: " + "; ".join(f.message for f in refusing),
-                        [FieldProblem(_finding_field(f, where), f.code, f.message) for f in refusing])
-            except ServiceError as error:
-                self._audit_correction(error, code, correction, idempotency_key, channel=channel, actor=actor)
-                raise
-            group = [
-                Submission(election=self.context.slug, precinct_code=code, channel=target.channel, stage=item.stage,
-                           payload=item.payload, actor=actor,
-                           idempotency_key=(f"{idempotency_key}/{item.stage}" if channel is not None
-                                            else f"{idempotency_key}/{item.stage}/{target.seq}"),
-                           supersedes_seq=target.seq, reason=correction.reason.strip(), correction_id=correction_id)
-                for item in _in_stage_order(correction.stages) for target in targets[item.stage]
-            ]
-            try:
-                receipts = self.writer.submit_group(group, timeout=self.write_timeout)
-            except TimeoutError:
-                raise LedgerTimeout(self.write_timeout) from None
-        return CorrectionResult(correction_id, tuple(receipts), read_status(self.engine, self.context, code))
+                group = [
+                    Submission(election=self.context.slug, precinct_code=code, channel=target.channel, stage=item.stage,
+                               payload=item.payload, actor=actor,
+                               idempotency_key=(f"{idempotency_key}/{item.stage}" if channel is not None
+                                                else f"{idempotency_key}/{item.stage}/{target.seq}"),
+                               supersedes_seq=target.seq, reason=correction.reason.strip(), correction_id=correction_id,
+                               expect_last_seq=state.last_seq or 0)
+                    for item in _in_stage_order(correction.stages) for target in targets[item.stage]
+                ]
+                try:
+                    receipts = self.writer.submit_group(group, timeout=self.write_timeout)
+                except TimeoutError:
+                    raise LedgerTimeout(self.write_timeout) from None
+                except RACE_ERRORS:  # (the writer keeps an audit_log row of every refusal of its own)
+                    if attempt < RACE_ATTEMPTS:
+                        continue  # another worker wrote to this precinct since we read it: check again
+                    raise
+                break
+        return CorrectionResult(correction_id, tuple(receipts),
+                                status_after_write(self.engine, self.context, state, receipts))
 
     def _audit_correction(self, error: ServiceError | LedgerError, precinct: str, correction: Correction, key: str,
                           *, channel: Channel | None, actor: str) -> None:

@@ -32,6 +32,7 @@ from sqlalchemy import Engine, select
 
 from caucus.ledger import (
     IdempotencyConflict,
+    PrecinctState,
     Submission,
     Writer,
     normalize_hotline_code,
@@ -58,8 +59,9 @@ from caucus.service.errors import (
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, evaluate
 from caucus.service.hq_errors import CallerNotVerified
 from caucus.service.limits import HOTLINE_RULES, Reservation, Throttled, ThrottleRules, Throttles
+from caucus.service.races import RACE_ATTEMPTS, RACE_ERRORS
 from caucus.service.reports import StageReport, SubmitResult, rejection
-from caucus.service.status import read_status
+from caucus.service.status import read_status, status_after_write
 
 #: how long after a verified call its operator may key in entries for the precinct
 CALL_WINDOW = timedelta(minutes=60)
@@ -184,13 +186,7 @@ class HotlineService:
     # -- keying in ---------------------------------------------------------------------------------------
     def own_entries(self, operator: str, precinct: str) -> dict[Stage, LedgerEntry]:
         """The operator's current (not corrected) hotline entry of each stage."""
-        state = precinct_state(self.engine, self.context.slug, precinct)
-        mine: dict[Stage, LedgerEntry] = {}
-        for entry in state.entries:
-            if (entry.channel == "hotline" and entry.actor == operator_actor(operator)
-                    and entry.seq not in state.superseded):
-                mine[entry.stage] = entry
-        return mine
+        return _own_entries(precinct_state(self.engine, self.context.slug, precinct), operator_actor(operator))
 
     def enter(self, operator: str, call_id: int, report: StageReport, idempotency_key: str) -> SubmitResult:
         """Key in one stage heard on verified call ``call_id``; the same checks as the app. Raises
@@ -198,40 +194,46 @@ class HotlineService:
         call = self.open_call(operator, call_id)
         info = self.context.precinct(call.precinct)
         actor = operator_actor(operator)
-        def submission() -> Submission:
+        def submission(expect_last_seq: int | None = None) -> Submission:
             return Submission(
                 election=self.context.slug, precinct_code=info.code, channel="hotline", stage=report.stage,
                 payload=report.payload, actor=actor, idempotency_key=idempotency_key,
-                supersedes_seq=report.supersedes_seq, reason=report.reason)
+                supersedes_seq=report.supersedes_seq, reason=report.reason, expect_last_seq=expect_last_seq)
 
         with self._lock:
-            # the form sent twice (a double click, a retry after a lost answer): the same key answers with
-            # the entry already recorded, never a second row or a refusal
-            state = precinct_state(self.engine, self.context.slug, info.code)
-            original = next((e for e in state.entries if e.idempotency_key == idempotency_key), None)
-            if original is not None:
-                differs = original.differences(submission())
-                if differs:
-                    raise IdempotencyConflict(idempotency_key, original.seq, differs)
-                return SubmitResult(original.receipt(replayed=True), read_status(self.engine, self.context,
-                                                                                info.code))
-            mine = self.own_entries(operator, info.code)
-            try:
-                self._check(info.code, mine, report)
-            except ServiceError as error:
-                self._audit_refusal(actor, info.code, report, error)
-                raise
-            try:
-                receipt = self.writer.submit(submission(), timeout=self.write_timeout)
-            except TimeoutError:
-                raise LedgerTimeout(self.write_timeout) from None
+            for attempt in range(1, RACE_ATTEMPTS + 1):
+                # the form sent twice (a double click, a retry after a lost answer): the same key answers with
+                # the entry already recorded, never a second row or a refusal
+                state = precinct_state(self.engine, self.context.slug, info.code)
+                original = next((e for e in state.entries if e.idempotency_key == idempotency_key), None)
+                if original is not None:
+                    differs = original.differences(submission())
+                    if differs:
+                        raise IdempotencyConflict(idempotency_key, original.seq, differs)
+                    return SubmitResult(original.receipt(replayed=True), read_status(self.engine, self.context,
+                                                                                    info.code))
+                mine = _own_entries(state, actor)
+                try:
+                    self._check(info.code, mine, report)
+                except ServiceError as error:
+                    self._audit_refusal(actor, info.code, report, error)
+                    raise
+                try:
+                    receipt = self.writer.submit(submission(state.last_seq or 0), timeout=self.write_timeout)
+                except TimeoutError:
+                    raise LedgerTimeout(self.write_timeout) from None
+                except RACE_ERRORS:
+                    if attempt < RACE_ATTEMPTS:
+                        continue  # another console or worker wrote to this precinct since we read it: check again
+                    raise
+                break
         with write_transaction(self.engine) as conn:
             ledger_audit.record(conn, election_id=self.context.election_id, at=self.clock(), actor=actor,
                                 action="hotline.enter",
                                 detail={"precinct": info.code, "call": call.id, "stage": report.stage,
                                         "seq": receipt.seq, "supersedes_seq": report.supersedes_seq},
                                 outcome="replayed" if receipt.replayed else "ok")
-        return SubmitResult(receipt, read_status(self.engine, self.context, info.code))
+        return SubmitResult(receipt, status_after_write(self.engine, self.context, state, [receipt]))
 
     def _check(self, precinct: str, mine: Mapping[Stage, LedgerEntry], report: StageReport) -> None:
         unknown = [FieldProblem(field, "unknown-candidate", f"{name!r} is not a candidate in this election")
@@ -280,3 +282,12 @@ class HotlineService:
                                 detail={"precinct": precinct, "channel": "hotline", "stage": report.stage,
                                         "payload": dict(report.payload), "error": error.message},
                                 outcome=f"rejected:{error.code}")
+
+
+def _own_entries(state: PrecinctState, actor: str) -> dict[Stage, LedgerEntry]:
+    """``actor``'s current (not corrected) hotline entry of each stage."""
+    mine: dict[Stage, LedgerEntry] = {}
+    for entry in state.entries:
+        if entry.channel == "hotline" and entry.actor == actor and entry.seq not in state.superseded:
+            mine[entry.stage] = entry
+    return mine

@@ -1,6 +1,8 @@
 """Submitting one stage of a precinct's report: check on arrival, then record durably, or refuse and audit.
 
-The flow for one submission (serialized per precinct within a process):
+The flow for one submission (serialized per precinct: within a process by a lock, across processes by the
+ledger's writer, which records it only if the precinct is still as it was checked; otherwise it is read and
+checked again: :mod:`caucus.service.races`):
 
 1. A replay (the idempotency key is already one of the precinct's entries) gets the original receipt,
    if the content is the same, or IdempotencyConflict naming the key and the original entry.
@@ -16,6 +18,7 @@ The flow for one submission (serialized per precinct within a process):
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -54,8 +57,9 @@ from caucus.service.errors import (
     WrongPrecinct,
 )
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, evaluate
+from caucus.service.races import RACE_ATTEMPTS, RACE_ERRORS
 from caucus.service.sessions import ChairSession
-from caucus.service.status import PrecinctStatus, derive_status, read_status
+from caucus.service.status import PrecinctStatus, derive_status, read_status, status_after_write
 
 DEFAULT_WRITE_TIMEOUT = 30.0
 
@@ -176,27 +180,34 @@ class ReportService(CorrectionsMixin):
             reason=report.reason,
         )
         with self._precinct_lock(info.code):
-            state = precinct_state(self.engine, self.context.slug, info.code)
-            original = next((e for e in state.entries if e.idempotency_key == idempotency_key), None)
-            if original is not None:
-                differs = original.differences(submission)
-                if differs:
-                    conflict = IdempotencyConflict(idempotency_key, original.seq, differs)
-                    self._audit_refusal(conflict, precinct=info.code, report=report, key=idempotency_key,
+            for attempt in range(1, RACE_ATTEMPTS + 1):
+                state = precinct_state(self.engine, self.context.slug, info.code)
+                original = next((e for e in state.entries if e.idempotency_key == idempotency_key), None)
+                if original is not None:
+                    differs = original.differences(submission)
+                    if differs:
+                        conflict = IdempotencyConflict(idempotency_key, original.seq, differs)
+                        self._audit_refusal(conflict, precinct=info.code, report=report, key=idempotency_key,
+                                            channel=channel, actor=actor)
+                        raise conflict
+                    return SubmitResult(original.receipt(replayed=True), derive_status(self.context, info, state))
+                try:
+                    self._check(info, state, report, channel)
+                except ServiceError as error:
+                    self._audit_refusal(error, precinct=info.code, report=report, key=idempotency_key,
                                         channel=channel, actor=actor)
-                    raise conflict
-                return SubmitResult(original.receipt(replayed=True), derive_status(self.context, info, state))
-            try:
-                self._check(info, state, report, channel)
-            except ServiceError as error:
-                self._audit_refusal(error, precinct=info.code, report=report, key=idempotency_key, channel=channel,
-                                    actor=actor)
-                raise
-            try:
-                receipt = self.writer.submit(submission, timeout=self.write_timeout)
-            except TimeoutError:
-                raise LedgerTimeout(self.write_timeout) from None
-        return SubmitResult(receipt, self.status(info.code))
+                    raise
+                checked = dataclasses.replace(submission, expect_last_seq=state.last_seq or 0)
+                try:
+                    receipt = self.writer.submit(checked, timeout=self.write_timeout)
+                except TimeoutError:
+                    raise LedgerTimeout(self.write_timeout) from None
+                except RACE_ERRORS:  # (the writer keeps an audit_log row of every refusal of its own)
+                    if attempt < RACE_ATTEMPTS:
+                        continue  # another worker wrote to this precinct since we read it: check again
+                    raise
+                break
+        return SubmitResult(receipt, status_after_write(self.engine, self.context, state, [receipt]))
 
     # -- the checks before anything is written ---------------------------------------------------------
     def _check(self, info: PrecinctInfo, state: PrecinctState, report: StageReport, channel: Channel) -> None:

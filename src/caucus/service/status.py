@@ -18,19 +18,19 @@ operators who disagree make the precinct ``conflicting`` (it goes to review).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Engine, select
 
-from caucus.ledger import LedgerEntry, PrecinctState, Stage, StageConflict, precinct_state, precinct_states
+from caucus.ledger import LedgerEntry, PrecinctState, Receipt, Stage, StageConflict, precinct_state, precinct_states
 from caucus.ledger.epochs import counted
 from caucus.ledger.meaning import entry_meaning, same_meaning
 from caucus.ledger.model import Channel
 from caucus.ledger.schema import review_decisions
-from caucus.ledger.state import ReportStatus
+from caucus.ledger.state import ReportStatus, derive_state
 from caucus.service.context import ElectionContext, PrecinctInfo
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, Evaluation, evaluate
 
@@ -214,6 +214,21 @@ def read_status(engine: Engine, context: ElectionContext, precinct: str) -> Prec
     info = context.precinct(precinct)
     decisions = _decisions(engine, context, info.code).get(info.code, [])
     return derive_status(context, info, precinct_state(engine, context.slug, info.code), decisions)
+
+
+def status_after_write(engine: Engine, context: ElectionContext, state: PrecinctState,
+                       written: Sequence[Receipt]) -> PrecinctStatus:
+    """The status of ``state``'s precinct once the entries of ``written`` were appended to it, without reading
+    the ledger again: only the review decisions are read. Valid because the writer recorded them only if the
+    precinct's last counted entry was still ``state``'s (``Submission.expect_last_seq``); for a replay, or a
+    receipt without its entry, the status is read from the ledger."""
+    info = context.precinct(state.precinct_code)
+    added = [receipt.entry for receipt in written if not receipt.replayed and receipt.entry is not None]
+    if len(added) != len(written):
+        return read_status(engine, context, info.code)
+    decisions = _decisions(engine, context, info.code).get(info.code, [])
+    return derive_status(context, info, derive_state(state.election, state.precinct_code, (*state.entries, *added)),
+                         decisions)
 
 
 def read_statuses(engine: Engine, context: ElectionContext) -> dict[str, PrecinctStatus]:

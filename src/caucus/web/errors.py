@@ -37,7 +37,7 @@ from caucus.ledger import (
     UnknownPrecinct,
     WriterClosed,
 )
-from caucus.ledger.errors import EpochRefused, RehearsalEntry
+from caucus.ledger.errors import EpochRefused, PrecinctChanged, RehearsalEntry, StageAlreadyRecorded
 from caucus.service import (
     CorrectionInvalid,
     CredentialMalformed,
@@ -158,6 +158,8 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ElectionNotServable, 503),
     (IdempotencyConflict, 409),
     (RehearsalEntry, 409),
+    (StageAlreadyRecorded, 409),
+    (PrecinctChanged, 409),
     (EpochChangeRefused, 409),
     (EpochRefused, 409),
     (GroupRejected, 409),
