@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import re
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -44,7 +43,7 @@ from caucus.ledger import canonical_json
 from caucus.ledger.db import is_sqlite, utcnow, write_transaction
 from caucus.ledger.epochs import Epoch, read_epoch
 from caucus.ledger.schema import election_epochs, elections, release_modes, release_precincts, releases
-from caucus.publish.documents import build_documents
+from caucus.publish.documents import build_documents, plan_documents
 from caucus.publish.model import ReleaseMeta, iso
 from caucus.publish.store import Snapshot, SnapshotStore, manifest_of
 from caucus.service.context import ElectionContext
@@ -55,10 +54,6 @@ from caucus.service.status import PrecinctStatus, read_statuses
 
 CONTINUOUS_ACTOR = "continuous-release"
 MAX_ATTEMPTS = 5
-_DATE = re.compile(r"(\d{1,2}) (January|February|March|April|May|June|July|August|September|October|November|"
-                   r"December) (\d{4})")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
 
 
 class ReleaseInvalid(ServiceError):
@@ -149,15 +144,6 @@ class ReleasePreview:
     @property
     def held_count(self) -> int:
         return len(self.held)
-
-
-def election_date(title: str) -> str | None:
-    """``2020-02-03`` from a plan title naming the day (``..., 3 February 2020``), else None."""
-    match = _DATE.search(title)
-    if match is None:
-        return None
-    day, month, year = match.groups()
-    return f"{year}-{_MONTHS.index(month) + 1:02d}-{int(day):02d}"
 
 
 PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
@@ -391,11 +377,12 @@ class ReleaseService:
         return ReleaseMeta(election=self.context.slug, title=plan.title, number=number, created_at=created_at,
                            status=status, test=test, zero=zero, note=note, certified_act=act,
                            previous=number - 1 if number - 1 > epoch.releases_through else None,
-                           election_date=election_date(plan.title), correction_of=correction_of)
+                           election_date=plan.settings.date.isoformat(), correction_of=correction_of)
 
     def _snapshot(self, meta: ReleaseMeta, records: Mapping[str, Record], changes: builtins.list[dict[str, Any]],
                   released_in: Mapping[str, int]) -> Snapshot:
         files = build_documents(self.context.plan, meta, records, changes, released_in)
+        files.update(plan_documents(self.context.plan))
         for record in records.values():
             for photo in record.get("photos") or ():
                 files[photo["path"]] = self._photos.get(int(photo["id"]))[1]
