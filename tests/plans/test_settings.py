@@ -92,7 +92,7 @@ def test_times_are_shown_in_the_plan_zone_with_its_abbreviation(tmp_path: Path) 
     # in July Chicago keeps daylight time (UTC-5)
     assert settings.clock(dt.datetime(2024, 7, 1, 0, 5, tzinfo=UTC)) == "7:05 pm CDT"
     with pytest.raises(ValueError, match="naive"):
-        settings.clock(dt.datetime(2020, 2, 4, 1, 45))  # noqa: DTZ001
+        settings.clock(dt.datetime(2020, 2, 4, 1, 45))
 
 
 def _boundaries(*features: dict[str, object]) -> str:

@@ -23,6 +23,7 @@ from caucus.publish.model import slug
 from caucus.web.access import access
 from caucus.web.public.atlas import plan_map
 from caucus.web.public.reader import NotPublished, SnapshotReader
+from caucus.web.public.wording import chance_sentences, channel_name, correction_sentence
 from caucus.web.services import services_of
 
 HERE = Path(__file__).parent
@@ -43,6 +44,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.filters["when"] = _when
+    env.filters["channel"] = channel_name
     return env
 
 
@@ -165,8 +167,13 @@ def precinct(request: Request, name: str) -> HTMLResponse:
             record = reader.json(f"feed/precinct/{name}.json", state[0])
         except NotPublished:
             record = None
+    settings = services.context.plan.settings
+    chance = chance_sentences(record) if record else []
+    corrections = [(correction_sentence(c, settings.moment(_parse(c["receivedAt"]))), c.get("reason") or "")
+                   for c in (record or {}).get("corrections", ())]
     return _render(request, "precinct.html", header=state[1] if state else None, precinct=info, record=record,
-                   county_slug=slug(fact.county), title=f"{fact.name}: results")
+                   county_slug=slug(fact.county), title=f"{fact.name}: results", chance=chance,
+                   corrections=corrections)
 
 
 @router.get("/feed", response_class=HTMLResponse, dependencies=[access("public")])
