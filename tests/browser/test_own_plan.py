@@ -216,7 +216,7 @@ def test_a_party_with_its_own_plan_from_init_to_a_verified_release(
         .to_be_visible()
     public.goto(f"{server.base_url}/precinct/cottonwood-1")
     correction = public.locator("ul.corrections li")
-    expect(correction).to_contain_text("The attendance was corrected through the HQ review (a reviewer)")
+    expect(correction).to_contain_text("The attendance was corrected through the HQ review (by a reviewer)")
     expect(correction).to_contain_text(f": attendance 21 → 12. Reason given: review: accepted entry #{chairs[0]} "
                                        "(app, precinct chair): the sign-in sheets count 12.")
     shot(public, "own-plan-public-precinct")

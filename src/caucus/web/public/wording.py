@@ -75,12 +75,12 @@ def _changes(before: Any, after: Any) -> list[str]:
 
 
 def correction_sentence(correction: Mapping[str, Any], when: str) -> str:
-    """``The first alignment was corrected by HQ review (a reviewer) on Mon 3 Feb 2020, 7:46:40 pm CST (entry
-    #101, replacing #90): Bennet 1 → 2, Other 3 → 2.`` (the reason follows separately, quoted)."""
+    """``The first alignment was corrected through the HQ review (by a reviewer) on Mon 3 Feb 2020, 7:46:40 pm
+    CST (entry #101, replacing #90): Bennet 1 → 2, Other 3 → 2.`` (the reason follows separately, quoted)."""
     stage = STAGE_NAMES.get(str(correction.get("stage")), str(correction.get("stage")))
     by = correction.get("by")
     source = channel_name(str(correction.get("channel")))
-    role = f" ({_article(str(by))})" if by else ""
+    role = f" (by {_article(str(by))})" if by else ""
     head = (f"The {stage} was corrected through the {source}{role} on {when} "
             f"(entry #{correction.get('seq')}, replacing #{correction.get('supersedes')})")
     if correction.get("before") is None:
@@ -94,4 +94,9 @@ def correction_sentence(correction: Mapping[str, Any], when: str) -> str:
 
 
 def _article(role: str) -> str:
-    return ("an " if role[:1] in "aeiou" else "a ") + role
+    """``the precinct chair``, ``a reviewer``, ``an HQ administrator``, ``HQ staff``."""
+    if role == "precinct chair":
+        return "the precinct chair"
+    if role == "HQ staff":
+        return role
+    return ("an " if role[:1] in "aeiouAEIOUH" and not role.startswith("hotline") else "a ") + role
