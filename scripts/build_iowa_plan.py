@@ -89,6 +89,17 @@ candidates = [
 {candidates}
 ]
 
+# Caucus night as people see it (docs/plan-format.md): the party, the day, when the doors close, the time
+# zone every time is shown in, and the example code of the chair app's sign-in form. No hotline number is
+# set: the party's 2020 number is not reproduced here, and a party running caucuses from this plan sets its
+# own (hotline = ["..."]) before it prints the precinct cards.
+[caucus]
+party = "Iowa Democratic Party"
+date = 2020-02-03
+doors_close = 19:00:00
+time_zone = "America/Chicago"
+example_code = "Adair/01NW"
+
 # National convention delegates (RULES.md IA-6): district-level seats per congressional district,
 # at-large and PLEO seats allocated statewide, and the viability threshold in percent of SDEs.
 [national]

@@ -305,6 +305,21 @@ class QrCodes:
         return self._matrices
 
 
+@dataclass(frozen=True)
+class CardHeader:
+    """What every card of an election prints besides its precinct: the party and the hotline number(s)
+    (the plan's ``[caucus]`` settings, docs/plan-format.md). No number: the card leaves a line to write it."""
+
+    party: str = ""
+    hotline: tuple[str, ...] = ()
+
+    @property
+    def hotline_line(self) -> str:
+        if not self.hotline:
+            return "HOTLINE NUMBER: ______________________ (the plan sets none: write it in)"
+        return "HOTLINE: " + " or ".join(self.hotline)
+
+
 def render_pdf(
     cards: Sequence[Card],
     *,
@@ -312,9 +327,11 @@ def render_pdf(
     paper: Paper = "letter",
     progress: Callable[[int], None] = lambda n: None,
     qr_codes: Mapping[str, Matrix] | None = None,
+    header: CardHeader = CardHeader(),
 ) -> bytes:
     """Printable cards, 2 x 4 per page, with dashed cut lines (see :func:`_draw_card`); ``progress`` is
-    called with the number of cards drawn on each page. ``qr_codes``: matrices already computed, by URL."""
+    called with the number of cards drawn on each page. ``qr_codes``: matrices already computed, by URL.
+    ``header``: the party and the hotline number(s) printed on every card."""
     from reportlab.lib.pagesizes import A4, LETTER  # noqa: PLC0415
     from reportlab.pdfgen.canvas import Canvas  # noqa: PLC0415
 
@@ -335,7 +352,7 @@ def render_pdf(
         _cut_lines(canvas, grid)
         for index, card in enumerate(cards[page * per_page : (page + 1) * per_page]):
             matrix = (qr_codes or {}).get(card.url) or qr_matrix(card.url)
-            _draw_card(canvas, card, matrix, grid.origin(index), (grid.card_w, grid.card_h))
+            _draw_card(canvas, card, matrix, grid.origin(index), (grid.card_w, grid.card_h), header=header)
         canvas.showPage()
         progress(len(cards[page * per_page : (page + 1) * per_page]))
     canvas.save()
@@ -356,10 +373,11 @@ def _cut_lines(canvas: Any, grid: _Grid) -> None:
     canvas.restoreState()
 
 
-def _draw_card(canvas: Any, card: Card, qr: Matrix, origin: tuple[float, float], size: tuple[float, float]) -> None:
-    """One card: county, precinct name and code top left; the QR code top right; the app credential in large
-    monospace groups across the card, then the hotline code, each under a label saying what it is for and
-    what never to do with it; the chair address at the foot."""
+def _draw_card(canvas: Any, card: Card, qr: Matrix, origin: tuple[float, float], size: tuple[float, float], *,
+               header: CardHeader) -> None:
+    """One card: the party, then county, precinct name and code top left; the QR code top right; the app
+    credential in large monospace groups across the card, then the hotline code, each under a label saying
+    what it is for and what never to do with it; the hotline number; the chair address at the foot."""
     from reportlab.lib.utils import simpleSplit  # noqa: PLC0415
 
     (x, y), (w, h) = origin, size
@@ -367,14 +385,18 @@ def _draw_card(canvas: Any, card: Card, qr: Matrix, origin: tuple[float, float],
     top = y + h - pad
     canvas.setFillGray(0)
     text_w = w - 2 * pad - qr_size - 8
+    canvas.setFont("Helvetica", 7)
+    canvas.drawString(x + pad, top - 5, _fit(header.party, "Helvetica", 7, text_w))
+    top -= 8
     canvas.setFont("Helvetica-Bold", 12)
     canvas.drawString(x + pad, top - 11, _fit(display_name(card.county), "Helvetica-Bold", 12, text_w))
-    lines = simpleSplit(display_name(card.name), "Helvetica", 9.5, text_w)[:3]
+    lines = simpleSplit(display_name(card.name), "Helvetica", 9.5, text_w)[:2 if header.party else 3]
     canvas.setFont("Helvetica", 9.5)
     for i, line in enumerate(lines):
         canvas.drawString(x + pad, top - 27 - 11 * i, line)
     canvas.setFont("Courier", 8)
     canvas.drawString(x + pad, top - 31 - 11 * len(lines), _fit(card.code, "Courier", 8, text_w))
+    top += 8
     _draw_qr(canvas, qr, (x + w - pad - qr_size, top - qr_size), qr_size)
 
     label_y = top - qr_size - 11
@@ -383,6 +405,8 @@ def _draw_card(canvas: Any, card: Card, qr: Matrix, origin: tuple[float, float],
                               "hotline.")
     _draw_secret(canvas, card.hotline_code, (x + pad, label_y - font - 15), w - 2 * pad, largest=13.0,
                  label="HOTLINE CODE: read it to the hotline operator. It cannot sign in to the app.")
+    canvas.setFont("Helvetica-Bold", 8)
+    canvas.drawString(x + pad, y + pad + 17, _fit(header.hotline_line, "Helvetica-Bold", 8, w - 2 * pad))
     canvas.setFont("Helvetica", 6.5)
     canvas.drawString(x + pad, y + pad + 8, "Scan the QR code with the chair's phone, then type the app credential.")
     canvas.drawString(x + pad, y + pad, _fit(card.url, "Helvetica", 6.5, w - 2 * pad))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+from caucus.plans import load_plan
 from caucus.web.chair.pages import SHELL_FILES, STATIC, shell_version
 from tests.web.conftest import Web
 from tests.web.support import assert_error
+
+IOWA = load_plan("iowa-2020").settings
 
 
 class _Form(HTMLParser):
@@ -37,7 +40,10 @@ def test_the_card_address_opens_the_app_with_the_precinct_code(web_sqlite: Web) 
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert '<link rel="manifest" href="/chair/manifest.webmanifest">' in page.text
-    assert f'data-version="{shell_version()}"' in page.text
+    assert f'data-version="{shell_version(IOWA)}"' in page.text
+    # the plan's settings: its example code, doors-close time and time zone, and its party
+    assert "For example Adair/01NW" in page.text and "in line by 7:00 pm</label>" in page.text
+    assert 'data-time-zone="America/Chicago"' in page.text and "Iowa Democratic Party credential card" in page.text
 
 
 def test_every_field_of_the_shell_has_a_label(web_sqlite: Web) -> None:
@@ -56,7 +62,7 @@ def test_manifest_and_service_worker_cover_the_shell(web_sqlite: Web) -> None:
     worker = web_sqlite.client.get("/chair/sw.js")
     assert worker.headers["content-type"] == "text/javascript; charset=utf-8"
     assert worker.headers["service-worker-allowed"] == "/chair/"
-    assert f'"caucus-chair-{shell_version()}"' in worker.text
+    assert f'"caucus-chair-{shell_version(IOWA)}"' in worker.text
     assert "__SHELL__" not in worker.text and "__VERSION__" not in worker.text
     for name in SHELL_FILES:
         assert f'"/chair/static/{name}"' in worker.text

@@ -22,6 +22,12 @@ title = "Example County caucuses"
 ruleset = "iowa-2020"
 candidates = ["Able", "Baker", "Uncommitted"]
 
+[caucus]
+party = "Example Party"
+date = 2024-01-15
+doors_close = 19:00:00
+time_zone = "America/Chicago"
+
 [national]
 at_large = 2
 pleo = 1

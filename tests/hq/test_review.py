@@ -33,7 +33,7 @@ def test_a_conflict_between_app_and_hotline_is_resolved_by_accepting_a_version(h
     correction = entries(hq.engine, SLUG, GRINNELL)[-1]
     assert (correction.channel, correction.actor, correction.supersedes_seq, correction.payload) == (
         "hotline", RITA, 5, {"attendance": 328})
-    assert correction.reason == "review: accepted entry #1 (app, chair:Poweshiek/7): the worksheet photo shows 328"
+    assert correction.reason == "review: accepted entry #1 (app, precinct chair): the worksheet photo shows 328"
     assert "attendance" in status.confirmed_hotline
     assert svc.review.queue() == []
     event = next(e for e in audit_events(hq.engine, SLUG) if e.action == "review.accept-version")

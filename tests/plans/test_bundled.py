@@ -162,3 +162,25 @@ def test_rebuilding_gives_the_bundled_files_byte_for_byte(tmp_path: Path) -> Non
     assert sorted(p.name for p in out.iterdir()) == sorted(PLAN_FILES)
     for name in PLAN_FILES:
         assert filecmp.cmp(out / name, bundled / name, shallow=False), name
+
+
+def test_the_bundled_boundaries_are_what_the_script_writes_and_small(tmp_path: Path) -> None:
+    out = tmp_path / "boundaries.geojson"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_iowa_boundaries.py"), "--out", str(out)],
+                   check=True, capture_output=True)
+    bundled = Path(str(resources.files("caucus.plans").joinpath("iowa-2020", "boundaries.geojson")))
+    assert filecmp.cmp(out, bundled, shallow=False)
+    assert bundled.stat().st_size < 40_000  # not the 836 KB national atlas it is cut from
+
+
+def test_the_bundled_plan_has_iowa_settings_and_99_county_boundaries(plan: Plan) -> None:
+    settings = plan.settings
+    assert (settings.party, settings.date.isoformat(), settings.doors_close_text, settings.time_zone) == (
+        "Iowa Democratic Party", "2020-02-03", "7:00 pm", "America/Chicago")
+    assert settings.hotline == ()  # the party's 2020 number is not reproduced: a party sets its own
+    assert settings.example_code == "Adair/01NW"
+    assert plan.boundaries is not None
+    assert list(plan.boundaries.counties) == [c.name for c in plan.counties.values() if c.kind == "county"]
+    west, south, east, north = plan.boundaries.extent
+    # Iowa lies between the Missouri and the Mississippi, 40°23' to 43°30' north
+    assert -96.7 < west < -96.5 and -90.2 < east < -90.1 and 40.3 < south < 40.4 and 43.4 < north < 43.6

@@ -15,6 +15,12 @@ title = "Three counties and a satellite pool"
 ruleset = "iowa-2020"
 candidates = ["Able", "Baker", "Uncommitted"]
 
+[caucus]
+party = "Three Counties Party"
+date = 2024-01-15
+doors_close = 19:00:00
+time_zone = "America/Chicago"
+
 [national]
 at_large = 2
 pleo = 1
@@ -200,7 +206,7 @@ def test_not_a_plan(tmp_path: Path) -> None:
         ("plan_toml", 'ruleset = "iowa-2020"\n', "", 'plan.toml: missing key "ruleset"'),
         ("plan_toml", 'ruleset = "iowa-2020"\n', 'ruleset = "iowa-2020"\nrules = "x"\n',
          'plan.toml: unknown key "rules"'
-         ' (expected "name", "title", "ruleset", "candidates", "national")'),
+         ' (expected "name", "title", "ruleset", "candidates", "national", "caucus")'),
         ("plan_toml", '"Baker", "Uncommitted"', '"Baker", "Baker"',
          'plan.toml: key "candidates": "Baker" is listed twice'),
         ("plan_toml", "pleo = 1", "pleo = 1.5",

@@ -116,7 +116,8 @@ def test_pages_show_release_status_and_manifest_hash(night: Night, site: TestCli
     assert 'http-equiv="refresh"' in page  # the no-JavaScript fallback
     assert page.count("<path ") == 99  # every Iowa county on the map
     precinct = site.get("/precinct/poweshiek-7").text
-    assert "<td>app</td>" in precinct and "04 Feb 2020, 01:00:07 UTC" in precinct  # attendance: channel, time
+    # attendance: the channel, and the time in the plan's zone (01:00:07 UTC is 7:00:07 pm CST the day before)
+    assert "<td>chair&#39;s app</td>" in precinct and "Mon 3 Feb 2020, 7:00:07 pm CST" in precinct
     county = site.get("/county/poweshiek").text
     assert "1</strong> of 10 precincts reporting" in county
     missing = site.get("/county/nowhere")

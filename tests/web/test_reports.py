@@ -99,7 +99,7 @@ def test_a_correction_names_the_entry_it_replaces_and_why(web: Web) -> None:
     stray = assert_error(chair.stage("attendance", {"attendance": 328}, reason="typo"), 422, "invalid-report")
     assert fields_of(stray) == {"reason": "reason-without-correction"}
     again = assert_error(chair.stage("attendance", {"attendance": 328}), 409, "stage-already-reported")
-    assert again["message"].startswith("the attendance stage was already reported (entry #1 at 01:00 UTC); "
+    assert again["message"].startswith("the attendance stage was already reported (entry #1 at 7:00 pm CST); "
                                        "to correct it, send supersedes_seq 1 with a reason")
 
     fixed = chair.stage("attendance", {"attendance": 328}, supersedes_seq=1, reason="miscounted the sign-in sheet")

@@ -39,6 +39,12 @@ title = "Lakeside party caucuses"
 ruleset = "iowa-2020"
 candidates = ["Able", "Baker", "Uncommitted"]
 
+[caucus]
+party = "Lakeside Party"
+date = 2028-02-07
+doors_close = 19:00:00
+time_zone = "America/Chicago"
+
 [national]
 at_large = 2
 pleo = 1

@@ -81,13 +81,13 @@ def test_no_expired_signed_out_or_revoked_token_is_accepted(web: Web) -> None:
 
     web.clock.advance(hours=12)
     expired = assert_error(chair.status(), 401, "session-expired")
-    assert expired["message"] == "this session expired at 13:00 UTC; sign in again"
+    assert expired["message"] == "this session expired at 7:00 am CST; sign in again"
     assert_error(chair.stage("attendance", {"attendance": 328}), 401, "session-expired")
 
     fresh = web.sign_in(GRINNELL)
     assert web.client.delete("/api/v1/session", headers=fresh.auth).status_code == 204
     out = assert_error(fresh.status(), 401, "session-revoked")
-    assert out["message"] == "this session was signed out at 13:00 UTC; sign in again"
+    assert out["message"] == "this session was signed out at 7:00 am CST; sign in again"
     assert_error(web.client.delete("/api/v1/session", headers=fresh.auth), 401, "session-revoked")
 
     other = web.sign_in(GRINNELL)

@@ -96,7 +96,7 @@ def test_a_throttled_address_waits_twice_as_long_each_time_and_others_are_not_af
     assert waits == [2, 4, 8]
     message = sign_in(web, ADAIR, generate_secret(), attacker).json()["error"]["message"]
     assert message.startswith(f"too many failed sign-ins for precinct {ADAIR} from this network address (8 in the "
-                              "last hour): try again after 01:00 UTC (in 16 seconds)")
+                              "last hour): try again after 7:00 pm CST (in 16 seconds)")
     # the chair, elsewhere, signs in at once; the attacker's other precincts are not throttled yet
     assert sign_in(web, ADAIR, web.secrets[ADAIR], "198.51.100.1").status_code == 201
     assert sign_in(web, GRINNELL, web.secrets[GRINNELL], attacker).status_code == 201

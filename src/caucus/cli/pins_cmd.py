@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from caucus.ledger import IssuedCredential, PrecinctSpec
-    from caucus.pins import Card, Matrix
+    from caucus.pins import Card, CardHeader, Matrix
 
 EXIT_INTERRUPTED = 130
 
@@ -102,6 +102,7 @@ def issue(
     with _progress() as bar:
         with opened(database) as engine, ledger_errors():
             specs = {spec.code: spec for spec in list_precincts(engine, slug)}
+            header = _card_header(engine, slug)
             codes = list(dict.fromkeys(_canonical(specs, c) for c in precinct)) if precinct else list(specs)
             _check_codes(engine, slug, codes, specs, reissue)
             started = time.perf_counter()
@@ -118,7 +119,7 @@ def issue(
         if cards:
             printing = bar.add_task("printing cards", total=len(cards))
             _write_cards(files, cards, slug, paper, force, progress=lambda n: bar.advance(printing, n),
-                         qr_codes=qr_codes.result())
+                         qr_codes=qr_codes.result(), header=header)
             for path in files:
                 out.print(str(path), highlight=False, markup=False)
     if result.failed:
@@ -156,7 +157,8 @@ def rotate(
         files = [out_dir / f"{stem}.csv", out_dir / f"{stem}.pdf"]
         _refuse_existing(files, force)
         issued = issue_cards(engine, slug, [spec.code], cost=HASH_COSTS[hash_cost.value], actor=actor())[spec.code]
-    _write_cards(files, [_card(spec, issued, base_url)], slug, paper, force)
+        header = _card_header(engine, slug)
+    _write_cards(files, [_card(spec, issued, base_url)], slug, paper, force, header=header)
     for path in files:
         out.print(str(path), highlight=False, markup=False)
     err.print(f"new credential and hotline code for {spec.code}; the previous ones no longer work, and its sign-in "
@@ -257,15 +259,34 @@ def _uninterruptible() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _card_header(engine: Engine, slug: str) -> CardHeader:
+    """The party and hotline number(s) of the election's plan, for its cards; warns when the plan sets no
+    hotline number (the cards then leave a line to write it in)."""
+    from caucus.ledger import get_election  # noqa: PLC0415
+    from caucus.pins import CardHeader  # noqa: PLC0415
+    from caucus.plans import PlanError, load_plan  # noqa: PLC0415
+
+    plan_ref = get_election(engine, slug).plan_name
+    try:
+        settings = load_plan(plan_ref).settings
+    except (PlanError, OSError) as exc:
+        fail(f"election {slug!r} uses plan {plan_ref}, which cannot be loaded: {exc}")
+    if not settings.hotline:
+        err.print(f"warning: plan {plan_ref} sets no hotline number ([caucus] hotline in plan.toml): the cards "
+                  "leave a blank line to write it in", highlight=False, markup=False)
+    return CardHeader(party=settings.party, hotline=settings.hotline)
+
+
 def _write_cards(files: list[Path], cards: list[Card], slug: str, paper: PaperName, force: bool,
-                 progress: Callable[[int], None] = lambda n: None, qr_codes: Mapping[str, Matrix] | None = None
-                 ) -> None:
-    from caucus.pins import render_csv, render_pdf, write_secret_file  # noqa: PLC0415
+                 progress: Callable[[int], None] = lambda n: None, qr_codes: Mapping[str, Matrix] | None = None,
+                 header: CardHeader | None = None) -> None:
+    from caucus.pins import CardHeader, render_csv, render_pdf, write_secret_file  # noqa: PLC0415
 
     csv_path, pdf_path = files
     try:
         with _uninterruptible():
-            pdf = render_pdf(cards, title=slug, paper=paper.value, progress=progress, qr_codes=qr_codes)
+            pdf = render_pdf(cards, title=slug, paper=paper.value, progress=progress, qr_codes=qr_codes,
+                             header=header or CardHeader())
             write_secret_file(csv_path, render_csv(cards), force=force)
             write_secret_file(pdf_path, pdf, force=force)
     except OSError as exc:

@@ -1,4 +1,5 @@
-"""Read and validate a plan directory (``plan.toml``, ``counties.csv``, ``precincts.csv``).
+"""Read and validate a plan directory (``plan.toml``, ``counties.csv``, ``precincts.csv``, and optionally
+``boundaries.geojson``), or the same files as published in a release (:func:`read_plan_files`).
 
 The format is documented in docs/plan-format.md. Every problem found is reported at once, in one
 :class:`PlanError` whose lines name the file, the line, the column and the rule broken.
@@ -7,8 +8,11 @@ The format is documented in docs/plan-format.md. Every problem found is reported
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import io
+import json
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +22,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from caucus.plans.model import (
     County,
@@ -30,10 +35,15 @@ from caucus.plans.model import (
     normalise_name,
 )
 from caucus.plans.numbers import parse_exact, parse_whole
+from caucus.plans.settings import Boundaries, PlanSettings, Polygon, phone_problem
 
 PLAN_FILE = "plan.toml"
 COUNTIES_FILE = "counties.csv"
 PRECINCTS_FILE = "precincts.csv"
+#: optional: the counties' boundaries for the public map (GeoJSON; docs/plan-format.md)
+BOUNDARIES_FILE = "boundaries.geojson"
+REQUIRED_FILES = (PLAN_FILE, COUNTIES_FILE, PRECINCTS_FILE)
+PLAN_FILES = (*REQUIRED_FILES, BOUNDARIES_FILE)
 COUNTY_COLUMNS = ("county", "district", "county_delegates", "state_delegates", "kind")
 PRECINCT_COLUMNS = ("code", "county", "name", "precinct_id", "delegates", "kind")
 #: optional in the header of a plan without satellite sites; required (and filled in) for every satellite row
@@ -41,8 +51,10 @@ EXPECTED_COLUMN = "expected_attendance"
 PRECINCT_OPTIONAL = (EXPECTED_COLUMN,)
 MAX_PROBLEMS = 20
 
-_PLAN_KEYS = ("name", "title", "ruleset", "candidates", "national")
+_PLAN_KEYS = ("name", "title", "ruleset", "candidates", "national", "caucus")
 _NATIONAL_KEYS = ("districts", "at_large", "pleo", "threshold_percent")
+_CAUCUS_KEYS = ("party", "date", "doors_close", "time_zone")
+_CAUCUS_OPTIONAL = ("hotline", "example_code")
 _COUNTY_KINDS: tuple[CountyKind, ...] = get_args(CountyKind)
 _PRECINCT_KINDS: tuple[PrecinctKind, ...] = get_args(PrecinctKind)
 _PRECINCT_KIND_FOR: dict[str, str] = {"county": "precinct", "satellite-pool": "satellite"}
@@ -115,13 +127,32 @@ def _load_bundled(name: str) -> Plan:
 def read_plan_dir(directory: Traversable) -> Plan:
     """Read and validate the plan in ``directory`` (a path or a package resource)."""
     problems = _Problems()
-    texts: dict[str, str] = {}
-    for file in (PLAN_FILE, COUNTIES_FILE, PRECINCTS_FILE):
+    files: dict[str, bytes] = {}
+    for file in PLAN_FILES:
         entry = directory.joinpath(file)
-        if not entry.is_file():
+        if entry.is_file():
+            files[file] = entry.read_bytes()
+        elif file in REQUIRED_FILES:
             problems.add(file, None, None, f"missing: a plan directory needs {file} ({directory})")
-        else:
-            texts[file] = entry.read_text(encoding="utf-8-sig")
+    problems.raise_if_any()
+    return read_plan_files(files)
+
+
+def read_plan_files(files: Mapping[str, bytes]) -> Plan:
+    """Read and validate a plan from its files' bytes by name (``plan.toml``, ``counties.csv``,
+    ``precincts.csv``, optionally ``boundaries.geojson``): a plan directory, or the copy a release
+    publishes under ``plan/``. ``Plan.files`` keeps the bytes."""
+    problems = _Problems()
+    texts: dict[str, str] = {}
+    for file in PLAN_FILES:
+        if file not in files:
+            if file in REQUIRED_FILES:
+                problems.add(file, None, None, f"missing: a plan needs {file}")
+            continue
+        try:
+            texts[file] = files[file].decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            problems.add(file, None, None, f"not UTF-8 text: {exc}")
     problems.raise_if_any()
 
     header = _read_plan_toml(texts[PLAN_FILE], problems)
@@ -129,9 +160,14 @@ def read_plan_dir(directory: Traversable) -> Plan:
     precincts = _read_precincts(texts[PRECINCTS_FILE], counties, county_lines, problems)
     if not problems.items and county_lines is not None:
         _check_county_sums(counties, county_lines, precincts, problems)
+    boundaries = None
+    if BOUNDARIES_FILE in texts:
+        boundaries = _read_boundaries(texts[BOUNDARIES_FILE], counties, problems)
     problems.raise_if_any()
     assert header is not None  # no problems means the header was read
-    name, title, ruleset, candidates, national = header
+    name, title, ruleset, candidates, national, settings = header
+    settings = _check_example_code(settings, precincts, problems)
+    problems.raise_if_any()
     return Plan(
         name=name,
         title=title,
@@ -140,10 +176,13 @@ def read_plan_dir(directory: Traversable) -> Plan:
         counties=MappingProxyType(counties),
         precincts=tuple(precincts),
         national=national,
+        settings=settings,
+        boundaries=boundaries,
+        files=MappingProxyType({file: bytes(files[file]) for file in PLAN_FILES if file in files}),
     )
 
 
-_Header = tuple[str, str, str, tuple[str, ...], NationalSeats]
+_Header = tuple[str, str, str, tuple[str, ...], NationalSeats, PlanSettings]
 
 
 def _read_plan_toml(text: str, problems: _Problems) -> _Header | None:
@@ -163,18 +202,26 @@ def _read_plan_toml(text: str, problems: _Problems) -> _Header | None:
         national = None
     else:
         national = _national(national_table, problems)
-    if len(problems.items) > before or national is None:
+    caucus_table = data.get("caucus")
+    settings = None
+    if not isinstance(caucus_table, dict):
+        if "caucus" in data:
+            problems.add(PLAN_FILE, None, None, 'key "caucus" must be a table ([caucus])')
+    else:
+        settings = _settings(caucus_table, problems)
+    if len(problems.items) > before or national is None or settings is None:
         return None
-    return name, title, ruleset, candidates, national
+    return name, title, ruleset, candidates, national, settings
 
 
-def _check_keys(table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str, problems: _Problems) -> None:
+def _check_keys(table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str, problems: _Problems,
+                optional: tuple[str, ...] = ()) -> None:
     for key in allowed:
         if key not in table:
             problems.add(PLAN_FILE, None, None, f'missing key "{prefix}{key}"')
     for key in table:
-        if key not in allowed:
-            expected = ", ".join(f'"{prefix}{k}"' for k in allowed)
+        if key not in allowed and key not in optional:
+            expected = ", ".join(f'"{prefix}{k}"' for k in (*allowed, *optional))
             problems.add(PLAN_FILE, None, None, f'unknown key "{prefix}{key}" (expected {expected})')
 
 
@@ -224,6 +271,177 @@ def _national(table: Mapping[str, Any], problems: _Problems) -> NationalSeats | 
         pleo=counts["pleo"],
         threshold_percent=counts["threshold_percent"],
     )
+
+
+def _settings(table: Mapping[str, Any], problems: _Problems) -> PlanSettings | None:
+    """The ``[caucus]`` table: party, date, doors_close, time_zone; optionally hotline, example_code."""
+    before = len(problems.items)
+    _check_keys(table, _CAUCUS_KEYS, "caucus.", problems, _CAUCUS_OPTIONAL)
+
+    def bad(key: str, what: str) -> None:
+        problems.add(PLAN_FILE, None, None, f'key "caucus.{key}": {what}')
+
+    party = table.get("party")
+    if "party" in table and (not isinstance(party, str) or not party.strip()):
+        bad("party", f"must be the party's name as printed on cards and pages, not {party!r}")
+    date = _toml_date(table.get("date"))
+    if "date" in table and date is None:
+        bad("date", f"must be the caucus day written 2020-02-03 (a TOML date), not {table.get('date')!r}")
+    doors = _toml_time(table.get("doors_close"))
+    if "doors_close" in table and doors is None:
+        bad("doors_close", f"must be a time of day written 19:00 (24-hour clock), not {table.get('doors_close')!r}")
+    zone = table.get("time_zone")
+    if "time_zone" in table and not _is_zone(zone):
+        bad("time_zone", f'{zone!r} is not an IANA time zone name (such as "America/Chicago" or "America/New_York")')
+    raw_hotline = table.get("hotline", [])
+    numbers = [raw_hotline] if isinstance(raw_hotline, str) else raw_hotline
+    hotline: list[str] = []
+    if not isinstance(numbers, list):
+        bad("hotline", f"must be a phone number or a list of them, not {raw_hotline!r}")
+    else:
+        for number in numbers:
+            problem = phone_problem(number)
+            if problem is not None:
+                bad("hotline", problem)
+            elif number.strip() in hotline:
+                bad("hotline", f'"{number.strip()}" is listed twice')
+            else:
+                hotline.append(number.strip())
+    example = table.get("example_code", "")
+    if not isinstance(example, str):
+        bad("example_code", f"must be a precinct code of precincts.csv, not {example!r}")
+    if len(problems.items) > before:
+        return None
+    assert isinstance(party, str) and date is not None and doors is not None and isinstance(zone, str)
+    return PlanSettings(party=party.strip(), date=date, doors_close=doors, time_zone=zone,
+                        hotline=tuple(hotline), example_code=str(example).strip())
+
+
+def _toml_date(value: object) -> dt.date | None:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _toml_time(value: object) -> dt.time | None:
+    if isinstance(value, dt.time):
+        return None if value.tzinfo is not None else value
+    if isinstance(value, str) and len(value.strip()) in (5, 8):
+        try:
+            return dt.time.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _is_zone(value: object) -> bool:
+    if not isinstance(value, str) or ("/" not in value and value != "UTC"):
+        return False  # abbreviations such as "CST" name no rules for daylight saving time
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _check_example_code(settings: PlanSettings, precincts: Sequence[Precinct], problems: _Problems
+                        ) -> PlanSettings:
+    """The example code must be a precinct of the plan; by default, the first precinct's code."""
+    codes = [p.code for p in precincts]
+    if not settings.example_code:
+        first = next((p.code for p in precincts if p.kind == "precinct"), codes[0] if codes else "")
+        return PlanSettings(settings.party, settings.date, settings.doors_close, settings.time_zone,
+                            settings.hotline, first)
+    if settings.example_code not in codes:
+        problems.add(PLAN_FILE, None, None, f'key "caucus.example_code": "{settings.example_code}" is not a '
+                                            f"precinct code of {PRECINCTS_FILE}")
+    return settings
+
+
+def _read_boundaries(text: str, counties: Mapping[str, County], problems: _Problems) -> Boundaries | None:
+    """``boundaries.geojson``: a FeatureCollection with one feature per county (``properties.county``, a
+    Polygon or MultiPolygon in longitude/latitude degrees); every county of kind ``county`` exactly once."""
+    before = len(problems.items)
+
+    def bad(what: str) -> None:
+        problems.add(BOUNDARIES_FILE, None, None, what)
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        bad(f"not valid JSON: {exc}")
+        return None
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" \
+            or not isinstance(data.get("features"), list):
+        bad('must be a GeoJSON FeatureCollection ({"type": "FeatureCollection", "features": [...]})')
+        return None
+    shapes: dict[str, tuple[Polygon, ...]] = {}
+    for index, feature in enumerate(data["features"]):
+        where = f"feature {index + 1}"
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        name = props.get("county") if isinstance(props, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            bad(f'{where}: needs properties.county, the county\'s name as in {COUNTIES_FILE}')
+            continue
+        where = f'{where} ("{name}")'
+        county = counties.get(name)
+        if county is None:
+            bad(f'{where}: unknown county "{name}" (not in {COUNTIES_FILE})')
+            continue
+        if county.kind != "county":
+            bad(f"{where}: {name} is a {county.kind}; only counties are drawn on the map")
+            continue
+        if name in shapes:
+            bad(f"{where}: {name} has a boundary already")
+            continue
+        polygons = _polygons(feature.get("geometry"))
+        if isinstance(polygons, str):
+            bad(f"{where}: geometry {polygons}")
+            continue
+        shapes[name] = polygons
+    missing = [c.name for c in counties.values() if c.kind == "county" and c.name not in shapes]
+    if missing and len(problems.items) == before:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        bad(f"every county needs a boundary; none for {shown}")
+    if len(problems.items) > before:
+        return None
+    return Boundaries(MappingProxyType({n: shapes[n] for n in counties if n in shapes}))
+
+
+def _polygons(geometry: object) -> tuple[Polygon, ...] | str:
+    """The polygons of a GeoJSON Polygon or MultiPolygon, or what is wrong with it."""
+    if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+        return 'must be a GeoJSON "Polygon" or "MultiPolygon"'
+    coordinates = geometry.get("coordinates")
+    parts = [coordinates] if geometry["type"] == "Polygon" else coordinates
+    if not isinstance(parts, list) or not parts:
+        return "has no coordinates"
+    polygons = []
+    for part in parts:
+        if not isinstance(part, list) or not part:
+            return "has a polygon without rings"
+        rings = []
+        for ring in part:
+            if not isinstance(ring, list) or len(ring) < 4:
+                return "has a ring of fewer than 4 positions (a closed ring repeats its first position)"
+            points = []
+            for position in ring:
+                if not isinstance(position, list) or len(position) < 2 or not all(
+                        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                        for v in position[:2]):
+                    return f"has a position {position!r} that is not [longitude, latitude]"
+                lon, lat = float(position[0]), float(position[1])
+                if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                    return f"has a position {position!r} outside longitude -180..180, latitude -90..90"
+                points.append((lon, lat))
+            rings.append(tuple(points))
+        polygons.append(tuple(rings))
+    return tuple(polygons)
 
 
 def _seat_count(table: Mapping[str, Any], key: str, label: str, problems: _Problems) -> int:
@@ -449,4 +667,5 @@ def _check_county_sums(
             )
 
 
-__all__ = ["EXPECTED_COLUMN", "PlanError", "list_bundled_plans", "load_plan", "read_plan_dir"]
+__all__ = ["BOUNDARIES_FILE", "EXPECTED_COLUMN", "PLAN_FILES", "PlanError", "list_bundled_plans", "load_plan",
+           "read_plan_dir", "read_plan_files"]

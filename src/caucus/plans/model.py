@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
+from caucus.plans.settings import Boundaries, PlanSettings
+
 CountyKind = Literal["county", "satellite-pool"]
 PrecinctKind = Literal["precinct", "satellite"]
 
@@ -111,6 +113,12 @@ class Plan:
     """Counties and satellite pools by name, in file order."""
     precincts: tuple[Precinct, ...]
     national: NationalSeats
+    settings: PlanSettings
+    """The ``[caucus]`` table: party, caucus day, doors-close time, time zone, hotline, example code."""
+    boundaries: Boundaries | None = None
+    """The counties' boundaries (``boundaries.geojson``), for the public map; None: the plan has none."""
+    files: Mapping[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    """The plan's files as read (name -> bytes): every release publishes them (docs/publish.md)."""
     _by_code: dict[str, Precinct] = field(init=False, repr=False, compare=False)
     _by_name: dict[tuple[str, str], Precinct] = field(init=False, repr=False, compare=False)
     _by_county: dict[str, tuple[Precinct, ...]] = field(init=False, repr=False, compare=False)

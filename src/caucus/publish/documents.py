@@ -11,6 +11,10 @@
     feed/changes.json                    what changed since the previous release, precinct by precinct
     nist/election-report.json            the NIST SP 1500-100 v2 JSON export
 
+and :func:`plan_documents` the plan the release was computed with, as its files were read::
+
+    plan/plan.toml  plan/counties.csv  plan/precincts.csv  [plan/boundaries.geojson]
+
 The same inputs always give the same bytes (the golden tests rely on it). Formats: docs/feed.md. The small
 documents read by people (release, statewide, changes) are indented; the many or large ones are compact
 (Python's C encoder only runs without indentation: several times faster, which is release latency).
@@ -152,3 +156,12 @@ def build_documents(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record]
     files["nist/election-report.json"] = json_bytes(
         election_report(plan, meta, records, sdes=sdes, state=state, reporting=reporting), compact=True)
     return files
+
+
+PLAN_DIR = "plan/"
+
+
+def plan_documents(plan: Plan) -> dict[str, bytes]:
+    """The plan's own files under ``plan/``, byte for byte: with them (hashed in the manifest) anyone can
+    recompute the release without any other copy of the plan (``caucus verify-release``)."""
+    return {PLAN_DIR + name: data for name, data in plan.files.items()}

@@ -108,8 +108,9 @@ def election_report(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record]
         "SequenceEnd": 1,
         "Status": _status(meta, reporting, state.total),
         "VendorApplicationId": f"caucus {__version__}",
-        "Party": [{"@id": "party-dem", "@type": "ElectionResults.Party", "Name": _text("Democratic Party"),
-                   "Abbreviation": _text("DEM")}],
+        "Party": [{"@id": "party-dem", "@type": "ElectionResults.Party", "Name": _text(plan.settings.party),
+                   "Abbreviation": _text("".join(w[0] for w in plan.settings.party.split() if w[:1].isupper())
+                                         or plan.settings.party)}],
         "GpUnit": units,
         "Election": [{
             "@type": "ElectionResults.Election", "ElectionScopeId": "gp-state", "Name": _text(meta.title),

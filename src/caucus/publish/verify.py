@@ -2,7 +2,9 @@
 released precinct's delegates and SDEs recomputed from its published alignments with :mod:`caucus.rules`,
 and every published total (county, statewide, precincts reporting, national delegate projection).
 
-Used by ``caucus verify-release``; it trusts nothing of the release but the plan it names.
+Used by ``caucus verify-release``. It needs nothing but the release: the plan the release was computed with
+is published in it (``plan/``, hashed in the manifest) and read from there, for any party's plan. Only a
+release made before plans were published (no ``plan/plan.toml``) falls back to a bundled plan of its name.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from caucus.plans import Plan, load_plan
+from caucus.plans import Plan, PlanError, list_bundled_plans, load_plan, read_plan_files
+from caucus.publish.documents import PLAN_DIR
 from caucus.publish.model import slug
 from caucus.publish.tally import national_projection, published_sdes, totals_of
 from caucus.rules import ChanceOutcome, allocate, get_ruleset
@@ -130,16 +133,35 @@ def _compare(what: str, published: Any, expected: Any, result: Verification) -> 
         result.problems.append(f"{what}: published {published}, recomputed {expected}")
 
 
+def _published_plan(files: dict[str, bytes], name: str, result: Verification) -> Plan | None:
+    """The plan published in the release (``plan/``); for an older release without it, the bundled plan of
+    its name. None (with a problem) when there is neither, or the published plan does not load."""
+    published = {path.removeprefix(PLAN_DIR): data for path, data in files.items() if path.startswith(PLAN_DIR)}
+    if not published:
+        if name in list_bundled_plans():
+            return load_plan(name)
+        result.problems.append(f"the release publishes no plan ({PLAN_DIR}plan.toml) and {name!r} is not a "
+                               f"bundled plan: its results cannot be recomputed")
+        return None
+    try:
+        plan = read_plan_files(published)
+    except PlanError as exc:
+        result.problems.append(f"the published plan ({PLAN_DIR}) does not load: {exc}")
+        return None
+    if plan.name != name:
+        result.problems.append(f"release.json names plan {name!r}, the published plan is {plan.name!r}")
+    return plan
+
+
 def verify(fetch: Fetch, number: int, *, expect_manifest: str | None = None) -> Verification:
     """Check release ``number`` read through ``fetch`` (see the module docstring); ``expect_manifest``: the
     sha256 its manifest.json must have."""
     result = Verification(number, "")
     files = _check_manifest(fetch, result, expect_manifest)
     meta = json.loads(files["release.json"])
-    if meta.get("ledgerHead") != result.ledger_head:
-        result.problems.append(f"release.json: ledgerHead {meta.get('ledgerHead')}, the manifest says "
-                               f"{result.ledger_head}")
-    plan = load_plan(meta["plan"])
+    plan = _published_plan(files, str(meta["plan"]), result)
+    if plan is None:
+        return result
     records: dict[str, dict[str, Any]] = {}
     for p in plan.precincts:
         data = files.get(f"feed/precinct/{slug(p.code)}.json")

@@ -135,6 +135,8 @@ def synthetic_truth(directory: Path, precincts: int, seed: int = 2020) -> Ground
     districts = "\n".join(f'"{d}" = {3 + i}' for i, d in enumerate(DISTRICTS))
     (directory / "plan.toml").write_text(
         f'name = "synthetic-{precincts}-{seed}"\ntitle = "A synthetic state of {precincts} precincts '
-        f'(seed {seed})"\nruleset = "iowa-2020"\ncandidates = [{names}]\n\n[national]\nat_large = 6\npleo = 3\n'
+        f'(seed {seed})"\nruleset = "iowa-2020"\ncandidates = [{names}]\n\n'
+        '[caucus]\nparty = "Synthetic State Party"\ndate = 2028-02-07\ndoors_close = 19:00:00\n'
+        'time_zone = "America/Chicago"\n\n[national]\nat_large = 6\npleo = 3\n'
         f'threshold_percent = 15\n\n[national.districts]\n{districts}\n')
     return GroundTruth(str(directory.resolve()), f"synthetic:{precincts}:{seed}", truths)

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from caucus.plans.settings import PlanSettings
 
 
 @dataclass(frozen=True)
@@ -30,9 +33,18 @@ class ServiceError(Exception):
         self.fields: tuple[FieldProblem, ...] = tuple(fields)
 
 
+#: the plan settings whose time zone messages use (set per request by the web app for its election's plan;
+#: unset: UTC). A context variable, so that it follows each request and never leaks between elections.
+DISPLAY_SETTINGS: ContextVar[PlanSettings | None] = ContextVar("caucus_display_settings", default=None)
+
+
 def clock_time(moment: datetime) -> str:
-    """``21:42 UTC``: a time a person on the phone can read back."""
-    return moment.strftime("%H:%M UTC")
+    """``7:42 pm CST``: a time a person on the phone can read back, in the plan's time zone when a request
+    set it (:data:`DISPLAY_SETTINGS`); ``01:42 UTC`` otherwise."""
+    settings = DISPLAY_SETTINGS.get()
+    if settings is None:
+        return moment.strftime("%H:%M UTC")
+    return settings.clock(moment)
 
 
 def about(delta: timedelta) -> str:

@@ -3,7 +3,9 @@
 A record is plain JSON data (canonical JSON is what the ``release_precincts`` table stores and what the
 snapshot builder reads): the numbers (attendance, first and final alignment, county delegates, SDEs as
 4-decimal strings) and the provenance (each stage's channel and receipt time, every correction with its
-reason and the numbers before and after, the checks' findings). Actors are not published.
+reason and the numbers before and after, the checks' findings). Actors are not published: a correction
+names the role of whoever made it ("precinct chair", "hotline operator", "reviewer"), never a username, and
+a correction made by HQ staff in the chair's or the hotline's channel is published as channel ``hq-review``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,24 @@ def _numbers(payload: Mapping[str, Any], key: str) -> dict[str, int]:
     if not isinstance(value, Mapping):
         return {}
     return {str(g): int(n) for g, n in sorted(value.items())}
+
+
+#: the staff roles a public record may name (caucus.ledger.schema.STAFF_ROLES)
+_ROLES = {"admin": "HQ administrator", "operator": "hotline operator", "reviewer": "reviewer",
+          "director": "director", "observer": "observer", "chair": "precinct chair"}
+
+
+def public_source(entry: LedgerEntry) -> tuple[str, str]:
+    """(channel, by) as a release publishes them: the channel the entry came through, and who made it by role
+    only. An entry that HQ staff recorded in the app's or the hotline's channel (a reviewer's correction, a
+    recanvass) is channel ``hq-review``."""
+    role = entry.actor.partition(":")[0]
+    by = _ROLES.get(role, "HQ staff")
+    if (entry.channel == "app" and role == "chair") or (entry.channel == "hotline" and role == "operator"):
+        return entry.channel, by
+    if entry.channel in ("app", "hotline"):
+        return "hq-review", by
+    return entry.channel, by
 
 
 def _stage_numbers(entry: LedgerEntry) -> Any:
@@ -51,7 +71,8 @@ def precinct_record(status: PrecinctStatus) -> Record:
             "stage": entry.stage,
             "seq": entry.seq,
             "supersedes": entry.supersedes_seq,
-            "channel": entry.channel,
+            "channel": public_source(entry)[0],
+            "by": public_source(entry)[1],
             "receivedAt": iso_utc(entry.received_at),
             "reason": entry.reason or "",
             "before": _stage_numbers(before) if before is not None else None,
@@ -72,7 +93,8 @@ def precinct_record(status: PrecinctStatus) -> Record:
         "chance": list(final.get("chance") or []),
         "ledgerSeq": status.history[-1].seq,
         "stages": [
-            {"stage": stage, "channel": entry.channel, "receivedAt": iso_utc(entry.received_at), "seq": entry.seq}
+            {"stage": stage, "channel": public_source(entry)[0], "receivedAt": iso_utc(entry.received_at),
+             "seq": entry.seq}
             for stage in STAGE_ORDER
             for entry in status.stages.get(stage, ())
         ],

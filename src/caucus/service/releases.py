@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import re
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -53,7 +52,7 @@ from caucus.ledger.schema import (
     release_precincts,
     releases,
 )
-from caucus.publish.documents import build_documents
+from caucus.publish.documents import build_documents, plan_documents
 from caucus.publish.model import ReleaseMeta, iso
 from caucus.publish.store import Snapshot, SnapshotStore, manifest_of
 from caucus.service.context import ElectionContext
@@ -64,10 +63,6 @@ from caucus.service.status import PrecinctStatus, read_statuses
 
 CONTINUOUS_ACTOR = "continuous-release"
 MAX_ATTEMPTS = 5
-_DATE = re.compile(r"(\d{1,2}) (January|February|March|April|May|June|July|August|September|October|November|"
-                   r"December) (\d{4})")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
 
 
 class ReleaseInvalid(ServiceError):
@@ -158,15 +153,6 @@ class ReleasePreview:
     @property
     def held_count(self) -> int:
         return len(self.held)
-
-
-def election_date(title: str) -> str | None:
-    """``2020-02-03`` from a plan title naming the day (``..., 3 February 2020``), else None."""
-    match = _DATE.search(title)
-    if match is None:
-        return None
-    day, month, year = match.groups()
-    return f"{year}-{_MONTHS.index(month) + 1:02d}-{int(day):02d}"
 
 
 PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
@@ -418,12 +404,13 @@ class ReleaseService:
         return ReleaseMeta(election=self.context.slug, title=plan.title, number=number, created_at=created_at,
                            status=status, test=test, zero=zero, note=note, certified_act=act,
                            previous=number - 1 if number - 1 > epoch.releases_through else None,
-                           election_date=election_date(plan.title), correction_of=correction_of,
+                           election_date=plan.settings.date.isoformat(), correction_of=correction_of,
                            ledger_head=ledger_head)
 
     def _snapshot(self, meta: ReleaseMeta, records: Mapping[str, Record], changes: builtins.list[dict[str, Any]],
                   released_in: Mapping[str, int]) -> Snapshot:
         files = build_documents(self.context.plan, meta, records, changes, released_in)
+        files.update(plan_documents(self.context.plan))
         for record in records.values():
             for photo in record.get("photos") or ():
                 files[photo["path"]] = self._photos.published_bytes(int(photo["id"]), photo["sha256"])

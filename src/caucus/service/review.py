@@ -36,6 +36,7 @@ from caucus.service.corrections import Correction, StageCorrection
 from caucus.service.errors import LedgerTimeout
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES
 from caucus.service.hq_errors import ReviewActionInvalid, StaffInputInvalid
+from caucus.service.release_records import public_source
 from caucus.service.reports import ReportService, StageReport, SubmitResult
 from caucus.service.status import PrecinctStatus, read_status, read_statuses
 
@@ -156,7 +157,8 @@ class ReviewService:
             targets = [e for e in status.stages.get(chosen.stage, ()) if not same_meaning(e, chosen)]
             if not targets:
                 raise ReviewActionInvalid(f"every channel already agrees with entry #{seq}")
-            reason = f"review: accepted entry #{seq} ({chosen.channel}, {chosen.actor}): {note}"
+            # the reason is published with the correction: who made the entry by role, never by username
+            reason = f"review: accepted entry #{seq} ({chosen.channel}, {public_source(chosen)[1]}): {note}"
             for target in targets:
                 self._write(precinct, target, chosen.payload, reviewer, reason=reason, key=f"{key}:{target.seq}")
         self._audit(reviewer, "review.accept-version", {"precinct": precinct, "seq": seq,

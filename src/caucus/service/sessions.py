@@ -139,9 +139,10 @@ class SessionService:
         if isinstance(reserved, Throttled):
             whose = "from this network address" if reserved.scope == "client" else \
                 f"for precinct {info.code} from this network address"
+            hotline = self.context.plan.settings.hotline_text
             raise TooManySignIns(f"too many failed sign-ins {whose} ({reserved.failures} in the last hour)",
-                                 reserved.until, now, "check the credential card; call the hotline if you need "
-                                 "help now")
+                                 reserved.until, now, "check the credential card; call the hotline"
+                                 f"{f' ({hotline})' if hotline else ''} if you need help now")
         with self.engine.connect() as conn:
             active = conn.execute(
                 select(credentials.c.id, credentials.c.secret_hash)

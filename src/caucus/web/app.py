@@ -29,7 +29,7 @@ from caucus.web.headers import SecurityHeadersMiddleware
 from caucus.web.hq import LARGE_BODIES as HQ_LARGE_BODIES
 from caucus.web.hq import ROUTERS as HQ_ROUTERS
 from caucus.web.hq import install_hq_error_pages
-from caucus.web.middleware import BodyLimitMiddleware
+from caucus.web.middleware import BodyLimitMiddleware, LocalTimeMiddleware
 from caucus.web.public import events as public_events
 from caucus.web.public import feed as public_feed
 from caucus.web.public import pages as public_pages
@@ -81,6 +81,7 @@ def create_app(
     )
     install_error_handlers(app)
     install_hq_error_pages(app)
+    app.add_middleware(LocalTimeMiddleware)  # innermost: times in messages in the plan's zone
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
                        larger={**CHAIR_LARGE_BODIES, **HQ_LARGE_BODIES})
     app.add_middleware(SecurityHeadersMiddleware)  # inside ClientAddressMiddleware: it sees the scheme

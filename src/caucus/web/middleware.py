@@ -72,3 +72,25 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class LocalTimeMiddleware:
+    """Messages that name a time (a throttle's end, a session's expiry, an earlier receipt) say it in the
+    election's plan time zone: sets :data:`caucus.service.errors.DISPLAY_SETTINGS` for each request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from caucus.service.errors import DISPLAY_SETTINGS  # noqa: PLC0415
+        from caucus.web.services import STATE_KEY  # noqa: PLC0415
+
+        services = (scope.get("state") or {}).get(STATE_KEY) if scope["type"] == "http" else None
+        if services is None:
+            await self.app(scope, receive, send)
+            return
+        token = DISPLAY_SETTINGS.set(services.context.plan.settings)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            DISPLAY_SETTINGS.reset(token)

@@ -19,7 +19,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from caucus import __version__
+from caucus.plans import PlanSettings
 from caucus.web.access import access
+from caucus.web.services import services_of
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -39,9 +41,10 @@ def _templates() -> Environment:
 
 
 @functools.cache
-def shell_version() -> str:
-    """A hash of the shell's files (and the package version): the service worker's cache name."""
-    digest = hashlib.sha256(__version__.encode())
+def shell_version(settings: PlanSettings | None = None) -> str:
+    """A hash of the shell's files, the package version and the plan's settings (the page shows them): the
+    service worker's cache name."""
+    digest = hashlib.sha256(__version__.encode() + repr(settings).encode())
     for name in SHELL_FILES:
         digest.update(name.encode() + b"\0" + (STATIC / name).read_bytes())
     digest.update((HERE / "templates" / "index.html").read_bytes())
@@ -62,8 +65,10 @@ def chair_redirect(request: Request) -> RedirectResponse:
 
 
 @router.get(f"{BASE}/", dependencies=[access("public")])
-def chair_shell() -> Response:
-    html = _templates().get_template("index.html").render(version=shell_version(), base=BASE)
+def chair_shell(request: Request) -> Response:
+    settings = services_of(request).context.plan.settings
+    html = _templates().get_template("index.html").render(version=shell_version(settings), base=BASE,
+                                                          settings=settings)
     response = Response(html, media_type="text/html; charset=utf-8")
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
@@ -91,10 +96,11 @@ def manifest() -> Response:
 
 
 @router.get(f"{BASE}/sw.js", dependencies=[access("public")])
-def service_worker() -> Response:
+def service_worker(request: Request) -> Response:
     script = (STATIC / "sw.js").read_text(encoding="utf-8")
     shell = [f"{BASE}/", f"{BASE}/manifest.webmanifest", *(f"{BASE}/static/{n}" for n in SHELL_FILES)]
-    script = script.replace("__VERSION__", shell_version()).replace("__SHELL__", json.dumps(shell))
+    version = shell_version(services_of(request).context.plan.settings)
+    script = script.replace("__VERSION__", version).replace("__SHELL__", json.dumps(shell))
     response = Response(script, media_type="text/javascript; charset=utf-8")
     response.headers["Service-Worker-Allowed"] = f"{BASE}/"
     return _no_cache(response)

@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 
+from caucus.plans import PlanSettings
+
 WIDTH, HEIGHT, PAD = 640, 220, 36
 
 
-def line_chart(points: Sequence[tuple[datetime, int]], *, total: int, label: str) -> str:
-    """A step line of a count over time, with the y axis from 0 to ``total``; an empty chart says so."""
+def line_chart(points: Sequence[tuple[datetime, int]], *, total: int, label: str, settings: PlanSettings) -> str:
+    """A step line of a count over time, with the y axis from 0 to ``total``; an empty chart says so. Times
+    are the plan's local ones (``settings``)."""
     title = f'<title>{escape(label)}</title>'
     if not points:
         return (f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(label)}">{title}'
@@ -33,8 +36,8 @@ def line_chart(points: Sequence[tuple[datetime, int]], *, total: int, label: str
         f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{HEIGHT - PAD}" class="axis"/>'
         f'<text x="{PAD - 4}" y="{PAD + 4}" text-anchor="end">{top}</text>'
         f'<text x="{PAD - 4}" y="{HEIGHT - PAD}" text-anchor="end">0</text>'
-        f'<text x="{PAD}" y="{HEIGHT - 10}">{start:%H:%M}</text>'
-        f'<text x="{WIDTH - PAD}" y="{HEIGHT - 10}" text-anchor="end">{last_at:%H:%M} UTC</text>'
+        f'<text x="{PAD}" y="{HEIGHT - 10}">{escape(settings.clock(start))}</text>'
+        f'<text x="{WIDTH - PAD}" y="{HEIGHT - 10}" text-anchor="end">{escape(settings.clock(last_at))}</text>'
         f'<polyline points="{path}" class="series"/>'
         f'<text x="{x(last_at):.1f}" y="{y(last_n) - 6:.1f}" text-anchor="end">{last_n}</text></svg>'
     )

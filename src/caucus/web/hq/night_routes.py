@@ -29,5 +29,6 @@ def night(request: Request, principal: Staff) -> Response:
     statuses = read_statuses(services.engine, services.context)
     progress = services.readiness.night(statuses)
     total = len(statuses)
-    chart = line_chart(progress.reporting_over_time, total=total, label="precincts reporting over time")
+    chart = line_chart(progress.reporting_over_time, total=total, label="precincts reporting over time",
+                       settings=services.context.plan.settings)
     return page(request, "night.html", principal, n=progress, total=total, chart=chart)

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -33,8 +34,14 @@ MAX_NUMBER = 100_000
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters["hhmm"] = lambda at: at.strftime("%H:%M UTC") if at is not None else ""
+    env.filters["hhmm"] = _hhmm
     return env
+
+
+@pass_context
+def _hhmm(context: Context, at: Any) -> str:
+    """A time as staff read it: ``7:45 pm CST``, in the plan's time zone (docs/plan-format.md)."""
+    return str(context["plan_settings"].clock(at)) if at is not None else ""
 
 
 def page(request: Request, template: str, principal: Principal | None = None, *, status: int = 200,
@@ -45,7 +52,7 @@ def page(request: Request, template: str, principal: Principal | None = None, *,
         principal=principal, staff=staff, csrf=staff.csrf_token if staff is not None else "",
         csrf_field=CSRF_FIELD, mode=services.mode(), election=services.context.slug,
         candidates=services.context.candidates, new_key=secrets.token_urlsafe(12), stage_titles=STAGE_TITLES,
-        **context)
+        plan_settings=services.context.plan.settings, **context)
     response = HTMLResponse(html, status_code=status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "

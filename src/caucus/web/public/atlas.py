@@ -1,36 +1,31 @@
-"""Iowa's county boundaries, server-side: the vendored us-atlas TopoJSON decoded to SVG paths.
+"""A plan's county map, server-side: the plan's own boundaries (``boundaries.geojson``, docs/plan-format.md)
+projected to SVG paths. A plan without boundaries has no map (never another state's).
 
-TopoJSON stores shared arcs, delta-encoded and quantized; a county polygon lists arc indexes (``~i`` for
-arc ``i`` reversed). We decode the 99 Iowa counties (state FIPS 19) once, project them with a plain
-equirectangular projection scaled by cos(42°) (good enough for one state) and keep one SVG path per county.
+The projection is a plain equirectangular one scaled by the cosine of the map's middle latitude (good enough
+for one state); each county is one SVG path, labelled at the middle of its bounding box.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-ATLAS = Path(__file__).parent / "static" / "us-atlas" / "counties-10m.json"
-IOWA_FIPS = "19"
+from caucus.plans import Plan
+
 WIDTH = 640.0
-_COS = math.cos(math.radians(42.0))
 
 
 @dataclass(frozen=True)
 class CountyShape:
     name: str
-    fips: str
     path: str  # SVG path data
     label_x: float
     label_y: float
 
 
 @dataclass(frozen=True)
-class IowaMap:
+class CountyMap:
     width: float
     height: float
     counties: tuple[CountyShape, ...]
@@ -40,58 +35,29 @@ class IowaMap:
         return f"0 0 {self.width:.0f} {self.height:.0f}"
 
 
-def _decode_arcs(topology: dict[str, Any]) -> list[list[tuple[float, float]]]:
-    (sx, sy), (tx, ty) = topology["transform"]["scale"], topology["transform"]["translate"]
-    arcs = []
-    for arc in topology["arcs"]:
-        x = y = 0
-        points = []
-        for dx, dy in arc:
-            x += dx
-            y += dy
-            points.append((x * sx + tx, y * sy + ty))
-        arcs.append(points)
-    return arcs
-
-
-def _ring(arcs: list[list[tuple[float, float]]], indexes: list[int]) -> list[tuple[float, float]]:
-    points: list[tuple[float, float]] = []
-    for index in indexes:
-        arc = arcs[index] if index >= 0 else arcs[~index][::-1]
-        points.extend(arc if not points else arc[1:])
-    return points
-
-
 @functools.cache
-def iowa_map(atlas: Path = ATLAS) -> IowaMap:
-    """The Iowa county map (decoded once per process)."""
-    topology = json.loads(atlas.read_text())
-    arcs = _decode_arcs(topology)
-    polygons: dict[str, tuple[str, list[list[list[tuple[float, float]]]]]] = {}
-    for geometry in topology["objects"]["counties"]["geometries"]:
-        if not str(geometry.get("id", "")).startswith(IOWA_FIPS):
-            continue
-        parts = [geometry["arcs"]] if geometry["type"] == "Polygon" else geometry["arcs"]
-        polygons[geometry["id"]] = (geometry["properties"]["name"],
-                                    [[_ring(arcs, ring) for ring in polygon] for polygon in parts])
-    every = [p for _, polys in polygons.values() for poly in polys for ring in poly for p in ring]
-    west, east = min(p[0] for p in every), max(p[0] for p in every)
-    south, north = min(p[1] for p in every), max(p[1] for p in every)
-    scale = WIDTH / ((east - west) * _COS)
-    height = (north - south) * scale
+def plan_map(plan: Plan) -> CountyMap | None:
+    """The plan's county map (projected once per plan and process); None if the plan has no boundaries."""
+    boundaries = plan.boundaries
+    if boundaries is None or not boundaries.counties:
+        return None
+    west, south, east, north = boundaries.extent
+    cos = math.cos(math.radians((north + south) / 2))
+    span = max((east - west) * cos, north - south, 1e-9)
+    scale = WIDTH / span
+    width, height = (east - west) * cos * scale, (north - south) * scale
 
-    def project(point: tuple[float, float]) -> tuple[float, float]:
-        return (point[0] - west) * _COS * scale, (north - point[1]) * scale
+    def project(lon: float, lat: float) -> tuple[float, float]:
+        return (lon - west) * cos * scale, (north - lat) * scale
 
     shapes = []
-    for fips, (name, polys) in sorted(polygons.items(), key=lambda kv: kv[1][0]):
-        commands = []
-        xs, ys = [], []
-        for poly in polys:
-            for ring in poly:
-                projected = [project(p) for p in ring]
+    for name, polygons in boundaries.counties.items():
+        commands, xs, ys = [], [], []
+        for polygon in polygons:
+            for ring in polygon:
+                projected = [project(lon, lat) for lon, lat in ring]
                 xs += [x for x, _ in projected]
                 ys += [y for _, y in projected]
                 commands.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in projected) + "Z")
-        shapes.append(CountyShape(name, fips, "".join(commands), (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2))
-    return IowaMap(WIDTH, height, tuple(shapes))
+        shapes.append(CountyShape(name, "".join(commands), (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2))
+    return CountyMap(max(width, 1.0), max(height, 1.0), tuple(shapes))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,9 @@ from starlette.responses import HTMLResponse, Response
 from caucus.plans import Plan
 from caucus.publish.model import slug
 from caucus.web.access import access
-from caucus.web.public.atlas import iowa_map
+from caucus.web.public.atlas import plan_map
 from caucus.web.public.reader import NotPublished, SnapshotReader
+from caucus.web.public.wording import chance_sentences, channel_name, correction_sentence
 from caucus.web.services import services_of
 
 HERE = Path(__file__).parent
@@ -37,6 +38,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.filters["when"] = _when
+    env.filters["channel"] = channel_name
     return env
 
 
@@ -51,10 +53,14 @@ def _blend(color: str, share: float) -> str:
     return "#" + "".join(f"{round(255 - (255 - c) * strength):02x}" for c in (r, g, b))
 
 
-def _when(text: str) -> str:
-    """``04 Feb 2020, 01:00:07 UTC`` from an ISO 8601 UTC time."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-    return moment.strftime("%d %b %Y, %H:%M:%S UTC")
+@jinja2.pass_context
+def _when(context: jinja2.runtime.Context, text: str) -> str:
+    """``Mon 3 Feb 2020, 7:00:07 pm CST``: an ISO 8601 time of the feed in the plan's time zone."""
+    return str(context["plan_settings"].moment(_parse(text)))
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -63,14 +69,15 @@ def _render(request: Request, template: str, status_code: int = 200, **context: 
     plan = services.context.plan
     base: dict[str, Any] = {"election_title": plan.title, "title": plan.title, "refresh_seconds": REFRESH_SECONDS,
                             "release": None, "test": reader.mode(services.context.mode) == "test", "zero": False,
-                            "certified": False,
+                            "certified": False, "plan_settings": plan.settings, "party": plan.settings.party,
                             "candidates": plan.candidates}
     header = context.pop("header", None)
     if header is not None:
         index = reader.index(header["release"])
         base.update(release=header["release"], test=header["test"], zero=header["zero"], status=header["status"],
                     status_label=_status_label(header), certified=header["status"] == "certified",
-                    last_updated=header["lastUpdated"], last_updated_text=_when(header["lastUpdated"]),
+                    last_updated=header["lastUpdated"],
+                    last_updated_text=plan.settings.moment(_parse(header["lastUpdated"])),
                     manifest_sha256=index.manifest_sha256)
     html = environment().get_template(template).render(**{**base, **context})
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-cache"})
@@ -109,13 +116,15 @@ def statewide(request: Request) -> HTMLResponse:
     counties = {c["name"]: c for c in reader.json("feed/counties.json", number)["counties"]}
     palette = colors(plan)
     fills = {}
-    for shape in iowa_map().counties:
+    county_map = plan_map(plan)
+    for shape in county_map.counties if county_map is not None else ():
         leader = (counties.get(shape.name) or {}).get("sdeLeader")
         fills[shape.name] = _blend(palette[leader["name"]], float(leader["marginShare"])) if leader else NO_RESULTS
     shown_leaders = sorted({c["sdeLeader"]["name"] for c in counties.values() if c.get("sdeLeader")})
     return _render(request, "statewide.html", header=state, state=state, counties=counties,
-                   county_list=list(counties.values()), map=iowa_map(), fills=fills, colors=palette,
-                   legend=[(g, palette[g]) for g in shown_leaders])
+                   county_list=list(counties.values()), map=county_map, fills=fills, colors=palette,
+                   legend=[(g, palette[g]) for g in shown_leaders],
+                   map_counties=len(county_map.counties) if county_map is not None else 0)
 
 
 @router.get("/county/{name}", response_class=HTMLResponse, dependencies=[access("public")])
@@ -152,8 +161,13 @@ def precinct(request: Request, name: str) -> HTMLResponse:
             record = reader.json(f"feed/precinct/{name}.json", state[0])
         except NotPublished:
             record = None
+    settings = services.context.plan.settings
+    chance = chance_sentences(record) if record else []
+    corrections = [(correction_sentence(c, settings.moment(_parse(c["receivedAt"]))), c.get("reason") or "")
+                   for c in (record or {}).get("corrections", ())]
     return _render(request, "precinct.html", header=state[1] if state else None, precinct=info, record=record,
-                   county_slug=slug(fact.county), title=f"{fact.name}: results")
+                   county_slug=slug(fact.county), title=f"{fact.name}: results", chance=chance,
+                   corrections=corrections)
 
 
 @router.get("/feed", response_class=HTMLResponse, dependencies=[access("public")])

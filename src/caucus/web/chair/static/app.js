@@ -5,7 +5,7 @@ import { awarded } from "./caucus-math.js";
 import { attendanceView, chancePrompt, finalView, firstView, readCounts, rulesetOf, worksheetRows } from "./flow.js";
 import { Outbox } from "./outbox.js";
 import { load, save } from "./store.js";
-import { $, $$, clock, el, fill, resizeImage, setText } from "./ui.js";
+import { $, $$, callHotline, clock, el, fill, resizeImage, setText } from "./ui.js";
 
 const STAGES = ["attendance", "first", "final", "delegates"];
 const STAGE_NAMES = { attendance: "Attendance", first: "First alignment", final: "Final alignment",
@@ -437,7 +437,7 @@ function disagreement() {
   if (!differ.length) return null;
   return el("p", { class: "problem", role: "alert", text: "HQ's computer and this phone disagree on the delegates: " +
     differ.map((g) => `${g} ${view.allocation.delegates[g] ?? 0} here, ${server.delegates[g] ?? 0} at HQ`).join("; ") +
-    ". HQ's numbers count; call the hotline to check." });
+    `. HQ's numbers count; ${callHotline()} to check.` });
 }
 
 function renderPhoto() {
@@ -490,7 +490,7 @@ function renderStatus() {
     el("strong", { text: `${clock(m.sent_at)}: ` }), m.text,
     m.kind === "resend-photo" ? el("button", { type: "button", class: "secondary", text: "Take the photo again",
       onclick: () => { state.photo = null; go("photo"); } }) : null,
-    m.kind === "call-hq" ? el("p", { class: "warning", text: "HQ asks you to call the hotline." }) : null))
+    m.kind === "call-hq" ? el("p", { class: "warning", text: `HQ asks you to ${callHotline()}.` }) : null))
     : [el("li", { text: "No messages from HQ." })]);
   fill($("#corrections"), STAGES.filter((s) => state.receipts[s]).map((s) => el("button", { type: "button",
     text: `Correct ${STAGE_NAMES[s].toLowerCase()} (receipt #${state.receipts[s].seq})`,

@@ -2,6 +2,7 @@
 // offline. Plain words; the server's recomputation stays the authority.
 
 import { allocate, awarded, ChanceOutcomeError, publishedSdes, RULESETS, siteDelegates, threshold } from "./caucus-math.js";
+import { callHotline } from "./ui.js";
 
 export const MAX_COUNT = 100000;
 
@@ -113,7 +114,7 @@ export function finalView(setup, entries) {
   const a = view.allocation;
   if (a.status === "no-viable-group") {
     view.problems.push(`No group has ${people(a.threshold ?? 1)} or more, so nobody is viable and no delegate can be ` +
-      "awarded. Call the hotline: HQ has to review this precinct.");
+      `awarded. ${callHotline(true)}: HQ has to review this precinct.`);
   }
   const ratio = setup.precinct.sde_ratio;
   if (a.status === "complete" && ratio) view.sde = publishedSdes(awarded(a), ratio[0], ratio[1]);

@@ -27,7 +27,24 @@ export function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
 }
 
-export const clock = (iso) => (iso ? new Date(iso).toISOString().slice(11, 16) + " UTC" : "");
+// The plan's settings, rendered by the server into <body data-...> (docs/chair.md).
+const settings = () => (typeof document !== "undefined" && document.body ? document.body.dataset : {});
+
+/** "call the hotline (515-555-0100)": the plan's hotline number(s) when it sets them. */
+export function callHotline(capital = false) {
+  const number = settings().hotline;
+  return `${capital ? "Call" : "call"} the hotline${number ? ` (${number})` : ""}`;
+}
+
+/** "7:45 pm CST": a time in the plan's time zone with the zone's abbreviation. */
+export function clock(iso) {
+  if (!iso) return "";
+  const zone = settings().timeZone || "UTC";
+  const parts = new Intl.DateTimeFormat("en-US", { hour: "numeric", minute: "2-digit", timeZone: zone,
+    timeZoneName: "short" }).formatToParts(new Date(iso));
+  const part = (type) => (parts.find((p) => p.type === type) || {}).value || "";
+  return `${part("hour")}:${part("minute")} ${part("dayPeriod").toLowerCase()} ${part("timeZoneName")}`;
+}
 
 /** Resize an image file on the phone: longest side at most `max` pixels, JPEG. */
 export async function resizeImage(file, max = 1600, quality = 0.85) {
