@@ -50,7 +50,7 @@ def prairie(tmp_path: Path) -> Iterator[tuple[LiveServer, Path, Path]]:
     assert "created election prairie (test mode) from plan prairie-2028: 6 precincts" in created.stdout
     cards = tmp_path / "cards"
     printed = ok("pins", SLUG, "issue", "--out", cards, "--hash-cost", "test", "--base-url",
-                 f"http://127.0.0.1:{port}", "--database", url)
+                 f"http://127.0.0.1:{port}", "--insecure-url", "--database", url)
     assert "warning" not in printed.stderr  # the plan sets its hotline number
     with (cards / "credentials.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
