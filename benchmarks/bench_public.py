@@ -30,6 +30,7 @@ from pathlib import Path
 import httpx
 
 from caucus.ledger import PrecinctSpec, Writer, create_election, make_engine, sqlite_url_for_dir, upgrade
+from caucus.packaged import certified_results
 from caucus.plans import load_plan
 from caucus.rehearse import ServerProcess, scripts_from_results
 from caucus.rehearse.chairs import ChairScript
@@ -38,7 +39,7 @@ from caucus.rehearse.server import free_port
 from caucus.service import ReportService, StageReport, load_context
 from caucus.service.releases import ReleaseService
 
-CERTIFIED = Path(__file__).parents[1] / "data" / "iowa2020" / "results-certified.csv"
+CERTIFIED = certified_results()
 SLUG = "bench-public"
 
 

@@ -17,11 +17,12 @@ import pytest
 
 from caucus.audit import AuditReport, audit
 from caucus.checks import FLOW_CODES
+from caucus.packaged import certified_results
 from caucus.plans import load_plan
 from caucus.results_csv import read_results
 
 DATA = Path(__file__).parents[1] / "data" / "iowa2020"
-CERTIFIED = DATA / "results-certified.csv"
+CERTIFIED = certified_results()
 RELEASE = DATA / "results-release-2020-02-06.csv"
 
 

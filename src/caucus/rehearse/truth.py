@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from caucus.audit import audit
+from caucus.packaged import certified_results
 from caucus.plans import Plan, load_plan
 from caucus.results_csv import read_results
 from caucus.rules import get_ruleset
@@ -42,7 +43,8 @@ ALIGNMENT_CODES = frozenset({
     "count-missing", "count-negative", "count-not-whole", "candidate-unknown", "first-exceeds-attendance",
     "final-exceeds-first", "viable-group-lost-members", "viable-group-lost-viability", "no-viable-group",
 })
-CERTIFIED = Path(__file__).resolve().parents[3] / "data" / "iowa2020" / "results-certified.csv"
+#: the party's certified 2020 results, shipped with the package (caucus/plans/iowa-2020/results-certified.csv)
+CERTIFIED = certified_results()
 
 
 @dataclass(frozen=True)
