@@ -12,10 +12,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from caucus.rehearse.night import Behaviour, Timeline
 from caucus.rehearse.report import summary, to_html
 from caucus.rehearse.run import Rehearsal, rehearse
 from caucus.rehearse.truth import truth_from_results
+
+# a whole night against real servers: longer than the suite's default limit on a loaded machine
+pytestmark = pytest.mark.timeout(900)
 
 
 def test_a_night_of_100_precincts_with_a_server_kill_loses_nothing_and_publishes_the_truth(tmp_path: Path) -> None:
