@@ -1,5 +1,5 @@
 """A real nginx (``/usr/sbin/nginx``) in the foreground with a temporary prefix, serving
-the shipped ``caucus/deploy/nginx/caucus.conf`` (package data) on 127.0.0.1 (tests and benchmarks).
+``deploy/nginx/caucus.conf`` on 127.0.0.1 (tests and benchmarks).
 
 The deployment-specific lines of caucus.conf (marked ``deploy:``) are rewritten: the listen address, the
 snapshot directory and the app's address. ``extra`` adds server blocks (the benchmark's static baseline).
@@ -19,10 +19,12 @@ from pathlib import Path
 
 import httpx
 
-from caucus.packaged import nginx_conf
+from caucus.packaged import packaged_path
 from caucus.rehearse.server import free_port
 
 NGINX = os.environ.get("CAUCUS_NGINX", "/usr/sbin/nginx")
+#: the shipped config: package data (caucus/deploy/nginx/caucus.conf), there in a wheel as in a checkout
+CONF = packaged_path("deploy", "nginx", "caucus.conf")
 
 
 def render(conf: str, *, port: int, root: Path, app: str) -> str:
@@ -51,7 +53,7 @@ class NginxProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def config(self) -> str:
-        server = render(nginx_conf(), port=self.port, root=self.root, app=self.app)
+        server = render(CONF.read_text(), port=self.port, root=self.root, app=self.app)
         temp = self.prefix
         # as root, nginx would run its workers as "nobody", who cannot read a private temporary directory
         user = f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
