@@ -106,7 +106,7 @@ def test_a_recanvass_of_marion_08_corrects_it_through_the_ledger_with_the_reques
 
 
 def test_a_precinct_whose_numbers_stand_is_confirmed_unchanged(hq: Web, svc: Services) -> None:
-    before = published("results-release-2020-02-06.csv")
+    before = published(DATA / "results-release-2020-02-06.csv")
     for stage, payload in stages_of(before).items():
         svc.reports.submit(PRECINCT, StageReport(stage, payload, confirm=True), f"feb6-{stage}",  # type: ignore[arg-type]
                            channel="import", actor="import:idp-2020-02-06")
