@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from caucus.audit import audit
+from caucus.packaged import certified_results
 from caucus.plans import load_plan
 from caucus.results_csv import read_results
 
@@ -35,8 +36,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     plan = load_plan("iowa-2020")
-    for name in ("results-certified.csv", "results-release-2020-02-06.csv"):
-        path = DATA / name
+    for name, path in (("results-certified.csv", certified_results()),
+                       ("results-release-2020-02-06.csv", DATA / "results-release-2020-02-06.csv")):
 
         def baseline(path: Path = path) -> None:
             with path.open(newline="") as fh:

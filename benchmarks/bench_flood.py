@@ -1,5 +1,5 @@
 """Chairs' report latency under a flood of live-update streams and public page loads, through the shipped
-nginx config (deploy/nginx/caucus.conf, plain-http variant: src/caucus/rehearse/nginx.py), all on loopback.
+nginx config (caucus/deploy/nginx/caucus.conf, plain-http variant: src/caucus/rehearse/nginx.py), all on loopback.
 
 One run, two phases on the same server (uvicorn, ``--workers``, SQLite) behind the same nginx:
 
@@ -42,13 +42,14 @@ from typing import Any
 import httpx
 
 from caucus.ledger import Writer, make_engine, sqlite_url_for_dir
+from caucus.packaged import certified_results
 from caucus.rehearse import ServerProcess, prepare_election, scripts_from_results
 from caucus.rehearse.chairs import ChairScript
 from caucus.rehearse.nginx import NginxProcess
 from caucus.service import ReportService, StageReport, load_context
 from caucus.service.releases import ReleaseService
 
-CERTIFIED = Path(__file__).parents[1] / "data" / "iowa2020" / "results-certified.csv"
+CERTIFIED = certified_results()
 SLUG = "bench-flood"
 PAGES = ("/", "/county/poweshiek", "/precinct/poweshiek-7", "/feed")
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -37,10 +37,11 @@ from sqlalchemy.engine import make_url
 
 from caucus.ledger import Submission, Writer, entries, make_engine, sqlite_url_for_dir
 from caucus.ledger.pgcluster import PostgresServer, local_cluster
+from caucus.packaged import certified_results
 from caucus.plans import load_plan
 from caucus.rehearse import ServerProcess, prepare_election, scripts_from_results
 
-CERTIFIED = Path(__file__).parents[1] / "data" / "iowa2020" / "results-certified.csv"
+CERTIFIED = certified_results()
 PAYLOAD = '{"counts":{"Biden":14,"Buttigieg":54,"Klobuchar":32,"Sanders":50,"Warren":54,"Yang":5}}'
 
 

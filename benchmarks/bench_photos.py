@@ -33,9 +33,10 @@ import httpx
 from PIL import Image, ImageDraw
 
 from caucus.ledger import sqlite_url_for_dir
+from caucus.packaged import certified_results
 from caucus.rehearse import ServerProcess, scripts_from_results
 
-CERTIFIED = Path(__file__).parents[1] / "data" / "iowa2020" / "results-certified.csv"
+CERTIFIED = certified_results()
 SLUG = "ia-2020-photos"
 PREPARE = ("import json, sys; from caucus.rehearse import prepare_election; "
            "print(json.dumps(prepare_election(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]))))")

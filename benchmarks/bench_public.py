@@ -2,7 +2,7 @@
 
 1. Requests/s for the statewide JSON of a real-size release (every precinct of the certified 2020 results
    that passes the checks), served by the app (``GET /feed/v1/statewide.json``, one uvicorn worker) and by
-   nginx with deploy/nginx/caucus.conf straight from the same snapshot directory; each against nginx serving
+   nginx with src/caucus/deploy/nginx/caucus.conf straight from the same snapshot directory; each against nginx serving
    a static file of the same size in the same run (a second server block), as ratios. Load: wrk on
    127.0.0.1, bounded (``--seconds`` per run, ``--connections``).
 2. Time from an accepted report to its appearance in the published snapshot, under a burst: with
@@ -30,6 +30,7 @@ from pathlib import Path
 import httpx
 
 from caucus.ledger import PrecinctSpec, Writer, create_election, make_engine, sqlite_url_for_dir, upgrade
+from caucus.packaged import certified_results
 from caucus.plans import load_plan
 from caucus.rehearse import ServerProcess, scripts_from_results
 from caucus.rehearse.chairs import ChairScript
@@ -38,7 +39,7 @@ from caucus.rehearse.server import free_port
 from caucus.service import ReportService, StageReport, load_context
 from caucus.service.releases import ReleaseService
 
-CERTIFIED = Path(__file__).parents[1] / "data" / "iowa2020" / "results-certified.csv"
+CERTIFIED = certified_results()
 SLUG = "bench-public"
 
 

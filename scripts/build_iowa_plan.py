@@ -1,4 +1,4 @@
-"""Build the bundled ``iowa-2020`` plan from the vendored party data in data/iowa2020/.
+"""Build the bundled ``iowa-2020`` plan from the vendored party data in data/iowa2020/ and the certified results.
 
     .venv/bin/python scripts/build_iowa_plan.py            # writes src/caucus/plans/iowa-2020/
     .venv/bin/python scripts/build_iowa_plan.py --out DIR  # writes DIR/ (the tests rebuild into a temp dir)
@@ -36,6 +36,8 @@ from caucus.plans.numbers import format_exact
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT / "data" / "iowa2020"
 DEFAULT_OUT = ROOT / "src" / "caucus" / "plans" / "iowa-2020"
+#: the certified results are shipped with the plan (package data: the demo replays them), not in data/
+DEFAULT_CERTIFIED = DEFAULT_OUT / "results-certified.csv"
 
 # Satellite pools (RULES.md IA-5.1, IA-5.4): name, congressional district, pool SDE size. The sizes are
 # those observed in the party's 2020 results; how the party set them is not documented (AMBIG-5).
@@ -169,7 +171,7 @@ def satellite_location(long_name: str) -> str:
     return long_name.split(" - ", 1)[1] if " - " in long_name else long_name
 
 
-def build(data: Path) -> tuple[str, list[list[str]], list[list[str]]]:
+def build(data: Path, certified: Path = DEFAULT_CERTIFIED) -> tuple[str, list[list[str]], list[list[str]]]:
     """The plan's three files (plan.toml text, counties rows, precincts rows), after every check."""
     failures: list[str] = []
 
@@ -241,14 +243,14 @@ def build(data: Path) -> tuple[str, list[list[str]], list[list[str]]]:
         check(feed_key not in feed_ids, f"feed: {feed_key} repeats")
         feed_ids[feed_key] = str(entry["precinct_id"])
 
-    units = results_units(data / "results-certified.csv")
+    units = results_units(certified)
     release_units = results_units(data / "results-release-2020-02-06.csv")
     check(
         {(c, normalise_name(p)) for c, p in units} == {(c, normalise_name(p)) for c, p in release_units},
         "the two results files list different reporting units",
     )
     pools = {name for name, _, _ in POOLS}
-    heads = head_counts(data / "results-certified.csv")
+    heads = head_counts(certified)
     rows: list[Row] = []
     used: set[tuple[str, str]] = set()
     for county, name in units:
@@ -326,8 +328,8 @@ def csv_text(header: tuple[str, ...], rows: list[list[str]]) -> str:
     return out.getvalue()
 
 
-def write_plan(data: Path, out: Path) -> None:
-    toml, county_rows, precinct_rows = build(data)
+def write_plan(data: Path, out: Path, certified: Path = DEFAULT_CERTIFIED) -> None:
+    toml, county_rows, precinct_rows = build(data, certified)
     files = {
         PLAN_FILE: toml,
         COUNTIES_FILE: csv_text(COUNTY_COLUMNS, county_rows),
@@ -345,10 +347,12 @@ def write_plan(data: Path, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the party's files")
+    parser.add_argument("--certified", type=Path, default=DEFAULT_CERTIFIED,
+                        help="the party's certified results (long CSV)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="plan directory to write")
     args = parser.parse_args(argv)
     try:
-        write_plan(args.data, args.out)
+        write_plan(args.data, args.out, args.certified)
     except (BuildError, PlanError) as exc:
         print(f"build_iowa_plan: the data does not add up:\n{exc}", file=sys.stderr)
         return 1

@@ -10,8 +10,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from caucus.cli import app
+from caucus.packaged import certified_results
 
-DATA = Path(__file__).parents[1] / "data" / "iowa2020"
 runner = CliRunner()
 
 
@@ -60,6 +60,16 @@ def test_audit_wrong_columns_and_missing_file(tmp_path: Path) -> None:
     assert "no such file" in missing.stderr
 
 
+def test_audit_without_a_file_needs_the_plan_that_ships_one(tmp_path: Path) -> None:
+    plan = tmp_path / "plan"
+    plan.mkdir()
+    for name in ("plan.toml", "counties.csv", "precincts.csv"):
+        (plan / name).write_bytes((certified_results().parent / name).read_bytes())
+    result = runner.invoke(app, ["audit", "--plan", str(plan)])
+    assert result.exit_code == 2
+    assert "RESULTS: name the results file to audit (only the iowa-2020 plan ships one)" in result.stderr
+
+
 def test_tabulate_reports_the_coin_toss_and_takes_its_outcome() -> None:
     args = ["tabulate", "-d", "12", "Klobuchar=19", "Warren=19", "Buttigieg=14", "Biden=10", "--json"]
     pending = json.loads(runner.invoke(app, args).stdout)
@@ -95,11 +105,12 @@ def test_satellite_tier_in_tabulate() -> None:
 
 
 def test_installed_script_runs_the_main_job() -> None:
-    """The README's main job, through the installed console script."""
+    """The README's main job, through the installed console script: with no file named, the certified 2020
+    results shipped in the package (the party's own national delegate figures)."""
     exe = Path(sys.executable).with_name("caucus")
-    proc = subprocess.run([str(exe), "audit", str(DATA / "results-certified.csv"), "--json"],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run([str(exe), "audit", "--json"], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
+    assert Path(doc["source"]).parts[-3:] == ("plans", "iowa-2020", "results-certified.csv")
     assert doc["national_delegates"]["from_reported_sde"] == {
         "Buttigieg": 14, "Sanders": 12, "Warren": 8, "Biden": 6, "Klobuchar": 1}

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from caucus.cli import app
+from caucus.packaged import nginx_conf
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 
@@ -54,9 +55,9 @@ def test_the_releaser_never_runs_inside_the_app_workers_of_the_scale_out() -> No
 
 
 def test_the_app_behind_the_shipped_nginx_believes_x_forwarded_for_from_loopback_only() -> None:
-    # nginx (deploy/nginx/caucus.conf) proxies to 127.0.0.1 and appends the client to X-Forwarded-For: the app
-    # must believe that header from loopback, and from nothing else, or every chair shares one address
-    nginx = (DEPLOY / "nginx" / "caucus.conf").read_text()
+    # nginx (src/caucus/deploy/nginx/caucus.conf) proxies to 127.0.0.1 and appends the client to X-Forwarded-For:
+    # the app must believe that header from loopback, and from nothing else, or every chair shares one address
+    nginx = nginx_conf()
     assert "server 127.0.0.1:8000;" in nginx
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in nginx
     serves = [args for _, args in COMMANDS if args[0] == "serve"]

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[1]
 BIN = Path(sys.executable).parent
 
@@ -19,6 +21,7 @@ def test_ruff() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.timeout(900)  # the whole package, from an empty cache
 def test_mypy() -> None:
     proc = _run(str(BIN / "mypy"))
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -14,12 +14,13 @@ import pytest
 
 from caucus.audit import AuditReport, audit
 from caucus.checks import FINDING_CODES, REVIEWABLE_CODES, PrecinctReport, check_report
+from caucus.packaged import certified_results
 from caucus.plans import Plan, load_plan
 from caucus.results_csv import PublishedPrecinct, read_results
 from caucus.rules import IOWA_2020
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "iowa2020"
-CERTIFIED = DATA / "results-certified.csv"
+CERTIFIED = certified_results()
 RELEASE = DATA / "results-release-2020-02-06.csv"
 PHILLIPS = ("CD2 Satellite", "Iowa City, IA - Phillips Hall at University of Iowa")
 HOOVER = ("CD1 Satellite", "Cedar Rapids, IA - Hoover Elementary School")

@@ -13,14 +13,14 @@ from playwright.sync_api import Page, expect
 from caucus.audit import audit
 from caucus.ledger import entries, make_engine
 from caucus.ledger.model import LedgerEntry
+from caucus.packaged import certified_results
 from caucus.plans import load_plan
 from caucus.results_csv import read_results
 from caucus.rules import ChanceOutcome
 from tests.browser.conftest import SLUG, LiveServer
 
-ROOT = Path(__file__).resolve().parents[2]
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-CERTIFIED = ROOT / "data" / "iowa2020" / "results-certified.csv"
+CERTIFIED = certified_results()
 
 
 @dataclass(frozen=True)

@@ -75,14 +75,18 @@ def test_a_disagreement_with_hq_is_shown_plainly(live_server: Callable[..., Live
     wait_sent(phone, 3)
     expect(phone.locator("#hq-status")).not_to_contain_text("disagree")
     # As if this phone's math had been wrong: HQ's recomputation (the authority) is kept, the phone's is shown
-    # next to it in plain words. Offline first, so that no refresh from HQ overwrites the tampered copy.
+    # next to it in plain words. The stored copy is changed on the next load, before the app's script runs
+    # (an init script), so nothing the running app still does (a status refresh in flight, a save while the
+    # page unloads) can overwrite it; offline, so that no refresh from HQ replaces it after the load.
     phone.context.set_offline(True)
-    phone.evaluate("""() => {
+    phone.add_init_script("""(() => {
+      if (sessionStorage.getItem('tampered')) return;
+      sessionStorage.setItem('tampered', '1');
       const s = JSON.parse(localStorage.getItem('caucus-chair/v1'));
       s.recomputed.delegates.Warren = 5; s.recomputed.delegates.Sanders = 5;
       s.hq = null;
       localStorage.setItem('caucus-chair/v1', JSON.stringify(s));
-    }""")
+    })()""")
     phone.reload()
     expect(phone.locator("#hq-status")).to_contain_text(
         "HQ's computer and this phone disagree on the delegates: Sanders 4 here, 5 at HQ; Warren 6 here, 5 at HQ. "

@@ -6,9 +6,13 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from caucus.cli import app
+
+# two whole demo nights (real servers, Chromium): longer than the suite's default limit on a loaded machine
+pytestmark = pytest.mark.timeout(900)
 
 
 def test_demo_plays_a_night_writes_its_reports_and_sign_ins_and_replaces_only_its_own_directory(

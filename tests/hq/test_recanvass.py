@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from caucus.ledger import entries
+from caucus.packaged import certified_results
 from caucus.plans import load_plan
 from caucus.results_csv import PublishedPrecinct, read_results
 from caucus.service import StageReport
@@ -29,9 +30,9 @@ NAME = ("Dubuque", "Dubuque_45")
 RITA = "reviewer:rita"
 
 
-def published(name: str) -> PublishedPrecinct:
+def published(path: Path) -> PublishedPrecinct:
     plan = load_plan("iowa-2020")
-    found = [p for p in read_results(DATA / name, plan=plan) if (p.county, p.precinct) == NAME]
+    found = [p for p in read_results(path, plan=plan) if (p.county, p.precinct) == NAME]
     assert len(found) == 1
     return found[0]
 
@@ -54,7 +55,7 @@ def stages_of(row: PublishedPrecinct) -> dict[str, dict[str, object]]:
 
 
 def test_a_recanvass_of_marion_08_corrects_it_through_the_ledger_with_the_request_id(hq: Web, svc: Services) -> None:
-    before, after = published("results-release-2020-02-06.csv"), published("results-certified.csv")
+    before, after = published(DATA / "results-release-2020-02-06.csv"), published(certified_results())
     assert before.final != after.final  # the precinct's numbers did change between the two publications
     for stage, payload in stages_of(before).items():
         svc.reports.submit(PRECINCT, StageReport(stage, payload, confirm=True), f"feb6-{stage}",  # type: ignore[arg-type]
@@ -105,7 +106,7 @@ def test_a_recanvass_of_marion_08_corrects_it_through_the_ledger_with_the_reques
 
 
 def test_a_precinct_whose_numbers_stand_is_confirmed_unchanged(hq: Web, svc: Services) -> None:
-    before = published("results-release-2020-02-06.csv")
+    before = published(DATA / "results-release-2020-02-06.csv")
     for stage, payload in stages_of(before).items():
         svc.reports.submit(PRECINCT, StageReport(stage, payload, confirm=True), f"feb6-{stage}",  # type: ignore[arg-type]
                            channel="import", actor="import:idp-2020-02-06")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from caucus.packaged import certified_results
 from caucus.plans import load_plan
 from caucus.results_csv import PublishedPrecinct, read_results
 from caucus.service import StageReport
@@ -45,9 +46,9 @@ def test_nothing_reaches_the_public_before_the_director_releases_it(hq: Web) -> 
     assert certified.status_code == 422 and "certifying act" in certified.text
 
 
-def published(name: str) -> PublishedPrecinct:
+def published(path: Path) -> PublishedPrecinct:
     plan = load_plan("iowa-2020")
-    (row,) = [p for p in read_results(DATA / name, plan=plan) if (p.county, p.precinct) == ("Cherokee", "#3 Quimby")]
+    (row,) = [p for p in read_results(path, plan=plan) if (p.county, p.precinct) == ("Cherokee", "#3 Quimby")]
     return row
 
 
@@ -58,7 +59,7 @@ def stages_of(row: PublishedPrecinct, delegates: dict[str, int]) -> dict[str, di
 
 
 def test_a_recanvass_difference_is_published_with_the_next_release(hq: Web, svc: Services) -> None:
-    before, after = published("results-release-2020-02-06.csv"), published("results-certified.csv")
+    before, after = published(DATA / "results-release-2020-02-06.csv"), published(certified_results())
     delegates = {"Biden": 2, "Buttigieg": 1, "Sanders": 1, "Steyer": 1}  # both files: SDE 0.2182/0.1091 (S/C 12/110)
     for stage, payload in stages_of(before, delegates).items():
         svc.reports.submit(QUIMBY, StageReport(stage, payload), f"feb6-{stage}",  # type: ignore[arg-type]

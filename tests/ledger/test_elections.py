@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -112,14 +111,14 @@ def test_every_problem_is_reported_at_once(engine: Engine) -> None:
     )
 
 
-def test_a_full_state_of_precincts_is_quick(engine: Engine) -> None:
+def test_a_full_state_of_precincts_is_created(engine: Engine) -> None:
+    """(How long it takes is a benchmark: benchmarks/bench_startup.py.)"""
     specs = [
         PrecinctSpec(f"County{c:02d}/{p:03d}", f"County{c:02d}", f"Precinct {p}", 1 + (c + p) % 12)
         for c in range(99)
         for p in range(17)
     ] + [PrecinctSpec(f"Satellite/{s:02d}", "Satellite", f"Satellite {s}", None, "satellite") for s in range(87)]
-    started = time.perf_counter()
     create_election(engine, "iowa-2020", "iowa-2020", "live", specs)
-    elapsed = time.perf_counter() - started
-    assert len(list_precincts(engine, "iowa-2020")) == 1_770
-    assert elapsed < 5, f"creating 1,770 precincts took {elapsed:.2f} s"
+    stored = list_precincts(engine, "iowa-2020")
+    assert len(stored) == 1_770
+    assert stored == specs

@@ -5,14 +5,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from caucus.packaged import certified_results
 from caucus.rehearse.chairs import ChairScript, scripts_from_results
 from caucus.service import ReportService, StageReport
 
-ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "data" / "iowa2020" / "results-certified.csv"
+RESULTS = certified_results()
 SLUG = "ia-2020-publish"
 #: 7 pm Central on caucus night
 START = datetime(2020, 2, 4, 1, 0, tzinfo=UTC)

@@ -3,18 +3,23 @@
 The night: every Poweshiek precinct, the Adair and Adams precincts whose certified 2020 numbers pass the
 checks and eight CD4 satellite sites, reported stage by stage through the real ReportService with a fixed
 clock, released; then Grinnell's first alignment corrected (a recanvass) and released again. Expected files
-live in tests/publish/golden/ under version control; set CAUCUS_UPDATE_GOLDEN=1 to rewrite them after a
-deliberate format change (and review the diff): the run that rewrites a file still fails, so the switch
-cannot turn a failure into a pass; run again without it. Independently of the goldens, the numbers are checked
-against the party's certified results file and RULES.md, and the NIST export against its schema.
+live in tests/publish/golden/ under version control. After a deliberate format change,
+CAUCUS_UPDATE_GOLDEN=1 rewrites them and then FAILS the run, so a regeneration can never pass: review the
+diff (``git diff tests/publish/golden``) and run again without it. The goldens themselves are checked
+against the party's certified results file, read here with the standard library's csv module (first and
+final alignment, SDEs, per precinct and in total), so a golden regenerated from wrong numbers fails too;
+the NIST export is checked against its schema.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import jsonschema_rs
 import pytest
@@ -68,8 +73,80 @@ def test_feed_and_nist_files_match_the_goldens(night: Night) -> None:
                 if UPDATE:
                     golden.parent.mkdir(parents=True, exist_ok=True)
                     golden.write_bytes(produced)
-    rewritten = " (rewritten: review the diff, then run again without CAUCUS_UPDATE_GOLDEN)" if UPDATE else ""
-    assert not mismatched, f"differs from tests/publish/golden{rewritten}: {mismatched}"
+    if UPDATE:
+        pytest.fail(f"CAUCUS_UPDATE_GOLDEN=1 rewrote {len(mismatched)} golden file(s) {mismatched}: review "
+                    "`git diff tests/publish/golden`, then run again without CAUCUS_UPDATE_GOLDEN")
+    assert not mismatched, f"differs from tests/publish/golden: {mismatched}"
+
+
+def _certified() -> dict[tuple[str, str], dict[str, dict[str, Decimal]]]:
+    """The certified file as the party published it, by (county, precinct name): candidate -> measure ->
+    value (``expression_1`` first alignment, ``expression_2`` final, ``sde``)."""
+    out: dict[tuple[str, str], dict[str, dict[str, Decimal]]] = {}
+    with RESULTS.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            unit = out.setdefault((row["county"].strip(), row["precinct"]), {})
+            unit.setdefault(row["candidate"], {})[row["measure"]] = Decimal(row["value"])
+    return out
+
+
+def _golden_csv(path: str) -> list[dict[str, str]]:
+    with (GOLDEN / path).open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _candidates(path: str) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in json.loads((GOLDEN / path).read_bytes())["candidates"]}
+
+
+def test_the_goldens_hold_the_certified_numbers() -> None:
+    """The golden files against the certified file, not against this program: every released precinct's
+    first and final alignment and SDEs (4 places, IA-4.2) are the party's, and the statewide totals of both
+    releases are their sums (release 2: Grinnell's recanvass moves one first-alignment card from Other to
+    Bennet). Satellite sites show no SDEs: their pool is incomplete (IA-5.3)."""
+    certified = _certified()
+    rows = _golden_csv("release-1/feed/precincts.csv")
+    units = {(r["county"], r["precinctName"]) for r in rows}
+    codes = {r["precinct"] for r in rows}
+    by_county = Counter(county for county, _ in units)
+    assert by_county == {"Poweshiek": 10, "Adair": 3, "Adams": 4, "CD4 Satellite": 8}
+    poweshiek = {name for county, name in certified if county == "Poweshiek"} - {"Total", "Total_recalc"}
+    assert {name for county, name in units if county == "Poweshiek"} == poweshiek  # every one of them
+    assert len(rows) == 25 * 14
+    sums: dict[str, dict[str, Decimal]] = {}
+    for r in rows:
+        party = certified[r["county"], r["precinctName"]][r["candidate"]]
+        assert (int(r["firstAlignment"]), int(r["finalAlignment"])) == (party["expression_1"], party["expression_2"]), r
+        total = sums.setdefault(r["candidate"], {"first": Decimal(0), "final": Decimal(0), "sde": Decimal(0),
+                                                 "delegates": Decimal(0)})
+        total["first"] += party["expression_1"]
+        total["final"] += party["expression_2"]
+        total["delegates"] += int(r["countyDelegates"])
+        if r["county"] == "CD4 Satellite":
+            assert r["sde"] == "", r
+        else:
+            sde = party["sde"].quantize(Decimal("0.0001"))
+            assert Decimal(r["sde"]) == sde, r
+            total["sde"] += sde
+    grinnell = certified["Poweshiek", "2ND WARD - 07.07GR"]
+    assert GRINNELL in codes and (grinnell["Other"]["expression_1"], grinnell["Bennet"]["expression_1"]) == (3, 1)
+    recanvass = {"Other": -1, "Bennet": +1}
+    for number, shift in ((1, {}), (2, recanvass)):
+        shown = _candidates(f"release-{number}/feed/statewide.json")
+        assert set(shown) == set(sums)
+        for name, total in sums.items():
+            c = shown[name]
+            assert c["firstAlignment"] == total["first"] + shift.get(name, 0), (number, name)
+            assert c["finalAlignment"] == total["final"], (number, name)
+            assert Decimal(c["sde"]) == total["sde"], (number, name)
+            assert c["countyDelegates"] == total["delegates"], (number, name)
+    flat = {r["candidate"]: r for r in _golden_csv("release-1/feed/statewide.csv")}
+    assert {n: (int(r["firstAlignment"]), int(r["finalAlignment"]), Decimal(r["sde"])) for n, r in flat.items()} \
+        == {n: (t["first"], t["final"], t["sde"]) for n, t in sums.items()}
+    precinct = json.loads((GOLDEN / "release-2" / "feed" / "precinct" / "poweshiek-7.json").read_bytes())
+    assert precinct["first"] == {g: int(v["expression_1"]) + recanvass.get(g, 0) for g, v in grinnell.items()
+                                 if v["expression_1"] + recanvass.get(g, 0)}
+    assert precinct["final"] == {g: int(v["expression_2"]) for g, v in grinnell.items() if v["expression_2"]}
 
 
 def test_published_numbers_agree_with_the_certified_results(sqlite_night: Night) -> None:

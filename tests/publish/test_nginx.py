@@ -1,4 +1,4 @@
-"""deploy/nginx/caucus.conf under a real nginx (foreground, temporary prefix, 127.0.0.1, a free port):
+"""src/caucus/deploy/nginx/caucus.conf under a real nginx (foreground, temporary prefix, 127.0.0.1, a free port):
 the feed straight from the snapshot directory with ETag/Last-Modified/304, the latest pointer followed
 across releases, the rest proxied to a real uvicorn app, and verify-release over HTTP."""
 

@@ -1,4 +1,4 @@
-"""deploy/nginx/caucus.conf as shipped, under a real nginx with a throwaway certificate (made by the openssl
+"""caucus/deploy/nginx/caucus.conf as shipped, under a real nginx with a throwaway certificate (made by the openssl
 command): plain http only redirects to https, every answer over https carries HSTS and the security headers
 (feed files, pages, the stream, nginx's own refusals), no version is shown, public pages come from nginx's
 cache, streams and sign-ins are limited per address with a JSON 429. And the plain-http variant the rehearsal

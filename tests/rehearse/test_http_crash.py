@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from caucus.ledger import entries, make_engine, sqlite_url_for_dir, verify_chain
+from caucus.packaged import certified_results
 from caucus.rehearse import Outcome, ServerProcess, play_chair, prepare_election, scripts_from_results
 
-CERTIFIED = Path(__file__).parents[2] / "data" / "iowa2020" / "results-certified.csv"
+CERTIFIED = certified_results()
 SLUG = "crash-night"
 CHAIRS = 48
 KILL_AFTER = 60  # acknowledged receipts before the kill

@@ -20,13 +20,25 @@ def _whole(text: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _precincts() -> list[tuple[int, int, dict[str, int], dict[str, int]]]:
+def _grouped() -> dict[tuple[str, str], list[dict[str, str]]]:
     grouped: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
     with DATA.open(newline="") as fh:
         for row in csv.DictReader(fh):
             grouped[(row["county"], row["precinct"])].append(row)
+    return grouped
+
+
+def test_the_file_holds_the_precincts_its_provenance_states() -> None:
+    """data/PROVENANCE.md: 2,097 precincts × 12 candidates; no delegates to elect for 130 of them."""
+    grouped = _grouped()
+    assert len(grouped) == 2097
+    assert {len(rows) for rows in grouped.values()} == {12}
+    assert sum(1 for rows in grouped.values() if _whole(rows[0]["precinct_delegates"]) is None) == 130
+
+
+def _precincts() -> list[tuple[int, int, dict[str, int], dict[str, int]]]:
     out = []
-    for rows in grouped.values():
+    for rows in _grouped().values():
         d, n = _whole(rows[0]["precinct_delegates"]), _whole(rows[0]["total_attendance"])
         if d is None or n is None:
             continue  # 130 precincts whose ids did not match the apportionment (data/PROVENANCE.md)

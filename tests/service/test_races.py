@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from sqlalchemy import Engine
 
 from caucus.ledger import Writer, audit_events, entries, make_engine
 from caucus.ledger.epochs import start_epoch
+from caucus.packaged import certified_results
 from caucus.rehearse import scripts_from_results
 from caucus.rehearse.chairs import ChairScript
 from caucus.service import (
@@ -32,7 +32,7 @@ from caucus.service.hotline import HotlineService
 from tests.web.conftest import Prepared
 from tests.web.support import GRINNELL, GRINNELL_FIRST, SLUG
 
-CERTIFIED = Path(__file__).parents[2] / "data" / "iowa2020" / "results-certified.csv"
+CERTIFIED = certified_results()
 
 
 @dataclass

@@ -17,6 +17,7 @@ from caucus.audit import AuditReport, UnitAudit
 from caucus.audit import audit as run_audit
 from caucus.checks import FINDING_CODES
 from caucus.cli.common import EXIT_INCONSISTENT, err, fail, out
+from caucus.packaged import CERTIFIED_PLAN, certified_results
 from caucus.plans import Plan, PlanError, load_plan
 from caucus.results_csv import ResultsFileError, read_results
 
@@ -24,8 +25,10 @@ SCHEMA = "caucus.audit/1"
 
 
 def audit(
-    results: Annotated[Path, typer.Argument(help="Published results, long CSV: county,precinct,candidate,"
-                                                  "measure,value.")],
+    results: Annotated[Path | None, typer.Argument(help="Published results, long CSV: county,precinct,"
+                                                         "candidate,measure,value (default, with the "
+                                                         "iowa-2020 plan: the party's certified 2020 "
+                                                         "results, shipped with caucus).")] = None,
     plan: Annotated[str, typer.Option(help="Bundled plan name or a plan directory.")] = "iowa-2020",
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output (docs/audit.md).")] = False,
     show: Annotated[int, typer.Option(help="Inconsistent precincts to list (-1: all).")] = 25,
@@ -36,6 +39,10 @@ def audit(
         the_plan = load_plan(plan)
     except (PlanError, FileNotFoundError, NotADirectoryError) as e:
         fail(f"plan {plan}: {e}")
+    if results is None:
+        if plan != CERTIFIED_PLAN:
+            fail(f"RESULTS: name the results file to audit (only the {CERTIFIED_PLAN} plan ships one)")
+        results = certified_results()
     if not results.is_file():
         fail(f"{results}: no such file")
     started = time.perf_counter()

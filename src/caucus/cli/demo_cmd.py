@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.live import Live
 
 from caucus.cli.common import fail
-from caucus.rehearse.browser import chromium_available
+from caucus.rehearse.browser import CHROMIUM, chromium_available, playwright_installed
 from caucus.rehearse.night import Behaviour, Timeline
 from caucus.rehearse.report import print_summary, summary, to_html, to_json
 from caucus.rehearse.run import Outcome, Progress, Rehearsal, rehearse
@@ -62,7 +62,7 @@ def demo(
                                       max=65535)] = 8000,
     night: Annotated[float, typer.Option(help="Seconds the night is compressed into.", min=5)] = 45.0,
     app_chairs: Annotated[int, typer.Option(help="Chairs who use the chair app in headless Chromium (when "
-                                                 "/usr/bin/chromium is installed).", min=0)] = 3,
+                                                 "/usr/bin/chromium and Playwright are installed).", min=0)] = 3,
     hotline: Annotated[float, typer.Option(help="Share of precincts that phone the hotline.", min=0, max=1)]
     = 0.05,
     both: Annotated[float, typer.Option(help="Share of precincts that report on the app and the hotline.", min=0,
@@ -87,8 +87,9 @@ def demo(
     _fresh(directory)
     in_app = app_chairs if chromium_available() else 0
     if app_chairs and not in_app:
-        console.print("Chromium is not installed (apt-get install chromium): every chair uses the API the app "
-                      "uses, none the app itself.")
+        missing = ("Playwright is not installed (pip install 'caucus[browser]')" if not playwright_installed()
+                   else f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+        console.print(f"{missing}: every chair uses the API the app uses, none the app itself.")
     truth = truth_from_results(limit=limit)
     config = Rehearsal(truth=truth, directory=directory, timeline=Timeline(night),
                        behaviour=Behaviour(hotline=hotline, both=both, move=move, recanvass=recanvass,

@@ -88,8 +88,9 @@ def rehearse_command(
     html_out: Annotated[Path | None, typer.Option("--html", help="Write the report as an HTML page here.")]
     = None,
     live: Annotated[bool, typer.Option(help="Show the live view.")] = True,
-    nginx: Annotated[bool, typer.Option(help="Put nginx (deploy/nginx/caucus.conf) in front: clients go "
-                                              "through it and it serves the snapshots itself.")] = False,
+    nginx: Annotated[bool, typer.Option(help="Put nginx (the shipped caucus/deploy/nginx/caucus.conf) in "
+                                              "front: clients go through it and it serves the snapshots "
+                                              "itself.")] = False,
     publish_timeout: Annotated[float, typer.Option(help="Seconds to wait, after the last report, for every "
                                                         "unit to be published.", min=1)] = 180.0,
 ) -> None:

@@ -1,14 +1,21 @@
 """Chairs who use the real chair app (/chair) in Debian's Chromium, headless, driven by Playwright: the demo
-and the rehearsal put a few precincts through the phone app itself rather than the bare API."""
+and the rehearsal put a few precincts through the phone app itself rather than the bare API.
+
+Playwright is an optional dependency (the ``browser`` extra; ``dev`` has it too): it is imported only when a
+chair opens the app, so every other command runs without it, and without it no chair uses the app.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
-
-from playwright.sync_api import Page, expect, sync_playwright
+from typing import TYPE_CHECKING
 
 from caucus.rehearse.truth import PrecinctTruth
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 CHROMIUM = os.environ.get("CAUCUS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -16,8 +23,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-dev-shm-usage"]
 
 
+def playwright_installed() -> bool:
+    return importlib.util.find_spec("playwright") is not None
+
+
 def chromium_available() -> bool:
-    return Path(CHROMIUM).exists()
+    """Chairs can use the app: the browser is installed and Playwright, which drives it, is importable."""
+    return Path(CHROMIUM).exists() and playwright_installed()
 
 
 def usable_in_app(unit: PrecinctTruth) -> bool:
@@ -34,6 +46,8 @@ def _counts(page: Page, which: str, counts: dict[str, int]) -> None:
 def report_in_app(base_url: str, unit: PrecinctTruth, credential: str, screenshots: Path | None = None) -> None:
     """Open the chair app at phone size, sign in, report the four stages, and wait until every report holds
     the server's receipt. Raises if the app does not get there."""
+    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415  (optional: the browser extra)
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:

@@ -33,11 +33,13 @@ from pathlib import Path
 
 import httpx
 
+from caucus.packaged import packaged_path
 from caucus.rehearse.server import free_port
 
 NGINX = os.environ.get("CAUCUS_NGINX", "/usr/sbin/nginx")
 OPENSSL = os.environ.get("CAUCUS_OPENSSL", "openssl")
-CONF = Path(__file__).resolve().parents[3] / "deploy" / "nginx" / "caucus.conf"
+#: the shipped config: package data (caucus/deploy/nginx/caucus.conf), there in a wheel as in a checkout
+CONF = packaged_path("deploy", "nginx", "caucus.conf")
 #: the names the throwaway certificate is good for
 TLS_NAMES = ("caucus.test", "localhost")
 

@@ -66,7 +66,7 @@ class Rehearsal:
     release_interval: float = 2.0  # seconds between looks of the continuous release for new results
     port: int | None = None  # the server's port (default: a free one)
     keep_serving: bool = False  # leave the server running at the end (the demo)
-    nginx: bool = False  # clients go through nginx (deploy/nginx/caucus.conf), which serves the snapshots itself
+    nginx: bool = False  # clients go through nginx (caucus/deploy/nginx/caucus.conf), which serves the snapshots itself
     attack: int = 0  # wrong sign-ins an attacker floods during the night (0: no attacker)
     attack_addresses: int = 200  # ... from this many addresses
     go_live: int = 0  # chairs who practise before the night (a test release), then the election goes live

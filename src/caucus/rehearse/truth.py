@@ -14,9 +14,14 @@ Two sources:
   in ``left_out``).
 - :func:`caucus.rehearse.synthetic.synthetic_truth`: a generated state of any size, from a seed.
 
-The expected totals (:meth:`GroundTruth.totals`) are computed here with the rules core, independently of
-the server: alignments summed, county delegates summed, SDEs per precinct rounded to 4 places (IA-4.2;
-satellite sites by turnout within their pool, IA-5.3) and summed.
+The expected totals (:meth:`GroundTruth.totals`), against which the night's published results are judged,
+are the results file's own numbers wherever the night must publish them unchanged: the alignments as the
+file gives them, and the SDEs the file publishes for every precinct played with its published delegates
+(``PrecinctTruth.sde``), summed. Only where the file's own numbers cannot be what is published are they
+computed with the rules core: a precinct whose published delegates are impossible (the chair is refused and
+reports the rules' award), satellite sites (their SDEs are shared by the turnout of the pool's *published*
+sites, IA-5.3, so they depend on which sites are held), and synthetic states (no file). Which units are held
+is the checks' judgement (the audit): no published number says that a precinct is impossible.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from caucus.audit import audit
+from caucus.packaged import certified_results
 from caucus.plans import Plan, load_plan
 from caucus.results_csv import read_results
 from caucus.rules import get_ruleset
@@ -42,7 +48,9 @@ ALIGNMENT_CODES = frozenset({
     "count-missing", "count-negative", "count-not-whole", "candidate-unknown", "first-exceeds-attendance",
     "final-exceeds-first", "viable-group-lost-members", "viable-group-lost-viability", "no-viable-group",
 })
-CERTIFIED = Path(__file__).resolve().parents[3] / "data" / "iowa2020" / "results-certified.csv"
+FOUR_PLACES = Decimal("0.0001")  # published SDEs (IA-4.2)
+#: the party's certified 2020 results, shipped with the package (caucus/plans/iowa-2020/results-certified.csv)
+CERTIFIED = certified_results()
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,9 @@ class PrecinctTruth:
     impossible_delegates: Mapping[str, int] | None = None
     #: the numbers break the rules as they stand: sent with ``confirm``, recorded, held, never published
     held: bool = False
+    #: the SDEs the results file publishes for this unit (4 places), where the night must publish exactly
+    #: those (a precinct played with its published delegates); None: computed with the rules core
+    sde: Mapping[str, Decimal] | None = None
 
     def bodies(self) -> tuple[dict[str, Any], ...]:
         """The four stage reports, as the API takes them."""
@@ -116,7 +127,8 @@ class GroundTruth:
             fact = plan.precinct_by_code(p.code)
             if fact.kind == "satellite" and fact.county not in complete:
                 continue
-            for g, value in unit_sdes(plan, ruleset.name, p, pools).items():
+            sdes = p.sde if p.sde is not None else unit_sdes(plan, ruleset.name, p, pools)
+            for g, value in sdes.items():
                 out[g]["sde"] += value
         return out
 
@@ -167,8 +179,10 @@ def truth_from_results(results: Path = CERTIFIED, plan_name: str = "iowa-2020",
                                         dict(unit.reported_delegates), tuple(result.inferred_chance), held=True))
             continue
         if result.verdict in ("reproduced", "reproduced-given-chance") and not result.blocking:
+            sde = None if unit.kind == "satellite" else {g: q for g, v in unit.reported_sde.items()
+                                                          if (q := v.quantize(FOUR_PLACES))}
             played.append(PrecinctTruth(unit.code, attendance, dict(unit.first), dict(unit.final),
-                                        dict(unit.reported_delegates), tuple(result.inferred_chance)))
+                                        dict(unit.reported_delegates), tuple(result.inferred_chance), sde=sde))
             continue
         alloc = result.allocation
         branch = branches(alloc.delegates_to_elect, alloc.attendance, alloc.final, ruleset, alloc.applied)[0]

@@ -22,7 +22,7 @@ HEADERS = {
     "x-frame-options": "DENY",
     "referrer-policy": "same-origin",
 }
-#: two years (the value nginx sends too; see deploy/nginx/caucus.conf)
+#: two years (the value nginx sends too; see caucus/deploy/nginx/caucus.conf)
 STRICT_TRANSPORT_SECURITY = "max-age=63072000"
 
 
