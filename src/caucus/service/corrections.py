@@ -53,7 +53,7 @@ from caucus.service.errors import (
     UnknownCandidates,
     WrongPrecinct,
 )
-from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, evaluate
+from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, evaluate, group_names
 from caucus.service.races import RACE_ATTEMPTS, RACE_ERRORS
 from caucus.service.sessions import ChairSession
 from caucus.service.status import PrecinctStatus, four_eyes, hotline_by_operator, read_status, status_after_write
@@ -266,19 +266,10 @@ def _check_shape(correction: Correction, key: str, candidates: Sequence[str]) ->
     if problems:
         raise InvalidReport("; ".join(p.message for p in problems), problems)
     known = set(candidates)
-    unknown = []
-    for i, item in enumerate(correction.stages):
-        payload_key = _PAYLOAD_KEY.get(item.stage)
-        for name in (item.payload.get(payload_key) or {}) if payload_key else ():
-            if str(name) not in known:
-                unknown.append(FieldProblem(_field(i, item.stage, str(name)), "unknown-candidate",
-                                            f"{str(name)!r} is not a candidate in this election"))
-        for j, chance in enumerate(item.payload.get("chance") or ()):
-            for part in ("among", "selected"):
-                for k, name in enumerate(chance.get(part) or ()):
-                    if str(name) not in known:
-                        unknown.append(FieldProblem(f"stages[{i}].chance[{j}].{part}[{k}]", "unknown-candidate",
-                                                    f"{str(name)!r} is not a candidate in this election"))
+    unknown = [FieldProblem(f"stages[{i}].{field}", "unknown-candidate",
+                            f"{name!r} is not a candidate in this election")
+               for i, item in enumerate(correction.stages)
+               for field, name in group_names(item.stage, item.payload) if name not in known]
     if unknown:
         raise UnknownCandidates(unknown, candidates)
 

@@ -92,6 +92,19 @@ class Evaluation:
         )
 
 
+def group_names(stage: Stage, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, name) of every group name in a stage payload (``counts.Sanders``, ``chance[0].among[1]``), for
+    checking against the candidates."""
+    names: list[tuple[str, str]] = []
+    key = {"first": "counts", "final": "counts", "delegates": "delegates"}.get(stage)
+    if key is not None:
+        names += [(f"{key}.{g}", str(g)) for g in payload.get(key) or {}]
+    for i, item in enumerate(payload.get("chance") or ()):
+        for part in ("among", "selected"):
+            names += [(f"chance[{i}].{part}[{j}]", str(g)) for j, g in enumerate(item.get(part) or ())]
+    return names
+
+
 def _counts(payload: Mapping[str, Any] | None, key: str) -> dict[str, object]:
     value = (payload or {}).get(key)
     return dict(value) if isinstance(value, Mapping) else {}

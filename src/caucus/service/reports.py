@@ -56,7 +56,7 @@ from caucus.service.errors import (
     UnknownCandidates,
     WrongPrecinct,
 )
-from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, evaluate
+from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, evaluate, group_names
 from caucus.service.races import RACE_ATTEMPTS, RACE_ERRORS
 from caucus.service.sessions import ChairSession
 from caucus.service.status import PrecinctStatus, derive_status, read_status, status_after_write
@@ -80,14 +80,7 @@ class StageReport:
 
     def group_names(self) -> list[tuple[str, str]]:
         """(field, name) of every group name in the payload, for checking against the candidates."""
-        names: list[tuple[str, str]] = []
-        key = {"first": "counts", "final": "counts", "delegates": "delegates"}.get(self.stage)
-        if key is not None:
-            names += [(f"{key}.{g}", str(g)) for g in self.payload.get(key) or {}]
-        for i, item in enumerate(self.payload.get("chance") or ()):
-            for part in ("among", "selected"):
-                names += [(f"chance[{i}].{part}[{j}]", str(g)) for j, g in enumerate(item.get(part) or ())]
-        return names
+        return group_names(self.stage, self.payload)
 
 
 @dataclass(frozen=True)
