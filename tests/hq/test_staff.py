@@ -62,6 +62,7 @@ def test_wrong_passwords_are_refused_without_saying_why_and_lock_the_account(hq_
     # five failures for kim from this address: the next attempt from here waits 2 s (never a lock-out of kim)
     waits = sign_in_response(web.client, "kim")
     assert waits.status_code == 429 and "try again after 7:00 pm CST (in 2 seconds)" in waits.text
+    assert waits.headers["Retry-After"] == "2"  # the HTML page says when, as the JSON API does
     web.clock.advance(seconds=2)
     assert sign_in_response(web.client, "kim").status_code == 303
     outcomes = [e.outcome for e in audit_events(web.engine) if e.action == "staff.sign-in"]

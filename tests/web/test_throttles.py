@@ -260,6 +260,7 @@ def test_prank_calls_never_stop_the_real_chairs_call_and_the_app_credential_is_r
         # the fourth call to the same operator waits a few seconds (hand it to another operator)
         waits = op.post("/hq/hotline/calls", {"precinct": GRINNELL, "hotline_code": web.hotline_codes[GRINNELL]})
         assert waits.status_code == 429 and "hand the call to another operator" in waits.text
+        assert int(waits.headers["Retry-After"]) >= 1
     kim = _staff(web, "kim", "10.9.1.1")
     # the app credential read aloud is refused, and says why
     heard = kim.post("/hq/hotline/calls", {"precinct": GRINNELL, "hotline_code": web.secrets[GRINNELL]})

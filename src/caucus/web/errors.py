@@ -24,7 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from caucus.ledger import (
     GroupRejected,
@@ -218,6 +218,14 @@ def error_response(
     headers: Mapping[str, str] | None = None,
 ) -> ErrorResponse:
     return ErrorResponse(error_body(code, message, fields), status_code=status, headers=dict(headers or {}))
+
+
+def retry_headers(response: Response, error: ServiceError | LedgerError) -> Response:
+    """Give an HTML page answering a throttled attempt (429) the same Retry-After as the JSON answer."""
+    retry_after = getattr(error, "retry_after", None)
+    if isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def render_error(error: ServiceError | LedgerError) -> ErrorResponse:

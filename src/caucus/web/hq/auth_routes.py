@@ -12,7 +12,7 @@ from starlette.responses import FileResponse, Response
 
 from caucus.service import ServiceError
 from caucus.web.access import STAFF_COOKIE, STAFF_ROLES, Principal, access
-from caucus.web.errors import status_for
+from caucus.web.errors import retry_headers, status_for
 from caucus.web.hq.pages import (
     HERE,
     LOGIN_COOKIE,
@@ -52,8 +52,8 @@ async def sign_in(request: Request) -> Response:
         signed = await run_in_threadpool(services.staff.sign_in, username, password, client,
                                          replacing=request.cookies.get(STAFF_COOKIE))
     except ServiceError as error:
-        return sign_in_page(request, status=status_for(error), message=error.message, username=username,
-                            next_url=next_url)
+        return retry_headers(sign_in_page(request, status=status_for(error), message=error.message,
+                                          username=username, next_url=next_url), error)
     response = see_other(safe_next(next_url))
     response.set_cookie(STAFF_COOKIE, signed.token, httponly=True, samesite="strict", path="/",
                         secure=services.settings.staff_cookie_secure,

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from caucus.service import ServiceError, StageReport
 from caucus.web.access import Principal, access
-from caucus.web.errors import status_for
+from caucus.web.errors import retry_headers, status_for
 from caucus.web.hq.chance_form import ChanceForm, chance_form, chance_message, field_messages, keyed_games
 from caucus.web.hq.pages import PREFIX, int_field, page, see_other, stage_field, stage_payload, text_field
 from caucus.web.services import services_of
@@ -44,8 +44,8 @@ async def verify(request: Request, principal: Operator) -> Response:
         call = await run_in_threadpool(services_of(request).hotline.verify_caller, principal.username, precinct,
                                        text_field(form, "hotline_code"), text_field(form, "note"))
     except ServiceError as error:
-        return _console(request, principal, status=status_for(error), message=error.message, precinct=precinct,
-                        fields={p.field: p.message for p in error.fields})
+        return retry_headers(_console(request, principal, status=status_for(error), message=error.message,
+                                      precinct=precinct, fields={p.field: p.message for p in error.fields}), error)
     return see_other(f"{PREFIX}/hotline/calls/{call.id}")
 
 
