@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -94,7 +96,10 @@ def test_log_lists_the_audit_events(url: str, tmp_path: Path) -> None:
     assert set(events[0]) == {"id", "election", "at", "actor", "action", "outcome", "detail"}
 
     table = ok("log", "one", "--database", url).stdout
-    assert "Audit log (3 events)" in table and table.count("credential.issue") == 2
+    assert "Audit log (3 events; times in America/Chicago)" in table and table.count("credential.issue") == 2
+    # one election's log is in its plan's local time (America/Chicago), as every time shown to people
+    first = datetime.fromisoformat(events[0]["at"]).astimezone(ZoneInfo("America/Chicago"))
+    assert f"{first:%Y-%m-%d %H:%M:%S} {first.tzname()}" in table
     everything = ok("log", "--json", "--database", url).stdout.splitlines()
     assert len(everything) == 4  # two election.create, two credential.issue
     last = ok("log", "--limit", "1", "--json", "--database", url).stdout.splitlines()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from caucus.ledger import AuditEvent, ChainReport
+    from caucus.plans.settings import PlanSettings
 
 DEFAULT_DATABASE = "sqlite:///./var/caucus.db"
 MAX_PLAN_REF = 100  # elections.plan_name is VARCHAR(100)
@@ -307,11 +308,17 @@ def log(
 ) -> None:
     """The append-only audit log: who did what, when, and the outcome."""
     from caucus.ledger import audit_events, get_election  # noqa: PLC0415
+    from caucus.plans import PlanError, load_plan  # noqa: PLC0415
 
     start = _since(since)
+    settings = None
     with opened(database) as engine, ledger_errors():
         if slug is not None:
-            get_election(engine, slug)  # an unknown election is an error, not an empty log
+            election = get_election(engine, slug)  # an unknown election is an error, not an empty log
+            try:  # one election: its local time, as everything else shows people; several: UTC
+                settings = load_plan(election.plan_name).settings
+            except PlanError:
+                settings = None
         events = audit_events(engine, slug)
     if start is not None:
         events = [e for e in events if e.at >= start]
@@ -322,7 +329,7 @@ def log(
             out.print(json.dumps(_event_json(event), ensure_ascii=False, sort_keys=True),
                       highlight=False, markup=False, soft_wrap=True)
     else:
-        _print_events(events, with_election=slug is None)
+        _print_events(events, with_election=slug is None, settings=settings)
 
 
 def _event_json(event: AuditEvent) -> dict[str, object]:
@@ -330,17 +337,19 @@ def _event_json(event: AuditEvent) -> dict[str, object]:
             "action": event.action, "outcome": event.outcome, "detail": event.detail}
 
 
-def _print_events(events: list[AuditEvent], *, with_election: bool) -> None:
+def _print_events(events: list[AuditEvent], *, with_election: bool, settings: PlanSettings | None) -> None:
     from rich.table import Table  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
 
-    table = Table(title=f"Audit log ({len(events):,} events)", title_justify="left")
-    columns = ["when (UTC)", *(["election"] if with_election else []), "who", "what", "outcome", "detail"]
-    for column in columns:
-        table.add_column(column, overflow="fold")
+    zone = settings.time_zone if settings is not None else "UTC"
+    table = Table(title=f"Audit log ({len(events):,} events; times in {zone})", title_justify="left")
+    for column in ["when", *(["election"] if with_election else []), "who", "what", "outcome", "detail"]:
+        # times and action names are never folded across lines; the detail takes what width is left
+        table.add_column(column, overflow="fold", no_wrap=column in ("when", "what"))
     for event in events:
         detail = ", ".join(f"{k}={v}" for k, v in event.detail.items())
-        row = [event.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), *([event.election or "-"] if with_election
+        at = settings.local(event.at) if settings is not None else event.at.astimezone(UTC)
+        row = [f"{at:%Y-%m-%d %H:%M:%S} {at.tzname()}", *([event.election or "-"] if with_election
                else []), event.actor, event.action, event.outcome, detail]
         table.add_row(*(Text(cell) for cell in row))  # plain text: no Rich markup in stored values
     out.print(table, markup=False, highlight=False)

@@ -27,6 +27,7 @@ from caucus.cli.election_cmd import DEFAULT_DATABASE, Database, opened
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from caucus.plans.settings import PlanSettings
     from caucus.service.releases import ReleaseRecord, ReleaseService
 
 EXIT_FAILED = 1
@@ -65,7 +66,7 @@ def _service(engine: Engine, election: str | None, snapshots: Path | None, datab
     return ReleaseService(engine, context, root / context.slug)
 
 
-def _show(record: ReleaseRecord, as_json: bool) -> None:
+def _show(record: ReleaseRecord, as_json: bool, settings: PlanSettings) -> None:
     fields = {
         "number": record.number, "created_at": record.created_at.isoformat(), "actor": record.actor,
         "status": record.status, "test": record.test, "zero": record.zero, "content_hash": record.content_hash,
@@ -79,7 +80,7 @@ def _show(record: ReleaseRecord, as_json: bool) -> None:
     flags = "".join([" TEST" if record.test else "", " ZERO" if record.zero else "",
                      f" CORRECTS {record.correction_of}" if record.correction_of else "",
                      " ARCHIVED" if record.archived else ""])
-    out.print(f"release {record.number} ({record.status}{flags}) {record.created_at:%Y-%m-%d %H:%M:%S} UTC by "
+    out.print(f"release {record.number} ({record.status}{flags}) {settings.moment(record.created_at)} by "
               f"{record.actor}: {record.precincts_reporting} of {record.precincts_total} precincts, manifest sha256 "
               f"{record.content_hash}", highlight=False, markup=False)
 
@@ -99,7 +100,7 @@ def _run(action: str, *, database: str, election: str | None, snapshots: Path | 
                 record = service.release(actor=actor, zero=bool(options.get("zero")), note=str(options["note"]))
         except ServiceError as exc:
             fail(exc.message)
-        _show(record, as_json)
+        _show(record, as_json, service.context.plan.settings)
 
 
 @release_app.command("now")
@@ -174,8 +175,9 @@ def list_releases(
 ) -> None:
     """Every release, newest first."""
     with opened(database) as engine:
-        for record in _service(engine, election, snapshots, database).list():
-            _show(record, as_json)
+        service = _service(engine, election, snapshots, database)
+        for record in service.list():
+            _show(record, as_json, service.context.plan.settings)
 
 
 @release_app.command("continuous")
