@@ -53,7 +53,8 @@ def test_every_screen_fits_320_px(live_server: Callable[..., LiveServer], narrow
         "County delegates: Buttigieg 3, Klobuchar 4, Sanders 4, Warren 6.")  # RULES.md §13.3 R1
     _fits(narrow, "final")
     send(narrow, "Send final alignment")
-    expect(narrow.get_by_role("row", name="Warren")).to_contain_text("0.8400")  # R1 SDEs, Poweshiek 14/100
+    warren = narrow.locator("#worksheet-table").get_by_role("table", name="Warren")
+    expect(warren.get_by_role("row", name="SDEs").get_by_role("cell")).to_have_text("0.8400")  # R1, Poweshiek 14/100
     _fits(narrow, "worksheet")
     shot(narrow, "chair-320-worksheet")
     send(narrow, "Send county delegates")
