@@ -78,4 +78,5 @@ def assert_no_sideways_scroll(page: Page, where: str) -> None:
 
 def assert_within_viewport(region: Locator, where: str) -> None:
     """No element of ``region`` sticks out of the viewport or scrolls sideways inside its own box."""
-    assert region.evaluate(_TOO_WIDE) == [], f"{where}: wider than the viewport"
+    wide = region.evaluate(_TOO_WIDE)
+    assert wide == [], f"{where}: wider than the viewport: {wide}"

@@ -112,27 +112,31 @@ def _hamilton(seats: int, shares: dict[str, int]) -> dict[str, int]:
     by_remainder = sorted(quotas, key=lambda g: quotas[g] - whole[g], reverse=True)
     remainders = [quotas[g] - whole[g] for g in by_remainder]
     left = seats - sum(whole.values())
-    assert left == 0 or len(set(remainders[left - 1:left + 1])) == 2 or left == len(remainders)  # no tie
+    assert not 0 < left < len(remainders) or remainders[left - 1] != remainders[left]  # no tie for the last seat
     for g in by_remainder[:left]:
         whole[g] += 1
     return whole
 
 
 def _statewide() -> dict[str, dict[str, str]]:
-    """Per column header of the public page, per candidate, the text the cell must show."""
+    """Per result set (first, final, sde, national), per candidate, the text the public page must show."""
     first = {g: sum(REPORTS[c][1].get(g, 0) for c in REPORTS) for g in CANDIDATES}
     final = {g: sum(REPORTS[c][2].get(g, 0) for c in REPORTS) for g in CANDIDATES}
     sde = {g: sum(_sde(c)[g] for c in REPORTS) for g in CANDIDATES}  # sum of the published precinct values
     qualifying = {g: s for g, s in sde.items() if s * 100 >= 15 * sum(sde.values())}  # IA-6.4 threshold
     # every county is in district 1 here: district and statewide shares are the same (plan.toml: 3 + 2 + 1)
-    national = {g: 0 for g in CANDIDATES}
+    national = dict.fromkeys(CANDIDATES, 0)
     for seats in (3, 2, 1):
         for g, won in _hamilton(seats, qualifying).items():
             national[g] += won
-    return {"First alignment": {g: str(v) for g, v in first.items()},
-            "Final alignment": {g: str(v) for g, v in final.items()},
-            "SDEs": {g: _fixed4(v) for g, v in sde.items()},
-            "National delegates (projected)": {g: str(v) for g, v in national.items()}}
+    return {"first": {g: str(v) for g, v in first.items()}, "final": {g: str(v) for g, v in final.items()},
+            "sde": {g: _fixed4(v) for g, v in sde.items()}, "national": {g: str(v) for g, v in national.items()}}
+
+
+# The public page's column headers: the wide table's, and the short ones of the narrow tables (whose
+# captions name the result sets: "First and final alignment", "SDEs and national delegates (a projection)").
+COLUMNS = {"First alignment": "first", "First": "first", "Final alignment": "final", "Final": "final",
+           "SDEs": "sde", "National delegates (projected)": "national", "National": "national"}
 
 
 # -- the module's election, server, chair phone and release ---------------------------------------------
@@ -272,8 +276,9 @@ def test_the_public_statewide_page_reads_on_a_phone(viewer: Page, reported: tupl
             name = row.locator("th")
             assert_words_whole(name, size)
             candidate = name.inner_text().strip()
-            for column, cell in zip(columns[1:], row.locator("td").all(), strict=True):
-                assert column in expected, f"{size}: unexpected column {column!r}"
+            for header, cell in zip(columns[1:], row.locator("td").all(), strict=True):
+                assert header in COLUMNS, f"{size}: unexpected column {header!r}"
+                column = COLUMNS[header]
                 assert candidate not in seen[column], f"{size}: {candidate} twice under {column}"
                 assert_one_line(cell, expected[column][candidate], f"{size} {candidate} {column}")
                 seen[column][candidate] = cell.inner_text().strip()
