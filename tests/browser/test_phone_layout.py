@@ -202,7 +202,9 @@ def viewer(request: pytest.FixtureRequest, chromium: Browser, reported: tuple[Li
 
 def _screenshots(page: Page, directory: Path, name: str) -> None:
     page.screenshot(path=str(directory / f"{name}-screen.png"))  # what the reader sees, save bar included
-    page.screenshot(path=str(directory / f"{name}-page.png"), full_page=True)
+    # the whole page, the sticky save bar put back in the flow (else the capture leaves it mid-page)
+    page.screenshot(path=str(directory / f"{name}-page.png"), full_page=True,
+                    style="footer { position: static !important; }")
 
 
 def _savebar_small_and_clear(page: Page, where: str) -> None:
