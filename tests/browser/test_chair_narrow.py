@@ -1,5 +1,7 @@
 """The chair app on the smallest phones (320 px wide): every screen fits without sideways scrolling, its
-targets are large, axe-core finds nothing serious; and a disagreement with HQ's computer is said plainly."""
+targets are large, axe-core finds nothing serious, the worksheet of a real Iowa precinct breaks no word or
+number; and a disagreement with HQ's computer is said plainly. (The worksheet and the public page at 320 px,
+390 px and 200 % zoom for a made-up party's plan: test_phone_layout.py.)"""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.chair_support import axe_violations, enter_counts, open_app, send, sign_in, wait_sent
 from tests.browser.conftest import LiveServer
+from tests.browser.layout_support import assert_words_whole
 
 Shot = Callable[[Page, str], Path]
 CODE = "Poweshiek/7"  # Grinnell 2nd Ward 07: RULES.md R1, 17 delegates, 328 people
@@ -53,8 +56,12 @@ def test_every_screen_fits_320_px(live_server: Callable[..., LiveServer], narrow
         "County delegates: Buttigieg 3, Klobuchar 4, Sanders 4, Warren 6.")  # RULES.md §13.3 R1
     _fits(narrow, "final")
     send(narrow, "Send final alignment")
-    expect(narrow.get_by_role("row", name="Warren")).to_contain_text("0.8400")  # R1 SDEs, Poweshiek 14/100
+    warren = narrow.locator("#worksheet-table").get_by_role("table", name="Warren")
+    expect(warren.get_by_role("row", name="SDEs").get_by_role("cell")).to_have_text("0.8400")  # R1, Poweshiek 14/100
     _fits(narrow, "worksheet")
+    for cell in narrow.locator("#worksheet-table .card").locator("caption, th, td").all():
+        layout = assert_words_whole(cell, "worksheet")  # Iowa's longer names too ("Klobuchar", "Buttigieg")
+        assert layout.lines == 1, f"worksheet: {layout.text!r} on {layout.lines} lines"
     shot(narrow, "chair-320-worksheet")
     send(narrow, "Send county delegates")
     _fits(narrow, "photo")

@@ -414,17 +414,20 @@ function renderChance(a) {
 function renderWorksheet() {
   const { view, rows } = worksheetRows(state.setup, state.entries);
   const p = state.setup.precinct;
-  const head = el("tr", {}, ["Group", "First", "Final", "Delegates", view.sde ? "SDE" : null]
-    .filter(Boolean).map((t) => el("th", { scope: "col", text: t })));
-  const body = rows.map((r) => el("tr", {}, el("th", { scope: "row", text: r.group }), el("td", { text: r.first }),
-    el("td", { text: r.final }), el("td", { text: r.delegates ?? "?" }), view.sde ? el("td", { text: r.sde }) : null));
+  // One small table per group (its name, then a label and a number per line): it reads down a phone of any
+  // width and at any zoom without breaking a word or a number (docs/chair.md).
+  const fields = [["First alignment", "first"], ["Final alignment", "final"], ["County delegates", "delegates"],
+    view.sde ? ["SDEs", "sde"] : null].filter(Boolean);
+  const cards = rows.map((r) => el("div", { class: "card" }, el("table", {}, el("caption", { text: r.group }),
+    el("tbody", {}, fields.map(([label, key]) => el("tr", {}, el("th", { scope: "row", text: label }),
+      el("td", { text: r[key] ?? "?" })))))));
   const a = view.allocation;
   const notes = [`Attendance ${view.N ?? "?"}; ${view.D ?? "?"} county delegates; viable at ${view.T ?? "(no threshold)"}.`];
   for (const c of state.entries.chance || []) notes.push(`Game of chance among ${c.among.join(", ")}: ${c.selected.join(", ")} (${c.kind}).`);
   if (!a || a.status !== "complete") notes.push("The final alignment is not finished yet.");
   if (p.kind === "satellite") notes.push("Satellite caucus: HQ computes the SDEs when the whole pool has reported.");
-  fill($("#worksheet-table"), el("table", {}, el("caption", { text: `${p.county}: ${p.name}` }),
-    el("thead", {}, head), el("tbody", {}, body)), lines(notes, "hint"), disagreement());
+  fill($("#worksheet-table"), el("h2", { text: `${p.county}: ${p.name}` }), el("div", { class: "cards" }, cards),
+    lines(notes, "hint"), disagreement());
 }
 
 /** Plain words when HQ's computer and this phone disagree on the delegates. */
@@ -501,7 +504,7 @@ function renderSavebar() {
   const waiting = outbox.items.filter((i) => !["sent", "set-aside", "refused"].includes(i.status)).length;
   const refused = outbox.items.filter((i) => i.status === "refused").length;
   const last = [...outbox.items].reverse().find((i) => i.status === "sent" && i.kind !== "photo");
-  const parts = [saveFailed ? "This phone could not save: do not close the app." : "Everything typed is saved on this phone."];
+  const parts = [saveFailed ? "This phone could not save: do not close the app." : "Saved on this phone."];
   parts.push(waiting ? `${waiting} waiting to send.` : "Nothing waiting to send.");
   if (refused) parts.push(`${refused} not accepted: see Status.`);
   if (last) parts.push(`Last receipt #${last.receipt.seq}.`);
