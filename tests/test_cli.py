@@ -24,7 +24,7 @@ def test_audit_json_schema_on_a_golden_case() -> None:
     assert set(doc) == {"schema", "plan", "ruleset", "source", "summary", "finding_counts", "totals",
                         "national_delegates", "units"}
     assert doc["summary"]["precincts"] == {"total": 1, "reproduced": 0, "reproduced-given-chance": 0,
-                                           "inconsistent": 1}
+                                           "inconsistent": 1, "unattended": 0}
     (unit,) = doc["units"]
     assert unit["code"] == "Adair/04SE"
     assert unit["findings"][0]["code"] == "delegates-differ"
