@@ -227,10 +227,10 @@ def test_browser_early_ballot_math_agrees_with_python(math_page: Page) -> None:
     mismatches = []
     for case, browser in zip(cases, got, strict=True):
         expected = trace_early(case)
-        browser = {**browser, "first": dict(browser["first"]), "final": dict(browser["final"]),
-                   "steps": [{**s, "delegates": dict(s["delegates"])} for s in browser["steps"]]}
-        if browser != expected:
-            mismatches.append((case, expected, browser))
+        seen = {**browser, "first": dict(browser["first"]), "final": dict(browser["final"]),
+                "steps": [{**s, "delegates": dict(s["delegates"])} for s in browser["steps"]]}
+        if seen != expected:
+            mismatches.append((case, expected, seen))
     assert not mismatches, f"{len(mismatches)} of {len(cases)} differ; first: {mismatches[0]}"
 
 

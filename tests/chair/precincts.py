@@ -12,7 +12,19 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from caucus.rules import IOWA_2020, NEVADA_2020, ChanceOutcome, RuleSet, allocate, site_delegates
+from caucus.rules import (
+    IOWA_2020,
+    NEVADA_2020,
+    ChanceOutcome,
+    RuleSet,
+    allocate,
+    early_first_alignment,
+    early_moves,
+    site_delegates,
+    valid_ballots,
+    viable_at_first,
+    void_ballot,
+)
 from tests.strategies import GROUP_NAMES
 
 RULESETS = {r.name: r for r in (IOWA_2020, NEVADA_2020)}
@@ -103,8 +115,6 @@ class EarlyCase:
 def generate_early(count: int, seed: int) -> list[EarlyCase]:
     """Seeded Nevada precincts with early ballots: short, repeated and void ballots included; in-person
     members of groups viable in the merged first alignment stay, the others leave or move at random."""
-    from caucus.rules import early_first_alignment, valid_ballots, viable_at_first
-
     rng = random.Random(seed)
     cases = []
     for _ in range(count):
@@ -130,8 +140,6 @@ def generate_early(count: int, seed: int) -> list[EarlyCase]:
 def trace_early(case: EarlyCase) -> dict[str, Any]:
     """The merged first alignment, N, the viable set, each ballot's move, the final alignment and the
     allocation steps (as :func:`trace`), from the Python engine."""
-    from caucus.rules import early_first_alignment, early_moves, valid_ballots, viable_at_first, void_ballot
-
     first = early_first_alignment(case.in_person_first, case.ballots)
     n = sum(case.in_person_first.values()) + len(valid_ballots(case.ballots))
     viable = viable_at_first(first, n, case.delegates, NEVADA_2020)

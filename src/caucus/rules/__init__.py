@@ -9,6 +9,8 @@ from .branches import Branch, branches
 from .chance import ChanceEvent, ChanceKind, ChanceOutcome, ChanceOutcomeError
 from .national import NationalResult, SeatAllocation, allocate_seats, national_delegates
 from .nevada import (
+    MAX_RANKS,
+    MIN_RANKS,
     EarlyMove,
     distinct_ranks,
     early_first_alignment,
@@ -27,6 +29,8 @@ from .viability import threshold
 
 __all__ = [
     "IOWA_2020",
+    "MAX_RANKS",
+    "MIN_RANKS",
     "NEVADA_2020",
     "RULESETS",
     "Allocation",
