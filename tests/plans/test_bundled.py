@@ -27,7 +27,7 @@ def plan() -> Plan:
 
 
 def test_bundled_plans_are_listed_and_cached(plan: Plan) -> None:
-    assert list_bundled_plans() == ["iowa-2020"]
+    assert list_bundled_plans() == ["iowa-2020", "nevada-2020"]
     assert load_plan("iowa-2020") is plan
     assert (plan.name, plan.ruleset) == ("iowa-2020", "iowa-2020")
 

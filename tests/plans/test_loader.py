@@ -118,7 +118,7 @@ def test_columns_in_any_order_spaces_and_blank_lines(tmp_path: Path) -> None:
 
 def test_not_a_plan(tmp_path: Path) -> None:
     with pytest.raises(
-        PlanError, match=r"nowhere: neither a bundled plan \(bundled: iowa-2020\) nor a plan directory"
+        PlanError, match=r"nowhere: neither a bundled plan \(bundled: iowa-2020, nevada-2020\) nor a plan directory"
     ):
         load_plan("nowhere")
     (tmp_path / "plan.toml").write_text(PLAN_TOML, encoding="utf-8")

@@ -69,6 +69,8 @@ def _run(plan: Plan, published: list[Any], source: str, quiet: bool) -> AuditRep
 
 def _national(report: AuditReport, plan: Plan, which: str) -> dict[str, int]:
     seats = plan.national
+    if seats is None:
+        return {}
     return report.national(which, seats.districts, seats.at_large, seats.pleo,  # type: ignore[arg-type]
                            Fraction(seats.threshold_percent, 100))
 

@@ -149,7 +149,7 @@ def _ratio(ratio: str | None, county: str | None, plan: str) -> Fraction | None:
         fail(str(e))
     if found is None or found.kind != "county":
         fail(f"--county {county!r} is not a county of plan {plan}")
-    return found.sde_ratio
+    return None if found.state_delegates is None else found.sde_ratio
 
 
 def _as_json(a: Allocation, per_delegate: Fraction | None, findings: list[str]) -> dict[str, Any]:

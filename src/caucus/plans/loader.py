@@ -36,6 +36,7 @@ from caucus.plans.model import (
 )
 from caucus.plans.numbers import parse_exact, parse_whole
 from caucus.plans.settings import Boundaries, PlanSettings, Polygon, phone_problem
+from caucus.rules import RULESETS
 
 PLAN_FILE = "plan.toml"
 COUNTIES_FILE = "counties.csv"
@@ -45,6 +46,8 @@ BOUNDARIES_FILE = "boundaries.geojson"
 REQUIRED_FILES = (PLAN_FILE, COUNTIES_FILE, PRECINCTS_FILE)
 PLAN_FILES = (*REQUIRED_FILES, BOUNDARIES_FILE)
 COUNTY_COLUMNS = ("county", "district", "county_delegates", "state_delegates", "kind")
+#: the SDE column: required for a rule set that computes SDEs (Iowa), optional for one that does not (Nevada)
+STATE_COLUMN = "state_delegates"
 PRECINCT_COLUMNS = ("code", "county", "name", "precinct_id", "delegates", "kind")
 #: optional in the header of a plan without satellite sites; required (and filled in) for every satellite row
 EXPECTED_COLUMN = "expected_attendance"
@@ -52,6 +55,8 @@ PRECINCT_OPTIONAL = (EXPECTED_COLUMN,)
 MAX_PROBLEMS = 20
 
 _PLAN_KEYS = ("name", "title", "ruleset", "candidates", "national", "caucus")
+#: required only for a rule set that computes SDEs: national delegates are allocated on SDEs (IA-6)
+_SDE_PLAN_KEYS = ("national",)
 _NATIONAL_KEYS = ("districts", "at_large", "pleo", "threshold_percent")
 _CAUCUS_KEYS = ("party", "date", "doors_close", "time_zone")
 _CAUCUS_OPTIONAL = ("hotline", "example_code")
@@ -156,7 +161,7 @@ def read_plan_files(files: Mapping[str, bytes]) -> Plan:
     problems.raise_if_any()
 
     header = _read_plan_toml(texts[PLAN_FILE], problems)
-    counties, county_lines = _read_counties(texts[COUNTIES_FILE], header, problems)
+    counties, county_lines = _read_counties(texts[COUNTIES_FILE], header, _needs_sde(texts[PLAN_FILE]), problems)
     precincts = _read_precincts(texts[PRECINCTS_FILE], counties, county_lines, problems)
     if not problems.items and county_lines is not None:
         _check_county_sums(counties, county_lines, precincts, problems)
@@ -182,7 +187,7 @@ def read_plan_files(files: Mapping[str, bytes]) -> Plan:
     )
 
 
-_Header = tuple[str, str, str, tuple[str, ...], NationalSeats, PlanSettings]
+_Header = tuple[str, str, str, tuple[str, ...], NationalSeats | None, PlanSettings]
 
 
 def _read_plan_toml(text: str, problems: _Problems) -> _Header | None:
@@ -192,14 +197,20 @@ def _read_plan_toml(text: str, problems: _Problems) -> _Header | None:
         problems.add(PLAN_FILE, None, None, f"not valid TOML: {exc}")
         return None
     before = len(problems.items)
-    _check_keys(data, _PLAN_KEYS, "", problems)
     name, title, ruleset = (_text(data, key, problems) for key in ("name", "title", "ruleset"))
+    rules = RULESETS.get(ruleset)
+    if "ruleset" in data and ruleset and rules is None:
+        known = ", ".join(f'"{r}"' for r in sorted(RULESETS))
+        problems.add(PLAN_FILE, None, None, f'key "ruleset": unknown rule set "{ruleset}" (known: {known})')
+    sde = rules is None or rules.has_sde
+    _check_keys(data, _PLAN_KEYS if sde else tuple(k for k in _PLAN_KEYS if k not in _SDE_PLAN_KEYS), "",
+                problems, () if sde else _SDE_PLAN_KEYS)
     candidates = _candidates(data.get("candidates"), problems)
     national_table = data.get("national")
+    national: NationalSeats | None = None
     if not isinstance(national_table, dict):
         if "national" in data:
             problems.add(PLAN_FILE, None, None, 'key "national" must be a table ([national])')
-        national = None
     else:
         national = _national(national_table, problems)
     caucus_table = data.get("caucus")
@@ -209,9 +220,20 @@ def _read_plan_toml(text: str, problems: _Problems) -> _Header | None:
             problems.add(PLAN_FILE, None, None, 'key "caucus" must be a table ([caucus])')
     else:
         settings = _settings(caucus_table, problems)
-    if len(problems.items) > before or national is None or settings is None:
+    if len(problems.items) > before or (sde and national is None) or settings is None:
         return None
     return name, title, ruleset, candidates, national, settings
+
+
+def _needs_sde(text: str) -> bool:
+    """Whether the plan's rule set computes SDEs (then every county needs its state delegates and the plan
+    its national seats). A plan whose rule set cannot be read is held to the full format."""
+    try:
+        ruleset = tomllib.loads(text).get("ruleset")
+    except tomllib.TOMLDecodeError:
+        return True
+    rules = RULESETS.get(ruleset.strip()) if isinstance(ruleset, str) else None
+    return rules is None or rules.has_sde
 
 
 def _check_keys(table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str, problems: _Problems,
@@ -494,14 +516,19 @@ def _rows(file: str, text: str, columns: tuple[str, ...], problems: _Problems,
 
 
 def _read_counties(
-    text: str, header: _Header | None, problems: _Problems
+    text: str, header: _Header | None, sde: bool, problems: _Problems
 ) -> tuple[dict[str, County], dict[str, int] | None]:
-    """The valid counties, and the line of every county named (None if the file could not be read)."""
+    """The valid counties, and the line of every county named (None if the file could not be read).
+
+    ``sde``: the plan's rule set computes SDEs, so every county needs ``state_delegates``; otherwise the
+    column may be left out or empty (a county without SDE data)."""
     counties: dict[str, County] = {}
     lines: dict[str, int] = {}
     by_form: dict[str, str] = {}  # normalised name -> name, so tolerant lookups are never ambiguous
-    seats = None if header is None else header[4].districts
-    rows = _rows(COUNTIES_FILE, text, COUNTY_COLUMNS, problems)
+    national = None if header is None else header[4]
+    seats = None if national is None else national.districts
+    columns = COUNTY_COLUMNS if sde else tuple(c for c in COUNTY_COLUMNS if c != STATE_COLUMN)
+    rows = _rows(COUNTIES_FILE, text, columns, problems, () if sde else (STATE_COLUMN,))
     if rows is None:
         return counties, None
     for row in rows:
@@ -531,12 +558,16 @@ def _read_counties(
             bad("county_delegates", "a county must elect at least one county delegate")
         elif kind == "satellite-pool" and delegates != 0:
             bad("county_delegates", f"must be 0 for a satellite pool (it has no precincts), not {delegates}")
-        state = parse_exact(cells["state_delegates"])
-        if state is None:
-            written = cells["state_delegates"]
-            bad("state_delegates", f'"{written}" is not an exact number ("4", "18.1033", "14/3")')
+        written = cells.get(STATE_COLUMN, "")
+        state = parse_exact(written)
+        if state is None and (sde or written):
+            why = "" if written else (": the rule set computes SDEs (state delegate equivalents), so every county "
+                                      "needs its state delegates")
+            bad(STATE_COLUMN, f'"{written}" is not an exact number ("4", "18.1033", "14/3"){why}')
+        elif state is None and kind == "satellite-pool":
+            bad(STATE_COLUMN, "empty: a satellite pool needs its SDE size (its sites share it by turnout)")
         lines[name] = row.line
-        if kind in _COUNTY_KINDS and delegates is not None and state is not None:
+        if kind in _COUNTY_KINDS and delegates is not None and (state is not None or not sde):
             counties[name] = County(name, district, delegates, state, _county_kind(kind))
     return counties, lines
 
@@ -616,7 +647,7 @@ def _read_precincts(
             precincts.append(Precinct(code, county_name, name, precinct_id, None, "satellite", None, expected))
         else:
             assert delegates is not None
-            weight = delegates * county.sde_ratio
+            weight = None if county.state_delegates is None else delegates * county.sde_ratio
             precincts.append(Precinct(code, county_name, name, precinct_id, delegates, "precinct", weight))
     if satellites_without_column:
         lines = satellites_without_column

@@ -50,8 +50,9 @@ class County:
     """Congressional district ("1".."4"); None for a pool outside every district."""
     county_delegates: int
     """C: the sum of the county's precinct delegates (0 for a satellite pool)."""
-    state_delegates: Fraction
-    """S: state-convention delegates apportioned to the county; for a pool, the pool's SDE size."""
+    state_delegates: Fraction | None
+    """S: state-convention delegates apportioned to the county; for a pool, the pool's SDE size. None for a
+    county of a plan whose rule set has no SDEs (Nevada reports county delegates only, NV-4)."""
     kind: CountyKind
 
     @property
@@ -61,6 +62,8 @@ class County:
             raise ValueError(f"{self.name} is a satellite pool: its SDEs follow turnout, not a ratio")
         if self.county_delegates <= 0:
             raise ValueError(f"{self.name} has no county delegates, so no SDE ratio")
+        if self.state_delegates is None:
+            raise ValueError(f"{self.name} has no state delegates (its plan's rule set has no SDEs), so no SDE ratio")
         return self.state_delegates / self.county_delegates
 
 
@@ -79,7 +82,7 @@ class Precinct:
     """D; None for a satellite site, whose D comes from the tier table by attendance (IA-5.2)."""
     kind: PrecinctKind
     sde_weight: Fraction | None
-    """D x S/C for a precinct; None for a satellite site."""
+    """D x S/C for a precinct; None for a satellite site and in a plan without SDEs."""
     expected_attendance: int | None = None
     """A satellite site's expected size (plan column ``expected_attendance``): a reported attendance above
     it is the blocking finding ``attendance-above-expected``, held for review. None for a precinct."""
@@ -112,7 +115,9 @@ class Plan:
     counties: Mapping[str, County]
     """Counties and satellite pools by name, in file order."""
     precincts: tuple[Precinct, ...]
-    national: NationalSeats
+    national: NationalSeats | None
+    """National seats (``[national]``); None for a plan whose rule set has no SDEs (national delegates are
+    allocated on SDEs, IA-6; Nevada's NV-6 allocation is not modelled)."""
     settings: PlanSettings
     """The ``[caucus]`` table: party, caucus day, doors-close time, time zone, hotline, example code."""
     boundaries: Boundaries | None = None

@@ -104,13 +104,13 @@ def build_documents(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record]
     files["feed/statewide.json"] = json_bytes({
         **header,
         "sdeLeader": state.leader(),
-        "candidates": state.rows(national["byCandidate"]),
+        "candidates": state.rows(national["byCandidate"] if national else None),
         "nationalDelegates": national,
     })
     files["feed/statewide.csv"] = _csv([
         (*CSV_HEAD, "candidate", "firstAlignment", "finalAlignment", "countyDelegates", "sde", "nationalDelegates"),
         *[(*csv_head, r["name"], r["firstAlignment"], r["finalAlignment"], r["countyDelegates"], r["sde"],
-           r["nationalDelegates"]) for r in state.rows(national["byCandidate"])],
+           r.get("nationalDelegates", "")) for r in state.rows(national["byCandidate"] if national else None)],
     ])
 
     county_docs = []

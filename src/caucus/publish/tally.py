@@ -100,15 +100,18 @@ def published_sdes(plan: Plan, records: Mapping[str, Record]) -> dict[str, dict[
             d = int(record.get("delegatesToElect") or 0)
             if d <= 0:
                 continue
-            weight = site_sde(Fraction(county.state_delegates), pool, attendance[site.code])
+            weight = site_sde(Fraction(county.state_delegates or 0), pool, attendance[site.code])
             out[site.code] = site_group_sdes({g: int(n) for g, n in record["delegates"].items()}, d, weight)
     return out
 
 
 def national_projection(plan: Plan, records: Mapping[str, Record],
-                        sdes: Mapping[str, Mapping[str, Decimal] | None]) -> dict[str, Any]:
-    """National delegates (IA-6) from the released SDEs by congressional district and statewide."""
+                        sdes: Mapping[str, Mapping[str, Decimal] | None]) -> dict[str, Any] | None:
+    """National delegates (IA-6) from the released SDEs by congressional district and statewide; None for a
+    plan without national seats (a rule set without SDEs, docs/plan-format.md)."""
     seats = plan.national
+    if seats is None:
+        return None
     districts: dict[str, dict[str, Decimal]] = {d: {} for d in seats.districts}
     statewide: dict[str, Decimal] = {}
     for code in records:

@@ -178,7 +178,8 @@ def verify(fetch: Fetch, number: int, *, expect_manifest: str | None = None) -> 
     _compare("statewide precinctsReporting", statewide["precinctsReporting"], reporting, result)
     _compare("statewide precinctsTotal", statewide["precinctsTotal"], len(plan.precincts), result)
     national = national_projection(plan, records, sdes)
-    _compare("statewide candidates", statewide["candidates"], state.rows(national["byCandidate"]), result)
+    _compare("statewide candidates", statewide["candidates"],
+             state.rows(national["byCandidate"] if national else None), result)
     _compare("national delegates", statewide["nationalDelegates"], national, result)
     counties = {c["name"]: c for c in json.loads(files["feed/counties.json"])["counties"]}
     for county in plan.counties.values():

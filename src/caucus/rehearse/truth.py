@@ -140,9 +140,10 @@ def unit_sdes(plan: Plan, ruleset_name: str, unit: PrecinctTruth, pool_attendanc
     fact = plan.precinct_by_code(unit.code)
     county = plan.counties[fact.county]
     if fact.kind != "satellite":
-        return published_sdes(unit.delegates, county.sde_ratio) if county.county_delegates else {}
+        has_sde = county.county_delegates and county.state_delegates is not None
+        return published_sdes(unit.delegates, county.sde_ratio) if has_sde else {}
     d = site_delegates(unit.attendance, get_ruleset(ruleset_name))
-    weight = site_sde(Fraction(county.state_delegates), pool_attendance[fact.county], unit.attendance)
+    weight = site_sde(Fraction(county.state_delegates or 0), pool_attendance[fact.county], unit.attendance)
     return site_group_sdes(unit.delegates, d, weight)
 
 

@@ -107,7 +107,8 @@ def load_context(engine: Engine, slug: str | None = None) -> ElectionContext:
             unknown.append(spec.code)
             continue
         county = plan.counties[fact.county]
-        ratio = county.sde_ratio if county.kind == "county" and county.county_delegates > 0 else None
+        ratio = (county.sde_ratio if county.kind == "county" and county.county_delegates > 0
+                 and county.state_delegates is not None else None)
         infos[spec.code] = PrecinctInfo(
             code=spec.code,
             county=fact.county,
