@@ -215,10 +215,8 @@ class ReportService(CorrectionsMixin):
 
     def _with_early(self, info: PrecinctInfo, state: PrecinctState, report: StageReport, submission: Submission,
                     *, early: tuple[EarlyBallot, ...], channel: Channel) -> tuple[StageReport, Submission]:
-        """The report with the precinct's early ballots merged in (:mod:`caucus.service.early_merge`)."""
-        if not self.context.ruleset.early_ballots:
-            message = f"in_person is for a rule set with early ballots; {self.context.ruleset.name} has none"
-            raise InvalidReport(message, [FieldProblem("in_person", "no-early-ballots", message)])
+        """The report with the precinct's early ballots merged in (:mod:`caucus.service.early_merge`); without
+        early ballots (any rule set) ``in_person`` is simply the total."""
         current = {stage: entry.payload for (ch, stage), entry in state.current.items() if ch == channel}
         payload = merge_early(report.stage, report.payload, [b.ranks for b in early],
                               delegates=info.delegates or 0, current=current, ruleset=self.context.ruleset)

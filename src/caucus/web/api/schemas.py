@@ -103,7 +103,8 @@ class _StageRequest(_Strict):
 
 class AttendanceReport(_StageRequest):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"stage": "attendance", "attendance": 214}]})
+        "examples": [{"stage": "attendance", "attendance": 214}, {"stage": "attendance", "in_person": 59}],
+        "anyOf": [{"required": ["attendance"]}, {"required": ["in_person"]}]})
 
     stage: Literal["attendance"]
     attendance: Count | None = Field(None, description="N: eligible attendees at the start (IA-1.3); with early "
@@ -124,7 +125,8 @@ class AttendanceReport(_StageRequest):
 
 class FirstAlignmentReport(_StageRequest):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"stage": "first", "counts": {"Sanders": 50, "Warren": 48, "Buttigieg": 41, "Klobuchar": 30, "Biden": 25}}]})
+        {"stage": "first", "counts": {"Sanders": 50, "Warren": 48, "Buttigieg": 41, "Klobuchar": 30, "Biden": 25}}],
+        "anyOf": [{"required": ["counts"]}, {"required": ["in_person"]}]})
 
     stage: Literal["first"]
     counts: Counts | None = Field(None, description="People in each preference group, by candidate name (with "
@@ -154,7 +156,8 @@ class ChanceOutcomeIn(_Strict):
 class FinalAlignmentReport(_StageRequest):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"stage": "final", "counts": {"Sanders": 62, "Warren": 52, "Buttigieg": 50, "Klobuchar": 46},
-         "chance": [{"kind": "lose", "among": ["Klobuchar", "Warren"], "selected": ["Warren"]}]}]})
+         "chance": [{"kind": "lose", "among": ["Klobuchar", "Warren"], "selected": ["Warren"]}]}],
+        "anyOf": [{"required": ["counts"]}, {"required": ["in_person"]}]})
 
     stage: Literal["final"]
     counts: Counts | None = Field(None, description="People in each preference group after realignment (with "
