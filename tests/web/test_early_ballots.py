@@ -18,7 +18,10 @@ from caucus.ledger import entries, issue_cards, make_engine, sqlite_url_for_dir
 from caucus.ledger.schema import audit_log
 from caucus.web.app import create_app
 from caucus.web.settings import Settings
+from caucus.service import StageReport
+from caucus.web.services import STATE_KEY, Services
 from tests.cli.support import ok, run
+from tests.hq.support import add_staff, sign_in
 from tests.ledger.support import FAST_COST
 from tests.web.support import Chair, Clock, assert_error
 
@@ -27,6 +30,7 @@ SLUG = "silver"
 VECTOR = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "early-ballots.json").read_text())["early"][0]
 NAMES = {"A": "Alvarez", "B": "Baker", "C": "Chen", "D": "Diaz"}
 HEADER = "county,precinct,ballot_id,rank1,rank2,rank3,rank4,rank5\n"
+HOTLINE_CODES: dict[str, str] = {}
 
 
 def _vector_csv() -> str:
@@ -52,8 +56,12 @@ def silver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
     engine = make_engine(url)
     try:
         cards = issue_cards(engine, SLUG, ("Sagebrush/1", "Sagebrush/2", "Juniper/1"), cost=FAST_COST)
+        add_staff(engine, "kim", "operator")
+        add_staff(engine, "rita", "reviewer")
     finally:
         engine.dispose()
+    HOTLINE_CODES.clear()
+    HOTLINE_CODES.update({code: card.hotline_code for code, card in cards.items()})
     yield url, {code: card.credential for code, card in cards.items()}
     if request.param == "postgres":
         request.getfixturevalue("postgres_server").drop_database(url)
@@ -66,7 +74,8 @@ def client(silver: tuple[str, dict[str, str]], tmp_path: Path) -> Iterator[tuple
     export.write_text(_vector_csv(), encoding="utf-8")
     done = ok("early-ballots", "import", export, "--election", SLUG, "--database", url)
     assert "11 early ballots added (1 void under NV-2) for 1 precincts" in done.stdout
-    app = create_app(Settings(database_url=url, election=SLUG), clock=Clock())
+    app = create_app(Settings(database_url=url, election=SLUG, staff_cookie_secure=False,
+                              snapshot_dir=tmp_path / "snapshots"), clock=Clock())
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c, secrets, url
 
@@ -183,3 +192,30 @@ def test_a_bad_export_names_every_line_field_and_rule(silver: tuple[str, dict[st
     missing.write_text("county,precinct,ballot_id,rank1,rank2\n", encoding="utf-8")
     result = run("early-ballots", "import", missing, "--election", SLUG, "--database", url)
     assert result.exit_code == 2 and "no column rank3" in result.stderr
+
+
+def test_the_hotline_and_review_show_the_early_ballots_with_the_numbers(client: Client) -> None:
+    """An operator keys the worksheet's totals for Sagebrush/1 (RULES.md §13.8); the call page and the
+    review page show the early ballots: first choices, and where they count at the final alignment."""
+    c, _, _ = client
+    services = c.app_state[STATE_KEY]
+    assert isinstance(services, Services)
+    kim = sign_in(c, "kim")
+    call = services.hotline.verify_caller("kim", "Sagebrush/1", HOTLINE_CODES["Sagebrush/1"])
+    page = kim.get(f"/hq/hotline/calls/{call.id}").text
+    assert "key in the worksheet's totals (in the room plus early ballots)" in page
+    assert "10 early ranked ballots count in this precinct's N and alignments; 1 void" in page
+    assert "not reported yet" in page
+    # a total below the early ballots is refused, naming the group and the rule
+    form = {"stage": "attendance", "key": "k-att", "attendance": "9"}
+    refused = kim.post(f"/hq/hotline/calls/{call.id}/stages", form)
+    assert refused.status_code == 422 and "less than this precinct&#39;s 10 valid early ballots" in refused.text
+    first = {NAMES[k]: v for k, v in VECTOR["first"].items()}
+    for stage, payload in (("attendance", {"attendance": VECTOR["N"]}), ("first", {"counts": first})):
+        services.hotline.enter("kim", call.id, StageReport(stage, payload), f"k-{stage}")  # type: ignore[arg-type]
+    page = kim.get(f"/hq/hotline/calls/{call.id}").text
+    assert "3 early ballots for Diaz joined Chen" in page
+    rita = sign_in(c, "rita")
+    review = rita.get("/hq/review/p/Sagebrush/1").text
+    assert 'id="early-ballots"' in review and "3 early ballots for Diaz joined Chen" in review
+    assert "<tr><th>Chen</th><td>4</td><td>7</td></tr>" in review

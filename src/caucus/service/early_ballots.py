@@ -21,17 +21,29 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from caucus.ledger import audit
 from caucus.ledger.db import utcnow, write_transaction
 from caucus.ledger.schema import early_ballots, ledger_entries, precincts
-from caucus.rules import MAX_RANKS, distinct_ranks, void_ballot
+from caucus.ledger import precinct_state
+from caucus.rules import (
+    MAX_RANKS,
+    distinct_ranks,
+    early_moves,
+    first_choices,
+    realign_early_ballots,
+    valid_ballots,
+    viable_at_first,
+    void_ballot,
+)
 from caucus.service.context import ElectionContext
 from caucus.service.errors import ServiceError, UnknownPrecinctCode
 
-__all__ = ["EarlyBallot", "EarlyBallotService", "EarlyBallotsInvalid", "EarlyImportSummary", "ballots_of"]
+__all__ = ["EarlyBallot", "EarlyBallotService", "EarlyBallotsInvalid", "EarlyImportSummary", "EarlySummary",
+           "ballots_of"]
 
 RANK_COLUMNS = tuple(f"rank{i}" for i in range(1, MAX_RANKS + 1))
 COLUMNS = ("county", "precinct", "ballot_id", *RANK_COLUMNS)
@@ -63,6 +75,23 @@ class EarlyBallot:
     @property
     def distinct(self) -> tuple[str, ...]:
         return distinct_ranks(self.ranks)
+
+
+@dataclass(frozen=True)
+class EarlySummary:
+    """A precinct's early ballots as HQ sees them beside the numbers: valid and void, first choices, and (once
+    the first alignment is reported) where each counts at the final alignment."""
+
+    valid: int
+    void: int
+    first: dict[str, int]
+    #: early ballots per group at the final alignment; None until attendance and first alignment are reported
+    final: dict[str, int] | None
+    #: (first choice, group at the final alignment or None, ballots), for the ballots that moved or dropped
+    moves: tuple[tuple[str, str | None, int], ...]
+
+    def groups(self) -> list[str]:
+        return sorted(set(self.first) | set(self.final or {}))
 
 
 @dataclass(frozen=True)
@@ -120,6 +149,30 @@ class EarlyBallotService:
 
     def for_precinct(self, code: str) -> tuple[EarlyBallot, ...]:
         return ballots_of(self.engine, self.context, self.context.precinct(code).code)
+
+    def summary(self, code: str) -> EarlySummary | None:
+        """The precinct's early ballots beside its current numbers (None: it has none)."""
+        info = self.context.precinct(code)
+        ballots = [b.ranks for b in ballots_of(self.engine, self.context, info.code)]
+        if not ballots:
+            return None
+        state = precinct_state(self.engine, self.context.slug, info.code)
+        latest: dict[str, Mapping[str, Any]] = {}
+        for (_, stage), entry in sorted(state.current.items(), key=lambda item: item[1].seq):
+            latest[stage] = entry.payload
+        attendance = latest.get("attendance", {}).get("attendance")
+        first_totals = latest.get("first", {}).get("counts")
+        moves: dict[tuple[str, str | None], int] = {}
+        final = None
+        if isinstance(attendance, int) and isinstance(first_totals, Mapping):
+            viable = viable_at_first(first_totals, attendance, info.delegates or 0, self.context.ruleset)
+            final = realign_early_ballots(ballots, viable)
+            for move in early_moves(ballots, viable):
+                if move.moved:
+                    moves[(move.first, move.final)] = moves.get((move.first, move.final), 0) + 1
+        valid = len(valid_ballots(ballots))
+        return EarlySummary(valid, len(ballots) - valid, first_choices(ballots), final,
+                            tuple((a, b, n) for (a, b), n in sorted(moves.items(), key=lambda m: (m[0][0], m[0][1] or ""))))
 
     def counts(self) -> dict[str, tuple[int, int]]:
         """(valid, void) early ballots per precinct code that has any."""
