@@ -16,10 +16,10 @@ from sqlalchemy import select
 
 from caucus.ledger import entries, issue_cards, make_engine, sqlite_url_for_dir
 from caucus.ledger.schema import audit_log
-from caucus.web.app import create_app
-from caucus.web.settings import Settings
 from caucus.service import StageReport
+from caucus.web.app import create_app
 from caucus.web.services import STATE_KEY, Services
+from caucus.web.settings import Settings
 from tests.cli.support import ok, run
 from tests.hq.support import add_staff, sign_in
 from tests.ledger.support import FAST_COST

@@ -25,10 +25,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from caucus.ledger import audit
+from caucus.ledger import audit, precinct_state
 from caucus.ledger.db import utcnow, write_transaction
 from caucus.ledger.schema import early_ballots, ledger_entries, precincts
-from caucus.ledger import precinct_state
 from caucus.rules import (
     MAX_RANKS,
     distinct_ranks,
@@ -171,8 +170,9 @@ class EarlyBallotService:
                 if move.moved:
                     moves[(move.first, move.final)] = moves.get((move.first, move.final), 0) + 1
         valid = len(valid_ballots(ballots))
+        ordered = sorted(moves.items(), key=lambda m: (m[0][0], m[0][1] or ""))
         return EarlySummary(valid, len(ballots) - valid, first_choices(ballots), final,
-                            tuple((a, b, n) for (a, b), n in sorted(moves.items(), key=lambda m: (m[0][0], m[0][1] or ""))))
+                            tuple((a, b, n) for (a, b), n in ordered))
 
     def counts(self) -> dict[str, tuple[int, int]]:
         """(valid, void) early ballots per precinct code that has any."""

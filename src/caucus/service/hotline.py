@@ -23,7 +23,6 @@ own entries plus the new one; a blocking finding refuses it) and is recorded in 
 from __future__ import annotations
 
 import dataclasses
-
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,6 +48,8 @@ from caucus.ledger.model import LedgerEntry, Stage
 from caucus.ledger.schema import hotline_calls
 from caucus.service.chance_entry import ChanceStep, KeyedGame, chance_step, check_recorded_chance
 from caucus.service.context import ElectionContext
+from caucus.service.early_ballots import ballots_of
+from caucus.service.early_merge import merge_early
 from caucus.service.errors import (
     CorrectionInvalid,
     FieldProblem,
@@ -58,8 +59,6 @@ from caucus.service.errors import (
     TooManySignIns,
     UnknownCandidates,
 )
-from caucus.service.early_ballots import ballots_of
-from caucus.service.early_merge import merge_early
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, evaluate
 from caucus.service.hq_errors import CallerNotVerified
 from caucus.service.limits import HOTLINE_RULES, Reservation, Throttled, ThrottleRules, Throttles
