@@ -47,10 +47,14 @@ def only(result_codes: tuple[str, ...], code: str) -> None:
          "Warren was viable at first alignment with 124 people but has 120 in the final alignment; "
          "members of viable groups may not realign"),
         ({"final": {**R1_FINAL, "Buttigieg": 49}}, "viable-group-lost-viability",
+         "Buttigieg was viable at first alignment with 55 people (threshold 50, from N = 328 inferred from the "
+         "first-alignment total: no attendance was reported) but has 49 in the final alignment"),
+        ({"final": {**R1_FINAL, "Buttigieg": 49}, "attendance": 328}, "viable-group-lost-viability",
          "Buttigieg was viable at first alignment with 55 people (threshold 50) but has 49 in the final "
          "alignment"),
         ({"reported_delegates": {**R1_DELS, "Yang": 1, "Warren": 5}}, "nonviable-awarded",
-         "Yang awarded 1 delegate with 0 people in the final alignment, below the viability threshold of 50"),
+         "Yang awarded 1 delegate with 0 people in the final alignment, below the viability threshold of 50, "
+         "from N = 328 inferred from the first-alignment total: no attendance was reported"),
         ({"reported_delegates": {**R1_DELS, "Warren": 7}}, "delegate-total-mismatch",
          "reported delegates total 18 exceeds the precinct's 17"),
         ({"reported_delegates": {**R1_DELS, "Warren": 7, "Sanders": 3}}, "delegates-differ",
@@ -127,8 +131,14 @@ def test_an_outcome_that_is_not_a_chance_result_is_inconsistent() -> None:
     result = check_report(falls({"Klobuchar": 5, "Warren": 3, "Buttigieg": 2, "Biden": 2}), IOWA_2020)
     assert result.verdict == "inconsistent"
     assert result.codes == ("delegates-differ",)
-    assert result.findings[0].message.endswith(
-        "before the pending game of chance (1 of Klobuchar, Warren must lose one delegate by a game of chance)")
+    # RULES.md R11: the tie is for Klobuchar's or Warren's 4th delegate; either way Buttigieg 3, Biden 2.
+    # The finding shows the legal outcomes, never the state before the game ("recomputed 4" for both)
+    assert result.findings[0].message == (
+        "reported delegates (Biden 2, Buttigieg 2, Klobuchar 5, Warren 3) match none of the 2 legal outcomes of "
+        "the pending game of chance (1 of Klobuchar, Warren must lose one delegate by a game of chance): "
+        "Biden 2, Buttigieg 3, Klobuchar 3, Warren 4 | Biden 2, Buttigieg 3, Klobuchar 4, Warren 3")
+    assert "recomputed" not in result.findings[0].message
+    assert result.findings[0].groups == ("Buttigieg", "Klobuchar", "Warren")
 
 
 def test_a_required_chance_with_no_reported_delegates_blocks() -> None:
@@ -147,10 +157,32 @@ def test_a_recorded_outcome_that_does_not_fit_the_tie() -> None:
 
 def test_no_viable_group_blocks() -> None:
     groups = dict.fromkeys("ABCDEFGHIJ", 1)  # N=10, D=5, T=2: nobody viable
-    result = check_report(PrecinctReport("X/1", 5, groups, groups), IOWA_2020)
+    result = check_report(PrecinctReport("X/1", 5, groups, groups, attendance=10), IOWA_2020)
     assert result.codes == ("no-viable-group",)
     assert result.findings[0].message == (
         "no group reached the viability threshold of 2 (largest final group 1 of 10)")
+    # without a reported attendance, N is the first-alignment total, and the message says so
+    inferred = check_report(PrecinctReport("X/1", 5, groups, groups), IOWA_2020)
+    assert inferred.findings[0].message == (
+        "no group reached the viability threshold of 2, from N = 10 inferred from the first-alignment total: "
+        "no attendance was reported (largest final group 1 of 10)")
+
+
+def test_a_precinct_electing_no_delegates_that_reports_none_is_reproduced() -> None:
+    """Lee/FM4B elects 0 (data/iowa2020/apportionment.csv): nothing reported is exactly what the rules give,
+    not an empty ``delegates-differ``; a delegate reported there is named."""
+    from caucus.plans import load_plan
+    assert load_plan("iowa-2020").precinct_by_code("Lee/FM4B").delegates == 0
+    people = {"Biden": 3, "Sanders": 2}
+    quiet = check_report(PrecinctReport("Lee/FM4B", 0, people, people, attendance=5,
+                                        reported_delegates={"Biden": 0, "Sanders": 0}), IOWA_2020)
+    assert (quiet.verdict, quiet.codes) == ("reproduced", ())
+    loud = check_report(PrecinctReport("Lee/FM4B", 0, people, people, attendance=5,
+                                       reported_delegates={"Biden": 1, "Sanders": 0}), IOWA_2020)
+    assert loud.verdict == "inconsistent"
+    differ = next(f for f in loud.findings if f.code == "delegates-differ")
+    assert differ.message == ("reported delegates differ from the recomputed ones: Biden 1 (recomputed 0) "
+                              "(the precinct elects no delegates)")
 
 
 def test_nevada_added_delegate_is_not_a_total_mismatch() -> None:

@@ -22,9 +22,11 @@ def test_audit_json_schema_on_a_golden_case() -> None:
     doc = json.loads(result.stdout)
     assert doc["schema"] == "caucus.audit/1"
     assert set(doc) == {"schema", "plan", "ruleset", "source", "summary", "finding_counts", "totals",
-                        "national_delegates", "units"}
+                        "national_delegates", "units", "blocking_by_finding", "recomputed_caveat"}
+    assert doc["blocking_by_finding"] == {"delegates-differ": ["Adair/04SE"]}
+    assert doc["recomputed_caveat"].startswith("attendance (N) inferred from the alignment totals in 1 units")
     assert doc["summary"]["precincts"] == {"total": 1, "reproduced": 0, "reproduced-given-chance": 0,
-                                           "inconsistent": 1}
+                                           "inconsistent": 1, "unattended": 0}
     (unit,) = doc["units"]
     assert unit["code"] == "Adair/04SE"
     assert unit["findings"][0]["code"] == "delegates-differ"

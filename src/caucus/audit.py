@@ -1,11 +1,15 @@
 """Audit of a party's published precinct results: recompute every precinct and check it.
 
-Input: a plan and the published long results (first alignment, final alignment, SDEs per group). The
-published files carry neither attendance nor county delegates, so (as documented in docs/audit.md):
-- ``N`` is the first-alignment total;
-- the reported county delegates are ``SDE ÷ (S/C)`` for a precinct; for a satellite site, whose SDE weight
+Two layouts (docs/audit.md):
+- Iowa's long results (first alignment, final alignment, SDEs per group) carry neither attendance nor
+  county delegates, so ``N`` is **inferred**: the first-alignment total (or the final one if larger); the
+  reported county delegates are ``SDE ÷ (S/C)`` for a precinct; for a satellite site, whose SDE weight
   follows turnout in its pool, ``SDE × D_site ÷ W`` with ``W`` the site's published SDE total and
-  ``D_site`` from the tier table.
+  ``D_site`` from the tier table (:func:`audit`).
+- Nevada's results give ``N`` (in person plus early votes) and the county delegates awarded; there are no
+  SDEs (:func:`audit_nevada`).
+
+A unit that nobody attended and that reports nothing is **unattended**: counted apart, not as reproduced.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from typing import Literal, TypeVar
 
 from caucus.checks import CheckResult, Finding, PrecinctReport, Verdict, check_report, find_duplicates
 from caucus.plans import Plan
-from caucus.results_csv import PublishedPrecinct
+from caucus.results_csv import PublishedPrecinct, ResultsFileError
+from caucus.results_nevada import NevadaPrecinct, plan_precinct
 from caucus.rules import (
     RuleSet,
     branches,
@@ -30,7 +35,10 @@ from caucus.rules import (
     to_decimal,
 )
 
-__all__ = ["AuditReport", "UnitAudit", "audit"]
+__all__ = ["STATUSES", "AuditReport", "UnitAudit", "audit", "audit_nevada"]
+
+#: what the audit says of a unit: the check's verdict, or ``unattended`` (nobody came, nothing reported)
+STATUSES = ("reproduced", "reproduced-given-chance", "inconsistent", "unattended")
 
 SATELLITE_SDE_TOLERANCE = Decimal("0.0001")
 _N = TypeVar("_N", int, Decimal, Fraction)
@@ -53,7 +61,7 @@ class UnitAudit:
     final: dict[str, int]
     reported_sde: dict[str, Decimal]
     reported_delegates: dict[str, int]
-    sde_ratio: Fraction
+    sde_ratio: Fraction | None
     result: CheckResult
     #: SDEs the reported delegates give at 4 decimals (IA-4.2)
     sde_from_reported: dict[str, Decimal] = field(default_factory=dict)
@@ -61,10 +69,31 @@ class UnitAudit:
     sde_recomputed: dict[str, Fraction] = field(default_factory=dict)
     #: True when no recomputation was possible (e.g. final total above first) and the reported SDEs stand in
     recomputed_from_reported: bool = False
+    #: how ``attendance`` (N) was obtained: ``None`` when reported; otherwise what it was inferred from
+    attendance_inferred: str | None = None
+    #: False for a unit of the results file that the plan does not have (only unattended ones are audited)
+    in_plan: bool = True
+    #: county delegates of our own recomputation; an open game of chance counts at its expected value
+    delegates_recomputed: dict[str, Fraction] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Verdict:
         return self.result.verdict
+
+    @property
+    def unattended(self) -> bool:
+        """Nobody came and nothing is reported: no verdict to give (counted apart)."""
+        return self.attendance == 0 and not any(self.first.values()) and not any(self.final.values()) \
+            and not any(self.reported_delegates.values())
+
+    @property
+    def status(self) -> str:
+        """The verdict, or ``unattended`` (see :data:`STATUSES`)."""
+        return "unattended" if self.unattended else self.verdict
+
+    @property
+    def blocking(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "blocking")
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -78,17 +107,43 @@ class AuditReport:
     source: str
     units: list[UnitAudit]
     candidates: tuple[str, ...]
+    #: whether the rule set computes SDEs (Iowa); without them (Nevada) totals are in county delegates
+    has_sde: bool = True
+    #: codes of the plan's precincts that elect delegates but are not in the results file
+    unreported: list[str] = field(default_factory=list)
 
     def in_state(self) -> list[UnitAudit]:
-        """Precincts that elect delegates (satellite sites excluded)."""
-        return [u for u in self.units if u.kind == "precinct" and u.delegates_to_elect > 0]
+        """Precincts of the plan that elect delegates (satellite sites excluded)."""
+        return [u for u in self.units if u.kind == "precinct" and u.delegates_to_elect > 0 and u.in_plan]
 
     def satellites(self) -> list[UnitAudit]:
         return [u for u in self.units if u.kind == "satellite"]
 
+    def outside_plan(self) -> list[UnitAudit]:
+        """Units of the file that the plan does not have (nobody attended them)."""
+        return [u for u in self.units if not u.in_plan]
+
     def verdict_counts(self, units: Iterable[UnitAudit]) -> dict[str, int]:
-        counts = Counter(u.verdict for u in units)
-        return {v: counts.get(v, 0) for v in ("reproduced", "reproduced-given-chance", "inconsistent")}
+        """Units by status: the verdicts, with the unattended ones apart (never counted as reproduced)."""
+        counts = Counter(u.status for u in units)
+        return {v: counts.get(v, 0) for v in STATUSES}
+
+    def blocking_by_finding(self) -> dict[str, list[UnitAudit]]:
+        """Every unit with a blocking finding, whatever its verdict, grouped by finding code (most first)."""
+        groups: dict[str, list[UnitAudit]] = {}
+        for u in self.units:
+            for code in dict.fromkeys(f.code for f in u.blocking):
+                groups.setdefault(code, []).append(u)
+        return dict(sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])))
+
+    def inferred_attendance(self) -> int:
+        """Units whose N (and so threshold) is inferred rather than reported."""
+        return sum(1 for u in self.units if u.attendance_inferred is not None and not u.unattended)
+
+    def chance_at_expected_value(self) -> int:
+        """Units whose recomputation has an open game of chance (counted at its expected value)."""
+        return sum(1 for u in self.units if u.result.allocation is not None
+                   and u.result.allocation.pending is not None)
 
     def finding_counts(self) -> dict[str, int]:
         counts = Counter(f.code for u in self.units for f in u.findings)
@@ -110,14 +165,21 @@ class AuditReport:
         reported = self._sum(lambda u: u.reported_sde, Decimal(0))
         from_reported = self._sum(lambda u: u.sde_from_reported, Decimal(0))
         recomputed = self._sum(lambda u: u.sde_recomputed, Fraction(0))
+        delegates = self._sum(lambda u: u.reported_delegates, 0)
+        delegates_recomputed = self._sum(lambda u: u.delegates_recomputed, Fraction(0))
         for g in self.candidates:
             out[g] = {
                 "first": first.get(g, 0),
                 "final": final.get(g, 0),
-                "sde_reported": reported.get(g, Decimal(0)),
-                "sde_from_reported_delegates": from_reported.get(g, Decimal(0)),
-                "sde_recomputed": to_decimal(recomputed.get(g, Fraction(0)), 4),
+                "delegates_reported": delegates.get(g, 0),
+                "delegates_recomputed": to_decimal(delegates_recomputed.get(g, Fraction(0)), 4),
             }
+            if self.has_sde:
+                out[g].update({
+                    "sde_reported": reported.get(g, Decimal(0)),
+                    "sde_from_reported_delegates": from_reported.get(g, Decimal(0)),
+                    "sde_recomputed": to_decimal(recomputed.get(g, Fraction(0)), 4),
+                })
         return out
 
     def national(self, which: Literal["reported", "recomputed"], seats: Mapping[str, int], at_large: int,
@@ -141,19 +203,26 @@ def _reported_delegates(sde: Mapping[str, Decimal], per_delegate: Fraction) -> d
     return {g: floor_half_up(Fraction(v) / per_delegate) for g, v in sde.items()}
 
 
-def _expected_sde(result: CheckResult, per_delegate: Fraction, ruleset: RuleSet) -> dict[str, Fraction]:
-    """SDEs of the recomputation: a complete allocation as published; an open game of chance weighted over
-    its legal outcomes (each published at 4 decimals)."""
+def _outcomes(result: CheckResult, ruleset: RuleSet) -> list[tuple[Fraction, dict[str, int]]]:
+    """The recomputation's allocations with their probabilities: one, or an open game of chance's legal
+    outcomes weighted as fair games."""
     alloc = result.allocation
     if alloc is None:
-        return {}
-    outcomes = [(Fraction(1), alloc)] if alloc.status != "needs-chance" else [
-        (b.probability, b.allocation) for b in branches(alloc.delegates_to_elect, alloc.attendance, alloc.final,
-                                                         ruleset, alloc.applied)]
+        return []
+    if alloc.status != "needs-chance":
+        return [(Fraction(1), dict(alloc.delegates))]
+    return [(b.probability, dict(b.allocation.delegates)) for b in branches(
+        alloc.delegates_to_elect, alloc.attendance, alloc.final, ruleset, alloc.applied)]
+
+
+def _expected(outcomes: list[tuple[Fraction, dict[str, int]]], per_delegate: Fraction | None
+              ) -> dict[str, Fraction]:
+    """Expected county delegates (``per_delegate`` None), or SDEs each published at 4 decimals."""
     out: dict[str, Fraction] = {}
-    for p, a in outcomes:
-        for g, cd in a.delegates.items():
-            out[g] = out.get(g, Fraction(0)) + p * Fraction(to_decimal(cd * per_delegate))
+    for p, delegates in outcomes:
+        for g, cd in delegates.items():
+            value = Fraction(cd) if per_delegate is None else Fraction(to_decimal(cd * per_delegate))
+            out[g] = out.get(g, Fraction(0)) + p * value
     return out
 
 
@@ -172,7 +241,7 @@ def audit(plan: Plan, published: list[PublishedPrecinct], source: str = "",
         if u.code in duplicates:
             u.result = CheckResult((*u.result.findings, duplicates[u.code]), u.result.verdict,
                                    u.result.allocation, u.result.inferred_chance, u.result.legal)
-    return AuditReport(plan.name, ruleset.name, source, units, plan.candidates)
+    return AuditReport(plan.name, ruleset.name, source, units, plan.candidates, has_sde=ruleset.has_sde)
 
 
 def _audit_unit(plan: Plan, ruleset: RuleSet, pub: PublishedPrecinct, candidates: frozenset[str]) -> UnitAudit:
@@ -199,14 +268,66 @@ def _audit_unit(plan: Plan, ruleset: RuleSet, pub: PublishedPrecinct, candidates
     # a satellite site's weight is only known from its published SDEs, so those stand as they are
     from_reported = dict(pub.sde) if precinct.kind == "satellite" else {
         g: to_decimal(cd * per_delegate) for g, cd in reported.items()}
-    recomputed = _expected_sde(result, per_delegate, ruleset)
+    outcomes = _outcomes(result, ruleset)
+    recomputed = _expected(outcomes, per_delegate)
+    delegates_recomputed = _expected(outcomes, None)
     fallback = result.allocation is None
     if fallback:
         recomputed = {g: Fraction(v) for g, v in from_reported.items()}
+        delegates_recomputed = {g: Fraction(v) for g, v in reported.items()}
+    n_math = result.allocation.attendance if result.allocation else max(attendance, sum(pub.final.values()))
+    inferred = "the first-alignment total" if n_math == attendance else "the final-alignment total (above the first)"
     return UnitAudit(
         code=precinct.code, county=precinct.county, precinct=pub.precinct, kind=precinct.kind, line=pub.line,
-        district=county.district, delegates_to_elect=d, attendance=attendance,
+        district=county.district, delegates_to_elect=d, attendance=n_math,
         threshold=result.allocation.threshold if result.allocation else None, first=dict(pub.first),
         final=dict(pub.final), reported_sde=dict(pub.sde), reported_delegates=reported, sde_ratio=per_delegate,
         result=result, sde_from_reported=from_reported, sde_recomputed=recomputed,
-        recomputed_from_reported=fallback)
+        recomputed_from_reported=fallback, attendance_inferred=inferred,
+        delegates_recomputed=delegates_recomputed)
+
+
+def audit_nevada(plan: Plan, published: list[NevadaPrecinct], source: str = "",
+                 progress: Callable[[int, int], None] | None = None) -> AuditReport:
+    """Recompute and check every precinct of Nevada's published results (:mod:`caucus.results_nevada`).
+
+    ``N`` is the file's ``total_attendance`` (NV-3.1) and the reported delegates its ``reported_del_given``.
+    A unit the plan lacks is audited only if nobody attended it (it is then counted apart); one that was
+    attended raises :class:`ResultsFileError` naming its line.
+    """
+    ruleset = get_ruleset(plan.ruleset)
+    candidates = frozenset(plan.candidates)
+    units: list[UnitAudit] = []
+    unknown: list[str] = []
+    seen: set[str] = set()
+    for i, pub in enumerate(published):
+        precinct = plan_precinct(plan, pub.county, pub.precinct)
+        empty = pub.attendance == 0 and not any((*pub.first.values(), *pub.final.values(),
+                                                 *pub.reported.values()))
+        if precinct is None and not empty:
+            unknown.append(f"line {pub.line}: precinct {pub.precinct!r} in {pub.county!r} is not in plan "
+                           f"{plan.name}, yet it reports people or delegates")
+            continue
+        code = precinct.code if precinct else f"{pub.county}/{pub.precinct}"
+        d = precinct.delegates if precinct and precinct.delegates is not None else (pub.delegates or 0)
+        seen.add(code)
+        report = PrecinctReport(precinct=code, delegates_to_elect=d, first=pub.first, final=pub.final,
+                                attendance=pub.attendance, reported_delegates=pub.reported, candidates=candidates)
+        result = check_report(report, ruleset)
+        outcomes = _outcomes(result, ruleset)
+        recomputed = _expected(outcomes, None) if outcomes else {g: Fraction(v) for g, v in pub.reported.items()}
+        county = plan.counties[precinct.county] if precinct else None
+        units.append(UnitAudit(
+            code=code, county=precinct.county if precinct else pub.county, precinct=pub.precinct, kind="precinct",
+            line=pub.line, district=county.district if county else None, delegates_to_elect=d,
+            attendance=pub.attendance, threshold=result.allocation.threshold if result.allocation else None,
+            first=dict(pub.first), final=dict(pub.final), reported_sde={}, reported_delegates=dict(pub.reported),
+            sde_ratio=None, result=result, recomputed_from_reported=result.allocation is None,
+            in_plan=precinct is not None, delegates_recomputed=recomputed))
+        if progress is not None:
+            progress(i + 1, len(published))
+    if unknown:
+        raise ResultsFileError(unknown)
+    unreported = [p.code for p in plan.precincts if p.code not in seen and (p.delegates or 0) > 0]
+    return AuditReport(plan.name, ruleset.name, source, units, plan.candidates, has_sde=False,
+                       unreported=unreported)

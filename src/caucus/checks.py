@@ -178,8 +178,16 @@ def _shape_findings(report: PrecinctReport) -> tuple[list[Finding], dict[str, in
     return out, first, final, reported, attendance
 
 
+def _threshold_basis(report: PrecinctReport, n: int, first: Mapping[str, int]) -> str:
+    """Where a threshold computed from an inferred attendance comes from; empty when ``N`` was reported."""
+    if report.attendance is not None:
+        return ""
+    source = "first-alignment total" if n == sum(first.values()) else "final-alignment total (above the first)"
+    return f", from N = {n} inferred from the {source}: no attendance was reported"
+
+
 def _flow_findings(d: int, n: int, first: Mapping[str, int], final: Mapping[str, int],
-                   t: int | None) -> list[Finding]:
+                   t: int | None, *, basis: str = "") -> list[Finding]:
     out: list[Finding] = []
     s1, s2 = sum(first.values()), sum(final.values())
     if s1 > n:
@@ -195,7 +203,7 @@ def _flow_findings(d: int, n: int, first: Mapping[str, int], final: Mapping[str,
         if before >= max(t, 1) and after < t:
             out.append(Finding.make(
                 "viable-group-lost-viability",
-                f"{g} was viable at first alignment with {_people(before)} (threshold {t}) "
+                f"{g} was viable at first alignment with {_people(before)} (threshold {t}{basis}) "
                 f"but has {after} in the final alignment", f"final.{g}", [g]))
         elif before >= max(t, 1) and after < before:
             out.append(Finding.make(
@@ -206,7 +214,7 @@ def _flow_findings(d: int, n: int, first: Mapping[str, int], final: Mapping[str,
 
 
 def _delegate_findings(report: PrecinctReport, alloc: Allocation, reported: Mapping[str, int],
-                       final: Mapping[str, int]) -> list[Finding]:
+                       final: Mapping[str, int], basis: str = "") -> list[Finding]:
     out: list[Finding] = []
     d = report.delegates_to_elect
     total = sum(reported.values())
@@ -221,7 +229,7 @@ def _delegate_findings(report: PrecinctReport, alloc: Allocation, reported: Mapp
             out.append(Finding.make(
                 "nonviable-awarded",
                 f"{g} awarded {_dels(n)} with {_people(final.get(g, 0))} in the final alignment, below the "
-                f"viability threshold of {floor_t}", f"delegates.{g}", [g]))
+                f"viability threshold of {floor_t}{basis if t is not None else ''}", f"delegates.{g}", [g]))
     return out
 
 
@@ -281,7 +289,8 @@ def check_report(report: PrecinctReport, ruleset: RuleSet) -> CheckResult:
     d = report.delegates_to_elect
     n_math = max(n, sum(final.values())) if report.attendance is None else n
     findings += _size_findings(report, n_math)
-    findings += _flow_findings(d, n, first, final, threshold(n_math, d, ruleset))
+    basis = _threshold_basis(report, n_math, first)
+    findings += _flow_findings(d, n, first, final, threshold(n_math, d, ruleset), basis=basis)
     if sum(final.values()) > n_math:
         if reported is not None:
             findings += _sde_findings(report, reported)
@@ -298,12 +307,12 @@ def check_report(report: PrecinctReport, ruleset: RuleSet) -> CheckResult:
                                      f"are awarded of the precinct's {d}", "attendance"))
     elif alloc.status == "no-viable-group":
         findings.append(Finding.make(
-            "no-viable-group", f"no group reached the viability threshold of {alloc.threshold} "
+            "no-viable-group", f"no group reached the viability threshold of {alloc.threshold}{basis} "
             f"(largest final group {max(final.values(), default=0)} of {n_math})", "final"))
     inferred: tuple[ChanceOutcome, ...] = ()
     verdict: Verdict = "consistent"
     if reported is not None:
-        findings += _delegate_findings(report, alloc, reported, final)
+        findings += _delegate_findings(report, alloc, reported, final, basis)
         findings += _sde_findings(report, reported)
         verdict, inferred, more = _compare(alloc, legal, reported)
         findings += more
@@ -334,15 +343,31 @@ def _compare(alloc: Allocation, legal: tuple[Allocation, ...],
         if alloc.attendance == 0 and not any(reported.values()):
             return "reproduced", (), []
         return "inconsistent", (), []
+    if alloc.status == "no-delegates" and not any(reported.values()):
+        return "reproduced", (), []  # D = 0 and nothing reported: exactly what the rules give
+    if alloc.pending is not None:
+        # a pending game of chance: the rules allow each of its outcomes, never the state before it
+        options = [o for o in legal if o.status == "complete"]
+        shown = " | ".join(_listing(o.delegates) for o in options) or "none"
+        groups = sorted({g for o in options for g in _diff(reported, o.delegates)})
+        return "inconsistent", (), [Finding.make(
+            "delegates-differ",
+            f"reported delegates ({_listing(reported)}) match none of the {len(options)} legal outcomes of the "
+            f"pending game of chance ({alloc.pending.describe()}): {shown}", "delegates", groups)]
     expected = alloc.delegates
     groups = _diff(reported, expected)
+    if not groups:
+        return "reproduced", (), []
     parts = [f"{g} {reported.get(g, 0)} (recomputed {expected.get(g, 0)})" for g in groups]
-    note = ""
-    if alloc.pending is not None:
-        note = f"; before the pending game of chance ({alloc.pending.describe()})"
+    note = " (the precinct elects no delegates)" if alloc.status == "no-delegates" else ""
     return "inconsistent", (), [Finding.make(
         "delegates-differ", "reported delegates differ from the recomputed ones: " + ", ".join(parts) + note,
         "delegates", groups)]
+
+
+def _listing(delegates: Mapping[str, int]) -> str:
+    """``Biden 2, Sanders 1`` (groups awarded delegates only), or ``nobody``."""
+    return ", ".join(f"{g} {n}" for g, n in sorted(delegates.items()) if n) or "nobody"
 
 
 def find_duplicates(reports: Mapping[str, tuple[Mapping[str, int], Mapping[str, int], Mapping[str, object]]]
