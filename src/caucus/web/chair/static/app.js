@@ -275,9 +275,16 @@ function sendStage(stage) {
   const refused = refusedItem(stage);
   if (refused) outbox.setAside(refused);
   state.correcting = null;
-  if (correction && correction.body.stages.length > 1) outbox.add("correction", stage, correction.body);
-  else if (correction) outbox.add("report", stage, { ...correction.body.stages[0], reason: correction.body.reason });
-  else outbox.add("report", stage, body);
+  // a correction of several stages goes to /api/v1/corrections, which takes the totals (early ballots
+  // included) only: the in-person parts stay with the single-stage reports
+  const totalsOnly = ({ in_person: _room, ...rest }) => rest;
+  if (correction && correction.body.stages.length > 1) {
+    outbox.add("correction", stage, { ...correction.body, stages: correction.body.stages.map(totalsOnly) });
+  } else if (correction) {
+    outbox.add("report", stage, { ...correction.body.stages[0], reason: correction.body.reason });
+  } else {
+    outbox.add("report", stage, body);
+  }
   const order = ["attendance", "first", "final", "worksheet", "photo"];
   go(correcting ? "status" : order[order.indexOf(screen) + 1]);
 }
