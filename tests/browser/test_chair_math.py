@@ -17,7 +17,7 @@ from playwright.sync_api import Page
 from caucus.plans import load_plan
 from caucus.rules import IOWA_2020, published_sdes, site_delegates, threshold
 from tests.browser.conftest import LiveServer
-from tests.chair.precincts import generate, trace
+from tests.chair.precincts import generate, generate_early, trace, trace_early
 
 VECTORS_PATH = Path(__file__).resolve().parents[1] / "vectors" / "caucus-math.json"
 MODULE = "/chair/static/caucus-math.js"
@@ -156,3 +156,99 @@ def test_browser_thresholds_and_sdes_agree_with_python_for_every_county(math_pag
     assert len(ratios) == 99
 
 
+
+
+EARLY_VECTORS = json.loads((VECTORS_PATH.parent / "early-ballots.json").read_text(encoding="utf-8"))
+
+# The browser side of the Nevada early-ballot path: the same steps as tests/chair/precincts.trace_early.
+TRACE_EARLY_JS = """
+async ({cases, module}) => {
+  const m = await import(module);
+  const rs = m.RULESETS["nevada-2020"];
+  const choose = (among, count, step) => {
+    const names = m.sortNames(among);
+    const start = step % names.length;
+    return m.sortNames([...names.slice(start), ...names.slice(0, start)].slice(0, count));
+  };
+  const sorted = (obj) => Object.fromEntries(m.sortNames(Object.keys(obj)).map((g) => [g, obj[g]]));
+  return cases.map((c) => {
+    const first = m.earlyFirstAlignment(new Map(c.first), c.ballots);
+    const inPerson = c.first.reduce((s, [, x]) => s + x, 0);
+    const N = inPerson + m.validBallots(c.ballots).length;
+    const viable = m.viableAtFirst(first, N, c.D, rs);
+    const moves = m.earlyMoves(c.ballots, viable);
+    const final = new Map(c.final);
+    for (const mv of moves) if (mv.final !== null) final.set(mv.final, (final.get(mv.final) ?? 0) + 1);
+    const outcomes = [];
+    const steps = [];
+    for (;;) {
+      const a = m.allocate(c.D, N, final, rs, outcomes);
+      steps.push({status: a.status, threshold: a.threshold, delegates: sorted(a.delegates), viable: a.viable,
+                  dropped: a.dropped,
+                  pending: a.pending && {kind: a.pending.kind, among: a.pending.among, count: a.pending.count,
+                                         description: a.pending.description}});
+      if (!a.pending) break;
+      outcomes.push({kind: a.pending.kind, among: a.pending.among,
+                     selected: choose(a.pending.among, a.pending.count, outcomes.length)});
+    }
+    // pairs, not objects: a group called "__proto__" must survive the trip back to Python
+    const pairs = (obj) => m.sortNames(Object.keys(obj)).map((g) => [g, obj[g]]);
+    return {void: c.ballots.filter(m.voidBallot).length, N, first: pairs(first), viable,
+            moves: moves.map((mv) => [mv.first, mv.final]), final: pairs(Object.fromEntries(final)),
+            steps: steps.map((s) => ({...s, delegates: pairs(s.delegates)}))};
+  });
+}
+"""
+
+
+def test_early_ballot_vectors_in_the_browser(math_page: Page) -> None:
+    """RULES.md §13.8 and NV-2 (tests/vectors/early-ballots.json) through the chair app's math."""
+    vectors = EARLY_VECTORS["early"]
+    cases = [{"D": v["D"], "first": list(v["in_person_first"].items()), "final": list(v["in_person_final"].items()),
+              "ballots": [ranks for ranks, n in v["ballots"] for _ in range(n)]} for v in vectors]
+    got = math_page.evaluate(TRACE_EARLY_JS, {"cases": cases, "module": MODULE})
+    for v, res in zip(vectors, got, strict=True):
+        assert res["void"] == v["void"], v["id"]
+        assert res["N"] == v["N"], v["id"]
+        assert {g: n for g, n in res["first"] if n} == v["first"], v["id"]
+        assert res["viable"] == v["viable"], v["id"]
+        assert dict(res["final"]) == v["final"], v["id"]
+        last = res["steps"][-1]
+        assert last["threshold"] == v["T"], v["id"]
+        assert (last["status"], {g: n for g, n in last["delegates"] if n}) == ("complete", v["expected"]), v["id"]
+
+
+def test_browser_early_ballot_math_agrees_with_python(math_page: Page) -> None:
+    """The Nevada path (NV-2 void ballots, merged first alignment, early realignment, add-delegates) on
+    generated precincts, a group called "__proto__" among them, browser against Python."""
+    cases = generate_early(600, seed=20200222)
+    assert any("__proto__" in c.in_person_first for c in cases)
+    got = math_page.evaluate(TRACE_EARLY_JS, {"cases": [c.as_json() for c in cases], "module": MODULE})
+    mismatches = []
+    for case, browser in zip(cases, got, strict=True):
+        expected = trace_early(case)
+        seen = {**browser, "first": dict(browser["first"]), "final": dict(browser["final"]),
+                "steps": [{**s, "delegates": dict(s["delegates"])} for s in browser["steps"]]}
+        if seen != expected:
+            mismatches.append((case, expected, seen))
+    assert not mismatches, f"{len(mismatches)} of {len(cases)} differ; first: {mismatches[0]}"
+
+
+def test_a_group_called_proto_keeps_its_delegates_in_the_browser(math_page: Page) -> None:
+    """A group named "__proto__" (or "constructor") is an ordinary group: before the fix it vanished."""
+    final = {"__proto__": 12, "constructor": 14, "Warren": 22, "Biden": 25}
+    got = math_page.evaluate("""async ({module, text}) => {
+      const m = await import(module);
+      // as the app gets numbers: JSON from the server (an own "__proto__" property), or a Map
+      const parsed = JSON.parse(text);
+      const a = m.allocate(5, 73, parsed, m.RULESETS["nevada-2020"]);
+      const b = m.allocate(5, 73, new Map(Object.entries(parsed)), m.RULESETS["nevada-2020"]);
+      const pairs = (o) => m.sortNames(Object.keys(o)).map((g) => [g, o[g]]);
+      return {status: a.status, delegates: pairs(a.delegates), fromMap: pairs(b.delegates),
+              sde: Object.entries(m.publishedSdes(a.delegates, 1, 2))};
+    }""", {"module": MODULE, "text": json.dumps(final)})
+    assert got["fromMap"] == got["delegates"]
+    # RULES.md §13.2 NV-P2B with its groups renamed: A12 B14 C22 D25 -> 1 1 1 2
+    assert got["status"] == "complete"
+    assert dict(got["delegates"]) == {"__proto__": 1, "constructor": 1, "Warren": 1, "Biden": 2}
+    assert dict(got["sde"])["__proto__"] == "0.5000"

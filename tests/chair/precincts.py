@@ -12,7 +12,19 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from caucus.rules import IOWA_2020, NEVADA_2020, ChanceOutcome, RuleSet, allocate, site_delegates
+from caucus.rules import (
+    IOWA_2020,
+    NEVADA_2020,
+    ChanceOutcome,
+    RuleSet,
+    allocate,
+    early_first_alignment,
+    early_moves,
+    site_delegates,
+    valid_ballots,
+    viable_at_first,
+    void_ballot,
+)
 from tests.strategies import GROUP_NAMES
 
 RULESETS = {r.name: r for r in (IOWA_2020, NEVADA_2020)}
@@ -83,3 +95,60 @@ def trace(case: Case) -> list[dict[str, Any]]:
             return steps
         chosen = choose(alloc.pending.among, alloc.pending.count, len(outcomes))
         outcomes.append(ChanceOutcome.of(alloc.pending, chosen))
+
+
+@dataclass(frozen=True)
+class EarlyCase:
+    """A Nevada precinct with early ranked ballots: in-person first and final alignments and the ballots."""
+
+    delegates: int
+    in_person_first: dict[str, int]
+    in_person_final: dict[str, int]
+    ballots: list[list[str]]
+
+    def as_json(self) -> dict[str, Any]:
+        # pairs, not objects: a group called "__proto__" must survive the trip into the page
+        return {"D": self.delegates, "first": list(self.in_person_first.items()),
+                "final": list(self.in_person_final.items()), "ballots": self.ballots}
+
+
+def generate_early(count: int, seed: int) -> list[EarlyCase]:
+    """Seeded Nevada precincts with early ballots: short, repeated and void ballots included; in-person
+    members of groups viable in the merged first alignment stay, the others leave or move at random."""
+    rng = random.Random(seed)
+    cases = []
+    for _ in range(count):
+        # "__proto__" among the names: the chair app's math must keep it as an ordinary group (a Map)
+        pool = (*GROUP_NAMES, "__proto__")
+        names = rng.sample(pool, rng.randint(1, 6))
+        first = {g: rng.randint(0, rng.choice([2, 5, 12])) for g in names}
+        ballots = [[rng.choice(names) for _ in range(rng.randint(0, 5))] for _ in range(rng.randint(0, 15))]
+        d = rng.choice([0, 1, 2, 3, 4, 5, 7, 10])
+        n = sum(first.values()) + len(valid_ballots(ballots))
+        viable = viable_at_first(early_first_alignment(first, ballots), n, d, NEVADA_2020)
+        final = {g: c for g, c in first.items() if g in viable}
+        for g, c in first.items():
+            if g not in viable:
+                for _ in range(c):
+                    if rng.random() < 0.7:
+                        to = rng.choice(names)
+                        final[to] = final.get(to, 0) + 1
+        cases.append(EarlyCase(d, first, final, ballots))
+    return cases
+
+
+def trace_early(case: EarlyCase) -> dict[str, Any]:
+    """The merged first alignment, N, the viable set, each ballot's move, the final alignment and the
+    allocation steps (as :func:`trace`), from the Python engine."""
+    first = early_first_alignment(case.in_person_first, case.ballots)
+    n = sum(case.in_person_first.values()) + len(valid_ballots(case.ballots))
+    viable = viable_at_first(first, n, case.delegates, NEVADA_2020)
+    moves = early_moves(case.ballots, viable)
+    final = dict(case.in_person_final)
+    for move in moves:
+        if move.final is not None:
+            final[move.final] = final.get(move.final, 0) + 1
+    steps = trace(Case("nevada-2020", case.delegates, n, final, False))
+    return {"void": sum(void_ballot(b) for b in case.ballots), "N": n, "first": dict(sorted(first.items())),
+            "viable": sorted(viable), "moves": [[m.first, m.final] for m in moves],
+            "final": dict(sorted(final.items())), "steps": steps}

@@ -26,6 +26,7 @@ TABLES = {
     "election_epochs",  # 0008 (golive)
     "photo_copies",  # 0009 (photos)
     "chair_roster",  # 0011 (roster)
+    "early_ballots",  # 0014 (early ballots)
 }
 
 

@@ -18,12 +18,17 @@ from caucus.rules import (
     allocate,
     allocate_seats,
     county_ratio,
+    early_first_alignment,
     national_delegates,
     published_sdes,
+    realign_early_ballots,
     site_delegates,
     site_group_sdes,
     site_sde,
     threshold,
+    valid_ballots,
+    viable_at_first,
+    void_ballot,
 )
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "caucus-math.json").read_text())
@@ -123,3 +128,34 @@ def _check_national(v: dict[str, Any]) -> None:
     got = allocate_seats(v["unit"], sdes, v["seats"], IOWA_2020.national_threshold)
     assert {g: n for g, n in got.awarded.items() if n} == v["expected"]
     assert got.unassigned == 0
+
+
+EARLY = json.loads((Path(__file__).parents[1] / "vectors" / "early-ballots.json").read_text())
+
+
+def _ballots(v: dict[str, Any]) -> list[list[str]]:
+    return [list(ranks) for ranks, n in v["ballots"] for _ in range(n)]
+
+
+@pytest.mark.parametrize("v", EARLY["early"], ids=[v["id"] for v in EARLY["early"]])
+def test_early_ballot_vector(v: dict[str, Any]) -> None:
+    """RULES.md §13.8 and NV-2: early ballots join the first alignment and realign (NV-3.2, NV-3.4)."""
+    ballots = _ballots(v)
+    assert sum(void_ballot(b) for b in ballots) == v["void"]
+    in_person_n = v.get("in_person_attendance", sum(v["in_person_first"].values()))
+    n = in_person_n + len(valid_ballots(ballots))
+    assert n == v["N"]
+    assert threshold(n, v["D"], NEVADA_2020) == v["T"]
+    first = early_first_alignment(v["in_person_first"], ballots)
+    assert {g: c for g, c in first.items() if c} == v["first"]
+    viable = viable_at_first(first, n, v["D"], NEVADA_2020)
+    assert sorted(viable) == v["viable"]
+    early_final = realign_early_ballots(ballots, viable)
+    assert early_final == v["early_final"]
+    final = dict(v["in_person_final"])
+    for g, c in early_final.items():
+        final[g] = final.get(g, 0) + c
+    assert final == v["final"]
+    a = allocate(v["D"], n, final, NEVADA_2020)
+    assert a.status == "complete"
+    assert a.awarded == v["expected"]

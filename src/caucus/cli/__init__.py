@@ -17,6 +17,7 @@ from caucus.cli import (
     audit_cmd,
     chairs_cmd,
     demo_cmd,
+    early_cmd,
     election_cmd,
     golive_cmd,
     rehearse_cmd,
@@ -41,6 +42,7 @@ election_cmd.register(app)
 release_cmd.register(app)
 app.add_typer(staff_cmd.staff_app, name="staff")
 app.add_typer(chairs_cmd.chairs_app, name="chairs")
+app.add_typer(early_cmd.early_app, name="early-ballots")
 app.add_typer(golive_cmd.election_app, name="election")
 
 

@@ -41,19 +41,39 @@ def _slow(value: str | None) -> tuple[float, float, float] | None:
     return begin, end, delay
 
 
-def build_truth(synthetic: int | None, results: Path, limit: int | None, seed: int, directory: Path) -> GroundTruth:
+#: the certified results replayed for each bundled plan when --results is not given (Nevada's is read from
+#: the source checkout's data/: it is not shipped in the wheel)
+DEFAULT_RESULTS = {"iowa-2020": CERTIFIED,
+                   "nevada-2020": Path(__file__).resolve().parents[3] / "data" / "nevada2020" / "results-final.csv"}
+
+
+def build_truth(synthetic: int | None, results: Path | None, limit: int | None, seed: int, directory: Path,
+                plan: str = "iowa-2020") -> GroundTruth:
     if synthetic is not None:
+        if plan != "iowa-2020":
+            fail("--synthetic plays a generated Iowa-rules state; it cannot be combined with --plan")
         return synthetic_truth(directory / "plan", synthetic, seed)
+    if results is None:
+        if plan not in DEFAULT_RESULTS:
+            fail(f"no certified results known for plan {plan!r}: give --results (known: {', '.join(DEFAULT_RESULTS)})")
+        results = DEFAULT_RESULTS[plan]
     if not results.exists():
         fail(f"no results file at {results}")
-    return truth_from_results(results, limit=limit)
+    try:
+        return truth_from_results(results, plan_name=plan, limit=limit, early_seed=seed)
+    except (ValueError, KeyError) as error:
+        fail(f"cannot replay {results} with plan {plan}: {error}")
 
 
 def rehearse_command(
     synthetic: Annotated[int | None, typer.Option(help="Play a synthetic state of this many precincts "
                                                        "instead of real results.", min=7)] = None,
-    results: Annotated[Path, typer.Option(help="The published results to replay (the party's long CSV).")]
-    = CERTIFIED,
+    results: Annotated[Path | None, typer.Option(help="The published results to replay (the party's long CSV, or "
+                                                     "Nevada's layout); default: the plan's certified results.")]
+    = None,
+    plan: Annotated[str, typer.Option(help="The bundled plan to replay: iowa-2020 or nevada-2020 (Nevada: early "
+                                           "ballots are imported before the night, docs/early-ballots.md).")]
+    = "iowa-2020",
     limit: Annotated[int | None, typer.Option(help="Play only the first N units of the results.", min=1)] = None,
     engine: Annotated[str, typer.Option(help="sqlite or postgres (a throwaway local cluster, or --pg-url).")]
     = "sqlite",
@@ -100,7 +120,7 @@ def rehearse_command(
     if engine not in ("sqlite", "postgres"):
         fail(f"--engine must be sqlite or postgres, got {engine!r}")
     directory = directory or Path(tempfile.mkdtemp(prefix="caucus-rehearsal-"))
-    truth = build_truth(synthetic, results, limit, seed, directory)
+    truth = build_truth(synthetic, results, limit, seed, directory, plan)
     config = Rehearsal(truth=truth, directory=directory, engine=engine,  # type: ignore[arg-type]
                        workers=workers, timeline=Timeline(night),
                        behaviour=Behaviour(hotline=hotline, both=both, move=move, recanvass=recanvass,
@@ -110,6 +130,9 @@ def rehearse_command(
                        publish_timeout=publish_timeout, nginx=nginx)
     console = Console(stderr=True)
     console.print(f"rehearsal in {directory}: {len(truth.precincts):,} units from {truth.source}")
+    if truth.early is not None:
+        console.print(f"early ballots: {truth.early.ballots:,} ({truth.early.void:,} void) for "
+                      f"{truth.early.precincts:,} precincts; without: {truth.early.without or 'none'}")
     outcome = _run(config, console, live)
     report = summary(outcome)
     print_summary(report, console)

@@ -13,7 +13,9 @@ payloads of one stage mean the same when their normal forms (:func:`normal_paylo
 - ``chance``: absent and ``[]`` are the same (no game held). The games keep their order (successive games
   of chance are played in the order the ties arise), but within a game ``among`` and ``selected`` are sets
   of groups, so they are sorted.
-- ``confirmed`` is a flag about how the report was sent, not a number: it is left out.
+- ``confirmed`` is a flag about how the report was sent, not a number: it is left out. So are ``in_person``
+  and ``early`` (Nevada's early ballots: the stored ``attendance``/``counts`` are the totals, and the parts
+  follow from them and the imported ballots: caucus.service.early_merge).
 - anything else (``attendance``, any key this module does not know) is compared as it is.
 
 Pure: no I/O. The ledger keeps every payload exactly as sent; only comparisons use the normal form.
@@ -31,7 +33,7 @@ from caucus.ledger.model import LedgerEntry, canonical_json
 __all__ = ["NOT_MEANING", "entry_meaning", "normal_payload", "payload_meaning", "same_meaning"]
 
 #: payload keys that say how a report was sent, not what it says
-NOT_MEANING = frozenset({"confirmed"})
+NOT_MEANING = frozenset({"confirmed", "in_person", "early"})
 _GROUP_KEYS = frozenset({"counts", "delegates"})
 
 

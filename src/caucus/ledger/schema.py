@@ -481,3 +481,19 @@ chair_roster = Table(
     Column("updated_by", String(200), nullable=False),
     Index(None, "election_id"),
 )
+
+# Revision 0014 (early ballots): Nevada's early ranked ballots, imported before the night (docs/early-ballots.md).
+early_ballots = Table(
+    "early_ballots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("precinct_id", Integer, ForeignKey("precincts.id"), nullable=False),
+    Column("ballot_id", String(64), nullable=False),
+    Column("ranks", Text, nullable=False),
+    Column("void", Boolean, nullable=False),
+    Column("imported_at", UTCDateTime(), nullable=False),
+    Column("imported_by", String(200), nullable=False),
+    UniqueConstraint("election_id", "ballot_id"),
+    Index(None, "precinct_id"),
+)

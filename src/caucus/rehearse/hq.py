@@ -225,7 +225,7 @@ class Desk:
     async def report(self, truth: PrecinctTruth, hotline_code: str, times: tuple[float, ...], start: float) -> None:
         """The chair phones in each stage, reading the card's hotline code to verify the call."""
         calls: dict[int, int] = {}
-        for body, at in zip(truth.bodies(), times, strict=True):
+        for body, at in zip(truth.totals_bodies(), times, strict=True):
             await asyncio.sleep(max(0.0, start + at - time.monotonic()))
             self.on_hold += 1
             async with self.lines:

@@ -34,9 +34,10 @@ class Miscount:
 
 def miscount(plan: Plan, unit: PrecinctTruth) -> Miscount | None:
     """A wrong final alignment of ``unit`` that the rules accept and that awards other delegates (no game of
-    chance in it), or None if the unit has none within :data:`MAX_MOVED` people (or is a satellite site)."""
+    chance in it), or None if the unit has none within :data:`MAX_MOVED` people (or is a satellite site, or
+    has early ballots: its miscount would have to respect where the early ballots realign)."""
     fact = plan.precinct_by_code(unit.code)
-    if fact.kind == "satellite" or not fact.delegates or unit.chance:
+    if fact.kind == "satellite" or not fact.delegates or unit.chance or unit.early:
         return None
     ruleset = get_ruleset(plan.ruleset)
     truth = {g: n for g, n in unit.delegates.items() if n}

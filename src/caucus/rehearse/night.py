@@ -280,11 +280,12 @@ class Chair:
                                                             "in the wrong group; the delegates follow")
             return
         if stage == "attendance" and self._chance(b.typo):
-            wrong, _ = await self.send({**body, "attendance": body["attendance"] + self.rng.randint(1, 9)})
+            typed = "in_person" if "in_person" in body else "attendance"  # with early ballots: the room's count
+            wrong, _ = await self.send({**body, typed: body[typed] + self.rng.randint(1, 9)})
             if wrong.seq is not None:
                 await self.send({**body, "supersedes_seq": wrong.seq,
                                  "reason": "typed the wrong attendance; the sign-in sheet says "
-                                           f"{body['attendance']}"}, kind="correction")
+                                           f"{body[typed]}"}, kind="correction")
                 return
         if stage == "delegates" and self.truth.impossible_delegates:
             wrong, _ = await self.send({"stage": "delegates", "delegates": {

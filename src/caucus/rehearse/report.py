@@ -30,7 +30,10 @@ def summary(outcome: Outcome) -> dict[str, Any]:
         "ok": outcome.ok,
         "truth": {"source": config.truth.source, "plan": config.truth.plan, "units": len(config.truth.precincts),
                   "to_publish": outcome.expected, "held_unpublished": len(config.truth.precincts) - outcome.expected,
-                  "left_out": config.truth.left_out},
+                  "left_out": config.truth.left_out,
+                  "early_ballots": None if config.truth.early is None else {
+                      "ballots": config.truth.early.ballots, "void": config.truth.early.void,
+                      "precincts": config.truth.early.precincts, "without": config.truth.early.without}},
         "setup": {"engine": config.engine, "workers": config.workers, "nginx": config.nginx,
                   "night_seconds": config.timeline.duration,
                   "seed": config.seed, "connections": config.connections, "kills": list(config.kills),

@@ -30,6 +30,7 @@ from caucus.rehearse.behaviours import (
     ties_phoned_in,
     went_live,
 )
+from caucus.rehearse.early import early_csv
 from caucus.rehearse.faults import SlowProxy
 from caucus.rehearse.golive import GoLive, recanvass, rehearse_then_go_live
 from caucus.rehearse.hq import Desk, StaffAccount, StaffClient, staff_accounts
@@ -40,6 +41,7 @@ from caucus.rehearse.server import ReleaserProcess, ServerProcess, prepare_cards
 from caucus.rehearse.truth import GroundTruth
 from caucus.rehearse.verify import LedgerCheck, check_ledger, compare_totals, unpublished
 from caucus.service import load_context
+from caucus.service.early_ballots import EarlyBallotService
 from caucus.service.staff import StaffService
 from caucus.service.status import read_statuses
 
@@ -176,6 +178,21 @@ def add_staff(url: str, accounts: list[StaffAccount], actor: str = "rehearsal:ad
         engine.dispose()
 
 
+def import_early_ballots(url: str, slug: str, truth: GroundTruth, directory: Path) -> None:
+    """Before the night: the party's early-vote export of the truth's early ballots, written to
+    ``directory/early-ballots.csv`` and imported as ``caucus early-ballots import`` does."""
+    units = [p for p in truth.precincts if p.early]
+    export = directory / "early-ballots.csv"
+    export.write_text(early_csv(units, {p.code: (p.code.split("/", 1)[0], p.code.split("/", 1)[1]) for p in units}),
+                      encoding="utf-8")
+    engine = make_engine(url)
+    try:
+        EarlyBallotService(engine, load_context(engine, slug)).import_file(
+            export.read_bytes(), actor="rehearsal", source=export.name)
+    finally:
+        engine.dispose()
+
+
 def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None = None) -> Outcome:
     """Run the rehearsal; ``on_progress`` is called about twice a second (the live view)."""
     wall = time.monotonic()
@@ -184,6 +201,8 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
     with _database(config) as (url, cluster):
         codes = [p.code for p in truth.precincts]
         cards = prepare_cards(url, SLUG, codes, plan=truth.plan)
+        if any(p.early for p in truth.precincts):
+            import_early_ballots(url, SLUG, truth, config.directory)
         credentials = {code: card.credential for code, card in cards.items()}
         hotline_codes = {code: card.hotline_code for code, card in cards.items()}
         snapshots = config.directory / "snapshots"

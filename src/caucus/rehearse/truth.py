@@ -33,10 +33,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from caucus.audit import audit
+from caucus.audit import audit, audit_nevada
+from caucus.checks import PrecinctReport, check_report
 from caucus.packaged import certified_results
 from caucus.plans import Plan, load_plan
+from caucus.rehearse.early import EarlyPlan, add_early_ballots
 from caucus.results_csv import read_results
+from caucus.results_nevada import is_nevada_layout, read_nevada_results
 from caucus.rules import get_ruleset
 from caucus.rules.branches import branches
 from caucus.rules.chance import ChanceOutcome
@@ -71,9 +74,27 @@ class PrecinctTruth:
     #: the SDEs the results file publishes for this unit (4 places), where the night must publish exactly
     #: those (a precinct played with its published delegates); None: computed with the rules core
     sde: Mapping[str, Decimal] | None = None
+    #: early ranked ballots imported for this unit before the night (rule sets with early ballots:
+    #: caucus.rehearse.early); the chair then reports the in-person remainder ``room``
+    early: tuple[tuple[str, ...], ...] = ()
+    #: (attendance, first, final) counted in the room: the totals minus the early ballots' part
+    room: tuple[int, Mapping[str, int], Mapping[str, int]] | None = None
 
     def bodies(self) -> tuple[dict[str, Any], ...]:
-        """The four stage reports, as the API takes them."""
+        """The four stage reports, as a chair's app sends them: with early ballots, the room's numbers as
+        ``in_person`` (the server adds the early ballots)."""
+        totals = self.totals_bodies()
+        if self.room is None:
+            return totals
+        attendance, first, final = self.room
+        return ({"stage": "attendance", "in_person": attendance},
+                {"stage": "first", "in_person": dict(first)},
+                {**{k: v for k, v in totals[2].items() if k != "counts"}, "in_person": dict(final)},
+                totals[3])
+
+    def totals_bodies(self) -> tuple[dict[str, Any], ...]:
+        """The four stage reports with the precinct's totals (what the ledger stores; what a hotline operator
+        keys in from the worksheet)."""
         final: dict[str, Any] = {"stage": "final", "counts": {g: n for g, n in self.final.items() if n}}
         if self.chance:
             final["chance"] = [{"kind": o.kind, "among": list(o.among), "selected": list(o.selected)}
@@ -95,6 +116,8 @@ class GroundTruth:
     precincts: list[PrecinctTruth]
     #: units of the source that cannot be played, by reason
     left_out: dict[str, int] = field(default_factory=dict)
+    #: the synthetic early ballots given to the units (rule sets with early ballots), or None
+    early: EarlyPlan | None = None
 
     def load_plan(self) -> Plan:
         return load_plan(self.plan)
@@ -148,12 +171,18 @@ def unit_sdes(plan: Plan, ruleset_name: str, unit: PrecinctTruth, pool_attendanc
 
 
 def truth_from_results(results: Path = CERTIFIED, plan_name: str = "iowa-2020",
-                       limit: int | None = None, only: Iterable[str] | None = None) -> GroundTruth:
+                       limit: int | None = None, only: Iterable[str] | None = None,
+                       early_seed: int | None = 2020) -> GroundTruth:
     """The ground truth of a published results file (see the module's doc): at most ``limit`` units (then
-    no satellite sites), or only the units whose codes are in ``only``."""
+    no satellite sites), or only the units whose codes are in ``only``. Nevada's layout
+    (:mod:`caucus.results_nevada`) is read for a plan without SDEs; for a rule set with early ballots, every
+    unit that can gets seeded synthetic early ballots (``early_seed``; None: none; :mod:`caucus.rehearse.early`)."""
     plan = load_plan(plan_name)
     ruleset = get_ruleset(plan.ruleset)
-    report = audit(plan, read_results(results, plan=plan))
+    if is_nevada_layout(results):
+        report = audit_nevada(plan, read_nevada_results(results, candidates=plan.candidates), str(results))
+    else:
+        report = audit(plan, read_results(results, plan=plan))
     wanted = set(only) if only is not None else None
     played: list[PrecinctTruth] = []
     left_out: dict[str, int] = {}
@@ -175,6 +204,11 @@ def truth_from_results(results: Path = CERTIFIED, plan_name: str = "iowa-2020",
             left_out[why] = left_out.get(why, 0) + 1
             continue
         result = unit.result
+        if attendance != unit.attendance:  # judged as the chair will send it (N raised to the final's total)
+            result = check_report(PrecinctReport(
+                precinct=unit.code, delegates_to_elect=unit.delegates_to_elect, first=unit.first, final=unit.final,
+                attendance=attendance, reported_delegates=unit.reported_delegates, sde_ratio=unit.sde_ratio,
+                candidates=frozenset(plan.candidates)), ruleset)
         if any(f.code in ALIGNMENT_CODES for f in result.findings) or result.allocation is None:
             played.append(PrecinctTruth(unit.code, attendance, dict(unit.first), dict(unit.final),
                                         dict(unit.reported_delegates), tuple(result.inferred_chance), held=True))
@@ -192,4 +226,8 @@ def truth_from_results(results: Path = CERTIFIED, plan_name: str = "iowa-2020",
         same = {g: n for g, n in awarded.items() if n} == {g: n for g, n in published.items() if n}
         played.append(PrecinctTruth(unit.code, attendance, dict(unit.first), dict(unit.final), awarded,
                                     tuple(branch.outcomes), impossible_delegates=None if same else published))
-    return GroundTruth(plan_name, str(results), played, left_out)
+    truth = GroundTruth(plan_name, str(results), played, left_out)
+    if ruleset.early_ballots and early_seed is not None:
+        delegates = {u.code: u.delegates_to_elect for u in report.units}
+        truth.early = add_early_ballots(truth.precincts, plan.candidates, ruleset, early_seed, delegates)
+    return truth

@@ -42,7 +42,7 @@ def _numbers(payload: dict[str, Any]) -> dict[str, Any]:
     emptied; the truth leaves it out)."""
     out: dict[str, Any] = {}
     for k, v in payload.items():
-        if k == "confirmed" or (k == "chance" and not v):
+        if k in ("confirmed", "in_person", "early") or (k == "chance" and not v):
             continue
         out[k] = {g: n for g, n in v.items() if n} if isinstance(v, dict) else v
     return out
@@ -82,7 +82,7 @@ def check_ledger(engine: Engine, slug: str, tally: Tally, truth: GroundTruth) ->
                 check.content_mismatches.append(f"{e.precinct_code} {e.stage}: senders disagree")
             current[e.precinct_code, e.stage] = e.payload
     for unit in truth.precincts:
-        for body in unit.bodies():
+        for body in unit.totals_bodies():
             want = _numbers({k: v for k, v in body.items() if k != "stage"})
             got = current.get((unit.code, body["stage"]))
             if got is None or _numbers(dict(got)) != want:

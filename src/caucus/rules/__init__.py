@@ -8,7 +8,19 @@ from .allocation import Allocation, AllocationStatus, allocate
 from .branches import Branch, branches
 from .chance import ChanceEvent, ChanceKind, ChanceOutcome, ChanceOutcomeError
 from .national import NationalResult, SeatAllocation, allocate_seats, national_delegates
-from .nevada import early_first_alignment, realign_early_ballots
+from .nevada import (
+    MAX_RANKS,
+    MIN_RANKS,
+    EarlyMove,
+    distinct_ranks,
+    early_first_alignment,
+    early_moves,
+    first_choices,
+    realign_early_ballots,
+    valid_ballots,
+    viable_at_first,
+    void_ballot,
+)
 from .numbers import ceil_fraction, floor_half_up, quantize, to_decimal, to_fraction
 from .ruleset import IOWA_2020, NEVADA_2020, RULESETS, RuleSet, UnknownRuleSet, get_ruleset
 from .satellite import site_delegates, site_group_sdes, site_sde
@@ -17,6 +29,8 @@ from .viability import threshold
 
 __all__ = [
     "IOWA_2020",
+    "MAX_RANKS",
+    "MIN_RANKS",
     "NEVADA_2020",
     "RULESETS",
     "Allocation",
@@ -26,6 +40,7 @@ __all__ = [
     "ChanceKind",
     "ChanceOutcome",
     "ChanceOutcomeError",
+    "EarlyMove",
     "NationalResult",
     "RuleSet",
     "SeatAllocation",
@@ -35,7 +50,10 @@ __all__ = [
     "branches",
     "ceil_fraction",
     "county_ratio",
+    "distinct_ranks",
     "early_first_alignment",
+    "early_moves",
+    "first_choices",
     "floor_half_up",
     "get_ruleset",
     "national_delegates",
@@ -50,4 +68,7 @@ __all__ = [
     "threshold",
     "to_decimal",
     "to_fraction",
+    "valid_ballots",
+    "viable_at_first",
+    "void_ballot",
 ]

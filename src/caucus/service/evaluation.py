@@ -99,6 +99,8 @@ def group_names(stage: Stage, payload: Mapping[str, Any]) -> list[tuple[str, str
     key = {"first": "counts", "final": "counts", "delegates": "delegates"}.get(stage)
     if key is not None:
         names += [(f"{key}.{g}", str(g)) for g in payload.get(key) or {}]
+    if stage in ("first", "final") and isinstance(payload.get("in_person"), Mapping):
+        names += [(f"in_person.{g}", str(g)) for g in payload["in_person"]]
     for i, item in enumerate(payload.get("chance") or ()):
         for part in ("among", "selected"):
             names += [(f"chance[{i}].{part}[{j}]", str(g)) for j, g in enumerate(item.get(part) or ())]

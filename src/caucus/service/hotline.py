@@ -22,6 +22,7 @@ own entries plus the new one; a blocking finding refuses it) and is recorded in 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ from caucus.ledger.model import LedgerEntry, Stage
 from caucus.ledger.schema import hotline_calls
 from caucus.service.chance_entry import ChanceStep, KeyedGame, chance_step, check_recorded_chance
 from caucus.service.context import ElectionContext
+from caucus.service.early_ballots import ballots_of
+from caucus.service.early_merge import merge_early
 from caucus.service.errors import (
     CorrectionInvalid,
     FieldProblem,
@@ -200,11 +203,23 @@ class HotlineService:
                 payload=report.payload, actor=actor, idempotency_key=idempotency_key,
                 supersedes_seq=report.supersedes_seq, reason=report.reason, expect_last_seq=expect_last_seq)
 
+        early = [b.ranks for b in ballots_of(self.engine, self.context, info.code)]
         with self._lock:
             for attempt in range(1, RACE_ATTEMPTS + 1):
                 # the form sent twice (a double click, a retry after a lost answer): the same key answers with
                 # the entry already recorded, never a second row or a refusal
                 state = precinct_state(self.engine, self.context.slug, info.code)
+                if early or "in_person" in report.payload:
+                    # Nevada's early ballots: totals checked against them, or in-person numbers completed
+                    # (caucus.service.early_merge), against the operator's own earlier stages
+                    own = {stage: entry.payload for stage, entry in _own_entries(state, actor).items()}
+                    try:
+                        merged = merge_early(report.stage, report.payload, early, delegates=info.delegates or 0,
+                                             current=own, ruleset=self.context.ruleset)
+                    except ServiceError as error:
+                        self._audit_refusal(actor, info.code, report, error)
+                        raise
+                    report = dataclasses.replace(report, payload=merged)
                 original = next((e for e in state.entries if e.idempotency_key == idempotency_key), None)
                 if original is not None:
                     differs = original.differences(submission())

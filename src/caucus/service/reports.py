@@ -44,6 +44,8 @@ from caucus.ledger import audit as ledger_audit
 from caucus.ledger.db import utcnow, write_transaction
 from caucus.service.context import ElectionContext, PrecinctInfo
 from caucus.service.corrections import CorrectionsMixin
+from caucus.service.early_ballots import EarlyBallot, ballots_of
+from caucus.service.early_merge import merge_early
 from caucus.service.errors import (
     CorrectionInvalid,
     FieldProblem,
@@ -172,9 +174,18 @@ class ReportService(CorrectionsMixin):
             supersedes_seq=report.supersedes_seq,
             reason=report.reason,
         )
+        early = ballots_of(self.engine, self.context, info.code) if self.context.ruleset.early_ballots else ()
         with self._precinct_lock(info.code):
             for attempt in range(1, RACE_ATTEMPTS + 1):
                 state = precinct_state(self.engine, self.context.slug, info.code)
+                if early or "in_person" in report.payload:
+                    try:
+                        report, submission = self._with_early(info, state, report, submission, early=early,
+                                                              channel=channel)
+                    except ServiceError as error:
+                        self._audit_refusal(error, precinct=info.code, report=report, key=idempotency_key,
+                                            channel=channel, actor=actor)
+                        raise
                 original = next((e for e in state.entries if e.idempotency_key == idempotency_key), None)
                 if original is not None:
                     differs = original.differences(submission)
@@ -201,6 +212,15 @@ class ReportService(CorrectionsMixin):
                     raise
                 break
         return SubmitResult(receipt, status_after_write(self.engine, self.context, state, [receipt]))
+
+    def _with_early(self, info: PrecinctInfo, state: PrecinctState, report: StageReport, submission: Submission,
+                    *, early: tuple[EarlyBallot, ...], channel: Channel) -> tuple[StageReport, Submission]:
+        """The report with the precinct's early ballots merged in (:mod:`caucus.service.early_merge`); without
+        early ballots (any rule set) ``in_person`` is simply the total."""
+        current = {stage: entry.payload for (ch, stage), entry in state.current.items() if ch == channel}
+        payload = merge_early(report.stage, report.payload, [b.ranks for b in early],
+                              delegates=info.delegates or 0, current=current, ruleset=self.context.ruleset)
+        return dataclasses.replace(report, payload=payload), dataclasses.replace(submission, payload=payload)
 
     # -- the checks before anything is written ---------------------------------------------------------
     def _check(self, info: PrecinctInfo, state: PrecinctState, report: StageReport, channel: Channel) -> None:

@@ -14,6 +14,7 @@ from caucus.ledger import Writer, upgrade
 from caucus.ledger.db import utcnow
 from caucus.service import ElectionContext, ReportService, SessionService, load_context
 from caucus.service.continuous import ContinuousReleaser
+from caucus.service.early_ballots import EarlyBallotService
 from caucus.service.golive import ElectionModeService
 from caucus.service.hotline import HotlineService
 from caucus.service.media import MessageService, PhotoService
@@ -53,6 +54,8 @@ class Services:
     election: ElectionModeService
     #: the chair roster (HQ only: never public, never in a release)
     roster: RosterService
+    #: Nevada's early ranked ballots (docs/early-ballots.md)
+    early: EarlyBallotService
 
     def mode(self) -> str:
         """The election's mode now (test or live): read from the database, since ``caucus election go-live``
@@ -94,6 +97,7 @@ def start_services(
     if settings.release_in_app:
         releaser.start()
     return Services(
+        early=EarlyBallotService(engine, context, clock=now),
         settings=settings,
         engine=engine,
         writer=writer,

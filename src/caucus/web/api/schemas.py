@@ -11,7 +11,7 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from caucus.service import Correction, StageCorrection, StageReport
 
@@ -67,6 +67,15 @@ class SignInRequest(_Strict):
     )
 
 
+def _counts_payload(counts: dict[str, int] | None, in_person: dict[str, int] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if counts is not None:
+        out["counts"] = dict(counts)
+    if in_person is not None:
+        out["in_person"] = dict(in_person)
+    return out
+
+
 class _StageRequest(_Strict):
     precinct: PrecinctCode | None = Field(None, description="If given, must be the session's precinct.")
     supersedes_seq: SupersedesSeq | None = Field(
@@ -94,24 +103,46 @@ class _StageRequest(_Strict):
 
 class AttendanceReport(_StageRequest):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"stage": "attendance", "attendance": 214}]})
+        "examples": [{"stage": "attendance", "attendance": 214}, {"stage": "attendance", "in_person": 59}],
+        "anyOf": [{"required": ["attendance"]}, {"required": ["in_person"]}]})
 
     stage: Literal["attendance"]
-    attendance: Count = Field(description="N: eligible attendees at the start (IA-1.3).")
+    attendance: Count | None = Field(None, description="N: eligible attendees at the start (IA-1.3); with early "
+                                     "ballots (Nevada), in person plus valid early ballots (NV-3.1).")
+    in_person: Count | None = Field(None, description="A precinct with early ballots (docs/early-ballots.md): "
+                                    "attendees in the room; the server adds the valid early ballots to make N "
+                                    "(and checks `attendance` against it if both are sent).")
+
+    @model_validator(mode="after")
+    def _one_number(self) -> AttendanceReport:
+        if self.attendance is None and self.in_person is None:
+            raise ValueError("send attendance (N), or in_person for a precinct with early ballots")
+        return self
 
     def stage_payload(self) -> dict[str, Any]:
-        return {"attendance": self.attendance}
+        return {k: v for k, v in (("attendance", self.attendance), ("in_person", self.in_person)) if v is not None}
 
 
 class FirstAlignmentReport(_StageRequest):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"stage": "first", "counts": {"Sanders": 50, "Warren": 48, "Buttigieg": 41, "Klobuchar": 30, "Biden": 25}}]})
+        {"stage": "first", "counts": {"Sanders": 50, "Warren": 48, "Buttigieg": 41, "Klobuchar": 30, "Biden": 25}}],
+        "anyOf": [{"required": ["counts"]}, {"required": ["in_person"]}]})
 
     stage: Literal["first"]
-    counts: Counts = Field(description="People in each preference group, by candidate name.")
+    counts: Counts | None = Field(None, description="People in each preference group, by candidate name (with "
+                                  "early ballots: in person plus early first choices, NV-3.2).")
+    in_person: Counts | None = Field(None, description="A precinct with early ballots: the groups in the room; "
+                                     "the server adds the early ballots' first choices (and checks `counts` "
+                                     "against the sum if both are sent).")
+
+    @model_validator(mode="after")
+    def _one_count(self) -> FirstAlignmentReport:
+        if self.counts is None and self.in_person is None:
+            raise ValueError("send counts, or in_person for a precinct with early ballots")
+        return self
 
     def stage_payload(self) -> dict[str, Any]:
-        return {"counts": dict(self.counts)}
+        return _counts_payload(self.counts, self.in_person)
 
 
 class ChanceOutcomeIn(_Strict):
@@ -125,16 +156,27 @@ class ChanceOutcomeIn(_Strict):
 class FinalAlignmentReport(_StageRequest):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"stage": "final", "counts": {"Sanders": 62, "Warren": 52, "Buttigieg": 50, "Klobuchar": 46},
-         "chance": [{"kind": "lose", "among": ["Klobuchar", "Warren"], "selected": ["Warren"]}]}]})
+         "chance": [{"kind": "lose", "among": ["Klobuchar", "Warren"], "selected": ["Warren"]}]}],
+        "anyOf": [{"required": ["counts"]}, {"required": ["in_person"]}]})
 
     stage: Literal["final"]
-    counts: Counts = Field(description="People in each preference group after realignment.")
+    counts: Counts | None = Field(None, description="People in each preference group after realignment (with "
+                                  "early ballots: in person plus the early ballots realigned there, NV-3.4).")
+    in_person: Counts | None = Field(None, description="A precinct with early ballots: the groups in the room "
+                                     "after realignment; the server adds each early ballot at its highest-ranked "
+                                     "group viable at the first alignment.")
     chance: Annotated[list[ChanceOutcomeIn], Field(max_length=10)] = Field(
         default_factory=list, description="The games of chance held, in the order the ties arose."
     )
 
+    @model_validator(mode="after")
+    def _one_count(self) -> FinalAlignmentReport:
+        if self.counts is None and self.in_person is None:
+            raise ValueError("send counts, or in_person for a precinct with early ballots")
+        return self
+
     def stage_payload(self) -> dict[str, Any]:
-        return {"counts": dict(self.counts), "chance": [c.model_dump() for c in self.chance]}
+        return {**_counts_payload(self.counts, self.in_person), "chance": [c.model_dump() for c in self.chance]}
 
 
 class DelegatesReport(_StageRequest):

@@ -1,7 +1,8 @@
 """Chair-only API additions under ``/api/v1/chair`` (every route ``access("chair")``, own precinct only).
 
 - ``GET /api/v1/chair/setup``: what the app needs to guide the night offline: the precinct's plan facts
-  (D or satellite), the groups to count, the rule set and the county's SDE ratio as an exact fraction.
+  (D or satellite), the groups to count, the rule set, the county's SDE ratio as an exact fraction and
+  (Nevada) the precinct's early ranked ballots.
 - ``POST /api/v1/chair/photos``: a photo of the signed worksheet as the raw body, idempotent by key;
   ``GET /api/v1/chair/photos``: the photos HQ holds for the precinct.
 - ``GET /api/v1/chair/messages``: messages from HQ to the precinct.
@@ -17,6 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from caucus.service.early_ballots import ballots_of
 from caucus.service.media import MAX_PHOTO_BYTES, PHOTO_TYPES, PhotoRecord
 from caucus.web.access import Principal, access
 from caucus.web.api.routes import IdempotencyKey
@@ -47,12 +49,22 @@ class PrecinctFacts(BaseModel):
                           "review; null for a precinct")
 
 
+class EarlyBallotOut(BaseModel):
+    ballot_id: str
+    ranks: list[str] = Field(description="the ranked names as imported, in rank order")
+    void: bool = Field(description="NV-2: fewer than 3 different preferences; counted, never in a group")
+
+
 class SetupOut(BaseModel):
     election: str
     mode: str = Field(description="test or live")
     ruleset: str = Field(description="the rule set the app's math mirrors, e.g. iowa-2020")
     candidates: list[str] = Field(description="preference groups in display order (Uncommitted, Other too)")
     precinct: PrecinctFacts
+    early_ballots: list[EarlyBallotOut] = Field(
+        default_factory=list, description="The precinct's early ranked ballots (rule sets with early ballots, "
+        "docs/early-ballots.md): the app adds them to N and the first alignment, and realigns them; empty "
+        "otherwise")
 
 
 @router.get("/setup", response_model=SetupOut, responses=error_responses(401, 403))
@@ -62,12 +74,14 @@ def setup(request: Request, principal: Chair) -> SetupOut:
     context = services_of(request).context
     info = context.precinct(principal.chair.precinct)
     ratio = None if info.sde_ratio is None else (info.sde_ratio.numerator, info.sde_ratio.denominator)
+    early = ballots_of(services_of(request).engine, context, info.code)
     return SetupOut(
         election=context.slug, mode=services_of(request).mode(), ruleset=context.ruleset.name,
         candidates=list(context.candidates),
         precinct=PrecinctFacts(code=info.code, county=info.county, name=info.name, kind=info.kind,
                                delegates_to_elect=info.delegates, sde_ratio=ratio,
                                expected_attendance=info.expected_attendance),
+        early_ballots=[EarlyBallotOut(ballot_id=b.ballot_id, ranks=list(b.ranks), void=b.void) for b in early],
     )
 
 

@@ -58,7 +58,8 @@ def _call_page(request: Request, principal: Principal, call_id: int, *, status: 
     next_stage = next((s for s in ("attendance", "first", "final", "delegates") if s not in mine), None)
     return page(request, "hotline_call.html", principal, status=status, message=message, fields=fields or {},
                 call=call, mine=mine, precinct=status_now, next_stage=next_stage, done=done, chance=chance,
-                log=services.hotline.calls(call.precinct), chair=services.roster.chair(call.precinct))
+                log=services.hotline.calls(call.precinct), chair=services.roster.chair(call.precinct),
+                early=services.early.summary(call.precinct))
 
 
 @router.get("/calls/{call_id}")

@@ -59,7 +59,7 @@ def review_page(request: Request, principal: Principal, code: str, *, status: in
                 decisions=services.review.decisions(current.info.code), photos=services.photos.list(current.info.code),
                 messages=services.messages.for_precinct(current.info.code),
                 log=services.hotline.calls(current.info.code), can_act=principal.role == "reviewer", chance=chance,
-                correction_chance=correction_chance)
+                correction_chance=correction_chance, early=services.early.summary(current.info.code))
 
 
 @router.get("/p/{code:path}")

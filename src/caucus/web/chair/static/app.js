@@ -2,7 +2,9 @@
 // Everything typed is saved on the phone at once (store.js); submissions go through the outbox (outbox.js).
 
 import { awarded } from "./caucus-math.js";
-import { attendanceView, chancePrompt, finalView, firstView, readCounts, rulesetOf, worksheetRows } from "./flow.js";
+import {
+  attendanceView, chancePrompt, earlyMoveLines, finalView, firstView, readCounts, rulesetOf, worksheetRows,
+} from "./flow.js";
 import { Outbox } from "./outbox.js";
 import { load, save } from "./store.js";
 import { $, $$, callHotline, clock, el, fill, resizeImage, setText } from "./ui.js";
@@ -212,6 +214,8 @@ function stageBodyOf(stage) {
   if (stage === "attendance") {
     const view = attendanceView(setup, state.entries);
     if (view.error || view.N === null) return { error: view.error || "Type the number of eligible caucus-goers counted." };
+    // with early ballots: the room's count, and N as this phone computes it (the server checks they agree)
+    if (view.early) return { body: { stage, in_person: view.inPerson, attendance: view.N } };
     return { body: { stage, attendance: view.N } };
   }
   if (stage === "first") {
@@ -219,6 +223,10 @@ function stageBodyOf(stage) {
     if (Object.keys(view.errors).length) return { error: "Fix the boxes marked in red." };
     if (view.problems.length) return { error: view.problems[0] };
     if (!Object.keys(view.first).length) return { error: "Type the number of people in each group." };
+    if (view.early) {
+      if (!Object.keys(view.inPersonFirst).length) return { error: "Type the number of people in each group." };
+      return { body: { stage, in_person: view.inPersonFirst, counts: view.first } };
+    }
     return { body: { stage, counts: view.first } };
   }
   const view = finalView(setup, state.entries);
@@ -228,8 +236,12 @@ function stageBodyOf(stage) {
   if (!a) return { error: "Type the number of people in each group." };
   if (a.status === "needs-chance") return { error: "Record the game of chance first." };
   if (stage === "final") {
-    const counts = Object.fromEntries(Object.keys(view.first).map((g) => [g, 0]));
-    Object.assign(counts, view.final);
+    const withZeros = (numbers, groups) => Object.fromEntries([...groups.map((g) => [g, 0]), ...Object.entries(numbers)]);
+    const counts = withZeros(view.final, Object.keys(view.first));
+    if (view.early) {
+      const inPerson = withZeros(view.inPersonFinal, Object.keys(view.inPersonFirst));
+      return { body: { stage, in_person: inPerson, counts, chance: state.entries.chance || [] } };
+    }
     return { body: { stage, counts, chance: state.entries.chance || [] } };
   }
   const won = awarded(a);
@@ -263,9 +275,16 @@ function sendStage(stage) {
   const refused = refusedItem(stage);
   if (refused) outbox.setAside(refused);
   state.correcting = null;
-  if (correction && correction.body.stages.length > 1) outbox.add("correction", stage, correction.body);
-  else if (correction) outbox.add("report", stage, { ...correction.body.stages[0], reason: correction.body.reason });
-  else outbox.add("report", stage, body);
+  // a correction of several stages goes to /api/v1/corrections, which takes the totals (early ballots
+  // included) only: the in-person parts stay with the single-stage reports
+  const totalsOnly = ({ in_person: _room, ...rest }) => rest;
+  if (correction && correction.body.stages.length > 1) {
+    outbox.add("correction", stage, { ...correction.body, stages: correction.body.stages.map(totalsOnly) });
+  } else if (correction) {
+    outbox.add("report", stage, { ...correction.body.stages[0], reason: correction.body.reason });
+  } else {
+    outbox.add("report", stage, body);
+  }
   const order = ["attendance", "first", "final", "worksheet", "photo"];
   go(correcting ? "status" : order[order.indexOf(screen) + 1]);
 }
@@ -303,6 +322,8 @@ function syncInputs(which, view) {
     const n = (which === "first" ? view.first : view.final)[g];
     let text = "";
     let cls = "tag";
+    const early = view.early ? (which === "first" ? view.earlyFirst : view.earlyFinal)[g] : undefined;
+    const prefix = early ? `+ ${early} early = ${n}. ` : "";
     if (n !== undefined && view.T !== null) {
       if (which === "first") {
         text = n >= view.T ? "Viable" : `Not viable: needs ${view.T}`;
@@ -317,7 +338,7 @@ function syncInputs(which, view) {
       const d = view.allocation.delegates[g] ?? 0;
       text = `${d} county delegate${d === 1 ? "" : "s"}`;
     }
-    setText(tag, text);
+    setText(tag, prefix + text);
     tag.className = cls;
   }
 }
@@ -349,6 +370,12 @@ function renderFirst() {
   for (const n of $$('[data-screen="first"] [data-threshold]')) setText(n, thresholdLine(view));
   syncInputs("first", view);
   const summary = [`Total in groups: ${view.total} of ${view.N ?? "?"}.`];
+  if (view.early) {
+    const pre = state.setup.candidates.filter((g) => Object.hasOwn(view.earlyFirst, g))
+      .map((g) => `${g} ${view.earlyFirst[g]}`).join(", ");
+    summary.unshift(`Early ballots (first choices) already in the groups: ${pre || "none"}` +
+      (view.early.void ? `; ${view.early.void} void (NV-2).` : ".") + " Type only the people in the room.");
+  }
   if (view.T !== null && view.viable.length) summary.push(`Viable: ${view.viable.join(", ")}.`);
   if (view.T !== null && view.notViable.length) summary.push(`Not viable: ${view.notViable.join(", ")}. They may realign.`);
   fill($("#first-preview"), lines(summary, ""), lines(view.notes, ""), lines(view.problems, "problem"));
@@ -364,6 +391,11 @@ function renderFinal() {
   for (const n of $$('[data-screen="final"] [data-threshold]')) setText(n, thresholdLine(view));
   syncInputs("final", view);
   const out = [el("p", { text: `Total in groups: ${view.finalTotal} (first alignment: ${view.total}).` })];
+  const moved = earlyMoveLines(view);
+  if (moved.length) {
+    out.push(el("div", { class: "early-moves" }, el("p", { text: "Early ballots at realignment:" }),
+      el("ul", {}, moved.map((t) => el("li", { text: t })))));
+  }
   const a = view.allocation;
   if (a && a.status === "complete") {
     out.push(el("p", { class: "viable", text: "County delegates: " +
@@ -423,6 +455,11 @@ function renderWorksheet() {
       el("td", { text: r[key] ?? "?" })))))));
   const a = view.allocation;
   const notes = [`Attendance ${view.N ?? "?"}; ${view.D ?? "?"} county delegates; viable at ${view.T ?? "(no threshold)"}.`];
+  if (view.early) {
+    notes.push(`First and final include the early ballots: ${view.early.valid} in N` +
+      (view.early.void ? `, ${view.early.void} void (NV-2).` : "."));
+    notes.push(...earlyMoveLines(view));
+  }
   for (const c of state.entries.chance || []) notes.push(`Game of chance among ${c.among.join(", ")}: ${c.selected.join(", ")} (${c.kind}).`);
   if (!a || a.status !== "complete") notes.push("The final alignment is not finished yet.");
   if (p.kind === "satellite") notes.push("Satellite caucus: HQ computes the SDEs when the whole pool has reported.");

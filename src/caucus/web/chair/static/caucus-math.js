@@ -39,6 +39,11 @@ function byCodePoint(a, b) {
 }
 export const sortNames = (names) => [...names].sort(byCodePoint);
 
+/** [group, value] pairs of a Map or of a plain object's own properties (a "__proto__" group included). */
+function groupEntries(groups) {
+  return groups instanceof Map ? [...groups] : Object.entries(groups || {});
+}
+
 function whole(value, what) {
   if (typeof value === "bigint") return value;
   if (!Number.isSafeInteger(value)) throw new RangeError(`${what} must be a whole number, got ${value}`);
@@ -94,11 +99,8 @@ export function decimalString(num, den, places = 4) {
 
 /** SDEs per group as published: CD x S/C rounded half up to 4 decimals (IA-4), as strings "0.1569". */
 export function publishedSdes(delegates, ratioNum, ratioDen, places = 4) {
-  const out = {};
-  for (const [g, cd] of Object.entries(delegates)) {
-    out[g] = decimalString(whole(cd, g) * BigInt(ratioNum), BigInt(ratioDen), places);
-  }
-  return out;
+  return Object.fromEntries(groupEntries(delegates).map(([g, cd]) =>
+    [g, decimalString(whole(cd, g) * BigInt(ratioNum), BigInt(ratioDen), places)]));
 }
 
 const VERB = { lose: "lose one delegate", gain: "gain one delegate", drop: "lose viability" };
@@ -118,7 +120,7 @@ class Run {
   settle(kind, among, count, state) {
     const event = { kind, among: sortNames(among), count };
     const index = this.used.length;
-    if (index >= this.outcomes.length) throw new NeedsChance(event, { ...state });
+    if (index >= this.outcomes.length) throw new NeedsChance(event, new Map(state));
     const outcome = this.outcomes[index];
     const recorded = sortNames(outcome.among || []);
     if (outcome.kind !== kind || recorded.join("\u0000") !== event.among.join("\u0000")) {
@@ -142,7 +144,7 @@ function checkInputs(d, n, final) {
   if (d < 0n) throw new RangeError(`delegates to elect ${d} must not be negative`);
   if (n < 0n) throw new RangeError(`attendance ${n} must not be negative`);
   let total = 0n;
-  for (const [g, c] of Object.entries(final)) {
+  for (const [g, c] of final) {
     if (c < 0n) throw new RangeError(`final alignment for ${g} is ${c}; counts must not be negative`);
     total += c;
   }
@@ -151,19 +153,20 @@ function checkInputs(d, n, final) {
 
 function plurality(final, viable, state, run) {
   let top = -1n;
-  for (const g of viable) if (final[g] > top) top = final[g];
-  const leaders = sortNames(viable.filter((g) => final[g] === top));
+  for (const g of viable) if (final.get(g) > top) top = final.get(g);
+  const leaders = sortNames(viable.filter((g) => final.get(g) === top));
   const winners = leaders.length === 1 ? new Set(leaders) : run.settle("gain", leaders, 1, state);
-  for (const g of winners) state[g] = 1;
+  for (const g of winners) state.set(g, 1);
   run.steps.push(`one-delegate precinct: plurality to ${sortNames(winners).join(", ")} with ${top}`);
 }
 
 function dropSmallest(d, final, viable, run, state) {
   const need = viable.length - d;
-  const ordered = [...viable].sort((a, b) => (final[a] === final[b] ? byCodePoint(a, b) : final[a] < final[b] ? -1 : 1));
-  const boundary = final[ordered[need - 1]];
-  const smaller = viable.filter((g) => final[g] < boundary);
-  const atBoundary = sortNames(viable.filter((g) => final[g] === boundary));
+  const f = (g) => final.get(g);
+  const ordered = [...viable].sort((a, b) => (f(a) === f(b) ? byCodePoint(a, b) : f(a) < f(b) ? -1 : 1));
+  const boundary = f(ordered[need - 1]);
+  const smaller = viable.filter((g) => f(g) < boundary);
+  const atBoundary = sortNames(viable.filter((g) => f(g) === boundary));
   const remaining = need - smaller.length;
   const chosen = remaining === atBoundary.length ? new Set(atBoundary) : run.settle("drop", atBoundary, remaining, state);
   const dropped = new Set([...smaller, ...chosen]);
@@ -173,37 +176,37 @@ function dropSmallest(d, final, viable, run, state) {
 
 function roundAndAdjust(d, raw, state, run, places) {
   const unit = 10n ** BigInt(places);
-  const groups = Object.keys(raw);
-  const shown = {}; // raw at `places` decimals, scaled by 10^places (an integer)
+  const groups = [...raw.keys()];
+  const shown = new Map(); // raw at `places` decimals, scaled by 10^places (an integer)
   for (const g of groups) {
-    const [num, den] = raw[g];
-    shown[g] = scaled(num, den, places);
-    state[g] = Number(floorHalfUp(num, den));
+    const [num, den] = raw.get(g);
+    shown.set(g, scaled(num, den, places));
+    state.set(g, Number(floorHalfUp(num, den)));
   }
-  const total = () => groups.reduce((s, g) => s + state[g], 0);
+  const total = () => groups.reduce((s, g) => s + state.get(g), 0);
   const bd = BigInt(d);
   run.steps.push(`rounded half up: ${total()} of ${d}`);
   while (BigInt(total()) > bd) {
     const excess = total() - d;
-    const candidates = groups.filter((g) => state[g] >= 2);
+    const candidates = groups.filter((g) => state.get(g) >= 2);
     if (!candidates.length) {
       run.steps.push(`every group holds one delegate: ${excess} added to the precinct (NV-3.3)`);
       return;
     }
-    const key = Object.fromEntries(candidates.map((g) => [g, BigInt(state[g]) * unit - shown[g]]));
-    const top = candidates.reduce((m, g) => (key[g] > m ? key[g] : m), key[candidates[0]]);
-    const tied = sortNames(candidates.filter((g) => key[g] === top));
+    const key = new Map(candidates.map((g) => [g, BigInt(state.get(g)) * unit - shown.get(g)]));
+    const top = candidates.reduce((m, g) => (key.get(g) > m ? key.get(g) : m), key.get(candidates[0]));
+    const tied = sortNames(candidates.filter((g) => key.get(g) === top));
     const losers = tied.length <= excess ? new Set(tied) : run.settle("lose", tied, excess, state);
-    for (const g of losers) state[g] -= 1;
+    for (const g of losers) state.set(g, state.get(g) - 1);
     run.steps.push(`too many delegates: ${sortNames(losers).join(", ")} give one back`);
   }
   while (BigInt(total()) < bd) {
     const spare = d - total();
-    const key = Object.fromEntries(groups.map((g) => [g, shown[g] - BigInt(state[g]) * unit]));
-    const top = groups.reduce((m, g) => (key[g] > m ? key[g] : m), key[groups[0]]);
-    const tied = sortNames(groups.filter((g) => key[g] === top));
+    const key = new Map(groups.map((g) => [g, shown.get(g) - BigInt(state.get(g)) * unit]));
+    const top = groups.reduce((m, g) => (key.get(g) > m ? key.get(g) : m), key.get(groups[0]));
+    const tied = sortNames(groups.filter((g) => key.get(g) === top));
     const gainers = tied.length <= spare ? new Set(tied) : run.settle("gain", tied, spare, state);
-    for (const g of gainers) state[g] += 1;
+    for (const g of gainers) state.set(g, state.get(g) + 1);
     run.steps.push(`spare delegates: ${sortNames(gainers).join(", ")} gain one`);
   }
 }
@@ -219,12 +222,14 @@ function roundAndAdjust(d, raw, state, run, places) {
 export function allocate(delegatesToElect, attendance, final, ruleset = IOWA_2020, chance = []) {
   const d = whole(delegatesToElect, "delegates to elect");
   const n = whole(attendance, "attendance");
-  const counts = {};
-  for (const [g, c] of Object.entries(final)) counts[g] = whole(c, `final alignment for ${g}`);
+  // groups live in Maps, never as keys of a plain object: a group may be called "__proto__" (or
+  // "constructor"); the results are built with Object.fromEntries, which defines own properties
+  const counts = new Map();
+  for (const [g, c] of groupEntries(final)) counts.set(g, whole(c, `final alignment for ${g}`));
   checkInputs(d, n, counts);
   const D = Number(d);
   const t = threshold(n, d, ruleset);
-  const zero = Object.fromEntries(Object.keys(counts).map((g) => [g, 0]));
+  const zero = Object.fromEntries([...counts.keys()].map((g) => [g, 0]));
   const run = new Run(chance);
   const base = {
     delegatesToElect: D, attendance: Number(n), threshold: t, status: "no-delegates", delegates: zero,
@@ -232,14 +237,14 @@ export function allocate(delegatesToElect, attendance, final, ruleset = IOWA_202
   };
   if (D === 0) return base;
   const floorT = t === null ? 1n : BigInt(Math.max(t, 1));
-  const viable = sortNames(Object.keys(counts).filter((g) => counts[g] >= floorT));
+  const viable = sortNames([...counts.keys()].filter((g) => counts.get(g) >= floorT));
   if (!viable.length) {
     return { ...base, status: "no-viable-group", steps: [`no group reached the threshold of ${floorT}`] };
   }
   let dropped = new Set();
-  const state = { ...zero };
-  const raw = {};
-  const shownRaw = () => Object.fromEntries(Object.entries(raw).map(([g, [a, b]]) => [g, decimalString(a, b, ruleset.tiePlaces)]));
+  const state = new Map([...counts.keys()].map((g) => [g, 0]));
+  const raw = new Map();
+  const shownRaw = () => Object.fromEntries([...raw].map(([g, [a, b]]) => [g, decimalString(a, b, ruleset.tiePlaces)]));
   try {
     if (t === null) {
       plurality(counts, viable, state, run);
@@ -247,23 +252,77 @@ export function allocate(delegatesToElect, attendance, final, ruleset = IOWA_202
       if (viable.length > D && ruleset.moreViableThanDelegates === "drop-smallest") {
         dropped = dropSmallest(D, counts, viable, run, state);
       }
-      for (const g of sortNames(viable.filter((x) => !dropped.has(x)))) raw[g] = [counts[g] * d, n];
+      for (const g of sortNames(viable.filter((x) => !dropped.has(x)))) raw.set(g, [counts.get(g) * d, n]);
       roundAndAdjust(D, raw, state, run, ruleset.tiePlaces);
     }
   } catch (stop) {
     if (!(stop instanceof NeedsChance)) throw stop;
     const pending = { ...stop.event, description: describeChance(stop.event) };
-    return { ...base, status: "needs-chance", delegates: stop.delegates, viable, dropped: sortNames(dropped),
+    return { ...base, status: "needs-chance", delegates: Object.fromEntries(stop.delegates), viable, dropped: sortNames(dropped),
       raw: shownRaw(), pending, applied: run.used, steps: run.steps };
   }
   if (run.used.length < chance.length) {
     throw new ChanceOutcomeError(`${chance.length} games of chance recorded but the rules need only ${run.used.length}`);
   }
-  return { ...base, status: "complete", delegates: state, viable, dropped: sortNames(dropped), raw: shownRaw(),
+  return { ...base, status: "complete", delegates: Object.fromEntries(state), viable, dropped: sortNames(dropped), raw: shownRaw(),
     applied: run.used, steps: run.steps };
 }
 
 /** Only the groups that won delegates. */
 export function awarded(allocation) {
   return Object.fromEntries(Object.entries(allocation.delegates).filter(([, n]) => n > 0));
+}
+
+// -- Nevada early ranked ballots (caucus/rules/nevada.py: NV-2, NV-3.1, NV-3.2, NV-3.4, AMBIG-7) --------------
+
+/** NV-2: a ballot must rank at least this many different preferences, else it is void. */
+export const MIN_RANKS = 3;
+
+/** A ballot's preferences in rank order, each name once (a repeated name counts once; blanks skipped). */
+export function distinctRanks(ranks) {
+  const seen = [];
+  for (const name of ranks || []) if (name && !seen.includes(name)) seen.push(name);
+  return seen;
+}
+
+/** NV-2: fewer than 3 different preferences voids the ballot (counted and shown, never in a group). */
+export const voidBallot = (ranks) => distinctRanks(ranks).length < MIN_RANKS;
+
+/** The ballots that count, each as its distinct ranks. */
+export const validBallots = (ballots) => ballots.filter((b) => !voidBallot(b)).map(distinctRanks);
+
+function addTo(map, group, n) { map.set(group, (map.get(group) ?? 0) + n); }
+
+/** Valid early ballots per first choice: {group: ballots} (NV-3.2). */
+export function firstChoices(ballots) {
+  const counts = new Map();
+  for (const ranks of validBallots(ballots)) addTo(counts, ranks[0], 1);
+  return Object.fromEntries(counts);
+}
+
+/** First alignment: in-person counts plus each valid early ballot's first choice. */
+export function earlyFirstAlignment(inPerson, ballots) {
+  const counts = new Map(groupEntries(inPerson));
+  for (const [g, n] of Object.entries(firstChoices(ballots))) addTo(counts, g, n);
+  return Object.fromEntries(counts);
+}
+
+/** Groups viable at the first alignment (first and attendance include early voters); D = 1: anyone. */
+export function viableAtFirst(first, attendance, delegates, ruleset = IOWA_2020) {
+  const t = threshold(attendance, delegates, ruleset);
+  const floorT = t === null ? 1 : Math.max(t, 1);
+  return sortNames(groupEntries(first).filter(([, n]) => n >= floorT).map(([g]) => g));
+}
+
+/** Each valid ballot: {first, final}, final being its highest-ranked choice among `viable` (or null). */
+export function earlyMoves(ballots, viable) {
+  const ok = new Set(viable);
+  return validBallots(ballots).map((ranks) => ({ first: ranks[0], final: ranks.find((g) => ok.has(g)) ?? null }));
+}
+
+/** Early ballots per group in the final alignment (NV-3.4; a ballot with no viable choice counts nowhere). */
+export function realignEarlyBallots(ballots, viable) {
+  const counts = new Map();
+  for (const move of earlyMoves(ballots, viable)) if (move.final !== null) addTo(counts, move.final, 1);
+  return Object.fromEntries(counts);
 }

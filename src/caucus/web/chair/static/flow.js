@@ -1,7 +1,10 @@
 // The guided flow's checks and previews (RULES.md §2), computed on the phone with caucus-math.js so they work
 // offline. Plain words; the server's recomputation stays the authority.
 
-import { allocate, awarded, ChanceOutcomeError, publishedSdes, RULESETS, siteDelegates, threshold } from "./caucus-math.js";
+import {
+  allocate, awarded, ChanceOutcomeError, earlyMoves, firstChoices, publishedSdes, RULESETS, siteDelegates, threshold,
+  validBallots, viableAtFirst,
+} from "./caucus-math.js";
 import { callHotline } from "./ui.js";
 
 export const MAX_COUNT = 100000;
@@ -19,24 +22,49 @@ export const rulesetOf = (setup) => RULESETS[setup.ruleset] || RULESETS["iowa-20
 const people = (n) => (n === 1 ? "1 person" : `${n} people`);
 const dels = (n) => (n === 1 ? "1 county delegate" : `${n} county delegates`);
 
-/** {values, errors, total}: the groups with a number typed (empty boxes are left out). */
+/** {values, errors, total}: the groups with a number typed (empty boxes are left out). Built from Maps, so a
+ * group called "__proto__" is an ordinary key. */
 export function readCounts(raw) {
-  const values = {};
-  const errors = {};
+  const values = new Map();
+  const errors = new Map();
   let total = 0;
   for (const [group, text] of Object.entries(raw || {})) {
     const { value, error } = parseCount(text);
-    if (error) errors[group] = error;
-    else if (value !== null) { values[group] = value; total += value; }
+    if (error) errors.set(group, error);
+    else if (value !== null) { values.set(group, value); total += value; }
   }
-  return { values, errors, total };
+  return { values: Object.fromEntries(values), errors: Object.fromEntries(errors), total };
+}
+
+/** The precinct's early ranked ballots (Nevada, docs/early-ballots.md): {ballots, valid, void}; none: null. */
+export function earlyOf(setup) {
+  const list = setup.early_ballots || [];
+  if (!list.length) return null;
+  const ballots = list.map((b) => b.ranks);
+  const valid = validBallots(ballots).length;
+  return { ballots, valid, void: list.length - valid };
+}
+
+/** `a` plus `b`, group by group (Maps inside; a plain object out, own properties only). */
+function plus(a, b) {
+  const out = new Map(Object.entries(a));
+  for (const [g, n] of Object.entries(b)) out.set(g, (out.get(g) ?? 0) + n);
+  return Object.fromEntries(out);
 }
 
 export function attendanceView(setup, entries) {
-  const { value: N, error } = parseCount(entries.attendance);
+  const { value: typed, error } = parseCount(entries.attendance);
   const p = setup.precinct;
   const rs = rulesetOf(setup);
-  const view = { N, D: p.delegates_to_elect, T: null, error, lines: [], warnings: [] };
+  const early = earlyOf(setup);
+  // with early ballots the chair types the people in the room; N adds the valid early ballots (NV-3.1)
+  const N = typed !== null && early ? typed + early.valid : typed;
+  const view = { N, inPerson: typed, early, D: p.delegates_to_elect, T: null, error, lines: [], warnings: [] };
+  if (early) {
+    view.lines.push(`Early ballots for this precinct: ${early.valid}` + (early.void ? ` (and ${early.void} void: ` +
+      "fewer than 3 different choices, NV-2; not counted)" : "") + ". Type only the people counted in the room.");
+    if (typed !== null) view.lines.push(`N = ${people(typed)} in the room + ${early.valid} early ballots = ${N}.`);
+  }
   if (p.kind === "satellite") {
     if (N === null) {
       view.lines.push("This is a satellite caucus: the number of county delegates follows the attendance.");
@@ -71,9 +99,19 @@ export function attendanceView(setup, entries) {
 
 export function firstView(setup, entries) {
   const att = attendanceView(setup, entries);
-  const { values, errors, total } = readCounts(entries.first);
-  const view = { ...att, first: values, errors, total, viable: [], notViable: [], problems: [], notes: [] };
+  const { values: inPerson, errors, total: roomTotal } = readCounts(entries.first);
+  // the first alignment holds the early ballots' first choices (NV-3.2), preloaded
+  const earlyFirst = att.early ? firstChoices(att.early.ballots) : {};
+  const values = att.early ? plus(inPerson, earlyFirst) : inPerson;
+  const total = roomTotal + (att.early ? att.early.valid : 0);
+  const view = { ...att, first: values, inPersonFirst: inPerson, earlyFirst, errors, total, viable: [], notViable: [],
+    problems: [], notes: [] };
   if (att.N === null) { view.problems.push("Enter the attendance first."); return view; }
+  if (att.early && roomTotal > att.inPerson) {
+    view.problems.push(`The groups in the room add up to ${people(roomTotal)}, more than the ${people(att.inPerson)} ` +
+      "counted in the room. Recount the groups, or correct the attendance.");
+    return view;
+  }
   for (const [g, n] of Object.entries(values)) {
     if (att.T !== null && n >= att.T) view.viable.push(g);
     else if (att.T !== null) view.notViable.push(g);
@@ -89,8 +127,22 @@ export function firstView(setup, entries) {
 
 export function finalView(setup, entries) {
   const first = firstView(setup, entries);
-  const { values, errors, total } = readCounts(entries.final);
-  const view = { ...first, final: values, errors, finalTotal: total, allocation: null, sde: null, problems: [], warnings: [...first.warnings], notes: [] };
+  const { values: inPerson, errors, total: roomTotal } = readCounts(entries.final);
+  let values = inPerson;
+  let total = roomTotal;
+  let moves = [];
+  let earlyFinal = {};
+  if (first.early && first.N !== null) {
+    // NV-3.4 (AMBIG-7): each early ballot counts at its highest-ranked group viable at the first alignment
+    moves = earlyMoves(first.early.ballots, viableAtFirst(first.first, first.N, first.D ?? 0, rulesetOf(setup)));
+    const by = new Map();
+    for (const m of moves) if (m.final !== null) by.set(m.final, (by.get(m.final) ?? 0) + 1);
+    earlyFinal = Object.fromEntries(by);
+    values = plus(inPerson, earlyFinal);
+    total = roomTotal + moves.filter((m) => m.final !== null).length;
+  }
+  const view = { ...first, final: values, inPersonFinal: inPerson, earlyFinal, moves, errors, finalTotal: total,
+    allocation: null, sde: null, problems: [], warnings: [...first.warnings], notes: [] };
   if (first.N === null) { view.problems.push("Enter the attendance first."); return view; }
   if (total > first.total) {
     view.problems.push(`The final alignment adds up to ${people(total)}, more than the first alignment's ${people(first.total)}. ` +
@@ -151,4 +203,23 @@ export function worksheetRows(setup, entries) {
       delegates: a && a.status === "complete" ? a.delegates[g] ?? 0 : null,
       sde: view.sde ? view.sde[g] ?? "0.0000" : null })),
   };
+}
+
+/** Plain words for where the early ballots went at realignment: "3 early ballots for Diaz joined Chen". */
+export function earlyMoveLines(view) {
+  if (!view.early || !view.moves) return [];
+  const count = new Map();
+  for (const m of view.moves) {
+    const key = `${m.first}\u0000${m.final ?? ""}`;
+    count.set(key, (count.get(key) ?? 0) + 1);
+  }
+  const ballots = (n) => (n === 1 ? "1 early ballot" : `${n} early ballots`);
+  const out = [];
+  for (const [key, n] of [...count].sort()) {
+    const [from, to] = key.split("\u0000");
+    if (!to) out.push(`${ballots(n)} for ${from} ranked no viable group: counted in no group.`);
+    else if (to === from) out.push(`${ballots(n)} for ${from} stay with ${from}.`);
+    else out.push(`${ballots(n)} for ${from} joined ${to} (the highest-ranked viable choice).`);
+  }
+  return out;
 }
