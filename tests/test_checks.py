@@ -8,6 +8,7 @@ from fractions import Fraction
 import pytest
 
 from caucus.checks import FINDING_CODES, FLOW_CODES, PrecinctReport, check_report, find_duplicates
+from caucus.plans import load_plan
 from caucus.rules import IOWA_2020, NEVADA_2020, ChanceOutcome
 
 POWESHIEK = Fraction(14, 100)
@@ -171,7 +172,6 @@ def test_no_viable_group_blocks() -> None:
 def test_a_precinct_electing_no_delegates_that_reports_none_is_reproduced() -> None:
     """Lee/FM4B elects 0 (data/iowa2020/apportionment.csv): nothing reported is exactly what the rules give,
     not an empty ``delegates-differ``; a delegate reported there is named."""
-    from caucus.plans import load_plan
     assert load_plan("iowa-2020").precinct_by_code("Lee/FM4B").delegates == 0
     people = {"Biden": 3, "Sanders": 2}
     quiet = check_report(PrecinctReport("Lee/FM4B", 0, people, people, attendance=5,

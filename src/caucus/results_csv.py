@@ -14,8 +14,9 @@ line, in one :class:`ResultsFileError`.
 from __future__ import annotations
 
 import csv
+import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -83,10 +84,21 @@ def read_results(path: Path | str, *, plan: Plan | None = None) -> list[Publishe
     entities are the same unit. Raises :class:`ResultsFileError` listing every problem found.
     """
     path = Path(path)
-    reader = _Reader(path.name, plan)
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = csv.reader(handle)
-        index = _header(path.name, next(rows, None))
+        return _read(path.name, handle, plan)
+
+
+def read_results_text(text: str, name: str, *, plan: Plan | None = None) -> list[PublishedPrecinct]:
+    """:func:`read_results` of a file's text (an upload): the same checks, the same line-numbered errors,
+    ``name`` naming the file in them."""
+    return _read(name, io.StringIO(text.removeprefix("\ufeff"), newline=""), plan)
+
+
+def _read(name: str, handle: Iterable[str], plan: Plan | None) -> list[PublishedPrecinct]:
+    reader = _Reader(name, plan)
+    rows = csv.reader(handle)
+    try:
+        index = _header(name, next(rows, None))
         for record in rows:
             if not any(cell.strip() for cell in record):
                 continue
@@ -95,6 +107,8 @@ def read_results(path: Path | str, *, plan: Plan | None = None) -> list[Publishe
                 reader.error(rows.line_num, found, None)
                 continue
             reader.row(rows.line_num, [record[index[c]].strip() for c in COLUMNS])
+    except csv.Error as exc:
+        reader.error(rows.line_num, f"is not valid CSV ({exc})", None)
     if reader.errors:
         raise ResultsFileError(reader.errors)
     return [

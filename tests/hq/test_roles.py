@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from caucus.web.access import STAFF_ROLES, RouteAccess, route_table
+from tests.hq.campaign_support import add_campaign
 from tests.hq.support import LOGIN, PASSWORD, add_staff, sign_in
 from tests.web.conftest import Web
 from tests.web.support import GRINNELL
@@ -23,7 +24,10 @@ def _path(template: str) -> str:
 def test_every_route_answers_every_role_as_declared(hq_sqlite: Web) -> None:
     web = hq_sqlite
     for role in STAFF_ROLES:
-        add_staff(web.engine, f"{role}1", role)
+        if role == "campaign":
+            add_campaign(web.engine, "campaign1", "Sanders")
+        else:
+            add_staff(web.engine, f"{role}1", role)
     table = route_table(web.app)
     assert {r.path for r in table} >= {"/hq", "/hq/hotline", "/hq/review", "/hq/readiness", "/hq/night",
                                        "/hq/recanvass", "/hq/sign-in"}
@@ -40,6 +44,19 @@ def test_every_route_answers_every_role_as_declared(hq_sqlite: Web) -> None:
         RouteAccess("POST", "/hq/staff/{username}/role", admin),
     ]
     assert RouteAccess("POST", "/hq/throttles/lift", ("admin", "director")) in table
+    # a campaign account has its own pages and the readers' ones, never the party's working pages
+    campaign, readers = ("campaign",), ("campaign", "observer", "reviewer", "director")
+    assert [r for r in table if r.path.startswith(("/hq/campaign", "/hq/quality", "/hq/precincts"))] == [
+        RouteAccess("GET", "/hq/campaign", campaign), RouteAccess("GET", "/hq/campaign/crosscheck.csv", campaign),
+        RouteAccess("POST", "/hq/campaign/enter", campaign), RouteAccess("POST", "/hq/campaign/recanvass", campaign),
+        RouteAccess("GET", "/hq/campaign/requests", campaign), RouteAccess("POST", "/hq/campaign/upload", campaign),
+        RouteAccess("GET", "/hq/precincts", readers), RouteAccess("GET", "/hq/precincts.csv", readers),
+        RouteAccess("GET", "/hq/quality", readers),
+    ]
+    assert {r.path for r in table if "campaign" in r.roles} == {
+        "/hq", "/hq/sign-out", "/hq/campaign", "/hq/campaign/crosscheck.csv", "/hq/campaign/enter",
+        "/hq/campaign/recanvass", "/hq/campaign/requests", "/hq/campaign/upload", "/hq/precincts",
+        "/hq/precincts.csv", "/hq/quality"}
     checked = 0
     for route in table:
         path = _path(route.path)

@@ -27,6 +27,7 @@ TABLES = {
     "photo_copies",  # 0009 (photos)
     "chair_roster",  # 0011 (roster)
     "early_ballots",  # 0014 (early ballots)
+    "campaign_tallies",  # 0012 (campaigns)
 }
 
 

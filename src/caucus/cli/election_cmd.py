@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -221,10 +221,14 @@ def verify(
         if published is not None and reports[0].ok:
             reports[0] = _check_published(engine, reports[0], *published)
         checked = check_heads(engine, {r.election: r for r in reports}, heads)
-    ok = all(r.ok for r in reports) and all(not problems for _, problems in checked)
+        tallies = _campaign_chains(engine, slugs)
+    ok = all(r.ok for r in reports) and all(not problems for _, problems in checked) and all(t.ok for _, t in tallies)
     if as_json:
         document: dict[str, object] = {"schema": "caucus.verify/1", "ok": ok,
                                        "elections": [_report_json(r) for r in reports]}
+        if tallies:
+            document["campaign_tallies"] = [{"election": s, "campaign": t.campaign, "ok": t.ok, "rows": t.rows_checked,
+                                             "first_bad_id": t.first_bad_id, "problem": t.problem} for s, t in tallies]
         if against_release:
             document["releases"] = [{"source": h.source, "election": h.election, "release": h.release,
                                      "head": {"seq": h.seq, "hash": h.hash}, "manifest_sha256": h.manifest_sha256,
@@ -235,9 +239,25 @@ def verify(
             err.print("no elections in this database", highlight=False, markup=False)
         for report in reports:
             _print_report(report)
+        for election, t in tallies:  # the campaigns' own tallies (never counted): their chains too
+            state = f"chain ok, {t.rows_checked} rows" if t.ok else f"chain broken at row {t.first_bad_id}: {t.problem}"
+            out.print(f"{election}: campaign {t.campaign} tallies: {state}", highlight=False, markup=False)
         print_heads(checked)
     if not ok:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _campaign_chains(engine: Engine, slugs: list[str]) -> list[tuple[str, Any]]:
+    """(election, report) of every campaign's tally chain (docs/campaigns.md), for ``caucus verify``."""
+    from caucus.ledger.campaign_tallies import verify_campaign_chains  # noqa: PLC0415
+    from caucus.ledger.elections import election_id_for  # noqa: PLC0415
+
+    found = []
+    for slug in slugs:
+        with engine.connect() as conn:
+            election_id = election_id_for(conn, slug)
+        found += [(slug, report) for report in verify_campaign_chains(engine, election_id)]
+    return found
 
 
 def _published_head(text: str | None, slug: str | None) -> tuple[int, str] | None:

@@ -20,16 +20,20 @@ import typer
 from rich.markup import escape
 
 from caucus.cli.common import fail, out
-from caucus.cli.election_cmd import DEFAULT_DATABASE, Database, actor, opened
+from caucus.cli.election_cmd import DEFAULT_DATABASE, Database, ElectionOpt, actor, choose_election, opened
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from caucus.service.staff import StaffService
 
 T = TypeVar("T")
 
 staff_app = typer.Typer(help="Headquarters staff accounts: add, list, disable, enable, reset-password, role, unlock.",
                         no_args_is_help=True)
-ROLES_HELP = "admin, operator (hotline), reviewer, director (results director) or observer (read-only)"
+ROLES_HELP = ("admin, operator (hotline), reviewer, director (results director), observer (read-only) or campaign "
+              "(one preference group's campaign: --campaign)")
+CAMPAIGN_HELP = "For --role campaign: the preference group (candidate) whose campaign the account is."
 
 
 def _password(password_file: Path | None) -> str:
@@ -43,36 +47,51 @@ def _password(password_file: Path | None) -> str:
     return lines[0] if lines else ""
 
 
+def _staff(engine: Engine, role: str, election: str | None) -> StaffService:
+    """The staff service; for a campaign account, knowing the election's preference groups."""
+    from caucus.service import load_context  # noqa: PLC0415
+    from caucus.service.staff import StaffService  # noqa: PLC0415
+
+    if role != "campaign":
+        return StaffService(engine)
+    return StaffService(engine, groups=load_context(engine, choose_election(engine, election)).candidates)
+
+
 @staff_app.command("add")
 def add(
     username: Annotated[str, typer.Argument(help="Lowercase login name, e.g. kim.")],
     role: Annotated[str, typer.Option(help=ROLES_HELP)],
     name: Annotated[str, typer.Option(help="The person's name as shown on HQ pages.")] = "",
+    campaign: Annotated[str, typer.Option(help=CAMPAIGN_HELP)] = "",
     password_file: Annotated[Path | None, typer.Option(help="Read the password from this file's first line "
                                                             "('-': standard input) instead of prompting.")] = None,
+    election: ElectionOpt = None,
     database: Database = DEFAULT_DATABASE,
 ) -> None:
     """Create a staff account."""
     from caucus.service import ServiceError  # noqa: PLC0415
-    from caucus.service.staff import StaffService  # noqa: PLC0415
 
     password = _password(password_file)
     with opened(database) as engine:
         try:
-            user = StaffService(engine).add_user(username, name, role, password, actor=actor())
+            user = _staff(engine, role, election).add_user(username, name, role, password, actor=actor(),
+                                                           campaign=campaign or None)
         except ServiceError as error:
             fail(error.message)
-    out.print(f"added {escape(user.username)} ({user.role})", highlight=False)
+    scope = f": {escape(user.campaign)}" if user.campaign else ""
+    out.print(f"added {escape(user.username)} ({user.role}{scope})", highlight=False)
 
 
 @staff_app.command("list")
 def list_users(database: Database = DEFAULT_DATABASE) -> None:
-    """List staff accounts: username, role, status, name (tab-separated)."""
+    """List staff accounts: username, role (a campaign's with its group: campaign:Sanders), status, name
+    (tab-separated)."""
     from caucus.service.staff import StaffService  # noqa: PLC0415
 
     with opened(database) as engine:
         for user in StaffService(engine).list_users():
-            typer.echo(f"{user.username}\t{user.role}\t{user.status}\t{user.display_name}")
+            role = f"{user.role}:{user.campaign}" if user.campaign else user.role
+            typer.echo(f"{user.username}\t{role}\t{user.status}\t{user.display_name}")
 
 
 def _do(database: str, action: Callable[[StaffService], T]) -> T:
@@ -123,11 +142,21 @@ def reset_password(
 def role(
     username: Username,
     new_role: Annotated[str, typer.Argument(metavar="ROLE", help=ROLES_HELP)],
+    campaign: Annotated[str, typer.Option(help=CAMPAIGN_HELP)] = "",
+    election: ElectionOpt = None,
     database: Database = DEFAULT_DATABASE,
 ) -> None:
     """Change a staff account's role."""
-    user = _do(database, lambda staff: staff.change_role(username, new_role, actor=actor()))
-    out.print(f"{escape(user.username)} is now {user.role}", highlight=False)
+    from caucus.service import ServiceError  # noqa: PLC0415
+
+    with opened(database) as engine:
+        try:
+            user = _staff(engine, new_role, election).change_role(username, new_role, actor=actor(),
+                                                                   campaign=campaign or None)
+        except ServiceError as error:
+            fail(error.message)
+    scope = f" of {escape(user.campaign)}" if user.campaign else ""
+    out.print(f"{escape(user.username)} is now {user.role}{scope}", highlight=False)
 
 
 @staff_app.command("unlock")

@@ -268,7 +268,8 @@ hq_messages = Table(
 
 # Revision 0004 (hq): staff accounts and sessions (only a SHA-256 hash of each session token), staff sign-in
 # attempts, hotline calls, review decisions, recanvass requests. Records are append-only (triggers in 0004).
-STAFF_ROLES = ("admin", "operator", "reviewer", "director", "observer")
+#: ``campaign`` since revision 0012 (issue 13): scoped to one preference group (``staff_users.campaign``)
+STAFF_ROLES = ("admin", "operator", "reviewer", "director", "observer", "campaign")
 STAFF_SIGNIN_OUTCOMES = ("ok", "bad-password", "account-locked", "client-limited")
 HOTLINE_OUTCOMES = ("verified", "bad-credential", "precinct-locked")
 REVIEW_DECISIONS = ("accept", "recanvass-unchanged")
@@ -285,6 +286,8 @@ staff_users = Table(
     Column("status", String(8), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("disabled_at", UTCDateTime(), nullable=True),
+    #: revision 0012: the preference group a campaign account is scoped to (NULL for every other role)
+    Column("campaign", String(100), nullable=True),
     CheckConstraint(_in("role", STAFF_ROLES), name="role"),
     CheckConstraint("status IN ('active', 'disabled')", name="status"),
     CheckConstraint("(status = 'disabled') = (disabled_at IS NOT NULL)", name="disabled_at"),
@@ -496,4 +499,31 @@ early_ballots = Table(
     Column("imported_by", String(200), nullable=False),
     UniqueConstraint("election_id", "ballot_id"),
     Index(None, "precinct_id"),
+)
+
+
+# Revision 0012 (campaigns): each campaign's own tallies per precinct, as its captains wrote them down.
+# Append-only (triggers), hash-chained per election and campaign (caucus.ledger.campaign_tallies). Never
+# counted, never compared with another campaign's, never public, never in a release: nothing that reads
+# ledger_entries reads this table.
+campaign_tallies = Table(
+    "campaign_tallies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    #: the preference group (candidate) whose campaign recorded the row
+    Column("campaign", String(100), nullable=False),
+    #: the election's epoch number when recorded (a rehearsal's tallies do not carry into the live night)
+    Column("epoch", Integer, nullable=False),
+    Column("precinct_code", String(100), nullable=False),
+    #: canonical JSON {"first": {...}, "final": {...}, "sde": {group: "1.2345"}}
+    Column("numbers", Text, nullable=False),
+    #: where it came from: ``csv <file> line <n>`` or ``form``
+    Column("source", String(300), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    CheckConstraint("epoch >= 0", name="epoch"),
+    Index(None, "election_id", "campaign", "precinct_code"),
 )

@@ -41,7 +41,7 @@ from caucus.service.hq_errors import (
 from caucus.service.limits import STAFF_RULES, Reservation, Throttled, ThrottleRules, Throttles
 from caucus.service.passwords import password_problem
 
-StaffRole = Literal["admin", "operator", "reviewer", "director", "observer"]
+StaffRole = Literal["admin", "operator", "reviewer", "director", "observer", "campaign"]
 STAFF_ROLE_NAMES: tuple[StaffRole, ...] = get_args(StaffRole)
 TOKEN_BYTES = 32
 MAX_TOKEN_LENGTH = 256
@@ -59,6 +59,8 @@ class StaffUser:
     role: StaffRole
     status: str
     created_at: datetime
+    #: the preference group (candidate) a ``campaign`` account is scoped to; None for every other role
+    campaign: str | None = None
 
     @property
     def actor(self) -> str:
@@ -121,7 +123,29 @@ def _keep_an_admin(conn: Connection, row: Any, doing: str) -> None:
 
 
 def _user(row: Any) -> StaffUser:
-    return StaffUser(row.id, row.username, row.display_name, cast(StaffRole, row.role), row.status, row.created_at)
+    return StaffUser(row.id, row.username, row.display_name, cast(StaffRole, row.role), row.status, row.created_at,
+                     row.campaign)
+
+
+def _campaign_of(role: str, campaign: str | None, groups: tuple[str, ...] | None) -> str | None:
+    """The preference group of a ``campaign`` account (required, one of ``groups`` when known); None for
+    every other role (which must not name one)."""
+    campaign = (campaign or "").strip()
+    if role != "campaign":
+        if campaign:
+            raise StaffInputInvalid("campaign", f"only a campaign account is scoped to a preference group; a "
+                                                f"{role} account sees every group (leave the campaign empty)")
+        return None
+    if not campaign:
+        raise StaffInputInvalid("campaign", "a campaign account needs its preference group (the candidate whose "
+                                            "campaign it is)")
+    if groups is not None:
+        match = next((g for g in groups if g.casefold() == campaign.casefold()), None)
+        if match is None:
+            raise StaffInputInvalid("campaign", f"the campaign must be one of this election's preference groups "
+                                                f"({', '.join(groups)}); got {campaign!r}")
+        return match
+    return campaign[:100]
 
 
 class StaffService:
@@ -137,9 +161,12 @@ class StaffService:
         idle: timedelta = timedelta(minutes=30),
         absolute: timedelta = timedelta(hours=12),
         hasher: PasswordHasher | None = None,
+        groups: tuple[str, ...] | None = None,
     ) -> None:
         self.engine = engine
         self.election_id = election_id
+        #: the election's preference groups: a campaign account must be scoped to one of them
+        self.groups = groups
         self.clock = clock
         self.throttles = Throttles(engine, "staff", None, rules)
         self.idle = idle
@@ -151,14 +178,17 @@ class StaffService:
         return self.hasher.hash(secrets.token_hex(16))
 
     # -- accounts ----------------------------------------------------------------------------------------
-    def add_user(self, username: str, display_name: str, role: str, password: str, *, actor: str) -> StaffUser:
-        """Create an account; raises StaffInputInvalid (naming the field) or StaffUserExists."""
+    def add_user(self, username: str, display_name: str, role: str, password: str, *, actor: str,
+                 campaign: str | None = None) -> StaffUser:
+        """Create an account (a ``campaign`` account names its preference group in ``campaign``); raises
+        StaffInputInvalid (naming the field) or StaffUserExists."""
         username = username.strip().lower()
         if not USERNAME.fullmatch(username):
             raise StaffInputInvalid("username", "a username is 2-64 characters: a lowercase letter, then lowercase "
                                                 "letters, digits, '.', '_' or '-'")
         if role not in STAFF_ROLE_NAMES:
             raise StaffInputInvalid("role", f"role must be one of {', '.join(STAFF_ROLE_NAMES)}; got {role!r}")
+        group = _campaign_of(role, campaign, self.groups)
         display_name = display_name.strip() or username
         _check_password(password, username, display_name)
         now = self.clock()
@@ -168,9 +198,11 @@ class StaffService:
             user_id = conn.execute(staff_users.insert().values(
                 username=username, display_name=display_name[:200], role=role,
                 password_hash=self.hasher.hash(password), status="active", created_at=now, disabled_at=None,
+                campaign=group,
             ).returning(staff_users.c.id)).scalar_one()
-            self._audit(conn, actor, "staff.add", {"username": username, "role": role}, "ok", now=now)
-        return StaffUser(user_id, username, display_name, role, "active", now)
+            detail = {"username": username, "role": role} | ({"campaign": group} if group else {})
+            self._audit(conn, actor, "staff.add", detail, "ok", now=now)
+        return StaffUser(user_id, username, display_name, role, "active", now, group)
 
     def list_users(self) -> list[StaffUser]:
         with self.engine.connect() as conn:
@@ -214,19 +246,21 @@ class StaffService:
 
         return self._change(username, "staff.reset-password", change, actor=actor)
 
-    def change_role(self, username: str, role: str, *, actor: str) -> StaffUser:
-        """Give the account another role (its open sessions have the new role from their next request).
-        Raises UnknownStaffUser, or StaffInputInvalid for an unknown role or the last active admin."""
+    def change_role(self, username: str, role: str, *, actor: str, campaign: str | None = None) -> StaffUser:
+        """Give the account another role (its open sessions have the new role from their next request); a
+        ``campaign`` role names its preference group in ``campaign``. Raises UnknownStaffUser, or
+        StaffInputInvalid for an unknown role or group or the last active admin."""
         if role not in STAFF_ROLE_NAMES:
             raise StaffInputInvalid("role", f"role must be one of {', '.join(STAFF_ROLE_NAMES)}; got {role!r}")
+        group = _campaign_of(role, campaign, self.groups)
 
         def change(conn: Connection, row: Any, now: datetime) -> tuple[dict[str, Any], str]:
-            if row.role == role:
+            if row.role == role and row.campaign == group:
                 return {"role": role}, "unchanged"
             if role != "admin":
                 _keep_an_admin(conn, row, "change the role of")
-            conn.execute(update(staff_users).where(staff_users.c.id == row.id).values(role=role))
-            return {"from": row.role, "role": role}, "ok"
+            conn.execute(update(staff_users).where(staff_users.c.id == row.id).values(role=role, campaign=group))
+            return {"from": row.role, "role": role} | ({"campaign": group} if group else {}), "ok"
 
         return self._change(username, "staff.role", change, actor=actor)
 

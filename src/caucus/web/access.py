@@ -11,7 +11,7 @@
 ``access(...)`` is a FastAPI dependency carrying a marker (:class:`AccessRule`). A ``public`` route is open
 to anyone; any other role needs a signed-in caller holding one of the roles (401 without a valid session,
 403 with the wrong role). A chair signs in with a bearer token; staff (admin, operator, reviewer, director,
-observer) with the HQ session cookie, and every unsafe request (POST, PUT, PATCH, DELETE) of a staff session
+observer, campaign) with the HQ session cookie, and every unsafe request (POST, PUT, PATCH, DELETE) of a staff session
 must carry the session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``), else 403 and an
 audit event. :func:`check_access_declared` walks every route; :func:`route_table` lists them.
 """
@@ -33,9 +33,9 @@ from caucus.service import ChairSession, Forbidden, NotSignedIn
 from caucus.service.staff import StaffSession
 from caucus.web.services import services_of
 
-Role = Literal["public", "chair", "admin", "operator", "reviewer", "director", "observer"]
+Role = Literal["public", "chair", "admin", "operator", "reviewer", "director", "observer", "campaign"]
 ROLES: tuple[Role, ...] = get_args(Role)
-STAFF_ROLES: tuple[Role, ...] = ("admin", "operator", "reviewer", "director", "observer")
+STAFF_ROLES: tuple[Role, ...] = ("admin", "operator", "reviewer", "director", "observer", "campaign")
 #: the HQ session cookie (HttpOnly, SameSite=Strict, Secure unless CAUCUS_STAFF_COOKIE_SECURE=false)
 STAFF_COOKIE = "caucus_hq"
 CSRF_FIELD = "csrf_token"
@@ -69,6 +69,11 @@ class Principal:
     @property
     def username(self) -> str:
         return self.staff.user.username if self.staff is not None else ""
+
+    @property
+    def campaign(self) -> str | None:
+        """The preference group of a campaign account (None for every other caller)."""
+        return self.staff.user.campaign if self.staff is not None else None
 
 
 ANONYMOUS = Principal("public")

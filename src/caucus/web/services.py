@@ -13,6 +13,7 @@ from starlette.requests import Request
 from caucus.ledger import Writer, upgrade
 from caucus.ledger.db import utcnow
 from caucus.service import ElectionContext, ReportService, SessionService, load_context
+from caucus.service.campaigns import CampaignService
 from caucus.service.continuous import ContinuousReleaser
 from caucus.service.early_ballots import EarlyBallotService
 from caucus.service.golive import ElectionModeService
@@ -56,6 +57,8 @@ class Services:
     roster: RosterService
     #: Nevada's early ranked ballots (docs/early-ballots.md)
     early: EarlyBallotService
+    #: campaigns' own tallies, the cross-check, quality control, browse/export (issue 13)
+    campaigns: CampaignService
 
     def mode(self) -> str:
         """The election's mode now (test or live): read from the database, since ``caucus election go-live``
@@ -93,6 +96,7 @@ def start_services(
     releases = ReleaseService(engine, context, snapshot_dir, clock=now, photos=photos)
     releases.repair()
     roster = RosterService(engine, context, clock=now)
+    recanvass = RecanvassService(engine, context, review, clock=now)
     releaser = ContinuousReleaser(releases, settings.release_interval_seconds)
     if settings.release_in_app:
         releaser.start()
@@ -105,10 +109,10 @@ def start_services(
         sessions=SessionService(engine, context, clock=now, rules=settings.signin_rules, ttl=settings.session_ttl),
         reports=reports,
         staff=StaffService(engine, election_id=context.election_id, clock=now, rules=settings.staff_rules,
-                           idle=settings.staff_idle, absolute=settings.staff_absolute),
+                           idle=settings.staff_idle, absolute=settings.staff_absolute, groups=context.candidates),
         hotline=HotlineService(engine, writer, context, clock=now, rules=settings.hotline_rules),
         review=review,
-        recanvass=RecanvassService(engine, context, review, clock=now),
+        recanvass=recanvass,
         readiness=ReadinessService(engine, context, clock=now, roster=roster),
         photos=photos,
         messages=messages,
@@ -119,6 +123,7 @@ def start_services(
         releaser=releaser,
         election=ElectionModeService(engine, context, releases, clock=now),
         roster=roster,
+        campaigns=CampaignService(engine, context, recanvass, clock=now),
     )
 
 

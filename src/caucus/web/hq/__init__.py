@@ -1,6 +1,6 @@
 """Headquarters pages under /hq: staff sign-in, hotline console, review queue, readiness and the night,
-recanvass requests, release control, staff accounts, the chair roster. Server-rendered (Jinja2), every route
-declared with ``access(...)``."""
+recanvass requests, release control, staff accounts, the chair roster, the campaigns' and observers' pages.
+Server-rendered (Jinja2), every route declared with ``access(...)``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from caucus.web.hq import (
     auth_routes,
+    campaign_routes,
     chairs_routes,
     election_routes,
     hotline_routes,
@@ -21,7 +22,7 @@ from caucus.web.hq import (
 from caucus.web.hq.pages import install_hq_error_pages
 
 #: HQ paths whose bodies may exceed the JSON body limit (for the body-limit middleware)
-LARGE_BODIES = {**review_routes.LARGE_BODIES, **chairs_routes.LARGE_BODIES}
+LARGE_BODIES = {**review_routes.LARGE_BODIES, **chairs_routes.LARGE_BODIES, **campaign_routes.LARGE_BODIES}
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth_routes.router,
@@ -36,6 +37,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     throttle_routes.router,
     staff_routes.router,
     chairs_routes.router,
+    campaign_routes.router,
 )
 
 __all__ = ["LARGE_BODIES", "ROUTERS", "install_hq_error_pages"]

@@ -27,7 +27,8 @@ from caucus.web.services import services_of
 router = APIRouter(prefix=f"{PREFIX}/staff", include_in_schema=False)
 Admin = Annotated[Principal, access("admin")]
 ROLE_TITLES = {"admin": "admin (staff accounts, chair roster)", "operator": "operator (hotline)",
-               "reviewer": "reviewer", "director": "results director", "observer": "observer (read-only)"}
+               "reviewer": "reviewer", "director": "results director", "observer": "observer (read-only)",
+               "campaign": "campaign (one preference group: its own tallies, the cross-check)"}
 
 
 def _page(request: Request, principal: Principal, *, status: int = 200, message: str = "", done: str = "",
@@ -69,7 +70,8 @@ async def _act(request: Request, principal: Principal, form_of: str,
 
 
 def _described(user: StaffUser) -> str:
-    return f"{user.username} ({user.role}, {user.status})"
+    role = f"{user.role}: {user.campaign}" if user.campaign else user.role
+    return f"{user.username} ({role}, {user.status})"
 
 
 @router.post("")
@@ -77,7 +79,7 @@ async def add(request: Request, principal: Admin) -> Response:
     def run(staff: StaffService, form: FormData) -> str:
         user = staff.add_user(text_field(form, "username", required=True, label="the username"),
                               text_field(form, "name"), text_field(form, "role", required=True, label="the role"),
-                              _new_password(form), actor=principal.actor)
+                              _new_password(form), actor=principal.actor, campaign=text_field(form, "campaign"))
         return f"added {_described(user)}; give them their password in person or by phone, never by email"
 
     return await _act(request, principal, "add", run)
@@ -112,7 +114,7 @@ async def reset_password(request: Request, principal: Admin, username: str) -> R
 async def change_role(request: Request, principal: Admin, username: str) -> Response:
     def run(staff: StaffService, form: FormData) -> str:
         user = staff.change_role(username, text_field(form, "role", required=True, label="the role"),
-                                 actor=principal.actor)
-        return f"{user.username} is now {user.role}"
+                                 actor=principal.actor, campaign=text_field(form, "campaign"))
+        return f"{user.username} is now {user.role}" + (f" of {user.campaign}" if user.campaign else "")
 
     return await _act(request, principal, username, run)

@@ -1,0 +1,582 @@
+"""Campaigns and observers: their own tallies, the cross-check against the party's released numbers, the
+quality-control summary, recanvass requests from the discrepancies, and the browse/export of released
+precincts.
+
+What a campaign sees of the party's numbers is only what was published: the records of the releases
+(``release_precincts``, exactly what the release documents were built from). Before a precinct is released a
+campaign sees its state and reason codes (not reported / reported, incomplete / held for review / conflicting
+/ accepted, awaiting release), never a number. A campaign's own tallies live in ``campaign_tallies``
+(:mod:`caucus.ledger.campaign_tallies`): never counted, never compared with another campaign's, never public.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from caucus.audit import audit
+from caucus.checks import FINDING_CODES, Finding
+from caucus.ledger import audit as ledger_audit
+from caucus.ledger.campaign_tallies import StoredTally, TallyRow, current_tallies, record
+from caucus.ledger.db import utcnow, write_transaction
+from caucus.ledger.epochs import read_epoch
+from caucus.ledger.schema import release_precincts, releases
+from caucus.results_csv import MEASURES, PublishedPrecinct, ResultsFileError, read_results_text
+from caucus.rules import to_decimal
+from caucus.service.context import ElectionContext
+from caucus.service.errors import FieldProblem, ServiceError, UnknownPrecinctCode
+from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES
+from caucus.service.hq_errors import StaffInputInvalid
+from caucus.service.recanvass import RecanvassProgress, RecanvassRequest, RecanvassService
+from caucus.service.status import PrecinctStatus, read_statuses
+
+Record = dict[str, Any]
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+MAX_NUMBER = 100_000
+STATE_TITLES = {"not-reported": "not reported", "reported": "reported, incomplete",
+                "held-for-review": "held for review", "conflicting": "conflicting (held for review)",
+                "accepted": "accepted, awaiting release", "released": "released"}
+SDE_PLACES = Decimal("0.0001")
+#: the findings about reported delegates or SDEs: not applicable to a campaign's tally without SDEs
+ABOUT_REPORTED_DELEGATES = frozenset({"delegate-total-mismatch", "delegates-differ", "sde-mismatch",
+                                      "nonviable-awarded", "chance-not-recorded", "chance-outcome-invalid"})
+MEASURE_TITLES = {"first": "first alignment", "final": "final alignment", "sde": "SDEs"}
+
+
+class CampaignFileInvalid(StaffInputInvalid):
+    """An uploaded tally file with problems: every one, each naming its line (field ``file``)."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        message = f"the file was not recorded ({len(errors)} problem{'s' if len(errors) != 1 else ''}): " + \
+            "; ".join(errors[:20]) + (f"; ... and {len(errors) - 20} more" if len(errors) > 20 else "")
+        ServiceError.__init__(self, message, [FieldProblem("file", self.code, e) for e in errors[:50]])
+
+
+@dataclass(frozen=True)
+class Released:
+    """A precinct as the releases published it: its newest record, and every release that changed it."""
+
+    code: str
+    number: int
+    record: Record
+    history: tuple[tuple[int, Record], ...]
+
+
+@dataclass(frozen=True)
+class PrecinctView:
+    """A precinct as a campaign or an observer may see it: released numbers, or only the state."""
+
+    code: str
+    county: str
+    name: str
+    state: str  # a status name, or "released"
+    reasons: tuple[str, ...]  # reason codes only (never a number)
+    released: Released | None
+    #: accepted now with entries newer than its released record (a correction not yet published)
+    awaiting: bool = False
+
+    @property
+    def title(self) -> str:
+        return STATE_TITLES[self.state]
+
+    @property
+    def findings(self) -> tuple[str, ...]:
+        return tuple(f["code"] for f in self.released.record.get("findings", ())) if self.released else ()
+
+
+@dataclass(frozen=True)
+class Difference:
+    measure: str  # first | final | sde
+    group: str
+    campaign: int | Decimal
+    party: int | Decimal | None
+
+    @property
+    def delta(self) -> int | Decimal | None:
+        return None if self.party is None else self.campaign - self.party
+
+
+@dataclass(frozen=True)
+class CrossCheckRow:
+    view: PrecinctView
+    tally: StoredTally
+    campaign_sde: dict[str, Decimal]
+    campaign_findings: tuple[Finding, ...]
+    differences: tuple[Difference, ...]
+
+    @property
+    def compared(self) -> bool:
+        return self.view.released is not None
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.differences)
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    campaign: str
+    candidates: tuple[str, ...]
+    rows: tuple[CrossCheckRow, ...]
+    #: statewide SDEs of every released precinct as published, and with the campaign's SDEs where they differ
+    party_sde: dict[str, Decimal]
+    with_campaign_sde: dict[str, Decimal]
+    released_without_tally: int
+
+    @property
+    def differing(self) -> tuple[CrossCheckRow, ...]:
+        return tuple(r for r in self.rows if r.differs)
+
+    def effect(self) -> dict[str, Decimal]:
+        return {g: self.with_campaign_sde.get(g, Decimal(0)) - self.party_sde.get(g, Decimal(0))
+                for g in self.candidates}
+
+    def leader(self, which: str) -> str:
+        totals = self.party_sde if which == "party" else self.with_campaign_sde
+        return max(totals, key=lambda g: (totals[g], g)) if totals and any(totals.values()) else ""
+
+
+@dataclass(frozen=True)
+class Quality:
+    """The quality-control summary: counts only, never an unreleased number."""
+
+    total: int
+    by_state: dict[str, int]
+    held_by_reason: dict[str, int]
+    released: int
+    awaiting_release: int
+    released_findings: dict[str, int]
+    checks: tuple[tuple[str, str, str, str], ...]  # code, severity, rule, meaning
+    releases: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    precincts: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"recorded your numbers for {len(self.precincts)} precinct{'s' if len(self.precincts) != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class Browse:
+    county: str = ""
+    state: str = ""
+    finding: str = ""
+    search: str = ""
+    changed_since: int | None = None
+
+
+def _reason_codes(status: PrecinctStatus) -> tuple[str, ...]:
+    """The reason codes of a precinct's state (the findings' codes, the stages in conflict or missing):
+    never the messages, which name the numbers."""
+    if status.state == "held-for-review":
+        codes = [f.code for f in status.evaluation.findings]
+        codes += ["hotline-unconfirmed"] if status.unconfirmed_hotline else []
+        return tuple(dict.fromkeys(codes))
+    if status.state == "conflicting":
+        found = [f"conflict:{s}" for s in STAGE_ORDER if any(STAGE_TITLES[s] in r for r in status.reasons)]
+        return tuple(found or ["conflict"])
+    if status.state == "reported":
+        return tuple(f"missing:{s}" for s in STAGE_ORDER if s not in status.evaluation.stages) + \
+            (("hotline-unconfirmed",) if status.unconfirmed_hotline else ())
+    return ()
+
+
+def _ints(values: Mapping[str, Any] | None) -> dict[str, int]:
+    return {str(g): int(n) for g, n in (values or {}).items()}
+
+
+def _decimals(values: Mapping[str, Any] | None) -> dict[str, Decimal]:
+    return {str(g): Decimal(str(v)) for g, v in (values or {}).items()}
+
+
+class CampaignService:
+    def __init__(self, engine: Engine, context: ElectionContext, recanvass: RecanvassService, *,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine, self.context, self.recanvass, self.clock = engine, context, recanvass, clock
+
+    # -- the campaign's own tallies --------------------------------------------------------------------
+    def _campaign(self, campaign: str | None) -> str:
+        if not campaign or campaign not in self.context.candidates:
+            raise StaffInputInvalid("campaign", f"this account is not a campaign of this election's preference "
+                                                f"groups ({', '.join(self.context.candidates)})")
+        return campaign
+
+    def upload(self, campaign: str | None, actor: str, data: bytes, filename: str) -> UploadResult:
+        """Record a CSV in the party's public long layout (``county,precinct,candidate,measure,value``), read by
+        the reader of ``caucus audit``. All or nothing: a file with any problem records nothing and every
+        problem is named with its line."""
+        group = self._campaign(campaign)
+        name = (filename or "upload.csv").rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:100] or "upload.csv"
+        if not data:
+            raise StaffInputInvalid("file", "choose a CSV file to upload (county,precinct,candidate,measure,value)")
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise StaffInputInvalid("file", f"the file is {len(data)} bytes; the limit is {MAX_UPLOAD_BYTES}")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise StaffInputInvalid("file", f"{name} is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8")\
+                from None
+        try:
+            units = read_results_text(text, name, plan=self.context.plan)
+        except ResultsFileError as exc:
+            raise CampaignFileInvalid(exc.errors) from None
+        if not units:
+            raise StaffInputInvalid("file", f"{name} has no precinct rows under its header")
+        rows = []
+        for unit in units:
+            found = self.context.plan.find_precinct(unit.county, unit.precinct)
+            assert found is not None  # the reader checked every precinct against the plan
+            rows.append(TallyRow(found.code, _numbers(unit.first, unit.final, unit.sde), f"{name} line {unit.line}"))
+        return self._record(group, actor, rows, {"file": name})
+
+    def enter(self, campaign: str | None, actor: str, precinct: str, values: Mapping[str, str]) -> UploadResult:
+        """One precinct typed in a form: fields ``first.<group>``, ``final.<group>``, ``sde.<group>`` (blank:
+        not given; first and final need at least one number each). Every bad field is named at once."""
+        group = self._campaign(campaign)
+        try:
+            info = self.context.precinct(precinct.strip())
+        except UnknownPrecinctCode:
+            raise StaffInputInvalid("precinct", f"no such precinct in this election: {precinct.strip()!r} "
+                                                "(codes look like Adair/1NW)") from None
+        numbers: dict[str, dict[str, Any]] = {"first": {}, "final": {}, "sde": {}}
+        problems = []
+        for measure in ("first", "final", "sde"):
+            for g in self.context.candidates:
+                text = (values.get(f"{measure}.{g}") or "").strip()
+                if not text:
+                    continue
+                problem = _parse(measure, text, numbers[measure], g)
+                if problem:
+                    problems.append(FieldProblem(f"{measure}.{g}", "invalid-input", f"{g} {MEASURE_TITLES[measure]}: "
+                                                 f"{problem}"))
+        for measure in ("first", "final"):
+            if not numbers[measure] and not any(p.field.startswith(measure + ".") for p in problems):
+                problems.append(FieldProblem(f"{measure}", "invalid-input",
+                                             f"give at least one group's {MEASURE_TITLES[measure]}"))
+        if problems:
+            raise ServiceErrorFields("; ".join(p.message for p in problems), problems)
+        row = TallyRow(info.code, _numbers(numbers["first"], numbers["final"], numbers["sde"]), "form")
+        return self._record(group, actor, [row], {"precinct": info.code})
+
+    def _record(self, group: str, actor: str, rows: list[TallyRow], detail: dict[str, Any]) -> UploadResult:
+        now = self.clock()
+        with write_transaction(self.engine) as conn:
+            record(conn, election_id=self.context.election_id, campaign=group, rows=rows, actor=actor, at=now)
+            ledger_audit.record(conn, election_id=self.context.election_id, at=now, actor=actor,
+                                action="campaign.tallies",
+                                detail={"campaign": group, "precincts": len(rows), **detail}, outcome="ok")
+        return UploadResult(tuple(r.precinct_code for r in rows))
+
+    def tallies(self, campaign: str | None) -> dict[str, StoredTally]:
+        group = self._campaign(campaign)
+        with self.engine.connect() as conn:
+            return current_tallies(conn, self.context.election_id, group)
+
+    # -- what was published, and each precinct's state ----------------------------------------------------
+    def released(self) -> dict[str, Released]:
+        """Every precinct released in the current epoch (zero-count rehearsal releases left out)."""
+        history: dict[str, list[tuple[int, Record]]] = {}
+        with self.engine.connect() as conn:
+            epoch = read_epoch(conn, self.context.election_id)
+            rows = conn.execute(
+                select(release_precincts.c.precinct_code, release_precincts.c.number, release_precincts.c.record)
+                .join(releases, (releases.c.election_id == release_precincts.c.election_id)
+                      & (releases.c.number == release_precincts.c.number))
+                .where(release_precincts.c.election_id == self.context.election_id,
+                       release_precincts.c.number > epoch.releases_through, releases.c.zero.is_(False))
+                .order_by(release_precincts.c.number))
+            for row in rows:
+                history.setdefault(row.precinct_code, []).append((int(row.number), json.loads(row.record)))
+        return {code: Released(code, items[-1][0], items[-1][1], tuple(items)) for code, items in history.items()}
+
+    def views(self) -> dict[str, PrecinctView]:
+        """Every precinct as a campaign may see it."""
+        statuses = read_statuses(self.engine, self.context)
+        released = self.released()
+        out: dict[str, PrecinctView] = {}
+        for code, info in self.context.precincts.items():
+            status = statuses.get(code)
+            state = status.state if status is not None else "not-reported"
+            reasons = _reason_codes(status) if status is not None else ()
+            published = released.get(code)
+            awaiting = False
+            if state == "accepted" and status is not None:
+                awaiting = published is None or int(published.record.get("ledgerSeq", 0)) != status.history[-1].seq
+            if published is not None:
+                out[code] = PrecinctView(code, info.county, info.name, "released", reasons if state != "accepted"
+                                         else (), published, awaiting)
+            else:
+                out[code] = PrecinctView(code, info.county, info.name, state, reasons, None, awaiting)
+        return out
+
+    # -- the cross-check ---------------------------------------------------------------------------------
+    def crosscheck(self, campaign: str | None) -> CrossCheck:
+        group = self._campaign(campaign)
+        tallies = self.tallies(group)
+        views = self.views()
+        findings, sdes = self._campaign_checks(tallies)
+        rows = []
+        candidates = self.context.candidates
+        party_total = dict.fromkeys(candidates, Decimal(0))
+        with_campaign = dict.fromkeys(candidates, Decimal(0))
+        for code, view in views.items():
+            if view.released is None:
+                continue
+            party_sde = _decimals(view.released.record.get("sde"))
+            tally = tallies.get(code)
+            for g in candidates:
+                party_total[g] += party_sde.get(g, Decimal(0))
+                theirs = sdes.get(code, {}).get(g) if tally is not None else None
+                with_campaign[g] += theirs if theirs is not None else party_sde.get(g, Decimal(0))
+        for code, tally in sorted(tallies.items()):
+            view = views[code]
+            differences: tuple[Difference, ...] = ()
+            if view.released is not None:
+                differences = _differences(tally.numbers, view.released.record)
+            rows.append(CrossCheckRow(view, tally, sdes.get(code, {}), findings.get(code, ()), differences))
+        released_without = sum(1 for c, v in views.items() if v.released is not None and c not in tallies)
+        return CrossCheck(group, candidates, tuple(rows), party_total, with_campaign, released_without)
+
+    def _campaign_checks(self, tallies: Mapping[str, StoredTally]
+                         ) -> tuple[dict[str, tuple[Finding, ...]], dict[str, dict[str, Decimal]]]:
+        """The checks of ``caucus audit`` on the campaign's numbers, and the campaign's SDEs per precinct
+        (as it wrote them down; where it gave none, recomputed from its final alignment)."""
+        plan = self.context.plan
+        published = []
+        for code, tally in tallies.items():
+            p = plan.precinct_by_code(code)
+            published.append(PublishedPrecinct(p.county, p.name, _ints(tally.numbers.get("first")),
+                                               _ints(tally.numbers.get("final")),
+                                               _decimals(tally.numbers.get("sde")), 0))
+        report = audit(plan, published)
+        findings: dict[str, tuple[Finding, ...]] = {}
+        sdes: dict[str, dict[str, Decimal]] = {}
+        for unit in report.units:
+            given = _decimals(tallies[unit.code].numbers.get("sde"))
+            if given:
+                findings[unit.code], sdes[unit.code] = unit.findings, given
+                continue
+            # no SDEs written down: nothing was reported about delegates, so no check of reported delegates
+            findings[unit.code] = tuple(f for f in unit.findings if f.code not in ABOUT_REPORTED_DELEGATES)
+            sdes[unit.code] = {g: to_decimal(v, 4).quantize(SDE_PLACES) for g, v in unit.sde_recomputed.items()}
+        return findings, sdes
+
+    # -- quality control ---------------------------------------------------------------------------------
+    def quality(self, release_list: Sequence[Any] = ()) -> Quality:
+        views = self.views()
+        statuses = Counter(v.state for v in views.values())
+        held = Counter(r for v in views.values() if v.state in ("held-for-review", "conflicting") for r in v.reasons)
+        findings = Counter(code for v in views.values() for code in v.findings)
+        checks = tuple((code, sev, rule, meaning) for code, (sev, rule, meaning) in FINDING_CODES.items())
+        by_state = {name: statuses.get(name, 0) for name in STATE_TITLES}
+        return Quality(len(views), by_state, dict(held.most_common()), by_state["released"],
+                       sum(1 for v in views.values() if v.awaiting), dict(findings.most_common()), checks,
+                       tuple(release_list))
+
+    # -- browse and export ---------------------------------------------------------------------------------
+    def browse(self, query: Browse) -> list[PrecinctView]:
+        """Released precincts, filtered by county, state (released, or held/awaiting since), a finding's
+        code, a search of code or name, and "changed since release n"."""
+        out = []
+        needle = query.search.strip().casefold()
+        for view in self.views().values():
+            if view.released is None:
+                continue
+            if query.county and view.county.casefold() != query.county.strip().casefold():
+                continue
+            if query.state == "awaiting" and not view.awaiting:
+                continue
+            if query.state == "held" and not view.reasons:
+                continue
+            if query.finding and query.finding not in view.findings:
+                continue
+            if needle and needle not in view.code.casefold() and needle not in view.name.casefold():
+                continue
+            if query.changed_since is not None and view.released.number <= query.changed_since:
+                continue
+            out.append(view)
+        return sorted(out, key=lambda v: v.code)
+
+    def export_csv(self, views: Sequence[PrecinctView]) -> bytes:
+        """The released numbers of ``views`` in the party's public long layout, plus the release each came
+        from and its findings (one row per precinct, group and measure)."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["county", "precinct", "candidate", "measure", "value", "code", "release", "findings"])
+        for view in views:
+            assert view.released is not None
+            record_ = view.released.record
+            found = " ".join(view.findings)
+            for g in sorted(set(record_.get("first") or {}) | set(record_.get("final") or {})):
+                for measure, key in (("expression_1", "first"), ("expression_2", "final"), ("sde", "sde")):
+                    value = (record_.get(key) or {}).get(g)
+                    if value is not None:
+                        writer.writerow([view.county, view.name, g, measure, value, view.code, view.released.number,
+                                         found])
+        return buffer.getvalue().encode("utf-8")
+
+    def crosscheck_csv(self, campaign: str | None) -> bytes:
+        """The cross-check as CSV: the campaign's own numbers, and the party's only where released."""
+        check = self.crosscheck(campaign)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["code", "county", "precinct", "state", "release", "candidate", "measure", "campaign",
+                         "party", "difference"])
+        for row in check.rows:
+            view = row.view
+            party = view.released.record if view.released is not None else None
+            for measure in ("first", "final", "sde"):
+                for g, mine in sorted((row.tally.numbers.get(measure) or {}).items()):
+                    theirs = (party.get(measure) or {}).get(g) if party is not None else None
+                    diff = next((d.delta for d in row.differences if d.measure == measure and d.group == g), None)
+                    writer.writerow([view.code, view.county, view.name, view.state,
+                                     view.released.number if view.released else "", g, measure, mine,
+                                     "" if party is None else (theirs if theirs is not None else 0),
+                                     "" if party is None else (diff if diff is not None else 0)])
+        return buffer.getvalue().encode("utf-8")
+
+    # -- recanvass requests --------------------------------------------------------------------------------
+    def request_recanvass(self, campaign: str | None, actor: str, precincts: Sequence[str], reason: str
+                          ) -> RecanvassRequest:
+        """File a recanvass request (``R-<n>``, HQ's flow) for released precincts of the cross-check."""
+        group = self._campaign(campaign)
+        codes = [c for c in dict.fromkeys(p.strip() for p in precincts) if c]
+        if not codes:
+            raise StaffInputInvalid("precincts", "select at least one precinct of the cross-check")
+        views = self.views()
+        unreleased = [c for c in codes if c in views and views[c].released is None]
+        if unreleased:
+            raise StaffInputInvalid("precincts", "a recanvass is asked of released numbers; not released yet: "
+                                                 + ", ".join(unreleased[:5]))
+        return self.recanvass.create(actor, campaign=group, kind="recanvass", precincts=codes, reason=reason)
+
+    def requests(self, campaign: str | None) -> list[CampaignRequest]:
+        """The campaign's requests, each with its status and the published before/after of its precincts."""
+        group = self._campaign(campaign)
+        released = self.released()
+        out = []
+        for request in self.recanvass.list():
+            if request.campaign != group:
+                continue
+            progress = self.recanvass.progress(request.id)
+            items = []
+            for item in progress.precincts:
+                published = released.get(item.code)
+                history = published.history if published is not None else ()
+                # what was published of the ledger as it stood when the request was filed, and of it since
+                before = [(n, r) for n, r in history if int(r.get("ledgerSeq", 0)) <= request.as_of_seq]
+                after = [(n, r) for n, r in history if int(r.get("ledgerSeq", 0)) > request.as_of_seq]
+                items.append(RequestedPrecinct(item.code, item.outcome, before[-1] if before else None,
+                                               after[-1] if after else None))
+            out.append(CampaignRequest(request, progress, tuple(items)))
+        return out
+
+
+@dataclass(frozen=True)
+class RequestedPrecinct:
+    code: str
+    outcome: str  # pending | changed | unchanged
+    before: tuple[int, Record] | None  # the release and record published before the request
+    after: tuple[int, Record] | None  # the newest release since the request that changed the precinct
+
+    def changes(self) -> tuple[Change, ...]:
+        """The published numbers that changed between the release before the request and the newest since."""
+        if self.before is None or self.after is None:
+            return ()
+        old, new = self.before[1], self.after[1]
+        return tuple(Change(d.measure, d.group, d.campaign, d.party if d.party is not None else 0)
+                     for d in _differences({k: old.get(k) for k in ("first", "final", "sde")}, new))
+
+
+@dataclass(frozen=True)
+class Change:
+    measure: str
+    group: str
+    before: int | Decimal
+    after: int | Decimal
+
+
+@dataclass(frozen=True)
+class CampaignRequest:
+    request: RecanvassRequest
+    progress: RecanvassProgress
+    precincts: tuple[RequestedPrecinct, ...]
+
+    @property
+    def status(self) -> str:
+        """received (nothing decided yet), under review (some decided), decided (every precinct)."""
+        decided = [p for p in self.precincts if p.outcome != "pending"]
+        if not decided:
+            return "received"
+        return "decided" if len(decided) == len(self.precincts) else "under review"
+
+
+class ServiceErrorFields(StaffInputInvalid):
+    def __init__(self, message: str, fields: list[FieldProblem]) -> None:
+        ServiceError.__init__(self, message, fields)
+
+
+def _numbers(first: Mapping[str, int], final: Mapping[str, int], sde: Mapping[str, Decimal]) -> dict[str, Any]:
+    return {"first": dict(sorted(first.items())), "final": dict(sorted(final.items())),
+            "sde": {g: f"{Decimal(v):.4f}" for g, v in sorted(sde.items())}}
+
+
+def _parse(measure: str, text: str, into: dict[str, Any], group: str) -> str | None:
+    if measure != "sde":
+        if not text.isdigit() or int(text) > MAX_NUMBER:
+            return f"a whole number of people from 0 to {MAX_NUMBER}; got {text!r}"
+        into[group] = int(text)
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return f"a decimal number of SDEs like 1.2345; got {text!r}"
+    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.0001")) or value > MAX_NUMBER:
+        return f"a non-negative number of SDEs with at most 4 decimals; got {text!r}"
+    into[group] = value
+    return None
+
+
+def _differences(numbers: Mapping[str, Any], record_: Mapping[str, Any]) -> tuple[Difference, ...]:
+    """Where the campaign's numbers differ from the released record (the groups the campaign gave)."""
+    out = []
+    for measure in ("first", "final", "sde"):
+        theirs = numbers.get(measure) or {}
+        party = record_.get(measure) or {}
+        for g in sorted(theirs):
+            mine: int | Decimal = Decimal(str(theirs[g])) if measure == "sde" else int(theirs[g])
+            value = party.get(g)
+            published: int | Decimal = (Decimal(str(value)) if measure == "sde" else int(value)) \
+                if value is not None else (Decimal(0) if measure == "sde" else 0)
+            if mine != published:
+                out.append(Difference(measure, g, mine, published))
+    return tuple(out)
+
+
+__all__ = [
+    "MEASURES",
+    "Browse",
+    "CampaignFileInvalid",
+    "CampaignRequest",
+    "CampaignService",
+    "Change",
+    "CrossCheck",
+    "CrossCheckRow",
+    "Difference",
+    "PrecinctView",
+    "Quality",
+    "Released",
+    "RequestedPrecinct",
+    "UploadResult",
+]

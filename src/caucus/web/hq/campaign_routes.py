@@ -1,0 +1,175 @@
+"""Campaign and observer pages (issue 13, docs/campaigns.md).
+
+A ``campaign`` account (scoped to one preference group) uploads its captains' tallies (CSV in the party's
+public long layout, or one precinct typed in a form), sees the cross-check of its numbers against the party's
+released numbers, files recanvass requests from it (HQ's ``R-<n>`` flow) and follows them. Campaigns and
+observers (and the party's reviewers and directors) read the quality-control summary and browse or export
+the released precincts. No page or export here shows a number the party has not released.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+
+from caucus.checks import FINDING_CODES
+from caucus.service import ServiceError
+from caucus.service.campaigns import MAX_UPLOAD_BYTES, STATE_TITLES, Browse, CampaignFileInvalid
+from caucus.service.hq_errors import StaffInputInvalid
+from caucus.web.access import Principal, access
+from caucus.web.errors import status_for
+from caucus.web.hq.pages import PREFIX, page, see_other, text_field
+from caucus.web.services import services_of
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+Campaign = Annotated[Principal, access("campaign")]
+#: the quality-control summary and the released precincts: campaigns, observers, and the party's own readers
+Readers = Annotated[Principal, access("campaign", "observer", "reviewer", "director")]
+UPLOAD_PATH = f"{PREFIX}/campaign/upload"
+#: the upload's body may exceed the JSON body limit
+LARGE_BODIES = {UPLOAD_PATH: MAX_UPLOAD_BYTES + 64 * 1024}
+BROWSE_STATES = {"": "every released precinct", "awaiting": "a correction accepted, awaiting release",
+                 "held": "held for review again since released"}
+
+
+def _crosscheck(request: Request, principal: Principal, *, status: int = 200, message: str = "", done: str = "",
+                fields: dict[str, str] | None = None, values: dict[str, str] | None = None,
+                problems: list[str] | None = None, form_of: str = "") -> Response:
+    services = services_of(request)
+    check = services.campaigns.crosscheck(principal.campaign)
+    return page(request, "campaign.html", principal, status=status, message=message, done=done,
+                fields=fields or {}, values=values or {}, problems=problems or [], form_of=form_of, c=check,
+                example=next(iter(services.context.precincts), ""), max_bytes=MAX_UPLOAD_BYTES)
+
+
+@router.get("/campaign")
+def crosscheck(request: Request, principal: Campaign, done: str = "") -> Response:
+    return _crosscheck(request, principal, done=done[:300])
+
+
+@router.post("/campaign/upload")
+async def upload(request: Request, principal: Campaign) -> Response:
+    form = await request.form()
+    services = services_of(request)
+    file = form.get("file")
+    try:
+        if not isinstance(file, UploadFile) or not file.filename:
+            raise StaffInputInvalid("file", "choose your tallies file (CSV: county,precinct,candidate,measure,value)")
+        data = await file.read(MAX_UPLOAD_BYTES + 1)
+        name = file.filename
+        result = await run_in_threadpool(services.campaigns.upload, principal.campaign, principal.actor, data, name)
+    except CampaignFileInvalid as error:  # every problem of the file, each with its line
+        return _crosscheck(request, principal, status=status_for(error), message=error.message.partition(":")[0],
+                           problems=[p.message for p in error.fields], form_of="upload")
+    except ServiceError as error:
+        return _crosscheck(request, principal, status=status_for(error), message=error.message,
+                           fields={p.field: p.message for p in error.fields}, form_of="upload")
+    finally:
+        await form.close()
+    return see_other(f"{PREFIX}/campaign?done={quote(f'{name}: {result.describe()}')}")
+
+
+@router.post("/campaign/enter")
+async def enter(request: Request, principal: Campaign) -> Response:
+    form = await request.form()
+    services = services_of(request)
+    values = {k: v.strip() for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    try:
+        result = await run_in_threadpool(services.campaigns.enter, principal.campaign, principal.actor,
+                                         text_field(form, "precinct", required=True, label="the precinct code"),
+                                         values)
+    except ServiceError as error:
+        return _crosscheck(request, principal, status=status_for(error), message=error.message, values=values,
+                           fields={p.field: p.message for p in error.fields}, form_of="enter")
+    return see_other(f"{PREFIX}/campaign?done={quote(f'{result.precincts[0]}: {result.describe()}')}")
+
+
+@router.post("/campaign/recanvass")
+async def file_recanvass(request: Request, principal: Campaign) -> Response:
+    form = await request.form()
+    services = services_of(request)
+    precincts = [v for v in form.getlist("precinct") if isinstance(v, str)]
+    reason = text_field(form, "reason")
+    try:
+        made = await run_in_threadpool(services.campaigns.request_recanvass, principal.campaign, principal.actor,
+                                       precincts, reason)
+    except ServiceError as error:
+        return _crosscheck(request, principal, status=status_for(error), message=error.message,
+                           values={"reason": reason}, fields={p.field: p.message for p in error.fields},
+                           form_of="recanvass")
+    done = f"filed {made.label} for {len(made.precincts)} precinct(s); HQ reviews it"
+    return see_other(f"{PREFIX}/campaign/requests?done={quote(done)}")
+
+
+@router.get("/campaign/requests")
+def requests(request: Request, principal: Campaign, done: str = "") -> Response:
+    services = services_of(request)
+    return page(request, "campaign_requests.html", principal, done=done[:300],
+                items=services.campaigns.requests(principal.campaign))
+
+
+@router.get("/campaign/crosscheck.csv")
+def crosscheck_csv(request: Request, principal: Campaign) -> Response:
+    """The cross-check as CSV: the campaign's numbers and, for released precincts only, the party's."""
+    services = services_of(request)
+    data = services.campaigns.crosscheck_csv(principal.campaign)
+    return _csv(data, f"crosscheck-{services.context.slug}.csv")
+
+
+@router.get("/quality")
+def quality(request: Request, principal: Readers) -> Response:
+    services = services_of(request)
+    summary = services.campaigns.quality([r for r in services.releases.list() if not r.archived])
+    return page(request, "quality.html", principal, q=summary, state_titles=STATE_TITLES, codes=FINDING_CODES)
+
+
+def _browse(county: str, state: str, finding: str, search: str, since: str) -> Browse:
+    if state not in BROWSE_STATES:
+        raise StaffInputInvalid("state", f"state is one of {', '.join(repr(s) for s in BROWSE_STATES)}; got {state!r}")
+    if finding and finding not in FINDING_CODES:
+        raise StaffInputInvalid("finding", f"no finding code {finding!r} (docs/findings.md lists them)")
+    changed = None
+    if since.strip():
+        if not since.strip().isdigit():
+            raise StaffInputInvalid("since", f"changed since release: a release number like 3; got {since!r}")
+        changed = int(since)
+    return Browse(county=county, state=state, finding=finding, search=search, changed_since=changed)
+
+
+Text = Annotated[str, Query(max_length=200)]
+
+
+@router.get("/precincts")
+def browse(request: Request, principal: Readers, *, county: Text = "", state: Text = "", finding: Text = "",
+           q: Text = "", since: Text = "") -> Response:
+    services = services_of(request)
+    filters = {"county": county, "state": state, "finding": finding, "q": q, "since": since}
+    try:
+        views = services.campaigns.browse(_browse(county, state, finding, q, since))
+    except ServiceError as error:
+        return page(request, "precincts.html", principal, status=status_for(error), message=error.message,
+                    fields={p.field: p.message for p in error.fields}, views=[], f=filters, states=BROWSE_STATES,
+                    counties=sorted(services.context.plan.counties), codes=FINDING_CODES, query="")
+    return page(request, "precincts.html", principal, views=views, f=filters, states=BROWSE_STATES, fields={},
+                counties=sorted(services.context.plan.counties), codes=FINDING_CODES,
+                query=str(request.url.query))
+
+
+@router.get("/precincts.csv")
+def browse_csv(request: Request, principal: Readers, *, county: Text = "", state: Text = "", finding: Text = "",
+               q: Text = "", since: Text = "") -> Response:
+    services = services_of(request)
+    views = services.campaigns.browse(_browse(county, state, finding, q, since))
+    return _csv(services.campaigns.export_csv(views), f"released-precincts-{services.context.slug}.csv")
+
+
+def _csv(data: bytes, name: str) -> Response:
+    return Response(data, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
+                             "X-Content-Type-Options": "nosniff"})
