@@ -248,7 +248,8 @@ class CampaignService:
             info = self.context.precinct(precinct.strip())
         except UnknownPrecinctCode:
             raise StaffInputInvalid("precinct", f"no such precinct in this election: {precinct.strip()!r} "
-                                                "(codes look like Adair/1NW)") from None
+                                                f"(codes look like {self.context.plan.settings.example_code})"
+                                    ) from None
         numbers: dict[str, dict[str, Any]] = {"first": {}, "final": {}, "sde": {}}
         problems = []
         for measure in ("first", "final", "sde"):
