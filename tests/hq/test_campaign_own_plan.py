@@ -45,9 +45,10 @@ REPORTS = {
     ELM: [("attendance", {"attendance": 537}), ("first", {"counts": ELM_FIRST}), ("final", {"counts": ELM_FINAL}),
           ("delegates", {"delegates": {"Alvarez": 4, "Baker": 2}})],
     PRAIRIE_VIEW: [("attendance", {"attendance": 410}), ("first", {"counts": PV_FIRST}),
-                   ("final", {"counts": PV_FINAL}), ("delegates", {"delegates": {"Alvarez": 1, "Baker": 2, "Chen": 1}})],
-    WARD: [("attendance", {"attendance": 350}), ("first", {"counts": WARD_FINAL}), ("final", {"counts": WARD_FINAL}),
-           ("delegates", {"delegates": {"Alvarez": 4, "Baker": 1}})],
+                   ("final", {"counts": PV_FINAL}),
+                   ("delegates", {"delegates": {"Alvarez": 1, "Baker": 2, "Chen": 1}})],
+    WARD: [("attendance", {"attendance": 350}), ("first", {"counts": WARD_FINAL}),
+           ("final", {"counts": WARD_FINAL}), ("delegates", {"delegates": {"Alvarez": 4, "Baker": 1}})],
 }
 #: the recanvass: HQ recounts Elm Grove's final alignment (neither the chair's numbers nor the campaign's)
 RECOUNTED = {"Alvarez": 332, "Baker": 205}
@@ -231,11 +232,22 @@ def test_a_campaign_on_its_own_plan_off_the_script(prairie: tuple[TestClient, Se
         # 2 county delegates each, Cottonwood's 4 state delegates for its 12 county delegates
         (ELM, "Baker", "sde", "0.6667"), (PRAIRIE_VIEW, "Baker", "sde", "0.6667")}
     assert all(r["release"] == str(first.number) for r in exported)
+    shown = {query: re.findall(r'<tr data-precinct="([^"]+)"', oscar.get(f"/hq/precincts?{query}").text)
+             for query in ("", "county=Cottonwood", "county=Bluestem", "q=elm+grove", "q=cottonwood%2F3",
+                           "finding=delegates-differ", f"since={first.number}")}
+    assert shown == {"": [ELM, PRAIRIE_VIEW], "county=Cottonwood": [ELM, PRAIRIE_VIEW], "county=Bluestem": [],
+                     "q=elm+grove": [ELM], "q=cottonwood%2F3": [PRAIRIE_VIEW], "finding=delegates-differ": [],
+                     f"since={first.number}": []}
+    for query, field in (("finding=no-such-code", "finding"), ("since=one", "since"), ("state=secret", "state")):
+        refused = oscar.get(f"/hq/precincts?{query}")
+        assert refused.status_code == 422 and f'id="error-{field}"' in refused.text, query
+        assert oscar.get(f"/hq/precincts.csv?{query}").status_code == 422, query
 
     # -- from the discrepancy to a recanvass -------------------------------------------------------------------
     assert alma.post("/hq/campaign/recanvass", {"precinct": WARD, "reason": "ours differ"}).status_code == 422
     assert alma.post("/hq/campaign/recanvass", {"precinct": "Cottonwood/9", "reason": "ours"}).status_code == 422
-    filed = alma.post("/hq/campaign/recanvass", {"precinct": ELM, "reason": "our captain counted 340 for Alvarez"})
+    filed = alma.post("/hq/campaign/recanvass", {"precinct": [ELM, PRAIRIE_VIEW],
+                                                 "reason": "our captain counted 340 for Alvarez"})
     assert filed.status_code == 303 and "R-1" in filed.headers["location"]
     assert 'data-request="R-1" data-status="received"' in alma.get("/hq/campaign/requests").text
     assert 'data-request="R-1"' not in bo.get("/hq/campaign/requests").text
@@ -243,7 +255,11 @@ def test_a_campaign_on_its_own_plan_off_the_script(prairie: tuple[TestClient, Se
                           note="cards recounted", key="r1-elm")
     # accepted, not yet released: the recount's numbers stay unseen
     waiting = alma.get("/hq/campaign/requests").text
-    assert 'data-request="R-1" data-status="decided"' in waiting and "corrected; awaiting release" in waiting
+    assert 'data-request="R-1" data-status="under review"' in waiting and "corrected; awaiting release" in waiting
+    svc.recanvass.unchanged("reviewer:rita", 1, PRAIRIE_VIEW, "the worksheet matches the release")
+    waiting = alma.get("/hq/campaign/requests").text
+    assert 'data-request="R-1" data-status="decided"' in waiting
+    assert re.search(rf'data-precinct="{PRAIRIE_VIEW}" data-outcome="unchanged">.*?the numbers stand', waiting, re.S)
     assert re.search(r'data-state="awaiting"><strong>1</strong>', oscar.get("/hq/quality").text)
     assert f'data-precinct="{ELM}"' in oscar.get("/hq/precincts?state=awaiting").text
     for who in (alma, bo, oscar):
