@@ -193,7 +193,13 @@ def test_a_campaign_on_its_own_plan_off_the_script(prairie: tuple[TestClient, Se
     # the party's precinct pages are not a campaign's, whatever URL it types
     for path in (f"/hq/review/p/{ELM}", "/hq/review", "/hq/recanvass", "/hq/chairs", "/hq/night", "/hq/releases"):
         assert alma.get(path).status_code == 403, path
-    assert client.get("/precinct/Cottonwood%2F2").status_code in (404, 503)
+    # the public precinct pages, typed by hand: the precinct, no number of the party's
+    public = {f"/precinct/{c.lower().replace('/', '-')}": client.get(f"/precinct/{c.lower().replace('/', '-')}")
+              for c in REPORTS}
+    assert {p: r.status_code for p, r in public.items()} == dict.fromkeys(public, 200)
+    assert all(name in public[f"/precinct/{code.lower().replace('/', '-')}"].text
+               for code, name in ((ELM, "Elm Grove"), (WARD, "Bluestem City Ward 1")))
+    _assert_never_shown({p: r.text for p, r in public.items()}, forbidden, "the public pages before the release")
     # another campaign: its own (empty) tallies, whatever it asks for
     other = bo.get("/hq/campaign?campaign=Alvarez").text
     assert "You have recorded no precinct yet" in other and "340" not in other
@@ -223,6 +229,8 @@ def test_a_campaign_on_its_own_plan_off_the_script(prairie: tuple[TestClient, Se
     assert re.search(r'id="differing-count">1</span> differ of 4', page)
     # the held precinct stays without the party's numbers; the released ones are browsed and exported
     forbidden_now = {"350", "190", "160"}
+    assert "537" in client.get("/precinct/cottonwood-2").text  # released: public
+    _assert_never_shown({"/precinct/bluestem-3": client.get("/precinct/bluestem-3").text}, forbidden_now, "public")
     for who in (alma, bo, oscar):
         _assert_never_shown(_seen(who), forbidden_now, f"after release 1, {who.username}")
     exported = list(csv.DictReader(io.StringIO(oscar.get("/hq/precincts.csv").text)))
