@@ -62,13 +62,15 @@ class CampaignPlay:
 
     def verdict(self, miscounted: set[str]) -> bool:
         """The campaign's part held: the bad line named, the cross-check's list exactly the feed's
-        differences (every miscount among them), the unreleased precinct by its state only, the request
+        differences (every miscount among them), the unreleased precinct (if the night left one) by its state
+        only, the request
         decided with each miscount corrected and published, the slip standing."""
         wanted = dict.fromkeys(miscounted, "changed") | ({self.slip: "unchanged"} if self.slip else {})
         return (not self.problems and self.bad_line_named and self.request is not None
                 and sorted(self.crosscheck_differing) == sorted(self.expected_differing)
                 and miscounted <= set(self.expected_differing)
-                and self.unreleased_shown_as not in ("", "released") and self.status == "decided"
+                and (self.unreleased is None or self.unreleased_shown_as not in ("", "released"))
+                and self.status == "decided"
                 and self.outcomes == wanted and miscounted <= set(self.published_difference))
 
     def as_dict(self) -> dict[str, Any]:
