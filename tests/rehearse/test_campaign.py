@@ -30,7 +30,8 @@ def _good() -> CampaignPlay:
 @pytest.mark.parametrize("broken", [
     {"bad_line_named": False}, {"crosscheck_differing": ["A/1"]}, {"crosscheck_differing": ["A/1", "A/2", "A/3"]},
     {"expected_differing": ["A/2"], "crosscheck_differing": ["A/2"]}, {"unreleased_shown_as": "released"},
-    {"unreleased_shown_as": ""}, {"unreleased_shown_as": "not-reported", "problems": ["x"]}, {"request": None}, {"status": "under review"},
+    {"unreleased_shown_as": ""}, {"unreleased_shown_as": "not-reported", "problems": ["x"]}, {"request": None},
+    {"status": "under review"},
     {"outcomes": {"A/1": "pending", "A/2": "unchanged"}}, {"outcomes": {"A/1": "changed"}},
     {"published_difference": []}, {"problems": ["the captains' file was refused (422)"]},
 ])
