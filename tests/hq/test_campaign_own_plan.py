@@ -125,6 +125,12 @@ def _differences(page: str, code: str) -> set[str]:
     return set(re.findall(r"<li data-measure=[^>]*>([^<]*)</li>", row.group(1)))
 
 
+def _own_findings(page: str, code: str) -> list[str]:
+    row = re.search(rf'<tr data-precinct="{re.escape(code)}"[^>]*>(.*?)</tr>', page, re.S)
+    assert row is not None, code
+    return re.findall(r'<span class="finding-\w+" title="[^"]*">([\w-]+)</span>', row.group(1))
+
+
 def test_a_campaign_on_its_own_plan_off_the_script(prairie: tuple[TestClient, Services, str],
                                                    tmp_path: Path) -> None:
     client, svc, url = prairie
@@ -217,13 +223,16 @@ def test_a_campaign_on_its_own_plan_off_the_script(prairie: tuple[TestClient, Se
                                        "final Baker: yours 197, released 207 (-10)"}
     assert _differences(page, PRAIRIE_VIEW) == {"final Alvarez: yours 132, released 130 (+2)",
                                                 "final Baker: yours 168, released 170 (-2)"}
-    # a new upload of one precinct replaces that precinct's numbers only
+    # the checks ran on the campaign's own numbers: its typo has a viable group losing people
+    assert _own_findings(page, PRAIRIE_VIEW) == ["viable-group-lost-members"]
+    # a new upload of one precinct replaces that precinct's numbers only (and its checks run again)
     fixed = {("Cottonwood", "Prairie View"): (PV_FIRST, PV_FINAL)}
     again = alma.post("/hq/campaign/upload", files={"file": ("prairie-view.csv", _lines(fixed).encode(),
                                                              "text/csv")})
     assert again.status_code == 303
     page = alma.get("/hq/campaign").text
     assert _differences(page, PRAIRIE_VIEW) == set() and len(_differences(page, ELM)) == 2
+    assert _own_findings(page, PRAIRIE_VIEW) == []
     assert re.search(rf'data-precinct="{PRAIRIE_VIEW}".*?prairie-view\.csv line 2', page, re.S)
     assert re.search(rf'data-precinct="{ELM}".*?captains\.csv line 2', page, re.S)
     assert re.search(r'id="differing-count">1</span> differ of 4', page)

@@ -204,6 +204,10 @@ class CampaignService:
     def __init__(self, engine: Engine, context: ElectionContext, recanvass: RecanvassService, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.engine, self.context, self.recanvass, self.clock = engine, context, recanvass, clock
+        #: the checks of each campaign's current tallies, by the ids of the rows checked (rows never change,
+        #: so the same ids are the same numbers): a whole state's tallies take a second or so to check
+        self._checked: dict[str, tuple[tuple[int, ...], tuple[dict[str, tuple[Finding, ...]],
+                                                               dict[str, dict[str, Decimal]]]]] = {}
 
     # -- the campaign's own tallies --------------------------------------------------------------------
     def _campaign(self, campaign: str | None) -> str:
@@ -326,7 +330,11 @@ class CampaignService:
         group = self._campaign(campaign)
         tallies = self.tallies(group)
         views = self.views()
-        findings, sdes = self._campaign_checks(tallies)
+        ids = tuple(sorted(t.id for t in tallies.values()))
+        cached = self._checked.get(group)
+        if cached is None or cached[0] != ids:
+            cached = self._checked[group] = (ids, self._campaign_checks(tallies))
+        findings, sdes = cached[1]
         rows = []
         candidates = self.context.candidates
         party_total = dict.fromkeys(candidates, Decimal(0))
