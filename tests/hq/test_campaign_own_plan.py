@@ -15,6 +15,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -41,12 +42,18 @@ PV_FIRST = {"Alvarez": 130, "Baker": 170, "Chen": 110}
 PV_FINAL = PV_FIRST
 WARD = "Bluestem/3"  # Bluestem City Ward 1, 5 delegates: the chair's delegates contradict the alignment: held
 WARD_FINAL = {"Alvarez": 190, "Baker": 160}
+TOSS = "Bluestem/1"  # Bluestem Township, 4 delegates, 20 people: 7, 7, 6 -> 1, 1, 1 and a spare one tied
+TOSS_COUNTS = {"Alvarez": 7, "Baker": 7, "Chen": 6}
 REPORTS = {
     ELM: [("attendance", {"attendance": 537}), ("first", {"counts": ELM_FIRST}), ("final", {"counts": ELM_FINAL}),
           ("delegates", {"delegates": {"Alvarez": 4, "Baker": 2}})],
     PRAIRIE_VIEW: [("attendance", {"attendance": 410}), ("first", {"counts": PV_FIRST}),
                    ("final", {"counts": PV_FINAL}),
                    ("delegates", {"delegates": {"Alvarez": 1, "Baker": 2, "Chen": 1}})],
+    TOSS: [("attendance", {"attendance": 20}), ("first", {"counts": TOSS_COUNTS}),
+           ("final", {"counts": TOSS_COUNTS,
+                      "chance": [{"kind": "gain", "among": ["Alvarez", "Baker"], "selected": ["Alvarez"]}]}),
+           ("delegates", {"delegates": {"Alvarez": 2, "Baker": 1, "Chen": 1}})],
     WARD: [("attendance", {"attendance": 350}), ("first", {"counts": WARD_FINAL}),
            ("final", {"counts": WARD_FINAL}), ("delegates", {"delegates": {"Alvarez": 4, "Baker": 1}})],
 }
@@ -58,6 +65,8 @@ CAPTAINS = {
     ("Cottonwood", "Elm Grove"): (ELM_FIRST, {"Alvarez": 340, "Baker": 197}),
     ("Cottonwood", "Prairie View"): (PV_FIRST, {"Alvarez": 132, "Baker": 168, "Chen": 110}),  # a typo: re-uploaded
     ("Bluestem", "Bluestem City Ward 1"): ({"Alvarez": 195, "Baker": 155}, {"Alvarez": 195, "Baker": 155}),
+    # the campaign's captain agrees with the chair; it wrote no SDEs (the toss is not in its numbers)
+    ("Bluestem", "Bluestem Township"): (TOSS_COUNTS, TOSS_COUNTS),
     ("Bluestem", "Sand Creek"): ({"Alvarez": 120, "Baker": 111, "Chen": 105}, {"Alvarez": 124, "Baker": 107,
                                                                                 "Chen": 105}),
 }
@@ -154,7 +163,7 @@ def test_a_campaign_on_its_own_plan_off_the_script(prairie: tuple[TestClient, Se
     alma, bo, oscar = sign_in(client, "alma"), sign_in(client, "bo"), sign_in(client, "oscar")
     _report(svc)
     assert {c: svc.review.status(c).state for c in REPORTS} == {ELM: "accepted", PRAIRIE_VIEW: "accepted",
-                                                                 WARD: "held-for-review"}
+                                                                 TOSS: "accepted", WARD: "held-for-review"}
 
     # -- a file full of mistakes: every one named with its line, nothing recorded ----------------------------
     bad = (HEADER + "Cottonwood,Elm Grove,Alvarez,expression_1,241\n"
@@ -182,15 +191,15 @@ def test_a_campaign_on_its_own_plan_off_the_script(prairie: tuple[TestClient, Se
     assert forged.status_code == 403 and svc.campaigns.tallies("Alvarez") == {}
 
     good = alma.post("/hq/campaign/upload", files={"file": ("captains.csv", _lines(CAPTAINS).encode(), "text/csv")})
-    assert good.status_code == 303 and "recorded%20your%20numbers%20for%204%20precincts" in good.headers["location"]
+    assert good.status_code == 303 and "recorded%20your%20numbers%20for%205%20precincts" in good.headers["location"]
 
     # -- before any release ----------------------------------------------------------------------------------
     page = alma.get("/hq/campaign").text
     states = dict(re.findall(r'<tr data-precinct="([^"]+)" data-state="([^"]+)"', page))
-    assert states == {ELM: "accepted", PRAIRIE_VIEW: "accepted", WARD: "held-for-review",
+    assert states == {ELM: "accepted", PRAIRIE_VIEW: "accepted", TOSS: "accepted", WARD: "held-for-review",
                       "Bluestem/2": "not-reported"}
     assert 'class="reasons">delegates-differ<' in page
-    party = {str(n) for stages in REPORTS.values() for _, body in stages for v in body.values()
+    party = {str(n) for stages in REPORTS.values() for _, body in stages for key, v in body.items() if key != "chance"
              for n in (v.values() if isinstance(v, dict) else [v])}
     forbidden = {n for n in party if int(n) >= 100} - _campaign_numbers()
     assert forbidden == {"537", "330", "207", "410", "350", "190", "160"}
@@ -213,7 +222,7 @@ def test_a_campaign_on_its_own_plan_off_the_script(prairie: tuple[TestClient, Se
     quality = oscar.get("/hq/quality").text
     counts = dict(re.findall(r'data-state="([\w-]+)"><strong>(\d+)</strong>', quality))
     assert (counts["accepted"], counts["held-for-review"], counts["not-reported"], counts["released"]) == (
-        "2", "1", "3", "0")
+        "3", "1", "2", "0")
     assert 'data-reason="delegates-differ"><td>delegates-differ</td><td>1<' in quality
 
     # -- the first release ------------------------------------------------------------------------------------
@@ -235,7 +244,13 @@ def test_a_campaign_on_its_own_plan_off_the_script(prairie: tuple[TestClient, Se
     assert _own_findings(page, PRAIRIE_VIEW) == []
     assert re.search(rf'data-precinct="{PRAIRIE_VIEW}".*?prairie-view\.csv line 2', page, re.S)
     assert re.search(rf'data-precinct="{ELM}".*?captains\.csv line 2', page, re.S)
-    assert re.search(r'id="differing-count">1</span> differ of 4', page)
+    assert re.search(r'id="differing-count">1</span> differ of 5', page)
+    # the statewide effect on SDEs: the precincts that differ change no delegate; the toss, where the campaign
+    # agrees, is counted as published (its SDEs are not recomputed without the toss)
+    assert _differences(page, TOSS) == set()
+    effect = dict(re.findall(r'<tr[^>]*data-group="(\w+)"><th>\w+</th><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>',
+                             page))
+    assert {g: Decimal(v) for g, v in effect.items()} == dict.fromkeys(("Alvarez", "Baker", "Chen"), Decimal(0))
     # the held precinct stays without the party's numbers; the released ones are browsed and exported
     forbidden_now = {"350", "190", "160"}
     assert "537" in client.get("/precinct/cottonwood-2").text  # released: public
@@ -247,12 +262,14 @@ def test_a_campaign_on_its_own_plan_off_the_script(prairie: tuple[TestClient, Se
         (ELM, "Baker", "expression_1", "167"), (ELM, "Baker", "expression_2", "207"),
         (PRAIRIE_VIEW, "Baker", "expression_1", "170"), (PRAIRIE_VIEW, "Baker", "expression_2", "170"),
         # 2 county delegates each, Cottonwood's 4 state delegates for its 12 county delegates
-        (ELM, "Baker", "sde", "0.6667"), (PRAIRIE_VIEW, "Baker", "sde", "0.6667")}
+        (ELM, "Baker", "sde", "0.6667"), (PRAIRIE_VIEW, "Baker", "sde", "0.6667"),
+        # Bluestem: 3 state delegates for 12 county delegates
+        (TOSS, "Baker", "expression_1", "7"), (TOSS, "Baker", "expression_2", "7"), (TOSS, "Baker", "sde", "0.2500")}
     assert all(r["release"] == str(first.number) for r in exported)
     shown = {query: re.findall(r'<tr data-precinct="([^"]+)"', oscar.get(f"/hq/precincts?{query}").text)
              for query in ("", "county=Cottonwood", "county=Bluestem", "q=elm+grove", "q=cottonwood%2F3",
                            "finding=delegates-differ", f"since={first.number}")}
-    assert shown == {"": [ELM, PRAIRIE_VIEW], "county=Cottonwood": [ELM, PRAIRIE_VIEW], "county=Bluestem": [],
+    assert shown == {"": [TOSS, ELM, PRAIRIE_VIEW], "county=Cottonwood": [ELM, PRAIRIE_VIEW], "county=Bluestem": [TOSS],
                      "q=elm+grove": [ELM], "q=cottonwood%2F3": [PRAIRIE_VIEW], "finding=delegates-differ": [],
                      f"since={first.number}": []}
     for query, field in (("finding=no-such-code", "finding"), ("since=one", "since"), ("state=secret", "state")):

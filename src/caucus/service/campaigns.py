@@ -336,6 +336,15 @@ class CampaignService:
             cached = self._checked[group] = (ids, self._campaign_checks(tallies))
         findings, sdes = cached[1]
         rows = []
+        for code, tally in sorted(tallies.items()):
+            view = views[code]
+            differences: tuple[Difference, ...] = ()
+            if view.released is not None:
+                differences = _differences(tally.numbers, view.released.record)
+            rows.append(CrossCheckRow(view, tally, sdes.get(code, {}), findings.get(code, ()), differences))
+        # the statewide effect: the campaign's SDEs only where its numbers differ (where they agree, SDEs
+        # recomputed without the games of chance the party recorded would be a difference of nobody's)
+        differing = {r.view.code for r in rows if r.differs}
         candidates = self.context.candidates
         party_total = dict.fromkeys(candidates, Decimal(0))
         with_campaign = dict.fromkeys(candidates, Decimal(0))
@@ -343,17 +352,10 @@ class CampaignService:
             if view.released is None:
                 continue
             party_sde = _decimals(view.released.record.get("sde"))
-            tally = tallies.get(code)
             for g in candidates:
                 party_total[g] += party_sde.get(g, Decimal(0))
-                theirs = sdes.get(code, {}).get(g) if tally is not None else None
+                theirs = sdes.get(code, {}).get(g) if code in differing else None
                 with_campaign[g] += theirs if theirs is not None else party_sde.get(g, Decimal(0))
-        for code, tally in sorted(tallies.items()):
-            view = views[code]
-            differences: tuple[Difference, ...] = ()
-            if view.released is not None:
-                differences = _differences(tally.numbers, view.released.record)
-            rows.append(CrossCheckRow(view, tally, sdes.get(code, {}), findings.get(code, ()), differences))
         released_without = sum(1 for c, v in views.items() if v.released is not None and c not in tallies)
         return CrossCheck(group, candidates, tuple(rows), party_total, with_campaign, released_without)
 
