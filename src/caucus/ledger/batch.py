@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from caucus.ledger import derived
 from caucus.ledger.audit import audit_row
 from caucus.ledger.chain import GENESIS_HASH, entry_hash
 from caucus.ledger.db import is_sqlite
@@ -51,6 +52,7 @@ from caucus.ledger.errors import (
 )
 from caucus.ledger.model import LedgerEntry, Receipt, Submission, entry_from_row
 from caucus.ledger.schema import audit_log, elections, ledger_entries, precincts
+from caucus.ledger.state import PrecinctState, derive_state
 
 Outcome = Receipt | LedgerError
 #: what a writer is asked to record: one submission, or a group recorded all or none
@@ -80,6 +82,10 @@ class _ElectionBatch:
     #: entries up to this seq are the rehearsal's (caucus.ledger.epochs): never replayed, never corrected
     counts_after_seq: int = 0
     rows: list[dict[str, Any]] = field(default_factory=list)
+    #: the entries of ``rows`` (the same order and length)
+    appended: list[LedgerEntry] = field(default_factory=list)
+    #: with a state maintainer: every counted entry of the batch's precincts before the batch, by precinct id
+    loaded: dict[int, list[LedgerEntry]] | None = None
     #: of the precincts of submissions with ``expect_last_seq``: their last counted seq, and the current
     #: (not superseded) counted entry of each stage key, with each such entry's key by seq
     last_seq: dict[int, int] = field(default_factory=dict)
@@ -94,17 +100,27 @@ class _ElectionBatch:
         (self.by_key, self.targets, self.superseded_by, self.head_seq, self.head_hash, rows, self.last_seq,
          self.current, self.key_of) = saved
         del self.rows[rows:]
+        del self.appended[rows:]
 
 
-def _load_current(conn: Connection, state: _ElectionBatch, precinct_ids: set[int]) -> None:
-    """The counted entries of ``precinct_ids``: their last seq and the current entry of each stage key."""
+def _load_current(conn: Connection, state: _ElectionBatch, precinct_ids: set[int], *, whole: bool) -> None:
+    """The counted entries of ``precinct_ids``: their last seq and the current entry of each stage key; with
+    ``whole``, every such entry too (for the state maintainer)."""
+    if whole:
+        query = select(ledger_entries, precincts.c.code.label("precinct_code")).join(
+            precincts, precincts.c.id == ledger_entries.c.precinct_id)
+        state.loaded = {pid: [] for pid in precinct_ids}
+    else:
+        query = select(ledger_entries.c.seq, ledger_entries.c.precinct_id, ledger_entries.c.channel,
+                       ledger_entries.c.stage, ledger_entries.c.actor, ledger_entries.c.supersedes_seq)
     rows = conn.execute(
-        select(ledger_entries.c.seq, ledger_entries.c.precinct_id, ledger_entries.c.channel, ledger_entries.c.stage,
-               ledger_entries.c.actor, ledger_entries.c.supersedes_seq)
-        .where(ledger_entries.c.election_id == state.election_id, ledger_entries.c.precinct_id.in_(precinct_ids),
-               ledger_entries.c.seq > state.counts_after_seq)
+        query.where(ledger_entries.c.election_id == state.election_id, ledger_entries.c.precinct_id.in_(precinct_ids),
+                    ledger_entries.c.seq > state.counts_after_seq)
         .order_by(ledger_entries.c.seq)
     ).all()
+    if state.loaded is not None:
+        for row in rows:
+            state.loaded[row.precinct_id].append(entry_from_row(row._mapping, state.slug))
     superseded = {row.supersedes_seq for row in rows if row.supersedes_seq is not None}
     for row in rows:
         state.last_seq[row.precinct_id] = row.seq
@@ -114,7 +130,7 @@ def _load_current(conn: Connection, state: _ElectionBatch, precinct_ids: set[int
             state.key_of[row.seq] = key
 
 
-def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission]) -> _ElectionBatch:
+def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission], *, whole: bool) -> _ElectionBatch:
     codes = {s.precinct_code for s in subs}
     keys = {s.idempotency_key for s in subs}
     target_seqs = {s.supersedes_seq for s in subs if s.supersedes_seq is not None}
@@ -168,9 +184,9 @@ def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission])
         counts_after_seq=counts_after_seq,
     )
     watched = {precinct_ids[s.precinct_code] for s in subs
-               if s.expect_last_seq is not None and s.precinct_code in precinct_ids}
+               if (whole or s.expect_last_seq is not None) and s.precinct_code in precinct_ids}
     if watched:
-        _load_current(conn, state, watched)
+        _load_current(conn, state, watched, whole=whole)
     return state
 
 
@@ -242,6 +258,7 @@ def _append(state: _ElectionBatch, sub: Submission, now: datetime, *, check_fres
             "correction_id": sub.correction_id,
         }
     )
+    state.appended.append(entry)
     state.by_key[sub.idempotency_key] = entry
     state.targets[seq] = (precinct_id, sub.precinct_code)
     if sub.supersedes_seq is not None:
@@ -308,17 +325,37 @@ def _append_group(state: _ElectionBatch, group: tuple[Submission, ...], now: dat
     return [o if isinstance(o, LedgerError) else GroupRejected(failed, cause) for o in outcomes]
 
 
-def apply_batch(conn: Connection, subs: Sequence[Submission], now: datetime) -> list[Outcome]:
+def apply_batch(conn: Connection, subs: Sequence[Submission], now: datetime,
+                maintainer: derived.StateMaintainer | None = None) -> list[Outcome]:
     """Append ``subs`` in order within the caller's transaction; one outcome per submission."""
-    outcomes = apply_units(conn, subs, now)
+    outcomes = apply_units(conn, subs, now, maintainer)
     return [o for o in outcomes if not isinstance(o, list)]
 
 
-def apply_units(conn: Connection, units: Sequence[Unit], now: datetime | Callable[[], datetime]
-                ) -> list[UnitOutcome]:
+def _maintain(conn: Connection, state: _ElectionBatch, maintainer: derived.StateMaintainer | None) -> None:
+    """Keep ``precinct_status`` right for the precincts this batch appended to (:mod:`caucus.ledger.derived`)."""
+    touched = {state.precinct_ids[entry.precinct_code] for entry in state.appended}
+    if not touched:
+        return
+    if maintainer is None or state.loaded is None:
+        derived.mark_stale(conn, state.election_id, touched)
+        return
+    added: dict[int, list[LedgerEntry]] = {}
+    for entry in state.appended:
+        added.setdefault(state.precinct_ids[entry.precinct_code], []).append(entry)
+    states: dict[int, PrecinctState] = {}
+    for pid, new in added.items():
+        states[pid] = derive_state(state.slug, new[0].precinct_code, [*state.loaded.get(pid, ()), *new])
+    if not maintainer.maintain(conn, state.election_id, states):
+        derived.mark_stale(conn, state.election_id, touched)
+
+
+def apply_units(conn: Connection, units: Sequence[Unit], now: datetime | Callable[[], datetime],
+                maintainer: derived.StateMaintainer | None = None) -> list[UnitOutcome]:
     """Append ``units`` in order within the caller's transaction: one outcome per submission, a list of
     outcomes per group (all receipts, or all errors). ``now`` may be a clock, read once the elections' rows
-    are locked (so a release reading the head under that lock sees every entry dated before it)."""
+    are locked (so a release reading the head under that lock sees every entry dated before it). The rows of
+    ``precinct_status`` of the precincts appended to are kept by ``maintainer``, or marked stale without one."""
     subs = [s for unit in units for s in (unit if isinstance(unit, tuple) else (unit,))]
     slugs = sorted({s.election for s in subs})
     query = select(elections.c.id, elections.c.slug).where(elections.c.slug.in_(slugs)).order_by(elections.c.id)
@@ -328,7 +365,7 @@ def apply_units(conn: Connection, units: Sequence[Unit], now: datetime | Callabl
     if callable(now):
         now = now()
     states = {
-        slug: _load(conn, slug, election_id, [s for s in subs if s.election == slug])
+        slug: _load(conn, slug, election_id, [s for s in subs if s.election == slug], whole=maintainer is not None)
         for slug, election_id in election_ids.items()
     }
     outcomes: list[UnitOutcome] = []
@@ -351,4 +388,6 @@ def apply_units(conn: Connection, units: Sequence[Unit], now: datetime | Callabl
         conn.execute(ledger_entries.insert(), rows)
     if rejections:
         conn.execute(audit_log.insert(), rejections)
+    for state in states.values():
+        _maintain(conn, state, maintainer)
     return outcomes

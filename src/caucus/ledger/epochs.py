@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.sql import ColumnElement
 
 from caucus.ledger import audit
@@ -31,6 +31,7 @@ from caucus.ledger.schema import (
     hq_messages,
     ledger_entries,
     photos,
+    precinct_status,
     recanvass_requests,
     releases,
     sessions,
@@ -138,6 +139,8 @@ def start_epoch(engine: Engine, slug: str, action: EpochAction, *, actor: str,
                                                      actor=actor, at=at, **markers))
         if new_mode != mode:
             conn.execute(update(elections).where(elections.c.id == election_id).values(mode=new_mode))
+        # nothing recorded so far counts any more: every precinct is not-reported (caucus.ledger.derived)
+        conn.execute(delete(precinct_status).where(precinct_status.c.election_id == election_id))
         revoked = conn.execute(update(sessions).where(sessions.c.election_id == election_id,
                                                       sessions.c.revoked_at.is_(None),
                                                       sessions.c.expires_at > at)

@@ -11,11 +11,11 @@ PrecinctState (``dataclasses.replace`` or a wrapper) without changing how it is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from caucus.ledger.elections import election_id_for, precinct_id_for
 from caucus.ledger.epochs import counted
@@ -150,3 +150,20 @@ def precinct_states(engine: Engine, election_slug: str) -> dict[str, PrecinctSta
                                                 counted(ledger_entries.c.seq, election_id))):
             grouped[row.precinct_code].append(entry_from_row(row._mapping, election_slug))
     return {code: derive_state(election_slug, code, rows) for code, rows in grouped.items()}
+
+
+def counted_states(conn: Connection, election_id: int, slug: str, codes: Collection[str] | None = None
+                   ) -> dict[int, PrecinctState]:
+    """The derived state of the election's precincts (of ``codes`` only, if given), by precinct id, from the
+    entries that count, read on ``conn`` (so inside the caller's transaction)."""
+    query = select(precincts.c.id, precincts.c.code).where(precincts.c.election_id == election_id)
+    if codes is not None:
+        query = query.where(precincts.c.code.in_(list(codes)))
+    code_of = {row.id: row.code for row in conn.execute(query)}
+    grouped: dict[int, list[LedgerEntry]] = {pid: [] for pid in code_of}
+    rows = _joined().where(ledger_entries.c.election_id == election_id, counted(ledger_entries.c.seq, election_id))
+    if codes is not None:
+        rows = rows.where(ledger_entries.c.precinct_id.in_(list(code_of)))
+    for row in conn.execute(rows):
+        grouped[row.precinct_id].append(entry_from_row(row._mapping, slug))
+    return {pid: derive_state(slug, code_of[pid], found) for pid, found in grouped.items()}
