@@ -67,11 +67,11 @@ class Epoch:
         return self.mode == "live"
 
 
-def _latest(election_id: int) -> Any:
+def _latest(election_id: int | ColumnElement[Any]) -> Any:
     return election_epochs.c.election_id == election_id
 
 
-def marker(name: Marker, election_id: int) -> Any:
+def marker(name: Marker, election_id: int | ColumnElement[Any]) -> Any:
     """The current epoch's marker ``name`` as a scalar subquery (0 before any go-live or reset)."""
     column = election_epochs.c[name]
     newest = (select(column).where(_latest(election_id)).order_by(election_epochs.c.id.desc()).limit(1)
@@ -79,7 +79,8 @@ def marker(name: Marker, election_id: int) -> Any:
     return func.coalesce(newest, 0)
 
 
-def counted(column: Any, election_id: int, name: Marker = "counts_after_seq") -> ColumnElement[bool]:
+def counted(column: Any, election_id: int | ColumnElement[Any], name: Marker = "counts_after_seq"
+            ) -> ColumnElement[bool]:
     """The condition that a record counts in the current epoch: ``column`` (a ledger seq, a review decision's
     ``last_seq``, or a photo/message/request/call id with the matching ``name``) is above the line."""
     return cast(ColumnElement[bool], column > marker(name, election_id))

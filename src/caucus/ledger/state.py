@@ -21,7 +21,7 @@ from caucus.ledger.elections import election_id_for, precinct_id_for
 from caucus.ledger.epochs import counted
 from caucus.ledger.meaning import entry_meaning
 from caucus.ledger.model import STAGES, Channel, LedgerEntry, Stage, entry_from_row
-from caucus.ledger.schema import ledger_entries, precincts
+from caucus.ledger.schema import elections, ledger_entries, precincts
 
 ReportStatus = Literal["not-reported", "reported", "conflicting"]
 
@@ -115,20 +115,26 @@ def entries(
     counting: bool = False,
 ) -> list[LedgerEntry]:
     """The election's entries in seq order: optionally one precinct's, only those after ``since_seq``,
-    at most ``limit``; with ``counting``, only those that count in the current epoch."""
+    at most ``limit``; with ``counting``, only those that count in the current epoch. One statement (the
+    election and the precinct are looked up in it); an unknown election or precinct is told apart only when
+    nothing was found."""
     with engine.connect() as conn:
-        election_id = election_id_for(conn, election_slug)
-        query = _joined().where(ledger_entries.c.election_id == election_id)
+        query = _joined().join(elections, elections.c.id == ledger_entries.c.election_id).where(
+            elections.c.slug == election_slug)
         if counting:
-            query = query.where(counted(ledger_entries.c.seq, election_id))
+            query = query.where(counted(ledger_entries.c.seq, elections.c.id))
         if precinct_code is not None:
-            precinct_id = precinct_id_for(conn, election_id, election_slug, precinct_code)
-            query = query.where(ledger_entries.c.precinct_id == precinct_id)
+            query = query.where(precincts.c.code == precinct_code)
         if since_seq is not None:
             query = query.where(ledger_entries.c.seq > since_seq)
         if limit is not None:
             query = query.limit(limit)
-        return [entry_from_row(row._mapping, election_slug) for row in conn.execute(query)]
+        found = [entry_from_row(row._mapping, election_slug) for row in conn.execute(query)]
+        if not found:  # nothing: say so for an unknown election or precinct (raises)
+            election_id = election_id_for(conn, election_slug)
+            if precinct_code is not None:
+                precinct_id_for(conn, election_id, election_slug, precinct_code)
+        return found
 
 
 def precinct_state(engine: Engine, election_slug: str, precinct_code: str) -> PrecinctState:
