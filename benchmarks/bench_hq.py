@@ -61,10 +61,10 @@ def make_rows(url: str, seed: int) -> dict[str, int]:
     try:
         with engine.begin() as conn:
             election_id = conn.execute(select(elections.c.id).where(elections.c.slug == SLUG)).scalar_one()
-            ids = list(conn.execute(select(precincts.c.id).where(precincts.c.election_id == election_id)
-                                    .order_by(precincts.c.id)).scalars())
+            ids = conn.execute(select(precincts.c.id, precincts.c.county)
+                               .where(precincts.c.election_id == election_id).order_by(precincts.c.id)).all()
             rows = []
-            for n, pid in enumerate(ids):
+            for n, (pid, county) in enumerate(ids):
                 pick, state, why = rng.random(), None, ()
                 for name, share, reasons in MIX:
                     if pick < share:
@@ -76,8 +76,9 @@ def make_rows(url: str, seed: int) -> dict[str, int]:
                 counts[state] = counts.get(state, 0) + 1
                 first = NIGHT_START + timedelta(seconds=rng.uniform(0, 3 * 3600))
                 last = first + timedelta(seconds=rng.uniform(0, 3600))
-                row = StatusRow(state=state, why=why, queue_rank=QUEUE_ORDER.index(why[0]) if why else None,
-                                reasons=REASONS[state], last_seq=4 * n + 4, first_at=first, last_at=last)
+                row = StatusRow(state=state, county=county, why=why,
+                                queue_rank=QUEUE_ORDER.index(why[0]) if why else None, reasons=REASONS[state],
+                                last_seq=4 * n + 4, first_at=first, last_at=last)
                 rows.append({"precinct_id": pid, "election_id": election_id, **row.values()})
                 if len(rows) == 10_000:
                     conn.execute(insert(precinct_status), rows)

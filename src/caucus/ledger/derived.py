@@ -42,6 +42,8 @@ class StatusRow:
     """What ``precinct_status`` holds about one precinct (everything but its ids)."""
 
     state: str
+    #: the precinct's county (a copy of ``precincts.county``, so the night page groups by it without a join)
+    county: str
     why: tuple[str, ...]
     queue_rank: int | None
     reasons: tuple[str, ...]
@@ -52,6 +54,7 @@ class StatusRow:
     def values(self) -> dict[str, Any]:
         return {
             "state": self.state,
+            "county": self.county,
             "queue_rank": self.queue_rank,
             "why": ",".join(self.why),
             "reasons": json.dumps(list(self.reasons), ensure_ascii=False),
@@ -66,7 +69,7 @@ class StatusRow:
         """The stored row; None for a stale one (``state`` NULL)."""
         if row["state"] is None:
             return None
-        return cls(state=row["state"], why=tuple(w for w in row["why"].split(",") if w),
+        return cls(state=row["state"], county=row["county"], why=tuple(w for w in row["why"].split(",") if w),
                    queue_rank=row["queue_rank"], reasons=tuple(json.loads(row["reasons"])),
                    last_seq=row["last_seq"], first_at=row["first_at"], last_at=row["last_at"])
 
@@ -85,8 +88,8 @@ class StateMaintainer(Protocol):
         ...
 
 
-_STALE = {"state": None, "queue_rank": None, "why": "", "reasons": "[]", "last_seq": None, "first_at": None,
-          "last_at": None, "first_quarter": None}
+_STALE = {"state": None, "county": None, "queue_rank": None, "why": "", "reasons": "[]", "last_seq": None,
+          "first_at": None, "last_at": None, "first_quarter": None}
 
 
 def upsert(conn: Connection, election_id: int, rows: Mapping[int, StatusRow | None]) -> None:

@@ -538,6 +538,8 @@ precinct_status = Table(
     Column("precinct_id", Integer, ForeignKey("precincts.id"), primary_key=True, autoincrement=False),
     Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
     Column("state", String(16), nullable=True),
+    #: a copy of the precinct's county (NULL in a stale row), so that counts by county need no join
+    Column("county", String(100), nullable=True),
     #: the review queue's order (caucus.service.status.QUEUE_ORDER of its first reason); NULL: not in the queue
     Column("queue_rank", Integer, nullable=True),
     #: the queue's reasons, comma-separated ("" if none)
@@ -552,4 +554,5 @@ precinct_status = Table(
     Index("ix_precinct_status_queue", "election_id", "queue_rank", "last_seq"),
     Index("ix_precinct_status_state", "election_id", "state", "last_at"),
     Index("ix_precinct_status_first", "election_id", "first_quarter"),
+    Index("ix_precinct_status_county", "election_id", "county", "state"),
 )

@@ -47,7 +47,8 @@ def status_row(status: PrecinctStatus) -> StatusRow | None:
     if not status.history:
         return None
     why = queue_reasons(status)
-    return StatusRow(state=status.state, why=why, queue_rank=QUEUE_ORDER.index(why[0]) if why else None,
+    return StatusRow(state=status.state, county=status.info.county, why=why,
+                     queue_rank=QUEUE_ORDER.index(why[0]) if why else None,
                      reasons=status.reasons, last_seq=status.history[-1].seq,
                      first_at=status.history[0].received_at, last_at=status.history[-1].received_at)
 
@@ -205,8 +206,8 @@ def queue_items(engine: Engine, context: ElectionContext, limit: int | None = No
     """The first ``limit`` precincts of the review queue (most urgent first) and the queue's length."""
     election_id = context.election_id
     in_queue = (precinct_status.c.election_id == election_id, precinct_status.c.queue_rank.is_not(None))
-    query = (select(precincts.c.code, precinct_status.c.state, precinct_status.c.why, precinct_status.c.reasons,
-                    precinct_status.c.last_seq, precinct_status.c.queue_rank)
+    query = (select(precincts.c.code, precinct_status.c.state, precinct_status.c.county, precinct_status.c.why,
+                    precinct_status.c.reasons, precinct_status.c.last_seq, precinct_status.c.queue_rank)
              .join(precincts, precincts.c.id == precinct_status.c.precinct_id).where(*in_queue)
              .order_by(precinct_status.c.queue_rank, precinct_status.c.last_seq))
     with engine.connect() as conn:
@@ -260,13 +261,12 @@ def night_summary(engine: Engine, context: ElectionContext, *, stuck_before: dat
     mine = precinct_status.c.election_id == election_id
     with engine.connect() as conn:
         stale = _stale(conn, context, engine)
-        by_state = conn.execute(select(precincts.c.county, precinct_status.c.state, func.count())
-                                .join(precincts, precincts.c.id == precinct_status.c.precinct_id)
-                                .where(mine, precinct_status.c.state.is_not(None))
-                                .group_by(precincts.c.county, precinct_status.c.state)).all()
+        # (stale rows have neither a county nor a first_quarter: they are derived above)
+        by_state = conn.execute(select(precinct_status.c.county, precinct_status.c.state, func.count())
+                                .where(mine, precinct_status.c.county.is_not(None))
+                                .group_by(precinct_status.c.county, precinct_status.c.state)).all()
         quarters = conn.execute(select(precinct_status.c.first_quarter, func.count()).where(
-            mine, precinct_status.c.first_quarter.is_not(None), precinct_status.c.state.is_not(None))
-                                .group_by(precinct_status.c.first_quarter)).all()
+            mine, precinct_status.c.first_quarter.is_not(None)).group_by(precinct_status.c.first_quarter)).all()
         stuck_where = (mine, precinct_status.c.state.in_(STUCK_STATES), precinct_status.c.last_at <= stuck_before)
         stuck_count = int(conn.execute(select(func.count()).select_from(precinct_status).where(*stuck_where))
                           .scalar_one())
@@ -275,7 +275,7 @@ def night_summary(engine: Engine, context: ElectionContext, *, stuck_before: dat
                                   .where(*stuck_where).order_by(precinct_status.c.last_at).limit(stuck_limit)).all()
         queue_length = int(conn.execute(select(func.count()).select_from(precinct_status).where(
             mine, precinct_status.c.queue_rank.is_not(None))).scalar_one())
-    counties: dict[str, int] = Counter(info.county for info in context.precincts.values())
+    counties = context.county_sizes
     by_county: dict[str, Counter[str]] = {county: Counter() for county in counties}
     for county, state, n in by_state:
         if county in by_county:

@@ -6,12 +6,13 @@ Create Date: 2026-12-07
 
 ``precinct_status``: one row per precinct that has entries counting in the current epoch, with the status
 derived from them and from the review decisions (``caucus.service.status``): its state, why it is in the
-review queue (and the queue's order), the reasons shown to HQ, its newest entry and when its first and last
-entries arrived. A precinct without a row has nothing that counts (``not-reported``). The row is written in
-the same transaction as what changes it (the ledger writer's append, a review decision, a go-live or a
-rehearsal reset); ``state`` NULL marks a row a writer without the service's derivation left to be derived
-on read. It is derived data: ``caucus state rebuild`` rewrites it from the ledger, ``caucus state check`` and
-``caucus verify`` compare it with the ledger. Nothing here counts on its own: no trigger, no append-only rule.
+review queue (and the queue's order), its county (copied, for counts without a join), the reasons shown to HQ,
+its newest entry and when its first and last entries arrived. A precinct without a row has nothing that counts
+(``not-reported``). The row is written in the same transaction as what changes it (the ledger writer's append,
+a review decision, a go-live or a rehearsal reset); ``state`` NULL marks a row a writer without the service's
+derivation left to be derived on read. It is derived data: ``caucus state rebuild`` rewrites it from the
+ledger, ``caucus state check`` and ``caucus verify`` compare it with the ledger. Nothing here counts on its
+own: no trigger, no append-only rule.
 
 Forward-only: to undo a change, write a new revision.
 """
@@ -35,6 +36,7 @@ def upgrade() -> None:
         sa.Column("precinct_id", sa.Integer(), nullable=False, autoincrement=False),
         sa.Column("election_id", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(16), nullable=True),
+        sa.Column("county", sa.String(100), nullable=True),
         sa.Column("queue_rank", sa.Integer(), nullable=True),
         sa.Column("why", sa.String(100), nullable=False),
         sa.Column("reasons", sa.Text(), nullable=False),
@@ -51,6 +53,7 @@ def upgrade() -> None:
     op.create_index("ix_precinct_status_queue", "precinct_status", ["election_id", "queue_rank", "last_seq"])
     op.create_index("ix_precinct_status_state", "precinct_status", ["election_id", "state", "last_at"])
     op.create_index("ix_precinct_status_first", "precinct_status", ["election_id", "first_quarter"])
+    op.create_index("ix_precinct_status_county", "precinct_status", ["election_id", "county", "state"])
     # a database with entries already: every precinct with entries gets a stale row, derived on read until the
     # server's start-up (or ``caucus state rebuild``) derives it
     op.execute("INSERT INTO precinct_status (precinct_id, election_id, state, why, reasons) "
