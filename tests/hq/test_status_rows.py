@@ -14,7 +14,7 @@ from sqlalchemy import Engine, update
 
 from caucus.cli import app
 from caucus.ledger import LedgerError
-from caucus.ledger.schema import precinct_status, precincts
+from caucus.ledger.schema import precinct_status, precincts, status_counts
 from caucus.service import ServiceError, StageReport
 from caucus.service.maintained import check, status_row, stored_rows
 from caucus.service.status import read_statuses
@@ -161,6 +161,11 @@ def test_check_finds_a_tampered_row_and_rebuild_repairs_it(hq: Web, svc: Service
     assert rebuilt.exit_code == 0 and "1 precincts with entries" in rebuilt.output, rebuilt.output
     assert runner.invoke(app, ["verify", SLUG, "--database", url]).exit_code == 0
     assert check(svc.engine, svc.context).ok
+    with svc.engine.begin() as conn:  # the night page's counts are checked against the rows too
+        conn.execute(update(status_counts).where(status_counts.c.kind == "county").values(n=status_counts.c.n + 5))
+    result = check(svc.engine, svc.context)
+    assert not result.ok
+    assert result.differences[0] == ("(counts county Poweshiek reported)", "stored 6, the rows make 1")
 
 
 def test_a_writer_without_a_keeper_leaves_rows_stale_and_they_are_derived_on_read(hq: Web, svc: Services) -> None:

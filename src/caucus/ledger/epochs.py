@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.sql import ColumnElement
 
-from caucus.ledger import audit
+from caucus.ledger import audit, derived
 from caucus.ledger.db import is_sqlite, utcnow, write_transaction
 from caucus.ledger.elections import election_id_for
 from caucus.ledger.errors import EpochRefused
@@ -31,7 +31,6 @@ from caucus.ledger.schema import (
     hq_messages,
     ledger_entries,
     photos,
-    precinct_status,
     recanvass_requests,
     releases,
     sessions,
@@ -141,7 +140,7 @@ def start_epoch(engine: Engine, slug: str, action: EpochAction, *, actor: str,
         if new_mode != mode:
             conn.execute(update(elections).where(elections.c.id == election_id).values(mode=new_mode))
         # nothing recorded so far counts any more: every precinct is not-reported (caucus.ledger.derived)
-        conn.execute(delete(precinct_status).where(precinct_status.c.election_id == election_id))
+        derived.clear(conn, election_id)
         revoked = conn.execute(update(sessions).where(sessions.c.election_id == election_id,
                                                       sessions.c.revoked_at.is_(None),
                                                       sessions.c.expires_at > at)

@@ -556,3 +556,16 @@ precinct_status = Table(
     Index("ix_precinct_status_first", "election_id", "first_quarter"),
     Index("ix_precinct_status_county", "election_id", "county", "state"),
 )
+
+#: Revision 0015: the number of precinct_status rows per county and state (kind ``county``: key the county) and
+#: per quarter hour of the first entry (kind ``first``: key the quarter number, state ""), kept with the rows
+#: (caucus.ledger.derived), so the night page reads a few thousand counts, not a row per precinct.
+status_counts = Table(
+    "status_counts",
+    metadata,
+    Column("election_id", Integer, ForeignKey("elections.id"), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("key", String(100), primary_key=True),
+    Column("state", String(16), primary_key=True),
+    Column("n", Integer, nullable=False),
+)

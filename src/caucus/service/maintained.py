@@ -171,6 +171,13 @@ def check(engine: Engine, context: ElectionContext) -> StateCheck:
             differences.append((code, _difference(stored, expected)))
     differences += [(code, "a row for a precinct the election does not serve") for code in rows
                     if code not in statuses]
+    with engine.connect() as conn:
+        stored = derived.stored_counts(conn, context.election_id)
+        recounted = derived.recount(conn, context.election_id)
+    differences += [(f"(counts {kind} {key} {state})".replace("  ", " "),
+                     f"stored {stored[(kind, key, state)]}, the rows make {recounted[(kind, key, state)]}")
+                    for kind, key, state in sorted(set(stored) | set(recounted))
+                    if stored[(kind, key, state)] != recounted[(kind, key, state)]]
     return StateCheck(context.slug, len(statuses), len(rows), stale, tuple(differences))
 
 
@@ -261,26 +268,27 @@ def night_summary(engine: Engine, context: ElectionContext, *, stuck_before: dat
     mine = precinct_status.c.election_id == election_id
     with engine.connect() as conn:
         stale = _stale(conn, context, engine)
-        # (stale rows have neither a county nor a first_quarter: they are derived above)
-        by_state = conn.execute(select(precinct_status.c.county, precinct_status.c.state, func.count())
-                                .where(mine, precinct_status.c.county.is_not(None))
-                                .group_by(precinct_status.c.county, precinct_status.c.state)).all()
-        quarters = conn.execute(select(precinct_status.c.first_quarter, func.count()).where(
-            mine, precinct_status.c.first_quarter.is_not(None)).group_by(precinct_status.c.first_quarter)).all()
+        # the maintained counts (stale rows are in none of them: they are derived above)
+        counts = derived.stored_counts(conn, election_id)
         stuck_where = (mine, precinct_status.c.state.in_(STUCK_STATES), precinct_status.c.last_at <= stuck_before)
         stuck_count = int(conn.execute(select(func.count()).select_from(precinct_status).where(*stuck_where))
                           .scalar_one())
-        stuck_rows = conn.execute(select(precincts.c.code, precinct_status.c.state, precinct_status.c.last_at)
-                                  .join(precincts, precincts.c.id == precinct_status.c.precinct_id)
-                                  .where(*stuck_where).order_by(precinct_status.c.last_at).limit(stuck_limit)).all()
+        # the oldest of each state along the index (election_id, state, last_at), merged: no sort of every row
+        stuck_rows = [row for state in STUCK_STATES for row in conn.execute(
+            select(precincts.c.code, precinct_status.c.state, precinct_status.c.last_at)
+            .join(precincts, precincts.c.id == precinct_status.c.precinct_id)
+            .where(mine, precinct_status.c.state == state, precinct_status.c.last_at <= stuck_before)
+            .order_by(precinct_status.c.last_at).limit(stuck_limit))]
         queue_length = int(conn.execute(select(func.count()).select_from(precinct_status).where(
             mine, precinct_status.c.queue_rank.is_not(None))).scalar_one())
     counties = context.county_sizes
     by_county: dict[str, Counter[str]] = {county: Counter() for county in counties}
-    for county, state, n in by_state:
-        if county in by_county:
-            by_county[county][state] += int(n)
-    first_by_quarter: Counter[datetime] = Counter({_at_quarter(q): int(n) for q, n in quarters})
+    first_by_quarter: Counter[datetime] = Counter()
+    for (kind, key, state), n in counts.items():
+        if kind == "county" and key in by_county:
+            by_county[key][state] += n
+        elif kind == "first":
+            first_by_quarter[_at_quarter(int(key))] += n
     stuck = [(row.code, row.state, row.last_at) for row in stuck_rows]
     for status in stale.values():
         if status.state != "not-reported":

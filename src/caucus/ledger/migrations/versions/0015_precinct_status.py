@@ -14,6 +14,9 @@ derivation left to be derived on read. It is derived data: ``caucus state rebuil
 ledger, ``caucus state check`` and ``caucus verify`` compare it with the ledger. Nothing here counts on its
 own: no trigger, no append-only rule.
 
+``status_counts``: how many rows each county has in each state, and how many precincts first reported in each
+quarter hour, kept with the rows (the night page reads these few thousand counts).
+
 Forward-only: to undo a change, write a new revision.
 """
 
@@ -54,6 +57,16 @@ def upgrade() -> None:
     op.create_index("ix_precinct_status_state", "precinct_status", ["election_id", "state", "last_at"])
     op.create_index("ix_precinct_status_first", "precinct_status", ["election_id", "first_quarter"])
     op.create_index("ix_precinct_status_county", "precinct_status", ["election_id", "county", "state"])
+    op.create_table(
+        "status_counts",
+        sa.Column("election_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(8), nullable=False),
+        sa.Column("key", sa.String(100), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("election_id", "kind", "key", "state", name=op.f("pk_status_counts")),
+        sa.ForeignKeyConstraint(["election_id"], ["elections.id"], name=op.f("fk_status_counts_election_id_elections")),
+    )
     # a database with entries already: every precinct with entries gets a stale row, derived on read until the
     # server's start-up (or ``caucus state rebuild``) derives it
     op.execute("INSERT INTO precinct_status (precinct_id, election_id, state, why, reasons) "
