@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from caucus.ledger import derived
 from caucus.ledger.audit import audit_row
@@ -103,21 +103,23 @@ class _ElectionBatch:
         del self.appended[rows:]
 
 
+_NARROW = select(ledger_entries.c.seq, ledger_entries.c.precinct_id, ledger_entries.c.channel, ledger_entries.c.stage,
+                 ledger_entries.c.actor, ledger_entries.c.supersedes_seq)
+#: the counted entries of some precincts: whole (for the state maintainer) or only what the checks need
+_CURRENT = {whole: query.where(ledger_entries.c.election_id == bindparam("election_id"),
+                               ledger_entries.c.precinct_id.in_(bindparam("ids", expanding=True)),
+                               ledger_entries.c.seq > bindparam("after")).order_by(ledger_entries.c.seq)
+            for whole, query in ((True, select(ledger_entries, precincts.c.code.label("precinct_code")).join(
+                precincts, precincts.c.id == ledger_entries.c.precinct_id)), (False, _NARROW))}
+
+
 def _load_current(conn: Connection, state: _ElectionBatch, precinct_ids: set[int], *, whole: bool) -> None:
     """The counted entries of ``precinct_ids``: their last seq and the current entry of each stage key; with
     ``whole``, every such entry too (for the state maintainer)."""
     if whole:
-        query = select(ledger_entries, precincts.c.code.label("precinct_code")).join(
-            precincts, precincts.c.id == ledger_entries.c.precinct_id)
         state.loaded = {pid: [] for pid in precinct_ids}
-    else:
-        query = select(ledger_entries.c.seq, ledger_entries.c.precinct_id, ledger_entries.c.channel,
-                       ledger_entries.c.stage, ledger_entries.c.actor, ledger_entries.c.supersedes_seq)
-    rows = conn.execute(
-        query.where(ledger_entries.c.election_id == state.election_id, ledger_entries.c.precinct_id.in_(precinct_ids),
-                    ledger_entries.c.seq > state.counts_after_seq)
-        .order_by(ledger_entries.c.seq)
-    ).all()
+    rows = conn.execute(_CURRENT[whole], {"election_id": state.election_id, "ids": list(precinct_ids),
+                                          "after": state.counts_after_seq}).all()
     if state.loaded is not None:
         for row in rows:
             state.loaded[row.precinct_id].append(entry_from_row(row._mapping, state.slug))
@@ -130,25 +132,33 @@ def _load_current(conn: Connection, state: _ElectionBatch, precinct_ids: set[int
             state.key_of[row.seq] = key
 
 
+# The statements every batch runs, built once (building one costs more CPU than SQLite takes to run it).
+_ELECTION = bindparam("election_id")
+_CODES, _KEYS = bindparam("codes", expanding=True), bindparam("keys", expanding=True)
+_PRECINCT_IDS = select(precincts.c.id, precincts.c.code).where(precincts.c.election_id == _ELECTION,
+                                                                precincts.c.code.in_(_CODES))
+_JOINED = select(ledger_entries, precincts.c.code.label("precinct_code")).join(
+    precincts, precincts.c.id == ledger_entries.c.precinct_id)
+_BY_KEY = _JOINED.where(ledger_entries.c.election_id == _ELECTION, ledger_entries.c.idempotency_key.in_(_KEYS))
+#: the line of the current epoch and the head of the chain, in one statement
+_LINE_AND_HEAD = select(
+    marker("counts_after_seq", _ELECTION).label("counts_after_seq"),
+    select(ledger_entries.c.seq).where(ledger_entries.c.election_id == _ELECTION)
+    .order_by(ledger_entries.c.seq.desc()).limit(1).scalar_subquery().label("seq"),
+    select(ledger_entries.c.content_hash).where(ledger_entries.c.election_id == _ELECTION)
+    .order_by(ledger_entries.c.seq.desc()).limit(1).scalar_subquery().label("content_hash"))
+
+
 def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission], *, whole: bool) -> _ElectionBatch:
     codes = {s.precinct_code for s in subs}
     keys = {s.idempotency_key for s in subs}
     target_seqs = {s.supersedes_seq for s in subs if s.supersedes_seq is not None}
     in_election = ledger_entries.c.election_id == election_id
-    precinct_ids = {
-        row.code: row.id
-        for row in conn.execute(
-            select(precincts.c.id, precincts.c.code).where(
-                precincts.c.election_id == election_id, precincts.c.code.in_(codes)
-            )
-        )
-    }
-    joined = select(ledger_entries, precincts.c.code.label("precinct_code")).join(
-        precincts, precincts.c.id == ledger_entries.c.precinct_id
-    )
+    precinct_ids = {row.code: row.id for row in conn.execute(_PRECINCT_IDS, {"election_id": election_id,
+                                                                             "codes": list(codes)})}
     by_key = {
         row.idempotency_key: entry_from_row(row._mapping, slug)
-        for row in conn.execute(joined.where(in_election, ledger_entries.c.idempotency_key.in_(keys)))
+        for row in conn.execute(_BY_KEY, {"election_id": election_id, "keys": list(keys)})
     }
     targets: dict[int, tuple[int, str]] = {}
     superseded_by: dict[int, int] = {}
@@ -165,13 +175,9 @@ def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission],
             )
         ):
             superseded_by[correction.supersedes_seq] = correction.seq
-    counts_after_seq = int(conn.execute(select(marker("counts_after_seq", election_id))).scalar_one())
-    head = conn.execute(
-        select(ledger_entries.c.seq, ledger_entries.c.content_hash)
-        .where(in_election)
-        .order_by(ledger_entries.c.seq.desc())
-        .limit(1)
-    ).first()
+    line = conn.execute(_LINE_AND_HEAD, {"election_id": election_id}).one()
+    counts_after_seq = int(line.counts_after_seq)
+    head = line if line.seq is not None else None
     state = _ElectionBatch(
         slug=slug,
         election_id=election_id,

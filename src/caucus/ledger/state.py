@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from caucus.ledger.elections import election_id_for, precinct_id_for
 from caucus.ledger.epochs import counted
@@ -105,6 +105,18 @@ def _joined() -> Any:
     )
 
 
+_SLUG, _CODE = bindparam("slug"), bindparam("code")
+_ELECTION_ID = select(elections.c.id).where(elections.c.slug == _SLUG).scalar_subquery()
+_ONE_PRECINCT = _joined().where(
+    ledger_entries.c.election_id == _ELECTION_ID,
+    ledger_entries.c.precinct_id == select(precincts.c.id).where(
+        precincts.c.election_id == _ELECTION_ID, precincts.c.code == _CODE).scalar_subquery())
+#: one precinct's entries (that count): built once, since building a statement costs more CPU than SQLite takes
+#: to run it (the election's and the precinct's ids are uncorrelated scalar subqueries, each computed once, so
+#: the rows are read along the index (election_id, precinct_id, seq))
+_PRECINCT_QUERIES = {False: _ONE_PRECINCT, True: _ONE_PRECINCT.where(counted(ledger_entries.c.seq, _ELECTION_ID))}
+
+
 def entries(
     engine: Engine,
     election_slug: str,
@@ -118,22 +130,23 @@ def entries(
     at most ``limit``; with ``counting``, only those that count in the current epoch. One statement (the
     election and the precinct are looked up in it); an unknown election or precinct is told apart only when
     nothing was found."""
-    with engine.connect() as conn:
-        query = _joined().join(elections, elections.c.id == ledger_entries.c.election_id).where(
-            elections.c.slug == election_slug)
+    if precinct_code is not None:
+        query = _PRECINCT_QUERIES[counting]
+    else:
+        query = _joined().where(ledger_entries.c.election_id == _ELECTION_ID)
         if counting:
-            query = query.where(counted(ledger_entries.c.seq, elections.c.id))
-        if precinct_code is not None:
-            query = query.where(precincts.c.code == precinct_code)
-        if since_seq is not None:
-            query = query.where(ledger_entries.c.seq > since_seq)
-        if limit is not None:
-            query = query.limit(limit)
-        found = [entry_from_row(row._mapping, election_slug) for row in conn.execute(query)]
+            query = query.where(counted(ledger_entries.c.seq, _ELECTION_ID))
+    if since_seq is not None:
+        query = query.where(ledger_entries.c.seq > since_seq)
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        found = [entry_from_row(row._mapping, election_slug)
+                 for row in conn.execute(query, {"slug": election_slug, "code": precinct_code})]
         if not found:  # nothing: say so for an unknown election or precinct (raises)
-            election_id = election_id_for(conn, election_slug)
+            known = election_id_for(conn, election_slug)
             if precinct_code is not None:
-                precinct_id_for(conn, election_id, election_slug, precinct_code)
+                precinct_id_for(conn, known, election_slug, precinct_code)
         return found
 
 
