@@ -143,10 +143,10 @@ class FeedBuilder:
 
     def affected(self, changed: Iterable[str]) -> set[str]:
         """The precincts whose documents a change of ``changed`` touches: those and, for a satellite site,
-        every site of its pool (their SDEs follow the pool's turnout)."""
+        every released site of its pool (their SDEs follow the pool's turnout)."""
         out = set(changed)
         for code in list(out):
-            out.update(self.pool_sites.get(self.county_of[code], ()))
+            out.update(site for site in self.pool_sites.get(self.county_of[code], ()) if site in self._released)
         return out
 
     def needs_full(self, meta: ReleaseMeta) -> bool:
@@ -220,8 +220,9 @@ class FeedBuilder:
         state = Totals(self.plan.candidates)
         for name in self.plan.counties:
             state.merge(counties[name])
-        files.update(self._aggregates(meta, changes, state, counties, county_docs, county_rows, released, summary,
-                                      gp, blocks))
+        files.update(self._aggregates(meta, changes, state=state, counties=counties, county_docs=county_docs,
+                                      county_rows=county_rows, released=released, summary=summary, gp=gp,
+                                      blocks=blocks))
         unchanged = frozenset() if full else frozenset(
             {f"feed/county/{slug(c)}.{ext}" for c in self.plan.counties if c not in dirty_counties
              for ext in ("json", "csv")}
@@ -293,7 +294,7 @@ class FeedBuilder:
                      for r in summary["candidates"]])
         return summary, b"".join(_MARK + b"," + line + b"\n" for line in rows.split(b"\n")[:-1])
 
-    def _aggregates(self, meta: ReleaseMeta, changes: Sequence[Mapping[str, Any]], state: Totals,
+    def _aggregates(self, meta: ReleaseMeta, changes: Sequence[Mapping[str, Any]], *, state: Totals,
                     counties: Mapping[str, Totals], county_docs: Mapping[str, dict[str, Any]],
                     county_rows: Mapping[str, bytes], released: Mapping[str, _Precinct],
                     summary: Mapping[str, bytes], gp: Mapping[str, bytes],
