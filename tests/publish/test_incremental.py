@@ -101,6 +101,7 @@ def test_a_release_after_another_workers_releases_matches_a_full_rebuild(night: 
         _rewritten(night, 4) | _rewritten(night, 3) | _rewritten(night, 2)
     for number in (2, 3, 4):
         _same_as_full_rebuild(night, number, tmp_path)
+    other.engine.dispose()
     # certifying changes every county document's header (status): all of them are rewritten
     night.releases.certify(actor="director:dee", act="SCC resolution 1",
                            acknowledge=sorted(night.releases.outstanding().codes))

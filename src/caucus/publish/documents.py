@@ -83,13 +83,21 @@ def _placeholder(name: str) -> str:
 
 
 def _fill(text: bytes, parts: Mapping[str, bytes]) -> bytes:
-    """``text`` (compact JSON with placeholder strings) with each placeholder replaced by its JSON text."""
+    """``text`` (compact JSON with placeholder strings) with each placeholder replaced by its JSON text (one
+    join: the parts can be hundreds of megabytes)."""
+    found = []
     for name, value in parts.items():
         token = json.dumps(_placeholder(name), ensure_ascii=False).encode()
-        if text.count(token) != 1:
+        at = text.find(token)
+        if at < 0 or text.find(token, at + 1) >= 0:
             raise ValueError(f"the plan's text contains the placeholder {token!r}")
-        text = text.replace(token, value)
-    return text
+        found.append((at, len(token), value))
+    pieces, done = [], 0
+    for at, length, value in sorted(found, key=lambda f: f[0]):
+        pieces += [text[done:at], value]
+        done = at + length
+    pieces.append(text[done:])
+    return b"".join(pieces)
 
 
 @dataclass

@@ -199,30 +199,31 @@ class SnapshotStore:
             return target
         previous = {} if snapshot.base is not None else self._previous_hashes(snapshot.number)
         staging = self._staging() / f"{snapshot.number}-{uuid.uuid4().hex}"
-        made: set[Path] = set()
+        made: set[str] = set()
         written: list[Path] = []
+        into = f"{staging}/"
 
-        def place(path: str) -> Path:
-            out = staging / path
-            if out.parent not in made:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                made.add(out.parent)
-            return out
+        def place(path: str) -> str:  # plain strings: tens of thousands of files per release
+            parent = os.path.dirname(path)
+            if parent not in made:
+                os.makedirs(into + parent, exist_ok=True)
+                made.add(parent)
+            return into + path
 
         try:
             if snapshot.carried:
-                base = self.release_dir(int(snapshot.base or 0))
+                base = f"{self.release_dir(int(snapshot.base or 0))}/"
                 for path in snapshot.carried:
-                    out = place(path)
+                    linked = place(path)
                     try:
-                        os.link(base / path, out)
+                        os.link(base + path, linked)
                     except FileNotFoundError:
                         raise
                     except OSError:  # another file system, no hard links or too many: copy instead
-                        shutil.copyfile(base / path, out)
-                        written.append(out)
+                        shutil.copyfile(base + path, linked)
+                        written.append(Path(linked))
             for path, data in snapshot.files.items():
-                out = place(path)
+                out = Path(place(path))
                 before = previous.get(path)
                 if before is not None and before[1] == sha256(data):
                     try:

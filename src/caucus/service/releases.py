@@ -67,6 +67,7 @@ from caucus.service.release_feed import (
     released_since,
 )
 from caucus.service.release_records import Record, change_of, precinct_record, zero_record
+from caucus.service.release_scan import AcceptedScan
 from caucus.service.status import PrecinctStatus, read_statuses
 
 CONTINUOUS_ACTOR = "continuous-release"
@@ -210,6 +211,8 @@ class ReleaseService:
         self._photos = photos if photos is not None else PhotoService(engine, context, clock=self.clock)
         self._lock = threading.Lock()  # one release at a time in this process; the database decides across
         self._feed = FeedCache(context.plan)  # what the next release is built from (caucus.service.release_feed)
+        # which precincts' records may have changed (caucus.service.release_scan)
+        self._scan = AcceptedScan(engine, context, self._record, self._photos.public_lists)
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -282,6 +285,13 @@ class ReleaseService:
         """Every precinct's status as HQ sees it (ledger, four eyes, review decisions)."""
         return list(read_statuses(self.engine, self.context).values())
 
+    @staticmethod
+    def _record(status: PrecinctStatus, photos: Mapping[str, builtins.list[tuple[PhotoRecord, PublicCopy]]]
+                ) -> Record:
+        record = precinct_record(status)
+        record["photos"] = [photo_entry(p, c) for p, c in photos.get(status.info.code, ())]
+        return record
+
     def _accepted(self) -> tuple[dict[str, Record], builtins.list[PrecinctStatus]]:
         """(the accepted precincts' records now, the statuses of the others)."""
         accepted: dict[str, Record] = {}
@@ -290,8 +300,7 @@ class ReleaseService:
         photos = self._photos.public_lists()  # one query, not one per precinct
         for status in statuses:
             if status.state == "accepted":
-                record = precinct_record(status)
-                record["photos"] = [photo_entry(p, c) for p, c in photos.get(status.info.code, ())]
+                record = self._record(status, photos)
                 # as stored: canonical key order, so a rebuild from the database gives the same bytes
                 accepted[status.info.code] = json.loads(canonical_json(record))
             else:
@@ -381,7 +390,7 @@ class ReleaseService:
         with self._lock:
             for _ in range(attempts):
                 epoch = self.epoch()
-                accepted, _ = self._accepted()
+                accepted = self._scan.scan(self._key(epoch))  # the accepted records that may have changed
                 written = self._try_release(actor=actor, zero=zero, note=note.strip(), act=act, accepted=accepted,
                                             only_if_new=only_if_new, epoch=epoch, acknowledged=acknowledged)
                 if written != "contended":
@@ -597,6 +606,7 @@ class ReleaseService:
             self._feed.drop()
         else:
             self._feed.commit(pending)
+            self._scan.released(self._feed.forms)
 
     def _released_seq(self, conn: Connection, epoch: Epoch, upto: int) -> int:
         """The ledger seq released records were derived up to (the newest release's, of this epoch)."""
