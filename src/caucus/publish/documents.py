@@ -50,7 +50,7 @@ COUNTY_HEADER = ("feed", "election", "title", "status", "test", "zero", "certifi
 _ROW_TAIL = ("county", "precinct", "precinctName", "candidate", "firstAlignment", "finalAlignment",
              "countyDelegates", "sde")
 _MARK = b"\x00"  # where a CSV row's release columns go
-_BLOCK = 32  # precincts (in plan order) per cached run of NIST vote counts
+_BLOCK = 16  # precincts (in plan order) per cached run of NIST vote counts
 
 
 def _cell(v: Any) -> Any:
@@ -111,12 +111,11 @@ class _Precinct:
 
 @dataclass
 class Built:
-    """One release's feed files: ``files`` built now, ``unchanged`` (path -> sha256 of the previous release's
-    file, the same bytes) and the state to keep once the release is recorded (:meth:`FeedBuilder.commit`)."""
+    """One release's feed files built now (``full``: all of them; otherwise every feed file not among them is
+    the previous build's) and the state to keep once the release is recorded (:meth:`FeedBuilder.commit`)."""
 
     number: int
     files: dict[str, bytes]
-    unchanged: frozenset[str]
     full: bool
     _state: Any = field(default=None, repr=False)
 
@@ -231,12 +230,8 @@ class FeedBuilder:
         files.update(self._aggregates(meta, changes, state=state, counties=counties, county_docs=county_docs,
                                       county_rows=county_rows, released=released, summary=summary, gp=gp,
                                       blocks=blocks))
-        unchanged = frozenset() if full else frozenset(
-            {f"feed/county/{slug(c)}.{ext}" for c in self.plan.counties if c not in dirty_counties
-             for ext in ("json", "csv")}
-            | {f"feed/precinct/{slug(c)}.json" for c in released if c not in dirty})
         kept = (meta.number, county_header, released, summary, gp, counties, county_rows, county_docs, blocks)
-        return Built(meta.number, files, unchanged, full, kept)
+        return Built(meta.number, files, full, kept)
 
     def commit(self, built: Built) -> None:
         """Keep ``built``'s state: the next build is from the changes since it (call once it is released)."""

@@ -31,7 +31,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,11 +61,18 @@ def make_public_dir(path: Path) -> None:
     os.chmod(path, PUBLIC_DIR)
 
 
-def _publish_tree(root: Path, written: Iterator[Path] | list[Path]) -> None:
-    """Make a staged release readable by everyone before it is renamed into place (its directories and the
-    files ``written``; hard-linked files are already public)."""
-    for directory, _, _ in os.walk(root):
-        os.chmod(directory, PUBLIC_DIR)
+def _publish_tree(root: Path, directories: Iterable[str], written: Iterable[Path]) -> None:
+    """Make a staged release readable by everyone before it is renamed into place: its directories (``root``
+    and each of ``directories`` under it, with their parents) and the files ``written`` (hard-linked files
+    are already public)."""
+    done: set[str] = set()
+    for made in directories:
+        directory = made
+        while directory and directory not in done:
+            done.add(directory)
+            os.chmod(root / directory, PUBLIC_DIR)
+            directory = os.path.dirname(directory)
+    os.chmod(root, PUBLIC_DIR)
     for path in written:
         os.chmod(path, PUBLIC_FILE)
 
@@ -235,7 +242,7 @@ class SnapshotStore:
                 written.append(out)
             (staging / MANIFEST).write_bytes(snapshot.manifest)
             written.append(staging / MANIFEST)
-            _publish_tree(staging, written)
+            _publish_tree(staging, made, written)
             make_public_dir(self.releases)
             try:
                 os.rename(staging, target)
