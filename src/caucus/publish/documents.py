@@ -132,6 +132,8 @@ class FeedBuilder:
         self.pool_sites = {c: self.members[c] for c, county in plan.counties.items()
                            if county.kind == "satellite-pool"}
         self._gp_ids = {code: json.dumps(f"gp-precinct-{slug(code)}") for code in self.codes}
+        self._streams: list[Any] = ["summary", "gp", "rows",
+                                    *[(key, g) for key, _, _ in CONTESTS for g in plan.candidates]]
         self.reset()
 
     def reset(self) -> None:
@@ -144,7 +146,9 @@ class FeedBuilder:
         self._county: dict[str, Totals] = {}
         self._county_rows: dict[str, bytes] = {}
         self._county_doc: dict[str, dict[str, Any]] = {}
-        self._blocks: list[dict[tuple[str, str], bytes]] = []
+        #: per stream (the precincts' summaries, GpUnits and CSV rows, each NIST selection's vote counts), its
+        #: text for each run of _BLOCK precincts in plan order: an aggregate joins ~N/_BLOCK pieces
+        self._runs: dict[Any, list[bytes]] = {}
 
     # -- what must be rebuilt --------------------------------------------------------------------------
 
@@ -207,11 +211,12 @@ class FeedBuilder:
             detail = {**record, "sde": _sde_text(sde), "slug": slug(code),
                       "releasedIn": released_in.get(code, meta.number), "test": meta.test, "zero": meta.zero}
             files[f"feed/precinct/{slug(code)}.json"] = json_bytes(detail, compact=True)
-        blocks = [] if full else list(self._blocks)
         count = (len(self.codes) + _BLOCK - 1) // _BLOCK
-        blocks += [{}] * (count - len(blocks))
+        runs = {k: [b""] * count for k in self._streams} if full else {k: list(v) for k, v in self._runs.items()}
         for b in sorted(range(count) if full else {self.position[c] // _BLOCK for c in dirty}):
-            blocks[b] = self._block(b, released)
+            content = self._block(b, released, summary, gp)
+            for stream, run in runs.items():
+                run[b] = content.get(stream, b"")
         county_header = _county_header(meta)
         county_rows = {} if full else dict(self._county_rows)
         county_docs = {} if full else dict(self._county_doc)
@@ -228,15 +233,14 @@ class FeedBuilder:
         for name in self.plan.counties:
             state.merge(counties[name])
         files.update(self._aggregates(meta, changes, state=state, counties=counties, county_docs=county_docs,
-                                      county_rows=county_rows, released=released, summary=summary, gp=gp,
-                                      blocks=blocks))
-        kept = (meta.number, county_header, released, summary, gp, counties, county_rows, county_docs, blocks)
+                                      county_rows=county_rows, runs=runs))
+        kept = (meta.number, county_header, released, summary, gp, counties, county_rows, county_docs, runs)
         return Built(meta.number, files, full, kept)
 
     def commit(self, built: Built) -> None:
         """Keep ``built``'s state: the next build is from the changes since it (call once it is released)."""
         (self.number, self._header, self._released, self._summary, self._gp, self._county, self._county_rows,
-         self._county_doc, self._blocks) = built._state
+         self._county_doc, self._runs) = built._state
 
     # -- parts -----------------------------------------------------------------------------------------
 
@@ -265,10 +269,15 @@ class FeedBuilder:
             raise ValueError(f"precinct {code}: a NUL character in the plan")
         return b"".join(_MARK + b"," + line + b"\n" for line in text.split(b"\n")[:-1])
 
-    def _block(self, b: int, released: Mapping[str, _Precinct]) -> dict[tuple[str, str], bytes]:
-        """The NIST vote counts of the released precincts among plan positions [b*_BLOCK, (b+1)*_BLOCK)."""
-        out: dict[tuple[str, str], list[str]] = {}
-        for code in self.codes[b * _BLOCK:(b + 1) * _BLOCK]:
+    def _block(self, b: int, released: Mapping[str, _Precinct], summary: Mapping[str, bytes],
+               gp: Mapping[str, bytes]) -> dict[Any, bytes]:
+        """Each stream's text for the precincts at plan positions [b*_BLOCK, (b+1)*_BLOCK)."""
+        codes = self.codes[b * _BLOCK:(b + 1) * _BLOCK]
+        out: dict[Any, list[str]] = {}
+        texts: dict[Any, bytes] = {"summary": b",".join([summary[c] for c in codes]),
+                                   "gp": b",".join([gp[c] for c in codes]),
+                                   "rows": b"".join([released[c].rows for c in codes if c in released])}
+        for code in codes:
             kept = released.get(code)
             if kept is None:
                 continue
@@ -283,7 +292,7 @@ class FeedBuilder:
                 for g in self.plan.candidates:
                     if g in values:
                         out.setdefault((key, g), []).append(vote_count(unit, values[g]))
-        return {k: ",".join(v).encode() for k, v in out.items()}
+        return {**texts, **{k: ",".join(v).encode() for k, v in out.items()}}
 
     def _county_summary(self, meta: ReleaseMeta, name: str, totals: Totals) -> tuple[dict[str, Any], bytes]:
         county = self.plan.counties[name]
@@ -299,9 +308,7 @@ class FeedBuilder:
 
     def _aggregates(self, meta: ReleaseMeta, changes: Sequence[Mapping[str, Any]], *, state: Totals,
                     counties: Mapping[str, Totals], county_docs: Mapping[str, dict[str, Any]],
-                    county_rows: Mapping[str, bytes], released: Mapping[str, _Precinct],
-                    summary: Mapping[str, bytes], gp: Mapping[str, bytes],
-                    blocks: Sequence[Mapping[tuple[str, str], bytes]]) -> dict[str, bytes]:
+                    county_rows: Mapping[str, bytes], runs: Mapping[Any, list[bytes]]) -> dict[str, bytes]:
         files: dict[str, bytes] = {}
         reporting = _reporting(meta, state)
         header = meta.header(reporting, state.total)
@@ -328,17 +335,15 @@ class FeedBuilder:
                                             "countyDelegates", "sde")]) + b"".join(
             county_rows[c] for c in self.plan.counties).replace(_MARK, prefix)
         files["feed/precincts.json"] = _fill(json_bytes({**header, "precincts": _placeholder("p")}, compact=True),
-                                             {"p": b"[" + b",".join(summary[c] for c in self.codes) + b"]"})
-        files["feed/precincts.csv"] = _csv([(*CSV_HEAD, *_ROW_TAIL)]) + b"".join(
-            released[c].rows for c in self.codes if c in released).replace(_MARK, prefix)
+                                             {"p": b"[" + b",".join(filter(None, runs["summary"])) + b"]"})
+        files["feed/precincts.csv"] = _csv([(*CSV_HEAD, *_ROW_TAIL)]) + b"".join(runs["rows"]).replace(_MARK, prefix)
         files["feed/changes.json"] = json_bytes({
             "feed": header["feed"], "election": meta.election, "release": meta.number, "previous": meta.previous,
             "lastUpdated": header["lastUpdated"], "changes": list(changes)})
-        parts = {"gp": b",".join(gp[c] for c in self.codes)}
+        parts = {"gp": b",".join(filter(None, runs["gp"]))}
         for key, _, _ in CONTESTS:
             for g in self.plan.candidates:
-                runs = [block[(key, g)] for block in blocks if (key, g) in block]
-                parts[f"vc-{key}-{g}"] = b"[" + b",".join(runs) + b"]"
+                parts[f"vc-{key}-{g}"] = b"[" + b",".join(filter(None, runs[(key, g)])) + b"]"
         report = election_report(self.plan, meta, counties={c: 0 if meta.zero else t.reporting
                                                             for c, t in counties.items()},
                                  state=state, reporting=reporting, placeholder=_placeholder)

@@ -106,7 +106,7 @@ def manifest_from_entries(election: str, number: int, created_at: str, entries: 
         **({"ledgerHead": dict(ledger_head)} if ledger_head is not None else {}),
         "files": "\x00files\x00",
     })
-    listed = b"[\n" + b",\n".join(entries[path] for path in sorted(entries)) + b"\n ]" if entries else b"[]"
+    listed = b"[\n" + b",\n".join([entry for _, entry in sorted(entries.items())]) + b"\n ]" if entries else b"[]"
     return text.replace(b'"\\u0000files\\u0000"', listed, 1)
 
 
@@ -211,7 +211,7 @@ class SnapshotStore:
         into = f"{staging}/"
 
         def place(path: str) -> str:  # plain strings: tens of thousands of files per release
-            parent = os.path.dirname(path)
+            parent = path.rpartition("/")[0]
             if parent not in made:
                 os.makedirs(into + parent, exist_ok=True)
                 made.add(parent)

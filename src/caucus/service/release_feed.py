@@ -142,9 +142,11 @@ class FeedCache:
                 photos[code] = paths
             else:
                 photos.pop(code, None)
-        referenced = {path for paths in photos.values() for path in paths}
-        entries = {path: entry for path, entry in self.entries.items()
-                   if not path.startswith("photos/") or path in referenced}
+        entries = dict(self.entries)
+        if photos != self.photos:  # a photo no precinct publishes any more leaves the release
+            referenced = {path for paths in photos.values() for path in paths}
+            for path in {path for paths in self.photos.values() for path in paths} - referenced:
+                entries.pop(path, None)
         for path, data in files.items():
             entries[path] = manifest_entry(path, data)
         carried = frozenset(entries) - frozenset(files)
