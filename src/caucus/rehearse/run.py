@@ -30,6 +30,7 @@ from caucus.rehearse.behaviours import (
     ties_phoned_in,
     went_live,
 )
+from caucus.rehearse.cpu import process_cpu
 from caucus.rehearse.early import early_csv
 from caucus.rehearse.faults import SlowProxy
 from caucus.rehearse.golive import GoLive, recanvass, rehearse_then_go_live
@@ -89,6 +90,11 @@ class Progress:
     staff_after_flood: dict[str, int] = field(default_factory=dict)
     go_live: GoLive | None = None
     recanvass: dict[str, Any] | None = None
+    #: CPU seconds (from /proc) at the start and the end of the night: client (this process), server (every
+    #: instance and worker), releaser; and the night's wall time
+    cpu_start: tuple[float, float, float] | None = None
+    cpu_end: tuple[float, float, float] | None = None
+    night_seconds: float | None = None
 
 
 @dataclass
@@ -109,6 +115,8 @@ class Outcome:
     behaviours: list[Verdict] = field(default_factory=list)
     #: the hotline code on each precinct's card (what a chair reads to the hotline)
     hotline_codes: dict[str, str] = field(default_factory=dict)
+    #: what the night cost, from /proc (see :func:`cost`)
+    cost: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -226,7 +234,7 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
             tally = Tally()
             progress = Progress(tally, expected=len(truth.published))
             front = proxy.base_url if proxy is not None else server.base_url
-            outcome_wait = asyncio.run(_night(config, server, cluster, credentials=credentials,
+            outcome_wait = asyncio.run(_night(config, server, releaser, cluster, credentials=credentials,
                                               hotline_codes=hotline_codes, progress=progress,
                                               on_progress=on_progress, staff=staff, front=front, url=url))
         finally:
@@ -258,10 +266,34 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
     ]
     return Outcome(config, tally, ledger, progress.published, totals, len(truth.published), outcome_wait,
                    time.monotonic() - wall, log[-5000:], server=server, staff=staff, credentials=credentials,
-                   hotline_codes=hotline_codes, releaser=releaser, behaviours=behaviours)
+                   hotline_codes=hotline_codes, releaser=releaser, behaviours=behaviours,
+                   cost=cost(progress, ledger.acknowledged))
 
 
-async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None, *,
+def _cpu_now(server: ServerProcess, releaser: ReleaserProcess) -> tuple[float, float, float]:
+    return process_cpu(), server.cpu.seconds(), releaser.cpu.seconds()
+
+
+def cost(progress: Progress, acknowledged: int) -> dict[str, Any]:
+    """CPU per acknowledged report over the night (from the first chair's start to the last chair done), of
+    the load generator (this process: chairs, hotline desk, attacker, sampler, live view) and of the server
+    (every instance and worker, plus the snapshot releaser), from /proc."""
+    if progress.cpu_start is None or progress.cpu_end is None:
+        return {}
+    client, server, releaser = (end - start for start, end in zip(progress.cpu_start, progress.cpu_end, strict=True))
+
+    def per_report(seconds: float) -> float | None:
+        return round(seconds * 1000 / acknowledged, 3) if acknowledged else None
+
+    return {"window": "the night: first chair starts to last chair done", "night_wall_seconds": progress.night_seconds,
+            "acknowledged_reports": acknowledged,
+            "client_cpu_seconds": round(client, 2), "server_cpu_seconds": round(server + releaser, 2),
+            "app_cpu_seconds": round(server, 2), "releaser_cpu_seconds": round(releaser, 2),
+            "client_cpu_ms_per_report": per_report(client), "server_cpu_ms_per_report": per_report(server + releaser)}
+
+
+async def _night(config: Rehearsal, server: ServerProcess, releaser: ReleaserProcess, cluster: LocalCluster | None,
+                 *,
                  credentials: dict[str, str], hotline_codes: dict[str, str], progress: Progress,
                  on_progress: Callable[[Progress], None] | None,
                  staff: list[StaffAccount], front: str, url: str) -> float | None:
@@ -320,11 +352,15 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
                         progress.staff_after_flood[account.username] = await StaffClient(
                             base_url, account, progress.tally).try_sign_in()
             attack = flood_then_staff
+        progress.cpu_start = _cpu_now(server, releaser)
+        night_started = time.monotonic()
         await play(base_url, config.truth, credentials, hotline_codes=hotline_codes, behaviour=config.behaviour,
                    timeline=config.timeline,
                    tally=progress.tally, faults=faults, seed=config.seed, connections=config.connections,
                    hotline=desk, in_app=config.in_app, screenshots=config.directory / "screenshots",
                    attack=attack)
+        progress.night_seconds = round(time.monotonic() - night_started, 1)
+        progress.cpu_end = _cpu_now(server, releaser)
         progress.tally.event("every chair is done")
         progress.phase = "review"
         for unit in config.truth.precincts:
