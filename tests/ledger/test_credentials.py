@@ -9,13 +9,17 @@ from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from caucus.ledger import (
+    PrecinctSpec,
     UnknownElection,
     UnknownPrecinct,
     audit_events,
+    create_election,
+    issue_cards,
     issue_credential,
     issue_credentials,
     revoke_credential,
     verify_credential,
+    verify_hotline_code,
 )
 from caucus.ledger.credentials import ALPHABET, DEFAULT_COST, ENTROPY_BITS, generate_secret, normalize_secret
 from caucus.ledger.db import utcnow
@@ -106,3 +110,29 @@ def test_the_database_allows_one_active_credential_per_precinct(engine: Engine, 
                 created_at=utcnow(),
             )
         )
+
+
+def test_cards_for_thousands_of_precincts_are_issued_set_by_set_and_rotate(engine: Engine) -> None:
+    """More precincts than one statement's set (2,000) and enough hashes to hash on every core: each gets
+    its own working pair, one audit event each; issuing again rotates exactly the precincts named."""
+    specs = [PrecinctSpec(f"Big/{i:05d}", "Big", f"Big {i}", 3) for i in range(4500)]
+    create_election(engine, "big", "iowa-2020", "test", specs)
+    issued = issue_cards(engine, "big", [s.code for s in specs], cost=FAST_COST)
+    assert len(issued) == 4500 and len({c.credential for c in issued.values()}) == 4500
+    for code in ("Big/00000", "Big/02000", "Big/04499"):
+        assert verify_credential(engine, "big", code, issued[code].credential)
+        assert verify_hotline_code(engine, "big", code, issued[code].hotline_code)
+        assert not verify_credential(engine, "big", code, issued["Big/00001"].credential)
+    again = issue_cards(engine, "big", ["Big/02000", "Big/04499"], cost=FAST_COST, actor="admin:kim")
+    assert not verify_credential(engine, "big", "Big/02000", issued["Big/02000"].credential)
+    assert verify_credential(engine, "big", "Big/02000", again["Big/02000"].credential)
+    assert verify_credential(engine, "big", "Big/00000", issued["Big/00000"].credential)
+    with engine.connect() as conn:
+        statuses = conn.execute(select(credentials.c.status)).scalars().all()
+    assert (statuses.count("active"), statuses.count("revoked")) == (4500, 2)
+    events = [e for e in audit_events(engine, "big") if e.action == "credential.issue"]
+    assert len(events) == 4502
+    assert [(e.actor, e.detail) for e in events[-2:]] == [("admin:kim", {"precinct": "Big/02000", "rotated": True}),
+                                                          ("admin:kim", {"precinct": "Big/04499", "rotated": True})]
+    with pytest.raises(UnknownPrecinct):
+        issue_cards(engine, "big", ["Big/00000", "Nowhere/1"], cost=FAST_COST)

@@ -66,3 +66,9 @@ def test_a_night_of_100_precincts_with_a_server_kill_loses_nothing_and_publishes
     assert behaviours["recanvass-moves-delegates"]["detail"]["published_difference"]
     assert outcome.ok
     assert "PASS" in to_html(report, outcome.tally.latencies())
+    # what the night cost, from /proc: the load generator and the server (every instance across the kill,
+    # and the releaser), per acknowledged report; and the receipt latency a chair saw
+    cost = report["cost"]
+    assert cost["acknowledged_reports"] == r["acknowledged"]
+    assert cost["app_cpu_seconds"] > 0 and cost["releaser_cpu_seconds"] > 0 and cost["client_cpu_seconds"] > 0
+    assert report["receipt_latency_ms"]["p50"] <= report["receipt_latency_ms"]["p99"]

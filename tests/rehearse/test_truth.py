@@ -112,3 +112,15 @@ def test_a_synthetic_state_is_reproducible_from_its_seed_and_every_unit_passes_t
     assert any(u.chance for u in one.precincts)  # games of chance happen, and are recorded
     assert any(len(u.delegates) == 1 and sum(u.delegates.values()) == 1 for u in one.precincts)
     assert sum(t["sde"] for t in one.totals().values()) > Decimal(0)
+
+
+def test_a_synthetic_state_can_be_played_in_part_the_rest_unreported(tmp_path: Path) -> None:
+    whole = synthetic_truth(tmp_path / "whole", 900, seed=5)
+    part = synthetic_truth(tmp_path / "part", 900, seed=5, play=40)
+    assert len(load_plan(part.plan).precincts) == 900  # the election is the whole state
+    assert [u.code for u in part.precincts] == [u.code for u in whole.precincts[:40]]
+    assert part.left_out == {"not played (--limit): unreported": 860}
+    assert len({load_plan(part.plan).precinct_by_code(u.code).county for u in part.precincts}) > 1
+    # the published totals expected are those of the played units only
+    first = {name: sum(u.first.get(name, 0) for u in part.published) for name in part.totals()}
+    assert {name: t["first"] for name, t in part.totals().items()} == first

@@ -14,6 +14,7 @@ from caucus.cli.common import fail
 from caucus.rehearse.night import Behaviour, Timeline
 from caucus.rehearse.report import print_summary, summary, to_html, to_json
 from caucus.rehearse.run import Outcome, Progress, Rehearsal, rehearse
+from caucus.rehearse.server import REHEARSAL_COST, SYNTHETIC_COST
 from caucus.rehearse.synthetic import synthetic_truth
 from caucus.rehearse.truth import CERTIFIED, GroundTruth, truth_from_results
 from caucus.rehearse.view import render
@@ -52,7 +53,7 @@ def build_truth(synthetic: int | None, results: Path | None, limit: int | None, 
     if synthetic is not None:
         if plan != "iowa-2020":
             fail("--synthetic plays a generated Iowa-rules state; it cannot be combined with --plan")
-        return synthetic_truth(directory / "plan", synthetic, seed)
+        return synthetic_truth(directory / "plan", synthetic, seed, play=limit)
     if results is None:
         if plan not in DEFAULT_RESULTS:
             fail(f"no certified results known for plan {plan!r}: give --results (known: {', '.join(DEFAULT_RESULTS)})")
@@ -74,7 +75,9 @@ def rehearse_command(
     plan: Annotated[str, typer.Option(help="The bundled plan to replay: iowa-2020 or nevada-2020 (Nevada: early "
                                            "ballots are imported before the night, docs/early-ballots.md).")]
     = "iowa-2020",
-    limit: Annotated[int | None, typer.Option(help="Play only the first N units of the results.", min=1)] = None,
+    limit: Annotated[int | None, typer.Option(help="Play only the first N units of the results (with --synthetic: "
+                                                   "N units of the state, spread over its counties; the rest "
+                                                   "stay unreported).", min=1)] = None,
     engine: Annotated[str, typer.Option(help="sqlite or postgres (a throwaway local cluster, or --pg-url).")]
     = "sqlite",
     pg_url: Annotated[str | None, typer.Option(help="An existing PostgreSQL server to use.")] = None,
@@ -127,6 +130,8 @@ def rehearse_command(
                                            phone_ties=phone_ties), attack=attack, go_live=go_live,
                        kills=_shares(kill_at), pg_restarts=_shares(pg_restart_at), slow=_slow(slow), seed=seed,
                        connections=connections, pg_url=pg_url,
+                       # a synthetic state issues every unit's card, with the cheaper synthetic hash cost
+                       all_cards=synthetic is not None, card_cost=SYNTHETIC_COST if synthetic else REHEARSAL_COST,
                        publish_timeout=publish_timeout, nginx=nginx)
     console = Console(stderr=True)
     console.print(f"rehearsal in {directory}: {len(truth.precincts):,} units from {truth.source}")

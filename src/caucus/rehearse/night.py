@@ -29,10 +29,10 @@ from PIL import Image, ImageDraw
 
 from caucus.rehearse.attack import chair_address
 from caucus.rehearse.browser import report_in_app, usable_in_app
+from caucus.rehearse.client import JSON, Answer, Client, encode
 from caucus.rehearse.moves import Miscount, miscount
 from caucus.rehearse.truth import GroundTruth, PrecinctTruth
 
-RETRYABLE = {429, 500, 502, 503, 504}
 STAGES = ("attendance", "first", "final", "delegates")
 
 
@@ -99,6 +99,8 @@ class Tally:
     both_channels: set[str] = field(default_factory=set)
     #: units whose chair sign-in or hotline verification with the right credential was refused or throttled
     refused_right_credential: set[str] = field(default_factory=set)
+    #: requests that got no answer within the client's timeout (a chair's deliberate signal drop not counted)
+    timeouts: int = 0
 
     def ack(self, sent: Sent, latency: float, seq: int | None = None) -> None:
         """Record that ``sent`` was acknowledged after ``latency`` seconds (receipt ``seq``)."""
@@ -159,58 +161,6 @@ def worksheet_photo(precinct: str, seed: int) -> bytes:
     return out.getvalue()
 
 
-class Client:
-    """Sends with retries: the same key until a 2xx or a refusal (4xx other than 401/409/423/429)."""
-
-    def __init__(self, http: httpx.AsyncClient, tally: Tally, *, give_up_after: float = 1800.0,
-                 connections: int = 64) -> None:
-        self.http, self.tally, self.give_up_after = http, tally, give_up_after
-        # requests wait here, not in httpx's pool, whose bookkeeping grows with its queue (quadratic work)
-        self.slots = asyncio.Semaphore(connections)
-
-    async def request(self, method: str, path: str, *, sent: Sent | None, flaky: bool = False,
-                      reauth: Callable[[], Awaitable[dict[str, str]]] | None = None,
-                      headers: dict[str, str] | None = None, on_answer: Callable[[int], None] | None = None,
-                      **kwargs: Any) -> httpx.Response | None:
-        deadline = time.monotonic() + self.give_up_after
-        headers = dict(headers or {})
-        delay = 0.05
-        while True:
-            started = time.perf_counter()
-            # the signal drops before the answer arrives
-            timeout: float | httpx.Timeout = 0.002 if flaky else self.http.timeout
-            flaky = False
-            if sent is not None:
-                sent.attempts += 1
-            try:
-                async with self.slots:
-                    response = await self.http.request(method, path, headers=headers, timeout=timeout, **kwargs)
-            except httpx.TransportError as exc:
-                self.tally.error(f"network: {type(exc).__name__}")
-                response = None
-            if response is not None and on_answer is not None:
-                on_answer(response.status_code)
-            if response is not None and response.status_code == 401 and reauth is not None:
-                headers.update(await reauth())
-                continue
-            if response is not None and response.status_code not in RETRYABLE:
-                if sent is not None:
-                    sent.status = response.status_code
-                    if response.is_success:
-                        self.tally.ack(sent, time.perf_counter() - started)
-                    else:
-                        sent.refused = f"{response.status_code} {response.text[:200]}"
-                return response
-            if response is not None:
-                self.tally.error(f"HTTP {response.status_code}")
-            if time.monotonic() > deadline:
-                if sent is not None:
-                    sent.refused = "gave up: no acknowledgment"
-                return None
-            await asyncio.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 2, 2.0)
-
-
 class Chair:
     """One precinct chair with a phone."""
 
@@ -228,8 +178,9 @@ class Chair:
         self.recanvassed = False
 
     async def sign_in(self) -> dict[str, str]:
-        body = {"precinct": self.truth.code, "credential": self.credential}
-        response = await self.client.request("POST", "/api/v1/session", sent=None, json=body, headers=self.address,
+        body = encode({"precinct": self.truth.code, "credential": self.credential})
+        response = await self.client.request("POST", "/api/v1/session", sent=None, data=body,
+                                             headers={**self.address, **JSON},
                                              on_answer=lambda status: self.tally.signed_in(self.truth.code, status))
         if response is None or response.status_code != 201:
             self.tally.error("sign-in refused")
@@ -241,11 +192,11 @@ class Chair:
         return self.rng.random() < share
 
     async def send(self, body: dict[str, Any], *, kind: str = "report", key: str | None = None,
-                   flaky: bool = False) -> tuple[Sent, httpx.Response | None]:
+                   flaky: bool = False) -> tuple[Sent, Answer | None]:
         sent = Sent(key or str(uuid.uuid4()), self.truth.code, str(body["stage"]), kind, time.monotonic())
         self.tally.sent.append(sent)
-        response = await self.client.request("POST", "/api/v1/reports", sent=sent, json=body, flaky=flaky,
-                                             headers={**self.auth, "Idempotency-Key": sent.key},
+        response = await self.client.request("POST", "/api/v1/reports", sent=sent, data=encode(body), flaky=flaky,
+                                             headers={**self.auth, **JSON, "Idempotency-Key": sent.key},
                                              reauth=self.sign_in)
         if response is not None and response.is_success:
             sent.seq = int(response.json()["receipt"]["seq"])
@@ -258,8 +209,9 @@ class Chair:
                     time.monotonic())
         self.tally.sent.append(sent)
         response = await self.client.request("POST", "/api/v1/corrections", sent=sent,
-                                             json={"reason": reason, "stages": stages},
-                                             headers={**self.auth, "Idempotency-Key": sent.key}, reauth=self.sign_in)
+                                             data=encode({"reason": reason, "stages": stages}),
+                                             headers={**self.auth, **JSON, "Idempotency-Key": sent.key},
+                                             reauth=self.sign_in)
         if response is not None and response.is_success:
             sent.seqs = tuple(int(r["seq"]) for r in response.json()["receipts"])
         self.tally.moved[self.truth.code] = response.status_code if response is not None else 0
@@ -304,15 +256,15 @@ class Chair:
             return
         sent, _ = await self.send(body, flaky=self._chance(b.flaky))
         if sent.acked_at is not None and self._chance(b.resend):
-            again = await self.client.request("POST", "/api/v1/reports", sent=None, json=body,
-                                              headers={**self.auth, "Idempotency-Key": sent.key})
+            again = await self.client.request("POST", "/api/v1/reports", sent=None, data=encode(body),
+                                              headers={**self.auth, **JSON, "Idempotency-Key": sent.key})
             if again is not None and again.status_code == 200:
                 sent.replays += 1
 
     async def photo(self) -> None:
         sent = Sent(str(uuid.uuid4()), self.truth.code, "photo", "photo", time.monotonic())
         self.tally.sent.append(sent)
-        await self.client.request("POST", "/api/v1/chair/photos", sent=sent, content=worksheet_photo(
+        await self.client.request("POST", "/api/v1/chair/photos", sent=sent, data=worksheet_photo(
             self.truth.code, self.rng.randint(0, 10**6)), headers={
                 **self.auth, "Idempotency-Key": sent.key, "Content-Type": "image/jpeg"}, reauth=self.sign_in)
 
@@ -365,9 +317,7 @@ async def play(base_url: str, truth: GroundTruth, credentials: dict[str, str], *
     the app and by phone. ``attack`` runs beside the chairs (see :mod:`caucus.rehearse.attack`)."""
     rng = random.Random(seed)
     tally.chairs_total = len(truth.precincts)
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
-        client = Client(http, tally, connections=connections)
+    async with Client(base_url, tally, connections=connections) as client:
         start = time.monotonic()
         chairs = [Chair(client, p, credentials[p.code], rng=random.Random(rng.random()), behaviour=behaviour,
                         timeline=timeline, tally=tally, address=chair_address(i))

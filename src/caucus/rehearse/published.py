@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import httpx
 
 STATEWIDE = "/feed/v1/statewide.json"
@@ -38,8 +39,34 @@ async def published_codes(http: httpx.AsyncClient) -> set[str]:
     return {p["code"] for p in response.json()["precincts"] if p.get("reported")}
 
 
-async def read_published(http: httpx.AsyncClient) -> Published:
-    """The latest release's statewide totals; raises httpx.HTTPStatusError before the first release."""
-    response = await http.get(STATEWIDE)
-    response.raise_for_status()
-    return parse_statewide(response.json())
+class Feed:
+    """The statewide document, polled through the rehearsal (the live view, the wait for publication): one
+    kept-alive connection, conditional requests on the feed's ETag, parsed only when a release changed it."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session: aiohttp.ClientSession | None = None
+        self.etag: str | None = None
+        self.last: Published | None = None
+
+    async def statewide(self) -> Published | None:
+        """The latest release's totals; None before the first release or while the server does not answer."""
+        if self.session is None:
+            self.session = aiohttp.ClientSession(self.base_url, timeout=aiohttp.ClientTimeout(total=5))
+        headers = {"If-None-Match": self.etag} if self.etag and self.last is not None else {}
+        try:
+            async with self.session.get(STATEWIDE, headers=headers) as response:
+                if response.status == 304:
+                    return self.last
+                if response.status != 200:
+                    return None
+                self.last = parse_statewide(await response.json(content_type=None))
+                self.etag = response.headers.get("ETag")
+        except (aiohttp.ClientError, TimeoutError, ValueError, KeyError):
+            return None
+        return self.last
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None

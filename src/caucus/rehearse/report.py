@@ -21,6 +21,10 @@ def _quantile(values: Sequence[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
 def summary(outcome: Outcome) -> dict[str, Any]:
     config, tally, ledger = outcome.config, outcome.tally, outcome.ledger
     latencies = tally.latencies()
@@ -50,6 +54,11 @@ def summary(outcome: Outcome) -> dict[str, Any]:
         },
         "latency_seconds": {"p50": _quantile(latencies, 0.50), "p95": _quantile(latencies, 0.95),
                             "p99": _quantile(latencies, 0.99), "max": latencies[-1] if latencies else None},
+        # the figures of issue 15: what a chair waits for a receipt, requests never answered in time, and
+        # what each acknowledged report cost the load generator and the server (CPU from /proc)
+        "receipt_latency_ms": {"p50": _ms(_quantile(latencies, 0.50)), "p99": _ms(_quantile(latencies, 0.99))},
+        "timeouts": tally.timeouts,
+        "cost": outcome.cost,
         "errors_seen_by_clients": dict(sorted(tally.errors.items())),
         "published": None if outcome.published is None else {
             "release": outcome.published.release, "reporting": outcome.published.reporting,
@@ -65,6 +74,18 @@ def summary(outcome: Outcome) -> dict[str, Any]:
 
 def to_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2, default=str)
+
+
+def _cost_rows(cost: dict[str, Any]) -> list[tuple[str, str]]:
+    if not cost:
+        return []
+
+    def per(key: str) -> str:
+        return "-" if cost.get(key) is None else f"{cost[key]:.2f} ms"
+
+    return [("night (first chair to last done)", f"{cost['night_wall_seconds']} s"),
+            ("server CPU per acknowledged report", per("server_cpu_ms_per_report")),
+            ("client CPU per acknowledged report", per("client_cpu_ms_per_report"))]
 
 
 def print_summary(report: dict[str, Any], console: Console) -> None:
@@ -87,6 +108,8 @@ def print_summary(report: dict[str, Any], console: Console) -> None:
         ("hash chain", "verified" if r["chain_verified"] else "BROKEN"),
         ("photos acknowledged / lost", f"{r['photos']['acknowledged']} / {r['photos']['lost']}"),
         ("latency p50 / p95 / p99", f"{ms(lat['p50'])} / {ms(lat['p95'])} / {ms(lat['p99'])}"),
+        ("client timeouts", str(report.get("timeouts", 0))),
+        *_cost_rows(report.get("cost") or {}),
         ("last report to fully published", "-" if report["last_report_to_fully_published_seconds"] is None
          else f"{report['last_report_to_fully_published_seconds']:.1f} s"),
         ("published totals = ground truth", "identical" if report["totals"]["identical"] else "DIFFERENT"),
@@ -168,6 +191,8 @@ def to_html(report: dict[str, Any], latencies: Sequence[float]) -> str:
         ("reports sent / acknowledged", f"{r['sent']} / {r['acknowledged']}"),
         ("lost", r["lost"]), ("duplicates", r["duplicates"]), ("hash chain verified", r["chain_verified"]),
         ("latency p50 / p95 / p99 (s)", " / ".join(str(report["latency_seconds"][k]) for k in ("p50", "p95", "p99"))),
+        ("client timeouts", report.get("timeouts", 0)),
+        *_cost_rows(report.get("cost") or {}),
         ("last report to fully published (s)", report["last_report_to_fully_published_seconds"]),
         ("published totals equal the ground truth", report["totals"]["identical"]),
     ])

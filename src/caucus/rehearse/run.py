@@ -18,7 +18,7 @@ from typing import Any, Literal
 import httpx
 from sqlalchemy.engine import make_url
 
-from caucus.ledger import make_engine, sqlite_url_for_dir, verify_chain
+from caucus.ledger import HashCost, make_engine, sqlite_url_for_dir, verify_chain
 from caucus.ledger.pgcluster import LocalCluster, PostgresServer, managed_cluster
 from caucus.rehearse.attack import Attack, AttackTally, flood
 from caucus.rehearse.behaviours import (
@@ -30,14 +30,15 @@ from caucus.rehearse.behaviours import (
     ties_phoned_in,
     went_live,
 )
+from caucus.rehearse.cpu import process_cpu
 from caucus.rehearse.early import early_csv
 from caucus.rehearse.faults import SlowProxy
 from caucus.rehearse.golive import GoLive, recanvass, rehearse_then_go_live
 from caucus.rehearse.hq import Desk, StaffAccount, StaffClient, staff_accounts
 from caucus.rehearse.nginx import NginxProcess
 from caucus.rehearse.night import Behaviour, Fault, Tally, Timeline, play
-from caucus.rehearse.published import Published, published_codes, read_published
-from caucus.rehearse.server import ReleaserProcess, ServerProcess, prepare_cards
+from caucus.rehearse.published import Feed, Published, published_codes
+from caucus.rehearse.server import REHEARSAL_COST, ReleaserProcess, ServerProcess, prepare_cards
 from caucus.rehearse.truth import GroundTruth
 from caucus.rehearse.verify import LedgerCheck, check_ledger, compare_totals, unpublished
 from caucus.service import load_context
@@ -72,6 +73,8 @@ class Rehearsal:
     attack: int = 0  # wrong sign-ins an attacker floods during the night (0: no attacker)
     attack_addresses: int = 200  # ... from this many addresses
     go_live: int = 0  # chairs who practise before the night (a test release), then the election goes live
+    all_cards: bool = False  # cards for every unit of the plan, as a real election issues them (not only the played)
+    card_cost: HashCost = REHEARSAL_COST  # argon2 cost of the cards' hashes (rehearse/server.py)
 
 
 @dataclass
@@ -89,6 +92,11 @@ class Progress:
     staff_after_flood: dict[str, int] = field(default_factory=dict)
     go_live: GoLive | None = None
     recanvass: dict[str, Any] | None = None
+    #: CPU seconds (from /proc) at the start and the end of the night: client (this process), server (every
+    #: instance and worker), releaser; and the night's wall time
+    cpu_start: tuple[float, float, float] | None = None
+    cpu_end: tuple[float, float, float] | None = None
+    night_seconds: float | None = None
 
 
 @dataclass
@@ -109,6 +117,8 @@ class Outcome:
     behaviours: list[Verdict] = field(default_factory=list)
     #: the hotline code on each precinct's card (what a chair reads to the hotline)
     hotline_codes: dict[str, str] = field(default_factory=dict)
+    #: what the night cost, from /proc (see :func:`cost`)
+    cost: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -136,34 +146,31 @@ def _database(config: Rehearsal) -> Iterator[tuple[str, LocalCluster | None]]:
         yield PostgresServer(cluster.url).create_database(), cluster
 
 
-async def _sample(base_url: str, progress: Progress, stop: asyncio.Event, every: float = 0.25) -> None:
-    async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
-        while not stop.is_set():
-            with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
-                progress.published = await read_published(http)
-                if progress.published.reporting >= progress.expected and progress.published_at is None:
-                    progress.published_at = time.monotonic()
-            tally = progress.tally
-            tally.samples.append({
-                "t": time.monotonic() - tally.started, "acknowledged": tally.acked_count,
-                "precincts_acknowledged": tally.precincts_fully_acknowledged(),
-                "published": progress.published.reporting if progress.published else 0,
-                "errors": sum(tally.errors.values())})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every)
+async def _sample(feed: Feed, progress: Progress, stop: asyncio.Event, every: float = 0.25) -> None:
+    while not stop.is_set():
+        progress.published = await feed.statewide() or progress.published
+        if progress.published is not None and progress.published.reporting >= progress.expected \
+                and progress.published_at is None:
+            progress.published_at = time.monotonic()
+        tally = progress.tally
+        tally.samples.append({
+            "t": time.monotonic() - tally.started, "acknowledged": tally.acked_count,
+            "precincts_acknowledged": tally.precincts_fully_acknowledged(),
+            "published": progress.published.reporting if progress.published else 0,
+            "errors": sum(tally.errors.values())})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
 
 
-async def _wait_published(base_url: str, progress: Progress, timeout: float) -> float | None:
+async def _wait_published(feed: Feed, progress: Progress, timeout: float) -> float | None:
     """Seconds until the feed shows every expected unit (None if it never does within ``timeout``)."""
     started = time.monotonic()
-    async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
-        while time.monotonic() - started < timeout:
-            with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
-                progress.published = await read_published(http)
-                if progress.published.reporting >= progress.expected:
-                    progress.published_at = progress.published_at or time.monotonic()
-                    return time.monotonic() - started
-            await asyncio.sleep(0.2)
+    while time.monotonic() - started < timeout:
+        progress.published = await feed.statewide() or progress.published
+        if progress.published is not None and progress.published.reporting >= progress.expected:
+            progress.published_at = progress.published_at or time.monotonic()
+            return time.monotonic() - started
+        await asyncio.sleep(0.2)
     return None
 
 
@@ -199,8 +206,8 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
     config.directory.mkdir(parents=True, exist_ok=True)
     truth = config.truth
     with _database(config) as (url, cluster):
-        codes = [p.code for p in truth.precincts]
-        cards = prepare_cards(url, SLUG, codes, plan=truth.plan)
+        codes = [p.code for p in truth.load_plan().precincts] if config.all_cards else [p.code for p in truth.precincts]
+        cards = prepare_cards(url, SLUG, codes, plan=truth.plan, cost=config.card_cost)
         if any(p.early for p in truth.precincts):
             import_early_ballots(url, SLUG, truth, config.directory)
         credentials = {code: card.credential for code, card in cards.items()}
@@ -226,7 +233,7 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
             tally = Tally()
             progress = Progress(tally, expected=len(truth.published))
             front = proxy.base_url if proxy is not None else server.base_url
-            outcome_wait = asyncio.run(_night(config, server, cluster, credentials=credentials,
+            outcome_wait = asyncio.run(_night(config, server, releaser, cluster, credentials=credentials,
                                               hotline_codes=hotline_codes, progress=progress,
                                               on_progress=on_progress, staff=staff, front=front, url=url))
         finally:
@@ -258,10 +265,34 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
     ]
     return Outcome(config, tally, ledger, progress.published, totals, len(truth.published), outcome_wait,
                    time.monotonic() - wall, log[-5000:], server=server, staff=staff, credentials=credentials,
-                   hotline_codes=hotline_codes, releaser=releaser, behaviours=behaviours)
+                   hotline_codes=hotline_codes, releaser=releaser, behaviours=behaviours,
+                   cost=cost(progress, ledger.acknowledged))
 
 
-async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster | None, *,
+def _cpu_now(server: ServerProcess, releaser: ReleaserProcess) -> tuple[float, float, float]:
+    return process_cpu(), server.cpu.seconds(), releaser.cpu.seconds()
+
+
+def cost(progress: Progress, acknowledged: int) -> dict[str, Any]:
+    """CPU per acknowledged report over the night (from the first chair's start to the last chair done), of
+    the load generator (this process: chairs, hotline desk, attacker, sampler, live view) and of the server
+    (every instance and worker, plus the snapshot releaser), from /proc."""
+    if progress.cpu_start is None or progress.cpu_end is None:
+        return {}
+    client, server, releaser = (end - start for start, end in zip(progress.cpu_start, progress.cpu_end, strict=True))
+
+    def per_report(seconds: float) -> float | None:
+        return round(seconds * 1000 / acknowledged, 3) if acknowledged else None
+
+    return {"window": "the night: first chair starts to last chair done", "night_wall_seconds": progress.night_seconds,
+            "acknowledged_reports": acknowledged,
+            "client_cpu_seconds": round(client, 2), "server_cpu_seconds": round(server + releaser, 2),
+            "app_cpu_seconds": round(server, 2), "releaser_cpu_seconds": round(releaser, 2),
+            "client_cpu_ms_per_report": per_report(client), "server_cpu_ms_per_report": per_report(server + releaser)}
+
+
+async def _night(config: Rehearsal, server: ServerProcess, releaser: ReleaserProcess, cluster: LocalCluster | None,
+                 *,
                  credentials: dict[str, str], hotline_codes: dict[str, str], progress: Progress,
                  on_progress: Callable[[Progress], None] | None,
                  staff: list[StaffAccount], front: str, url: str) -> float | None:
@@ -281,7 +312,8 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
 
-    sampler = asyncio.create_task(_sample(front, progress, stop))
+    feed = Feed(front)
+    sampler = asyncio.create_task(_sample(feed, progress, stop))
     viewer = asyncio.create_task(show())
     clients = {a.username: StaffClient(base_url, a, progress.tally) for a in staff}
     try:
@@ -320,11 +352,15 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
                         progress.staff_after_flood[account.username] = await StaffClient(
                             base_url, account, progress.tally).try_sign_in()
             attack = flood_then_staff
+        progress.cpu_start = _cpu_now(server, releaser)
+        night_started = time.monotonic()
         await play(base_url, config.truth, credentials, hotline_codes=hotline_codes, behaviour=config.behaviour,
                    timeline=config.timeline,
                    tally=progress.tally, faults=faults, seed=config.seed, connections=config.connections,
                    hotline=desk, in_app=config.in_app, screenshots=config.directory / "screenshots",
                    attack=attack)
+        progress.night_seconds = round(time.monotonic() - night_started, 1)
+        progress.cpu_end = _cpu_now(server, releaser)
         progress.tally.event("every chair is done")
         progress.phase = "review"
         for unit in config.truth.precincts:
@@ -334,14 +370,14 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
                                "worksheet and the preference cards so we can check them.")
                 progress.tally.event(f"reviewer messaged {unit.code}" + ("" if sent else ": FAILED"))
         progress.phase = "publishing"
-        if await _wait_published(front, progress, config.publish_timeout) is None:
+        if await _wait_published(feed, progress, config.publish_timeout) is None:
             progress.published_at = None
         if progress.tally.recanvass_units:
             progress.phase = "recanvass"
             progress.recanvass = await recanvass(
                 front, clients["reviewer"], progress.tally.recanvass_units,
                 since_release=progress.published.release if progress.published else None,
-                totals_match=lambda: _totals_match(front, progress, config.truth), timeout=config.publish_timeout,
+                totals_match=lambda: _totals_match(feed, progress, config.truth), timeout=config.publish_timeout,
                 database_url=url)
             progress.tally.event(f"recanvass {progress.recanvass.get('request')} of "
                                  f"{len(progress.tally.recanvass_units)} precincts corrected at HQ")
@@ -355,16 +391,15 @@ async def _night(config: Rehearsal, server: ServerProcess, cluster: LocalCluster
         progress.phase = "done"
         stop.set()
         await asyncio.gather(sampler, viewer)
+        await feed.close()
         if on_progress is not None:
             on_progress(progress)
         if proxy is not None:
             await proxy.stop()
 
 
-async def _totals_match(front: str, progress: Progress, truth: GroundTruth) -> bool:
-    async with httpx.AsyncClient(base_url=front, timeout=10) as http:
-        with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
-            progress.published = await read_published(http)
+async def _totals_match(feed: Feed, progress: Progress, truth: GroundTruth) -> bool:
+    progress.published = await feed.statewide() or progress.published
     return compare_totals(truth, progress.published).get("identical") is True
 
 

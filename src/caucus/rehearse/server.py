@@ -18,11 +18,16 @@ import httpx
 
 from caucus.ledger import HashCost, IssuedCredential, PrecinctSpec, create_election, issue_cards, make_engine, upgrade
 from caucus.plans import load_plan
+from caucus.rehearse.cpu import CpuAccount
 
-__all__ = ["ServerProcess", "free_port", "prepare_cards", "prepare_election"]
+__all__ = ["REHEARSAL_COST", "SYNTHETIC_COST", "ServerProcess", "free_port", "prepare_cards", "prepare_election"]
 
 #: argon2 parameters for rehearsals and benchmarks only (real elections use the production default)
 REHEARSAL_COST = HashCost(time_cost=1, memory_cost_kib=1024, parallelism=1)
+#: ... and for synthetic states, whose 175,000 cards (350,000 hashes) would otherwise take minutes of CPU
+#: to issue: argon2id with 64 KiB, 1 pass. The cost decides how long one hash takes, not what is checked;
+#: a sign-in is verified the same way (docs/rehearse.md)
+SYNTHETIC_COST = HashCost(time_cost=1, memory_cost_kib=64, parallelism=1)
 
 
 def free_port() -> int:
@@ -62,15 +67,19 @@ class ReleaserProcess:
                         "--interval", str(interval)]
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = Path(tempfile.mkstemp(prefix="caucus-releaser-", suffix=".log")[1])
+        #: CPU seconds of the releaser (from /proc)
+        self.cpu = CpuAccount()
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=log,
                                             start_new_session=True)
+        self.cpu.started(self.process.pid)
 
     def stop(self) -> None:
         if self.process is None:
             return
+        self.cpu.ending()
         self.process.terminate()
         try:
             self.process.wait(timeout=60)
@@ -98,6 +107,8 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
         #: the server's stderr (a file, so a chatty server can never block on a full pipe)
         self.log_path = Path(tempfile.mkstemp(prefix="caucus-server-", suffix=".log")[1])
+        #: CPU seconds of every instance of the server, workers included (from /proc)
+        self.cpu = CpuAccount()
 
     def start(self, timeout: float = 60.0) -> None:
         env = {**os.environ, "CAUCUS_DATABASE_URL": self.database_url, "CAUCUS_ELECTION": self.election,
@@ -108,6 +119,7 @@ class ServerProcess:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, env=env, cwd=self.cwd, stdout=subprocess.DEVNULL,
                                             stderr=log, start_new_session=True)
+        self.cpu.started(self.process.pid)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -124,6 +136,7 @@ class ServerProcess:
         """SIGKILL the server and every worker (its process group): no shutdown code runs."""
         if self.process is None:
             return
+        self.cpu.ending()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
@@ -133,6 +146,7 @@ class ServerProcess:
         """Graceful stop (SIGTERM): the writer commits what is queued and closes."""
         if self.process is None:
             return
+        self.cpu.ending()
         try:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=30)

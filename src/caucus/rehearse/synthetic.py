@@ -86,9 +86,10 @@ def _precinct(rng: random.Random, code: str, d: int | None, weights: Mapping[str
                                  {g: n for g, n in final.items() if n}, delegates, tuple(chance))
 
 
-def synthetic_truth(directory: Path, precincts: int, seed: int = 2020) -> GroundTruth:
+def synthetic_truth(directory: Path, precincts: int, seed: int = 2020, play: int | None = None) -> GroundTruth:
     """Write a plan of ``precincts`` units (including a few satellite sites) to ``directory`` and return the
-    ground truth of its night; the same seed gives the same files and numbers."""
+    ground truth of its night; the same seed gives the same files and numbers. With ``play``, only that many
+    units are played (the first ones, which the counties take in turn); the others stay unreported."""
     if precincts < SATELLITES + 1:
         raise ValueError(f"a synthetic state needs at least {SATELLITES + 1} precincts, got {precincts}")
     rng = random.Random(seed)
@@ -139,4 +140,7 @@ def synthetic_truth(directory: Path, precincts: int, seed: int = 2020) -> Ground
         '[caucus]\nparty = "Synthetic State Party"\ndate = 2028-02-07\ndoors_close = 19:00:00\n'
         'time_zone = "America/Chicago"\n\n[national]\nat_large = 6\npleo = 3\n'
         f'threshold_percent = 15\n\n[national.districts]\n{districts}\n')
-    return GroundTruth(str(directory.resolve()), f"synthetic:{precincts}:{seed}", truths)
+    if play is None or play >= len(truths):
+        return GroundTruth(str(directory.resolve()), f"synthetic:{precincts}:{seed}", truths)
+    return GroundTruth(str(directory.resolve()), f"synthetic:{precincts}:{seed}", truths[:play],
+                       left_out={"not played (--limit): unreported": len(truths) - play})

@@ -118,6 +118,7 @@ class GroundTruth:
     left_out: dict[str, int] = field(default_factory=dict)
     #: the synthetic early ballots given to the units (rule sets with early ballots), or None
     early: EarlyPlan | None = None
+    _totals: dict[str, dict[str, Any]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def load_plan(self) -> Plan:
         return load_plan(self.plan)
@@ -129,7 +130,13 @@ class GroundTruth:
 
     def totals(self) -> dict[str, dict[str, Any]]:
         """Per candidate: first, final, county delegates and SDEs (a Decimal at 4 places, summed from each
-        unit's rounded SDEs), over every unit that must be published."""
+        unit's rounded SDEs), over every unit that must be published (computed once: the rehearsal compares
+        them with the feed after every release)."""
+        if self._totals is None:
+            self._totals = self._compute_totals()
+        return self._totals
+
+    def _compute_totals(self) -> dict[str, dict[str, Any]]:
         plan = self.load_plan()
         ruleset = get_ruleset(plan.ruleset)
         pools: dict[str, int] = {}
