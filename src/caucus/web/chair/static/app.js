@@ -25,7 +25,8 @@ let saveFailed = false;
 const persist = () => { saveFailed = !save(state); };
 const outbox = new Outbox(state, persist, (item) => {
   render();
-  if (item && item.status === "sent") refreshFromHq();
+  if (item && (item.status === "sent" || (item.status === "refused" && item.error
+    && item.error.code === "stage-already-reported"))) refreshFromHq();
 });
 const built = { first: false, final: false };
 
@@ -49,6 +50,7 @@ async function refreshFromHq() {
     const precinct = await api("/api/v1/precinct");
     if (precinct.response.ok) {
       state.hq = { ...precinct.body, checkedAt: new Date().toISOString() };
+      adoptFromHq(precinct.body);
       if (precinct.body.recomputed && precinct.body.recomputed.delegates) state.recomputed = precinct.body.recomputed;
     }
     const messages = await api("/api/v1/chair/messages");
@@ -62,6 +64,60 @@ async function refreshFromHq() {
     // no signal: the cached status stays on screen with its time
   }
   render();
+}
+
+/** The numbers of a stage as HQ stores them: the report's body without what is not the numbers. */
+function numbersOfBody(body) {
+  const { stage: _stage, confirm: _confirm, supersedes_seq: _seq, reason: _reason, ...numbers } = body;
+  if (_stage === "final" && !numbers.chance) numbers.chance = [];
+  return numbers;
+}
+
+/** What this precinct's app channel already reported to HQ and this phone does not know (the chair's other
+ * phone, or this one before its storage was cleared) is taken as received here: the stage's receipt and its
+ * numbers, so the chair goes on from the next stage instead of typing it again. A report this phone queued
+ * for such a stage is the same report when its numbers are HQ's (marked sent, and the queue goes on); with
+ * other numbers it stays refused, and the chair is told how to correct HQ's if the worksheet says so. */
+function adoptFromHq(hq) {
+  const adopted = [];
+  let unblocked = false;
+  for (const stage of STAGES) {
+    const held = ((hq.stages && hq.stages[stage]) || []).find((e) => e.channel === "app");
+    if (!held || pendingItem(stage)) continue;
+    const receipt = { seq: held.seq, received_at: held.received_at, content_hash: held.content_hash, stage,
+      channel: "app", supersedes_seq: null };
+    const refused = refusedItem(stage);
+    if (refused && refused.error && refused.error.code === "stage-already-reported") {
+      state.receipts[stage] = receipt;
+      if (canonical(numbersOfBody(refused.body)) === canonical(numbersOfBody({ stage, ...held.numbers }))) {
+        Object.assign(refused, { status: "sent", error: null, receipt });
+        unblocked = true;
+      } else {
+        refused.error = { ...refused.error, message: `HQ already has other numbers for ${STAGE_NAMES[stage]} ` +
+          `from this precinct (receipt #${held.seq}, sent from another phone or before this phone was cleared). ` +
+          "If the paper worksheet says these, correct HQ's on the Status screen" };
+      }
+      continue;
+    }
+    if (state.receipts[stage]) continue;
+    state.receipts[stage] = receipt;
+    const n = held.numbers;
+    const typed = (counts) => Object.fromEntries(Object.entries(counts || {}).map(([g, v]) => [g, String(v)]));
+    if (stage === "attendance") state.entries.attendance = String(n.in_person ?? n.attendance);
+    if (stage === "first" || stage === "final") state.entries[stage] = typed(n.in_person ?? n.counts);
+    if (stage === "final") state.entries.chance = n.chance || [];
+    adopted.push(STAGE_NAMES[stage].toLowerCase());
+  }
+  if (!adopted.length && !unblocked) return;
+  persist();
+  if (adopted.length) {
+    banner(`HQ already has the ${adopted.join(", ")} from this precinct: filled in here from HQ's receipts.`);
+    const current = Object.keys(SCREEN_OF).find((stage) => SCREEN_OF[stage] === state.screen);
+    if (!state.screen || state.screen === "signin" || (current && state.receipts[current] && state.correcting !== current)) {
+      state.screen = nextScreen();
+    }
+  }
+  if (unblocked) outbox.retryNow();
 }
 
 // -- sign in ---------------------------------------------------------------------------------------------
@@ -508,7 +564,8 @@ function describeItem(item) {
     sent: () => (item.kind === "photo" ? `Sent. HQ has it: photo #${item.receipt.id}.`
       : item.kind === "correction" ? `Sent. HQ receipts ${(item.receipts || [item.receipt]).map((r) => `#${r.seq}`).join(", ")} at ${clock(item.receipt.received_at)}.`
       : `Sent. HQ receipt #${item.receipt.seq} at ${clock(item.receipt.received_at)}.`),
-    refused: () => `Not accepted by HQ: ${item.error && item.error.message}. Fix the numbers and send again.`,
+    refused: () => `Not accepted by HQ: ${item.error && item.error.message}.` +
+      (item.error && item.error.code === "stage-already-reported" ? "" : " Fix the numbers and send again."),
     "sign-in": () => "Saved on this phone. Sign in again to send it.",
     "set-aside": () => "Replaced by a fixed version.",
   }[item.status]();
