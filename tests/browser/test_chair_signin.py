@@ -50,7 +50,7 @@ def test_wrong_credential_then_a_wait_then_revoked(
     open_app(phone, server)
     error = phone.locator("#signin-error")
     sign_in(phone, server, CODE, WRONG)
-    expect(error).to_contain_text("Wrong or revoked credential.")
+    expect(error).to_contain_text("Wrong or revoked credential. The precinct code and credential do not match")
     expect(error).to_contain_text("check both against your credential card and try again")
     check_screen(phone, shot, "chair-00-wrong-credential")
     for _ in range(4):
@@ -59,7 +59,7 @@ def test_wrong_credential_then_a_wait_then_revoked(
     # elsewhere would sign in at once: tests/web/test_throttles.py)
     sign_in(phone, server, CODE)
     expect(error).to_contain_text("Too many failed sign-ins from this network: wait, then try again.")
-    expect(error).to_contain_text("too many failed sign-ins for precinct Adair/01NW from this network address")
+    expect(error).to_contain_text("Too many failed sign-ins for precinct Adair/01NW from this network address")
     expect(error).to_contain_text("call the hotline if you need help now")
     check_screen(phone, shot, "chair-00-throttled")
 

@@ -54,7 +54,7 @@ def test_an_admin_manages_staff_and_the_chair_roster(live_server: Callable[..., 
     row = ada.locator('tr[data-user="lee"]')
     row.get_by_label("Role of lee").select_option("reviewer")
     row.get_by_role("button", name="Change role").click()
-    expect(ada.locator("#done")).to_contain_text("lee is now reviewer")
+    expect(ada.locator("#done")).to_contain_text("lee is now a reviewer")
     lee.reload()
     expect(lee.get_by_role("navigation")).to_contain_text("Review queue")
 

@@ -312,3 +312,14 @@ def test_a_campaign_on_its_own_plan_off_the_script(prairie: tuple[TestClient, Se
     assert re.findall(r'<tr data-precinct="([^"]+)"', changed) == [ELM]
     _assert_never_shown(_seen(oscar), forbidden_now, "after release 2")
 
+
+
+def test_a_chair_who_mistypes_the_code_is_shown_the_plans_own_example(prairie: tuple[TestClient, Services, str]
+                                                                      ) -> None:
+    """The sign-in API names the party's example code (plan settings), never Iowa's."""
+    client, _, _ = prairie
+    answer = client.post("/api/v1/session", json={"precinct": "Adair/01NW", "credential": "x" * 24})
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == "unknown-precinct", answer.text
+    message = answer.json()["error"]["message"]
+    assert "precinct codes look like Cottonwood/2 (county/precinct" in message, message
+    assert "Adair" not in message.replace("'Adair/01NW'", "")

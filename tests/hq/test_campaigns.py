@@ -54,7 +54,7 @@ def test_an_admin_creates_a_campaign_account_scoped_to_one_group(hq: Web) -> Non
     assert "/hq/campaign" in home and "/hq/readiness" not in home and "/hq/review" not in home
     assert sam.get("/hq/readiness").status_code == 403 and sam.get("/hq/review").status_code == 403
     moved = ada.post("/hq/staff/sam/role", {"role": "campaign", "campaign": "Warren"})
-    assert moved.status_code == 303 and "now%20campaign%20of%20Warren" in moved.headers["location"]
+    assert moved.status_code == 303 and "now%20the%20Warren%20campaign%27s%20account" in moved.headers["location"]
 
 
 def test_campaign_accounts_from_the_command_line(hq_sqlite: Web, tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_campaign_accounts_from_the_command_line(hq_sqlite: Web, tmp_path: Path)
     assert "added sam (campaign: Sanders)" in added.output
     assert "sam\tcampaign:Sanders\tactive\tsam" in run("staff", "list", "--database", url).stdout
     moved = run("staff", "role", "sam", "campaign", "--campaign", "Biden", "--database", url)
-    assert moved.exit_code == 0 and "sam is now campaign of Biden" in moved.output
+    assert moved.exit_code == 0 and "sam is now the Biden campaign's account" in moved.output
     svc: Services = hq_sqlite.client.app_state["services"]
     svc.campaigns.enter("Biden", "campaign:sam", GRINNELL, THEIRS)
     verified = run("verify", "--database", url)

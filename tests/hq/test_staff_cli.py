@@ -37,6 +37,9 @@ def test_staff_accounts_from_the_command_line(tmp_path: Path) -> None:
     wizard = run("staff", "add", "merlin", "--role", "wizard", "--password-file", secret, "--database", url)
     assert wizard.exit_code == 2
     assert "role must be one of admin, operator, reviewer, director, observer" in wizard.output
+    untyped = run("staff", "add", "nell", "--role", "operator", "--database", url)  # no file, no terminal
+    assert untyped.exit_code == 2 and "no password given: name a file holding it with --password-file" \
+        in untyped.output, untyped.output
     short = tmp_path / "short.txt"
     short.write_text("hunter2\n", encoding="utf-8")
     weak = run("staff", "add", "ann", "--role", "reviewer", "--password-file", short, "--database", url)
@@ -55,7 +58,7 @@ def test_staff_administration_from_the_command_line_is_audited(tmp_path: Path) -
     assert run("staff", "add", "ada", "--role", "admin", "--password-file", first, "--database", url).exit_code == 0
     assert run("staff", "add", "kim", "--role", "operator", "--password-file", first, "--database", url).exit_code == 0
     role = run("staff", "role", "kim", "reviewer", "--database", url)
-    assert (role.exit_code, role.stdout) == (0, "kim is now reviewer\n")
+    assert (role.exit_code, role.stdout) == (0, "kim is now a reviewer\n")
     wizard = run("staff", "role", "kim", "wizard", "--database", url)
     assert wizard.exit_code == 2 and "role must be one of admin, operator" in wizard.stderr
     last = run("staff", "role", "ada", "observer", "--database", url)

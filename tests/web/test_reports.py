@@ -158,7 +158,7 @@ def test_reported_delegates_that_differ_from_the_recomputation_are_refused(web: 
         assert chair.stage(stage, numbers).status_code == 201
     wrong = {"Buttigieg": 4, "Klobuchar": 4, "Sanders": 4, "Warren": 5}
     error = assert_error(chair.stage("delegates", {"delegates": wrong}), 422, "report-rejected")
-    assert error["message"] == ("the delegates was not recorded: reported delegates differ from the recomputed ones: "
+    assert error["message"] == ("the delegates were not recorded: reported delegates differ from the recomputed ones: "
                                 "Buttigieg 4 (recomputed 3), Warren 5 (recomputed 6)")
     assert fields_of(error) == {"delegates": "delegates-differ"}
     assert len(entries(web.engine, SLUG, GRINNELL)) == 3

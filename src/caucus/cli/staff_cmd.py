@@ -38,6 +38,9 @@ CAMPAIGN_HELP = "For --role campaign: the preference group (candidate) whose cam
 
 def _password(password_file: Path | None) -> str:
     if password_file is None:
+        if not sys.stdin.isatty():
+            fail("no password given: name a file holding it with --password-file FILE ('-' reads standard "
+                 "input), or run the command in a terminal to type it")
         return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
     try:
         text = sys.stdin.read() if str(password_file) == "-" else password_file.read_text(encoding="utf-8")
@@ -148,6 +151,7 @@ def role(
 ) -> None:
     """Change a staff account's role."""
     from caucus.service import ServiceError  # noqa: PLC0415
+    from caucus.service.staff import role_phrase  # noqa: PLC0415
 
     with opened(database) as engine:
         try:
@@ -155,8 +159,7 @@ def role(
                                                                    campaign=campaign or None)
         except ServiceError as error:
             fail(error.message)
-    scope = f" of {escape(user.campaign)}" if user.campaign else ""
-    out.print(f"{escape(user.username)} is now {user.role}{scope}", highlight=False)
+    out.print(f"{escape(user.username)} is now {escape(role_phrase(user.role, user.campaign))}", highlight=False)
 
 
 @staff_app.command("unlock")

@@ -70,7 +70,7 @@ class ElectionContext:
             return found
         canonical = self._folded.get(fold_code(code)) if isinstance(code, str) else None
         if canonical is None:
-            raise UnknownPrecinctCode(self.slug, code)
+            raise UnknownPrecinctCode(self.slug, code, self.plan.settings.example_code)
         return self.precincts[canonical]
 
 
@@ -85,7 +85,7 @@ def _only_election(engine: Engine) -> str:
             "CAUCUS_DATABASE_URL at the right database"
         )
     raise ElectionNotServable(
-        f"the database has {len(slugs)} elections ({', '.join(slugs)}); choose one with CAUCUS_ELECTION"
+        f"the database has {len(slugs)} elections ({', '.join(slugs)}); choose one with --election (or CAUCUS_ELECTION)"
     )
 
 

@@ -246,7 +246,7 @@ class EarlyBallotService:
                 return self.context.precinct(attempt).code
             except UnknownPrecinctCode:
                 continue
-        raise UnknownPrecinctCode(self.context.slug, typed)
+        raise UnknownPrecinctCode(self.context.slug, typed, self.context.plan.settings.example_code)
 
     def _line(self, source: str, number: int, cells: Mapping[str, str], seen: dict[str, int],
               problems: list[str]) -> _Line | None:

@@ -68,9 +68,9 @@ class ElectionNotServable(ServiceError):
 class UnknownPrecinctCode(ServiceError):
     code = "unknown-precinct"
 
-    def __init__(self, election: str, precinct: str) -> None:
+    def __init__(self, election: str, precinct: str, example: str) -> None:
         super().__init__(
-            f"election {election} has no precinct {precinct!r}; precinct codes look like Adair/01NW "
+            f"election {election} has no precinct {precinct!r}; precinct codes look like {example} "
             "(county/precinct, as printed on your credential card)",
             [FieldProblem("precinct", self.code, f"no precinct {precinct!r} in election {election}")],
         )

@@ -127,18 +127,26 @@ def _user(row: Any) -> StaffUser:
                      row.campaign)
 
 
+def role_phrase(role: str, campaign: str | None) -> str:
+    """A role as a sentence says it: "an operator", "a reviewer", "the Chen campaign's account"."""
+    if campaign:
+        return f"the {campaign} campaign's account"
+    return f"{'an' if role[:1] in 'aeiou' else 'a'} {role}"
+
+
 def _campaign_of(role: str, campaign: str | None, groups: tuple[str, ...] | None) -> str | None:
     """The preference group of a ``campaign`` account (required, one of ``groups`` when known); None for
     every other role (which must not name one)."""
     campaign = (campaign or "").strip()
     if role != "campaign":
         if campaign:
-            raise StaffInputInvalid("campaign", f"only a campaign account is scoped to a preference group; a "
-                                                f"{role} account sees every group (leave the campaign empty)")
+            raise StaffInputInvalid("campaign", f"only a campaign account is scoped to a preference group; "
+                                                f"{role_phrase(role, None)}'s account sees every group (leave the "
+                                                f"campaign empty)")
         return None
     if not campaign:
         raise StaffInputInvalid("campaign", "a campaign account needs its preference group (the candidate whose "
-                                            "campaign it is)")
+                                            "campaign it is: --campaign on the command line)")
     if groups is not None:
         match = next((g for g in groups if g.casefold() == campaign.casefold()), None)
         if match is None:

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from caucus.service import ServiceError
+from caucus.service.staff import role_phrase
 from caucus.service.hq_errors import StaffInputInvalid
 from caucus.service.passwords import MIN_PASSWORD_LENGTH
 from caucus.service.staff import STAFF_ROLE_NAMES, StaffService, StaffUser
@@ -115,6 +116,6 @@ async def change_role(request: Request, principal: Admin, username: str) -> Resp
     def run(staff: StaffService, form: FormData) -> str:
         user = staff.change_role(username, text_field(form, "role", required=True, label="the role"),
                                  actor=principal.actor, campaign=text_field(form, "campaign"))
-        return f"{user.username} is now {user.role}" + (f" of {user.campaign}" if user.campaign else "")
+        return f"{user.username} is now {role_phrase(user.role, user.campaign)}"
 
     return await _act(request, principal, username, run)

@@ -146,7 +146,8 @@ async function signIn(purpose) {
   const { response, body } = answer;
   if (!response.ok) {
     const e = (body && body.error) || { code: "", message: `HQ answered ${response.status}`, fields: [] };
-    setText(error, `${SIGNIN_HEADINGS[e.code] || "Sign-in did not work."} ${e.message}`);
+    const detail = e.message ? `${e.message[0].toUpperCase()}${e.message.slice(1)}.` : "";
+    setText(error, `${SIGNIN_HEADINGS[e.code] || "Sign-in did not work."} ${detail}`);
     for (const f of e.fields || []) $(`#${f.field === "precinct" ? "precinct" : "credential"}`)?.setAttribute("aria-invalid", "true");
     return;
   }
