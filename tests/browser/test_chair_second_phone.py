@@ -34,7 +34,8 @@ def test_a_second_phone_goes_on_from_what_hq_already_has(live_server: Callable[.
     open_app(phone, server)
     sign_in(phone, server, p.code)
     expect(phone.get_by_role("heading", name="3. Final alignment")).to_be_visible()
-    expect(phone.locator("#banner")).to_contain_text("HQ already has the attendance, first alignment from this precinct")
+    expect(phone.locator("#banner")).to_contain_text(
+        "HQ already has the attendance, first alignment from this precinct")
     # the first alignment's numbers are on this phone too: the final alignment starts from them
     for group, count in p.first.items():
         expect(phone.locator(f"#final-groups input[data-group={group}]")).to_have_value(str(count))

@@ -114,7 +114,8 @@ def _api_field(field: str | None, stage: Stage) -> str:
 def rejection(stage: Stage, findings: Iterable[Finding]) -> ReportRejected:
     blocking = [f for f in findings if f.severity == "blocking"]
     return ReportRejected(
-        f"the {STAGE_TITLES[stage]} {'were' if stage == 'delegates' else 'was'} not recorded: " + "; ".join(f.message for f in blocking),
+        f"the {STAGE_TITLES[stage]} {'were' if stage == 'delegates' else 'was'} not recorded: "
+        + "; ".join(f.message for f in blocking),
         [FieldProblem(_api_field(f.field, stage), f.code, f.message) for f in blocking],
     )
 

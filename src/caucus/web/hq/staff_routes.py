@@ -16,10 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from caucus.service import ServiceError
-from caucus.service.staff import role_phrase
 from caucus.service.hq_errors import StaffInputInvalid
 from caucus.service.passwords import MIN_PASSWORD_LENGTH
-from caucus.service.staff import STAFF_ROLE_NAMES, StaffService, StaffUser
+from caucus.service.staff import STAFF_ROLE_NAMES, StaffService, StaffUser, role_phrase
 from caucus.web.access import Principal, access
 from caucus.web.errors import status_for
 from caucus.web.hq.pages import PREFIX, page, see_other, text_field
