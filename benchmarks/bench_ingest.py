@@ -24,6 +24,7 @@ import re
 import signal
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ from caucus.ledger.pgcluster import PostgresServer, local_cluster
 from caucus.packaged import certified_results
 from caucus.plans import load_plan
 from caucus.rehearse import ServerProcess, prepare_election, scripts_from_results
+from caucus.rehearse.server import free_port
 
 CERTIFIED = certified_results()
 PAYLOAD = '{"counts":{"Biden":14,"Buttigieg":54,"Klobuchar":32,"Sanders":50,"Warren":54,"Yang":5}}'
@@ -61,17 +63,21 @@ def baseline_sqlite(directory: Path, rows: int) -> float:
     return rows / elapsed
 
 
-def baseline_postgres(url: str, rows: int) -> float:
-    """Rows/s: one INSERT per transaction (autocommit, synchronous_commit on)."""
+def baseline_postgres(url: str, rows: int) -> tuple[float, float]:
+    """(rows/s, PostgreSQL CPU ms per row): one INSERT per transaction (autocommit, synchronous_commit on)."""
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    postmaster = _postmaster(url)
+    pids = {postmaster} if postmaster else set()
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE bench_baseline (id serial PRIMARY KEY, k text UNIQUE, payload text)")
+        before = _cpu_by_pid(pids)
         started = time.perf_counter()
         for i in range(rows):
             conn.execute("INSERT INTO bench_baseline (k, payload) VALUES (%s, %s)", (f"key-{i}", PAYLOAD))
         elapsed = time.perf_counter() - started
+        pg_ms = 1000 * _cpu_delta(before, _cpu_by_pid(pids)) / rows
         conn.execute("DROP TABLE bench_baseline")
-    return rows / elapsed
+    return rows / elapsed, pg_ms
 
 
 def _lua_string(text: str) -> str:
@@ -211,6 +217,38 @@ def run_api(url: str, precincts: int, clients: int, workers: int, cwd: Path) -> 
             "pg_ms": 1000 * _cpu_delta(pg_before, pg_after) / len(rows) if pg_pids else 0.0}
 
 
+def run_trivial(requests: int, clients: int, cwd: Path) -> float:
+    """Server CPU ms per request of a trivial FastAPI JSON POST (benchmarks/trivial_app.py) on the same uvicorn,
+    started the same way as the caucus server, driven by the same wrk script with the same bodies."""
+    scripts = scripts_from_results(CERTIFIED, limit=max(1, requests // 3))
+    bodies = [("token", f"t{n}-{i}", json.dumps(s.stages[i])) for i in range(1, 4) for n, s in enumerate(scripts)]
+    script = cwd / "trivial.lua"
+    _wrk_script(bodies, script)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "trivial_app:create_app", "--app-dir",
+                               str(Path(__file__).parent), "--host", "127.0.0.1", "--port", str(port), "--log-level",
+                               "warning", "--workers", "1", "--no-proxy-headers"], stdout=subprocess.DEVNULL,
+                              start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.1)
+        before = _cpu_by_pid({server.pid})
+        wrk = subprocess.run(["wrk", "-t1", f"-c{clients}", "-d10s", "-s", str(script), base], capture_output=True,
+                             text=True, timeout=120, check=False)
+        after = _cpu_by_pid({server.pid})
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    sent = int(re.search(r"(\d+) requests in", wrk.stdout).group(1))  # type: ignore[union-attr]
+    # the script sends the POSTs, then health checks every 5 s per connection: count only the POSTs
+    posts = min(sent, len(bodies))
+    return 1000 * _cpu_delta(before, after) / posts
+
+
 def _millis(text: str) -> float:
     value, unit = re.match(r"([\d.]+)(us|ms|s)$", text).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -261,24 +299,33 @@ def main() -> None:
             base = baseline_sqlite(directory, args.baseline_rows)
             writer = run_writer(sqlite_url_for_dir(directory / "writer"), args.writer_rows, args.clients)
             for workers in counts:
+                trivial = run_trivial(3 * args.precincts, args.clients, directory)
                 api = run_api(sqlite_url_for_dir(directory / f"data-{workers}"), args.precincts, args.clients, workers,
                               directory)
-                rows.append(("SQLite", base, writer, api, workers))
+                rows.append(("SQLite", base, writer, api, workers, trivial, 0.0))
         if args.engine in ("postgres", "both"):
             with postgres(args.pg_url) as server:
-                base = baseline_postgres(server.create_database(), args.baseline_rows)
+                base, insert_ms = baseline_postgres(server.create_database(), args.baseline_rows)
                 writer = run_writer(server.create_database(), args.writer_rows, args.clients)
                 for workers in counts:
+                    trivial = run_trivial(3 * args.precincts, args.clients, directory)
                     api = run_api(server.create_database(), args.precincts, args.clients, workers, directory)
-                    rows.append(("PostgreSQL", base, writer, api, workers))
+                    rows.append(("PostgreSQL", base, writer, api, workers, trivial, insert_ms))
     print("| engine | baseline: 1 row per transaction (rows/s) | ledger Writer, group commit (rows/s) | ratio | "
           "HTTP API, durable submissions/s | ratio | API p50 ms | API p99 ms | submissions | workers | clients | "
           "server CPU ms/report | PostgreSQL CPU ms/report |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, base, writer, api, workers in rows:
+    for name, base, writer, api, workers, _, _ in rows:
         print(f"| {name} | {base:,.0f} | {writer:,.0f} | {writer / base:.2f}x | {api['per_s']:,.0f} | "
               f"{api['per_s'] / base:.2f}x | {api['p50_ms']:.1f} | {api['p99_ms']:.1f} | {api['submissions']:,.0f} | "
               f"{workers} | {args.clients} | {api['server_ms']:.1f} | {api['pg_ms']:.1f} |")
+    print("\n| engine | workers | server CPU ms/report | trivial FastAPI POST CPU ms/request | ratio (goal <= 2x) | "
+          "PostgreSQL CPU ms/report | one-row INSERT PostgreSQL CPU ms | ratio (goal <= 3x) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, _, _, api, workers, trivial, insert_ms in rows:
+        pg = (f"{api['pg_ms']:.2f} | {insert_ms:.2f} | {api['pg_ms'] / insert_ms:.1f}x" if insert_ms else "- | - | -")
+        ratio = api["server_ms"] / trivial
+        print(f"| {name} | {workers} | {api['server_ms']:.2f} | {trivial:.2f} | {ratio:.1f}x | {pg} |")
 
 
 if __name__ == "__main__":

@@ -52,9 +52,28 @@ class TextLayout:
     lines: int
 
 
-def text_layout(element: Locator) -> TextLayout:
-    got: dict[str, Any] = element.evaluate(_LAYOUT_OF_TEXT)
+def _layout(got: dict[str, Any]) -> TextLayout:
     return TextLayout(got["text"], [w["word"] for w in got["words"] if w["boxes"] != 1], got["lines"])
+
+
+def text_layout(element: Locator) -> TextLayout:
+    return _layout(element.evaluate(_LAYOUT_OF_TEXT))
+
+
+def layouts_of_all(elements: Locator) -> list[TextLayout]:
+    """The layout of every element the locator matches, measured in one pass of the page's script: a snapshot
+    of one rendering, which an app re-rendering the screen (a receipt arriving) cannot split in two."""
+    got: list[dict[str, Any]] = elements.evaluate_all(f"(all) => all.map({_LAYOUT_OF_TEXT})")
+    return [_layout(one) for one in got]
+
+
+def assert_all_words_whole(elements: Locator, where: str) -> list[TextLayout]:
+    """No word of any matched element's text is broken across lines, measured on one rendering."""
+    layouts = layouts_of_all(elements)
+    assert layouts, f"{where}: nothing to measure"
+    for got in layouts:
+        assert got.broken == [], f"{where}: words broken across lines in {got.text!r}: {got.broken}"
+    return layouts
 
 
 def assert_one_line(element: Locator, expected: str, where: str) -> None:

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.chair_support import axe_violations, enter_counts, open_app, send, sign_in, wait_sent
 from tests.browser.conftest import LiveServer
-from tests.browser.layout_support import assert_words_whole
+from tests.browser.layout_support import assert_all_words_whole
 
 Shot = Callable[[Page, str], Path]
 CODE = "Poweshiek/7"  # Grinnell 2nd Ward 07: RULES.md R1, 17 delegates, 328 people
@@ -59,8 +59,8 @@ def test_every_screen_fits_320_px(live_server: Callable[..., LiveServer], narrow
     warren = narrow.locator("#worksheet-table").get_by_role("table", name="Warren")
     expect(warren.get_by_role("row", name="SDEs").get_by_role("cell")).to_have_text("0.8400")  # R1, Poweshiek 14/100
     _fits(narrow, "worksheet")
-    for cell in narrow.locator("#worksheet-table .card").locator("caption, th, td").all():
-        layout = assert_words_whole(cell, "worksheet")  # Iowa's longer names too ("Klobuchar", "Buttigieg")
+    cells = narrow.locator("#worksheet-table .card").locator("caption, th, td")
+    for layout in assert_all_words_whole(cells, "worksheet"):  # Iowa's longer names too ("Klobuchar", "Buttigieg")
         assert layout.lines == 1, f"worksheet: {layout.text!r} on {layout.lines} lines"
     shot(narrow, "chair-320-worksheet")
     send(narrow, "Send county delegates")

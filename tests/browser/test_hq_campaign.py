@@ -1,7 +1,9 @@
 """A campaign in Chromium (issue 13): an upload with a bad line shows the line-numbered error and records
 nothing; the fixed file is recorded; before the release the campaign's pages and exports show Grinnell's state
 and none of the party's numbers; the director releases; the cross-check then shows the party's numbers beside
-the campaign's with the differences; the campaign files a recanvass of Grinnell and follows it."""
+the campaign's with the differences; the campaign files a recanvass of Grinnell and follows it: HQ's recount,
+accepted but not released, shows nowhere on its pages or in its exports; once released, the request shows the
+published before/after difference."""
 
 from __future__ import annotations
 
@@ -40,6 +42,12 @@ def _no_party_number(text: str, where: str) -> None:
     assert not shown & PARTY, f"{where} shows {sorted(shown & PARTY)}"
 
 
+def _not_shown(numbers: set[int], text: str, where: str) -> None:
+    """None of ``numbers`` as a number of its own in ``text`` (clock times like 12:53 left out)."""
+    shown = {int(n) for n in re.findall(r"(?<![\d.:])\d+(?![\d.:])", text)}
+    assert not shown & numbers, f"{where} shows {sorted(shown & numbers)}"
+
+
 def _exports(server: LiveServer, cookie: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     with httpx.Client(base_url=server.base_url, cookies={"caucus_hq": cookie}) as client:
         cross = client.get("/hq/campaign/crosscheck.csv")
@@ -51,7 +59,7 @@ def _exports(server: LiveServer, cookie: str) -> tuple[list[dict[str, str]], lis
 def test_a_campaign_uploads_cross_checks_and_asks_for_a_recanvass(
         live_server: Callable[..., LiveServer], chromium: Browser, shot: Shot, tmp_path: Path) -> None:
     server = live_server([GRINNELL], env=HQ_ENV)
-    add_staff(server, ("dora", "director"))
+    add_staff(server, ("dora", "director"), ("rita", "reviewer"))
     engine = make_engine(server.url)
     try:
         add_campaign(engine, "sam", "Sanders")
@@ -114,5 +122,42 @@ def test_a_campaign_uploads_cross_checks_and_asks_for_a_recanvass(
     expect(request).to_have_attribute("data-status", "received")
     expect(request.locator(f'tr[data-precinct="{GRINNELL}"]')).to_contain_text("release 1")
     shot(sam, "hq-campaign-requests")
+
+    # HQ recounts Grinnell: Buttigieg 53, Sanders 80 (the same delegates); accepted, not yet released, so none
+    # of it may show on the campaign's pages or in its exports
+    rita = staff_page(chromium, server, "rita")
+    rita.goto(f"{server.base_url}/hq/recanvass/R-1")
+    form = rita.locator(f'form.correction-form[data-precinct="{GRINNELL}"]')
+    form.locator('input[name="final.Buttigieg"]').fill("53")
+    form.locator('input[name="final.Sanders"]').fill("80")
+    form.get_by_label("What the re-check found").fill("preference cards recounted: Buttigieg 53, Sanders 80")
+    form.get_by_role("button", name="Record correction").click()
+    rita.wait_for_url("**/hq/recanvass/R-1")
+    expect(rita.locator("#request-status")).to_have_text("complete")
+    sam.goto(f"{server.base_url}/hq/campaign/requests")
+    expect(request).to_have_attribute("data-status", "decided")
+    expect(request.locator(f'tr[data-precinct="{GRINNELL}"]')).to_contain_text("corrected; awaiting release")
+    for path in ("/hq/campaign", "/hq/quality", "/hq/precincts", "/hq/campaign/requests"):
+        sam.goto(f"{server.base_url}{path}")
+        _not_shown({53}, sam.locator("main").inner_text(), path)
+        _not_shown({53}, re.sub(r'<input type="hidden"[^>]*>', " ", sam.content()), f"{path} (HTML)")
+    cross, released = _exports(server, cookie)
+    assert {r["party"] for r in cross if r["candidate"] == "Buttigieg" and r["measure"] == "final"} == {"55"}
+    _not_shown({53}, " ".join(v for r in [*cross, *released] for v in r.values()), "the CSV exports")
+
+    dora.goto(f"{server.base_url}/hq/releases")
+    dora.get_by_role("button", name="Release accepted results now").click()
+    expect(dora.locator("#done")).to_contain_text("release 2 published")
+    sam.goto(f"{server.base_url}/hq/campaign/requests")
+    changes = request.locator(f'tr[data-precinct="{GRINNELL}"] td.changes span')
+    expect(changes).to_have_text(["final Buttigieg: 55 → 53", "final Sanders: 78 → 80"])
+    expect(request.locator(f'tr[data-precinct="{GRINNELL}"]')).to_contain_text("release 2")
+    shot(sam, "hq-campaign-request-decided")
+    sam.goto(f"{server.base_url}/hq/campaign")
+    row = sam.locator(f'#crosscheck tr[data-precinct="{GRINNELL}"]')
+    expect(row.locator('li[data-measure="final"][data-group="Sanders"]')).to_have_count(0)
+    expect(row.locator('li[data-measure="final"][data-group="Buttigieg"]')).to_have_text(
+        "final Buttigieg: yours 57, released 53 (+4)")
     sam.context.close()
+    rita.context.close()
     dora.context.close()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from caucus.ledger import audit_events
 from caucus.ledger.schema import staff_sessions, staff_users
 from caucus.service.staff import StaffService
+from tests.hq.campaign_support import add_campaign
 from tests.hq.support import PASSWORD, add_staff, sign_in, sign_in_response
 from tests.web.conftest import Prepared, Web, running
 from tests.web.support import GRINNELL
@@ -164,14 +165,17 @@ def test_every_form_on_the_hq_pages_carries_the_sessions_csrf_token(hq_sqlite: W
     web = hq_sqlite
     pages = {"operator": ["/hq", "/hq/hotline"], "reviewer": ["/hq/review", f"/hq/review/p/{GRINNELL}",
                                                                "/hq/recanvass", "/hq/readiness", "/hq/night"],
-             "director": ["/hq/releases"]}
+             "director": ["/hq/releases"], "campaign": ["/hq/campaign", "/hq/campaign/requests", "/hq/quality"]}
     forms = 0
     for role, paths in pages.items():
-        add_staff(web.engine, f"{role}1", role)
+        if role == "campaign":
+            add_campaign(web.engine, "campaign1", "Sanders")
+        else:
+            add_staff(web.engine, f"{role}1", role)
         staffer = sign_in(web.client, f"{role}1")
         for path in paths:
             html = staffer.get(path).text
             for form in re.findall(r'<form method="post".*?</form>', html, re.S):
                 assert f'name="csrf_token" value="{staffer.csrf}"' in form, (path, form[:200])
                 forms += 1
-    assert forms >= 15
+    assert forms >= 19  # the campaign's own: upload, one precinct, recanvass (and sign-out on each page)

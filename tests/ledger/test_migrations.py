@@ -28,6 +28,7 @@ TABLES = {
     "chair_roster",  # 0011 (roster)
     "early_ballots",  # 0014 (early ballots)
     "campaign_tallies",  # 0012 (campaigns)
+    "precinct_status", "status_counts",  # 0015 (maintained status, issue 15)
 }
 
 

@@ -51,6 +51,10 @@ def test_the_recanvass_fails_unless_recorded_published_and_named() -> None:
     assert not recanvass_moves_delegates({**seen, "corrections": {"A/1": 409}}).ok
     assert not recanvass_moves_delegates({**seen, "published_difference": []}).ok
     assert not recanvass_moves_delegates({**seen, "published_totals_equal_truth": False}).ok
+    # the campaign's part, when played, must hold too; the precinct HQ confirmed must be recorded
+    assert recanvass_moves_delegates({**seen, "campaign": {"ok": True}, "confirmed": {"A/2": 303}}).ok
+    assert not recanvass_moves_delegates({**seen, "campaign": {"ok": False}}).ok
+    assert not recanvass_moves_delegates({**seen, "campaign": {"ok": True}, "confirmed": {"A/2": 422}}).ok
 
 
 def test_ties_phoned_in_fail_unless_published_with_the_truth() -> None:

@@ -23,6 +23,7 @@ from caucus.cli import (
     rehearse_cmd,
     release_cmd,
     staff_cmd,
+    state_cmd,
     tabulate_cmd,
 )
 
@@ -41,6 +42,7 @@ app.command("demo")(demo_cmd.demo)
 election_cmd.register(app)
 release_cmd.register(app)
 app.add_typer(staff_cmd.staff_app, name="staff")
+app.add_typer(state_cmd.state_app, name="state")
 app.add_typer(chairs_cmd.chairs_app, name="chairs")
 app.add_typer(early_cmd.early_app, name="early-ballots")
 app.add_typer(golive_cmd.election_app, name="election")

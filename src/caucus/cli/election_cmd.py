@@ -222,13 +222,16 @@ def verify(
             reports[0] = _check_published(engine, reports[0], *published)
         checked = check_heads(engine, {r.election: r for r in reports}, heads)
         tallies = _campaign_chains(engine, slugs)
-    ok = all(r.ok for r in reports) and all(not problems for _, problems in checked) and all(t.ok for _, t in tallies)
+        states = _state_checks(engine, slugs)
+    ok = (all(r.ok for r in reports) and all(not problems for _, problems in checked) and all(t.ok for _, t in tallies)
+          and all(state_ok for state_ok, _, _ in states))
     if as_json:
         document: dict[str, object] = {"schema": "caucus.verify/1", "ok": ok,
                                        "elections": [_report_json(r) for r in reports]}
         if tallies:
             document["campaign_tallies"] = [{"election": s, "campaign": t.campaign, "ok": t.ok, "rows": t.rows_checked,
                                              "first_bad_id": t.first_bad_id, "problem": t.problem} for s, t in tallies]
+        document["precinct_status"] = [fields for _, _, fields in states]
         if against_release:
             document["releases"] = [{"source": h.source, "election": h.election, "release": h.release,
                                      "head": {"seq": h.seq, "hash": h.hash}, "manifest_sha256": h.manifest_sha256,
@@ -242,9 +245,17 @@ def verify(
         for election, t in tallies:  # the campaigns' own tallies (never counted): their chains too
             state = f"chain ok, {t.rows_checked} rows" if t.ok else f"chain broken at row {t.first_bad_id}: {t.problem}"
             out.print(f"{election}: campaign {t.campaign} tallies: {state}", highlight=False, markup=False)
+        for _, line, _ in states:  # each precinct's maintained status against the ledger (caucus state check)
+            out.print(line, highlight=False, markup=False)
         print_heads(checked)
     if not ok:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _state_checks(engine: Engine, slugs: list[str]) -> list[tuple[bool, str, dict[str, object]]]:
+    from caucus.cli.state_cmd import check_election  # noqa: PLC0415
+
+    return [check_election(engine, slug) for slug in slugs]
 
 
 def _campaign_chains(engine: Engine, slugs: list[str]) -> list[tuple[str, Any]]:

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
+from caucus.ledger import derived
 from caucus.ledger.audit import audit_row
 from caucus.ledger.chain import GENESIS_HASH, entry_hash
 from caucus.ledger.db import is_sqlite
@@ -51,6 +52,7 @@ from caucus.ledger.errors import (
 )
 from caucus.ledger.model import LedgerEntry, Receipt, Submission, entry_from_row
 from caucus.ledger.schema import audit_log, elections, ledger_entries, precincts
+from caucus.ledger.state import PrecinctState, derive_state
 
 Outcome = Receipt | LedgerError
 #: what a writer is asked to record: one submission, or a group recorded all or none
@@ -80,6 +82,10 @@ class _ElectionBatch:
     #: entries up to this seq are the rehearsal's (caucus.ledger.epochs): never replayed, never corrected
     counts_after_seq: int = 0
     rows: list[dict[str, Any]] = field(default_factory=list)
+    #: the entries of ``rows`` (the same order and length)
+    appended: list[LedgerEntry] = field(default_factory=list)
+    #: with a state maintainer: every counted entry of the batch's precincts before the batch, by precinct id
+    loaded: dict[int, list[LedgerEntry]] | None = None
     #: of the precincts of submissions with ``expect_last_seq``: their last counted seq, and the current
     #: (not superseded) counted entry of each stage key, with each such entry's key by seq
     last_seq: dict[int, int] = field(default_factory=dict)
@@ -94,17 +100,29 @@ class _ElectionBatch:
         (self.by_key, self.targets, self.superseded_by, self.head_seq, self.head_hash, rows, self.last_seq,
          self.current, self.key_of) = saved
         del self.rows[rows:]
+        del self.appended[rows:]
 
 
-def _load_current(conn: Connection, state: _ElectionBatch, precinct_ids: set[int]) -> None:
-    """The counted entries of ``precinct_ids``: their last seq and the current entry of each stage key."""
-    rows = conn.execute(
-        select(ledger_entries.c.seq, ledger_entries.c.precinct_id, ledger_entries.c.channel, ledger_entries.c.stage,
-               ledger_entries.c.actor, ledger_entries.c.supersedes_seq)
-        .where(ledger_entries.c.election_id == state.election_id, ledger_entries.c.precinct_id.in_(precinct_ids),
-               ledger_entries.c.seq > state.counts_after_seq)
-        .order_by(ledger_entries.c.seq)
-    ).all()
+_NARROW = select(ledger_entries.c.seq, ledger_entries.c.precinct_id, ledger_entries.c.channel, ledger_entries.c.stage,
+                 ledger_entries.c.actor, ledger_entries.c.supersedes_seq)
+#: the counted entries of some precincts: whole (for the state maintainer) or only what the checks need
+_CURRENT = {whole: query.where(ledger_entries.c.election_id == bindparam("election_id"),
+                               ledger_entries.c.precinct_id.in_(bindparam("ids", expanding=True)),
+                               ledger_entries.c.seq > bindparam("after")).order_by(ledger_entries.c.seq)
+            for whole, query in ((True, select(ledger_entries, precincts.c.code.label("precinct_code")).join(
+                precincts, precincts.c.id == ledger_entries.c.precinct_id)), (False, _NARROW))}
+
+
+def _load_current(conn: Connection, state: _ElectionBatch, precinct_ids: set[int], *, whole: bool) -> None:
+    """The counted entries of ``precinct_ids``: their last seq and the current entry of each stage key; with
+    ``whole``, every such entry too (for the state maintainer)."""
+    if whole:
+        state.loaded = {pid: [] for pid in precinct_ids}
+    rows = conn.execute(_CURRENT[whole], {"election_id": state.election_id, "ids": list(precinct_ids),
+                                          "after": state.counts_after_seq}).all()
+    if state.loaded is not None:
+        for row in rows:
+            state.loaded[row.precinct_id].append(entry_from_row(row._mapping, state.slug))
     superseded = {row.supersedes_seq for row in rows if row.supersedes_seq is not None}
     for row in rows:
         state.last_seq[row.precinct_id] = row.seq
@@ -114,25 +132,33 @@ def _load_current(conn: Connection, state: _ElectionBatch, precinct_ids: set[int
             state.key_of[row.seq] = key
 
 
-def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission]) -> _ElectionBatch:
+# The statements every batch runs, built once (building one costs more CPU than SQLite takes to run it).
+_ELECTION = bindparam("election_id")
+_CODES, _KEYS = bindparam("codes", expanding=True), bindparam("keys", expanding=True)
+_PRECINCT_IDS = select(precincts.c.id, precincts.c.code).where(precincts.c.election_id == _ELECTION,
+                                                                precincts.c.code.in_(_CODES))
+_JOINED = select(ledger_entries, precincts.c.code.label("precinct_code")).join(
+    precincts, precincts.c.id == ledger_entries.c.precinct_id)
+_BY_KEY = _JOINED.where(ledger_entries.c.election_id == _ELECTION, ledger_entries.c.idempotency_key.in_(_KEYS))
+#: the line of the current epoch and the head of the chain, in one statement
+_LINE_AND_HEAD = select(
+    marker("counts_after_seq", _ELECTION).label("counts_after_seq"),
+    select(ledger_entries.c.seq).where(ledger_entries.c.election_id == _ELECTION)
+    .order_by(ledger_entries.c.seq.desc()).limit(1).scalar_subquery().label("seq"),
+    select(ledger_entries.c.content_hash).where(ledger_entries.c.election_id == _ELECTION)
+    .order_by(ledger_entries.c.seq.desc()).limit(1).scalar_subquery().label("content_hash"))
+
+
+def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission], *, whole: bool) -> _ElectionBatch:
     codes = {s.precinct_code for s in subs}
     keys = {s.idempotency_key for s in subs}
     target_seqs = {s.supersedes_seq for s in subs if s.supersedes_seq is not None}
     in_election = ledger_entries.c.election_id == election_id
-    precinct_ids = {
-        row.code: row.id
-        for row in conn.execute(
-            select(precincts.c.id, precincts.c.code).where(
-                precincts.c.election_id == election_id, precincts.c.code.in_(codes)
-            )
-        )
-    }
-    joined = select(ledger_entries, precincts.c.code.label("precinct_code")).join(
-        precincts, precincts.c.id == ledger_entries.c.precinct_id
-    )
+    precinct_ids = {row.code: row.id for row in conn.execute(_PRECINCT_IDS, {"election_id": election_id,
+                                                                             "codes": list(codes)})}
     by_key = {
         row.idempotency_key: entry_from_row(row._mapping, slug)
-        for row in conn.execute(joined.where(in_election, ledger_entries.c.idempotency_key.in_(keys)))
+        for row in conn.execute(_BY_KEY, {"election_id": election_id, "keys": list(keys)})
     }
     targets: dict[int, tuple[int, str]] = {}
     superseded_by: dict[int, int] = {}
@@ -149,13 +175,9 @@ def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission])
             )
         ):
             superseded_by[correction.supersedes_seq] = correction.seq
-    counts_after_seq = int(conn.execute(select(marker("counts_after_seq", election_id))).scalar_one())
-    head = conn.execute(
-        select(ledger_entries.c.seq, ledger_entries.c.content_hash)
-        .where(in_election)
-        .order_by(ledger_entries.c.seq.desc())
-        .limit(1)
-    ).first()
+    line = conn.execute(_LINE_AND_HEAD, {"election_id": election_id}).one()
+    counts_after_seq = int(line.counts_after_seq)
+    head = line if line.seq is not None else None
     state = _ElectionBatch(
         slug=slug,
         election_id=election_id,
@@ -168,9 +190,9 @@ def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission])
         counts_after_seq=counts_after_seq,
     )
     watched = {precinct_ids[s.precinct_code] for s in subs
-               if s.expect_last_seq is not None and s.precinct_code in precinct_ids}
+               if (whole or s.expect_last_seq is not None) and s.precinct_code in precinct_ids}
     if watched:
-        _load_current(conn, state, watched)
+        _load_current(conn, state, watched, whole=whole)
     return state
 
 
@@ -242,6 +264,7 @@ def _append(state: _ElectionBatch, sub: Submission, now: datetime, *, check_fres
             "correction_id": sub.correction_id,
         }
     )
+    state.appended.append(entry)
     state.by_key[sub.idempotency_key] = entry
     state.targets[seq] = (precinct_id, sub.precinct_code)
     if sub.supersedes_seq is not None:
@@ -308,17 +331,37 @@ def _append_group(state: _ElectionBatch, group: tuple[Submission, ...], now: dat
     return [o if isinstance(o, LedgerError) else GroupRejected(failed, cause) for o in outcomes]
 
 
-def apply_batch(conn: Connection, subs: Sequence[Submission], now: datetime) -> list[Outcome]:
+def apply_batch(conn: Connection, subs: Sequence[Submission], now: datetime,
+                maintainer: derived.StateMaintainer | None = None) -> list[Outcome]:
     """Append ``subs`` in order within the caller's transaction; one outcome per submission."""
-    outcomes = apply_units(conn, subs, now)
+    outcomes = apply_units(conn, subs, now, maintainer)
     return [o for o in outcomes if not isinstance(o, list)]
 
 
-def apply_units(conn: Connection, units: Sequence[Unit], now: datetime | Callable[[], datetime]
-                ) -> list[UnitOutcome]:
+def _maintain(conn: Connection, state: _ElectionBatch, maintainer: derived.StateMaintainer | None) -> None:
+    """Keep ``precinct_status`` right for the precincts this batch appended to (:mod:`caucus.ledger.derived`)."""
+    touched = {state.precinct_ids[entry.precinct_code] for entry in state.appended}
+    if not touched:
+        return
+    if maintainer is None or state.loaded is None:
+        derived.mark_stale(conn, state.election_id, touched)
+        return
+    added: dict[int, list[LedgerEntry]] = {}
+    for entry in state.appended:
+        added.setdefault(state.precinct_ids[entry.precinct_code], []).append(entry)
+    states: dict[int, PrecinctState] = {}
+    for pid, new in added.items():
+        states[pid] = derive_state(state.slug, new[0].precinct_code, [*state.loaded.get(pid, ()), *new])
+    if not maintainer.maintain(conn, state.election_id, states):
+        derived.mark_stale(conn, state.election_id, touched)
+
+
+def apply_units(conn: Connection, units: Sequence[Unit], now: datetime | Callable[[], datetime],
+                maintainer: derived.StateMaintainer | None = None) -> list[UnitOutcome]:
     """Append ``units`` in order within the caller's transaction: one outcome per submission, a list of
     outcomes per group (all receipts, or all errors). ``now`` may be a clock, read once the elections' rows
-    are locked (so a release reading the head under that lock sees every entry dated before it)."""
+    are locked (so a release reading the head under that lock sees every entry dated before it). The rows of
+    ``precinct_status`` of the precincts appended to are kept by ``maintainer``, or marked stale without one."""
     subs = [s for unit in units for s in (unit if isinstance(unit, tuple) else (unit,))]
     slugs = sorted({s.election for s in subs})
     query = select(elections.c.id, elections.c.slug).where(elections.c.slug.in_(slugs)).order_by(elections.c.id)
@@ -328,7 +371,7 @@ def apply_units(conn: Connection, units: Sequence[Unit], now: datetime | Callabl
     if callable(now):
         now = now()
     states = {
-        slug: _load(conn, slug, election_id, [s for s in subs if s.election == slug])
+        slug: _load(conn, slug, election_id, [s for s in subs if s.election == slug], whole=maintainer is not None)
         for slug, election_id in election_ids.items()
     }
     outcomes: list[UnitOutcome] = []
@@ -351,4 +394,6 @@ def apply_units(conn: Connection, units: Sequence[Unit], now: datetime | Callabl
         conn.execute(ledger_entries.insert(), rows)
     if rejections:
         conn.execute(audit_log.insert(), rejections)
+    for state in states.values():
+        _maintain(conn, state, maintainer)
     return outcomes

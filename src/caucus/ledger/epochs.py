@@ -20,7 +20,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.sql import ColumnElement
 
-from caucus.ledger import audit
+from caucus.ledger import audit, derived
 from caucus.ledger.db import is_sqlite, utcnow, write_transaction
 from caucus.ledger.elections import election_id_for
 from caucus.ledger.errors import EpochRefused
@@ -66,11 +66,11 @@ class Epoch:
         return self.mode == "live"
 
 
-def _latest(election_id: int) -> Any:
+def _latest(election_id: int | ColumnElement[Any]) -> Any:
     return election_epochs.c.election_id == election_id
 
 
-def marker(name: Marker, election_id: int) -> Any:
+def marker(name: Marker, election_id: int | ColumnElement[Any]) -> Any:
     """The current epoch's marker ``name`` as a scalar subquery (0 before any go-live or reset)."""
     column = election_epochs.c[name]
     newest = (select(column).where(_latest(election_id)).order_by(election_epochs.c.id.desc()).limit(1)
@@ -78,7 +78,8 @@ def marker(name: Marker, election_id: int) -> Any:
     return func.coalesce(newest, 0)
 
 
-def counted(column: Any, election_id: int, name: Marker = "counts_after_seq") -> ColumnElement[bool]:
+def counted(column: Any, election_id: int | ColumnElement[Any], name: Marker = "counts_after_seq"
+            ) -> ColumnElement[bool]:
     """The condition that a record counts in the current epoch: ``column`` (a ledger seq, a review decision's
     ``last_seq``, or a photo/message/request/call id with the matching ``name``) is above the line."""
     return cast(ColumnElement[bool], column > marker(name, election_id))
@@ -138,6 +139,8 @@ def start_epoch(engine: Engine, slug: str, action: EpochAction, *, actor: str,
                                                      actor=actor, at=at, **markers))
         if new_mode != mode:
             conn.execute(update(elections).where(elections.c.id == election_id).values(mode=new_mode))
+        # nothing recorded so far counts any more: every precinct is not-reported (caucus.ledger.derived)
+        derived.clear(conn, election_id)
         revoked = conn.execute(update(sessions).where(sessions.c.election_id == election_id,
                                                       sessions.c.revoked_at.is_(None),
                                                       sessions.c.expires_at > at)

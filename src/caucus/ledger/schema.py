@@ -527,3 +527,45 @@ campaign_tallies = Table(
     CheckConstraint("epoch >= 0", name="epoch"),
     Index(None, "election_id", "campaign", "precinct_code"),
 )
+
+
+# Revision 0015 (issue 15): each precinct's derived status, maintained in the same transaction as what changes it
+# (caucus.ledger.derived). Derived data, rebuildable from the ledger: a precinct without a row has nothing that
+# counts; ``state`` NULL marks a row to derive on read.
+precinct_status = Table(
+    "precinct_status",
+    metadata,
+    Column("precinct_id", Integer, ForeignKey("precincts.id"), primary_key=True, autoincrement=False),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    Column("state", String(16), nullable=True),
+    #: a copy of the precinct's county (NULL in a stale row), so that counts by county need no join
+    Column("county", String(100), nullable=True),
+    #: the review queue's order (caucus.service.status.QUEUE_ORDER of its first reason); NULL: not in the queue
+    Column("queue_rank", Integer, nullable=True),
+    #: the queue's reasons, comma-separated ("" if none)
+    Column("why", String(100), nullable=False),
+    #: the status's reasons, a JSON list
+    Column("reasons", Text, nullable=False),
+    Column("last_seq", Integer, nullable=True),
+    Column("first_at", UTCDateTime(), nullable=True),
+    Column("last_at", UTCDateTime(), nullable=True),
+    #: first_at in quarter hours since 1970 (the night page's chart groups by it)
+    Column("first_quarter", Integer, nullable=True),
+    Index("ix_precinct_status_queue", "election_id", "queue_rank", "last_seq"),
+    Index("ix_precinct_status_state", "election_id", "state", "last_at"),
+    Index("ix_precinct_status_first", "election_id", "first_quarter"),
+    Index("ix_precinct_status_county", "election_id", "county", "state"),
+)
+
+#: Revision 0015: the number of precinct_status rows per county and state (kind ``county``: key the county) and
+#: per quarter hour of the first entry (kind ``first``: key the quarter number, state ""), kept with the rows
+#: (caucus.ledger.derived), so the night page reads a few thousand counts, not a row per precinct.
+status_counts = Table(
+    "status_counts",
+    metadata,
+    Column("election_id", Integer, ForeignKey("elections.id"), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("key", String(100), primary_key=True),
+    Column("state", String(16), primary_key=True),
+    Column("n", Integer, nullable=False),
+)

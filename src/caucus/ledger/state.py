@@ -11,17 +11,17 @@ PrecinctState (``dataclasses.replace`` or a wrapper) without changing how it is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from caucus.ledger.elections import election_id_for, precinct_id_for
 from caucus.ledger.epochs import counted
 from caucus.ledger.meaning import entry_meaning
 from caucus.ledger.model import STAGES, Channel, LedgerEntry, Stage, entry_from_row
-from caucus.ledger.schema import ledger_entries, precincts
+from caucus.ledger.schema import elections, ledger_entries, precincts
 
 ReportStatus = Literal["not-reported", "reported", "conflicting"]
 
@@ -105,6 +105,18 @@ def _joined() -> Any:
     )
 
 
+_SLUG, _CODE = bindparam("slug"), bindparam("code")
+_ELECTION_ID = select(elections.c.id).where(elections.c.slug == _SLUG).scalar_subquery()
+_ONE_PRECINCT = _joined().where(
+    ledger_entries.c.election_id == _ELECTION_ID,
+    ledger_entries.c.precinct_id == select(precincts.c.id).where(
+        precincts.c.election_id == _ELECTION_ID, precincts.c.code == _CODE).scalar_subquery())
+#: one precinct's entries (that count): built once, since building a statement costs more CPU than SQLite takes
+#: to run it (the election's and the precinct's ids are uncorrelated scalar subqueries, each computed once, so
+#: the rows are read along the index (election_id, precinct_id, seq))
+_PRECINCT_QUERIES = {False: _ONE_PRECINCT, True: _ONE_PRECINCT.where(counted(ledger_entries.c.seq, _ELECTION_ID))}
+
+
 def entries(
     engine: Engine,
     election_slug: str,
@@ -115,20 +127,27 @@ def entries(
     counting: bool = False,
 ) -> list[LedgerEntry]:
     """The election's entries in seq order: optionally one precinct's, only those after ``since_seq``,
-    at most ``limit``; with ``counting``, only those that count in the current epoch."""
-    with engine.connect() as conn:
-        election_id = election_id_for(conn, election_slug)
-        query = _joined().where(ledger_entries.c.election_id == election_id)
+    at most ``limit``; with ``counting``, only those that count in the current epoch. One statement (the
+    election and the precinct are looked up in it); an unknown election or precinct is told apart only when
+    nothing was found."""
+    if precinct_code is not None:
+        query = _PRECINCT_QUERIES[counting]
+    else:
+        query = _joined().where(ledger_entries.c.election_id == _ELECTION_ID)
         if counting:
-            query = query.where(counted(ledger_entries.c.seq, election_id))
-        if precinct_code is not None:
-            precinct_id = precinct_id_for(conn, election_id, election_slug, precinct_code)
-            query = query.where(ledger_entries.c.precinct_id == precinct_id)
-        if since_seq is not None:
-            query = query.where(ledger_entries.c.seq > since_seq)
-        if limit is not None:
-            query = query.limit(limit)
-        return [entry_from_row(row._mapping, election_slug) for row in conn.execute(query)]
+            query = query.where(counted(ledger_entries.c.seq, _ELECTION_ID))
+    if since_seq is not None:
+        query = query.where(ledger_entries.c.seq > since_seq)
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        found = [entry_from_row(row._mapping, election_slug)
+                 for row in conn.execute(query, {"slug": election_slug, "code": precinct_code})]
+        if not found:  # nothing: say so for an unknown election or precinct (raises)
+            known = election_id_for(conn, election_slug)
+            if precinct_code is not None:
+                precinct_id_for(conn, known, election_slug, precinct_code)
+        return found
 
 
 def precinct_state(engine: Engine, election_slug: str, precinct_code: str) -> PrecinctState:
@@ -150,3 +169,20 @@ def precinct_states(engine: Engine, election_slug: str) -> dict[str, PrecinctSta
                                                 counted(ledger_entries.c.seq, election_id))):
             grouped[row.precinct_code].append(entry_from_row(row._mapping, election_slug))
     return {code: derive_state(election_slug, code, rows) for code, rows in grouped.items()}
+
+
+def counted_states(conn: Connection, election_id: int, slug: str, codes: Collection[str] | None = None
+                   ) -> dict[int, PrecinctState]:
+    """The derived state of the election's precincts (of ``codes`` only, if given), by precinct id, from the
+    entries that count, read on ``conn`` (so inside the caller's transaction)."""
+    query = select(precincts.c.id, precincts.c.code).where(precincts.c.election_id == election_id)
+    if codes is not None:
+        query = query.where(precincts.c.code.in_(list(codes)))
+    code_of = {row.id: row.code for row in conn.execute(query)}
+    grouped: dict[int, list[LedgerEntry]] = {pid: [] for pid in code_of}
+    rows = _joined().where(ledger_entries.c.election_id == election_id, counted(ledger_entries.c.seq, election_id))
+    if codes is not None:
+        rows = rows.where(ledger_entries.c.precinct_id.in_(list(code_of)))
+    for row in conn.execute(rows):
+        grouped[row.precinct_id].append(entry_from_row(row._mapping, slug))
+    return {pid: derive_state(slug, code_of[pid], found) for pid, found in grouped.items()}

@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 from caucus.ledger.batch import Unit, UnitOutcome, apply_units
 from caucus.ledger.db import begin_immediate, utcnow
+from caucus.ledger.derived import StateMaintainer
 from caucus.ledger.errors import InvalidGroup, LedgerError, WriterClosed
 from caucus.ledger.model import Receipt, Submission
 
@@ -60,6 +61,7 @@ class Writer:
         max_batch: int = DEFAULT_MAX_BATCH,
         clock: Callable[[], datetime] = utcnow,
         name: str = "caucus-ledger-writer",
+        maintainer: StateMaintainer | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be 1 or more, got {max_batch}")
@@ -67,6 +69,9 @@ class Writer:
         self.max_batch = max_batch
         self.stats = WriterStats()
         self._clock = clock
+        #: derives and stores the touched precincts' status rows in each batch's transaction
+        #: (:mod:`caucus.ledger.derived`); without one, their rows are marked stale
+        self.maintainer = maintainer
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
@@ -200,7 +205,7 @@ class Writer:
             try:
                 conn = self._connection()
                 with conn.begin():
-                    outcomes = apply_units(conn, units, self._clock)  # read under the lock
+                    outcomes = apply_units(conn, units, self._clock, self.maintainer)  # read under the lock
                 self.stats.commits += 1
                 break
             except Exception as exc:

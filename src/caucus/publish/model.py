@@ -5,6 +5,7 @@ Pure: no I/O. A precinct record is the dict :func:`caucus.service.release_record
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ FEED_VERSION = "caucus-feed/1"
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
+@functools.lru_cache(maxsize=1 << 20)
 def slug(text: str) -> str:
     """A file- and URL-safe name: ``"CD1 Satellite/1140"`` -> ``cd1-satellite-1140``."""
     return _SLUG.sub("-", text.lower()).strip("-")

@@ -10,13 +10,13 @@ Type is ``other`` (OtherType ``caucus``), a satellite pool's GpUnit ``other`` (`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from caucus import __version__
 from caucus.plans import Plan
-from caucus.publish.model import Record, ReleaseMeta, iso, slug
+from caucus.publish.model import ReleaseMeta, iso, slug
 from caucus.publish.tally import Totals
 
 CONTESTS = (
@@ -40,14 +40,19 @@ def _status(meta: ReleaseMeta, reporting: int, total: int) -> str:
     return "unofficial-complete" if reporting == total else "unofficial-partial"
 
 
-def _number(value: int | Decimal) -> int | float:
-    return value if isinstance(value, int) else float(value)
+def vote_count(unit: str, value: int | Decimal) -> str:
+    """One VoteCounts object as compact JSON (``unit``: the GpUnit id as a JSON string)."""
+    number = str(value) if isinstance(value, int) else float.__repr__(float(value))
+    return '{"@type":"ElectionResults.VoteCounts","GpUnitId":' + unit + ',"Type":"total","Count":' + number + "}"
 
 
-def election_report(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record], *,
-                    sdes: Mapping[str, Mapping[str, Decimal] | None], state: Totals, reporting: int
-                    ) -> dict[str, Any]:
-    units: list[dict[str, Any]] = [{
+def election_report(plan: Plan, meta: ReleaseMeta, *, counties: Mapping[str, int], state: Totals, reporting: int,
+                    placeholder: Callable[[str], str]) -> dict[str, Any]:
+    """The ElectionReport with placeholders where the big lists go (filled by the builder from kept parts):
+    ``placeholder("gp")`` for the precincts' GpUnits after the state's and the counties', and
+    ``placeholder(f"vc-{contest}-{group}")`` for each selection's VoteCounts. ``counties``: precincts
+    reporting by county."""
+    units: list[Any] = [{
         "@id": "gp-state", "@type": "ElectionResults.ReportingUnit", "Type": "state", "Name": _text("Iowa"),
         "ComposingGpUnitIds": [f"gp-county-{slug(c)}" for c in plan.counties],
         "SubUnitsReported": reporting, "TotalSubUnits": state.total,
@@ -58,37 +63,21 @@ def election_report(plan: Plan, meta: ReleaseMeta, records: Mapping[str, Record]
             "@id": f"gp-county-{slug(county.name)}", "@type": "ElectionResults.ReportingUnit",
             "Type": "county" if county.kind == "county" else "other", "Name": _text(county.name),
             "ComposingGpUnitIds": [f"gp-precinct-{slug(p.code)}" for p in members],
-            "SubUnitsReported": 0 if meta.zero else sum(1 for p in members if p.code in records),
+            "SubUnitsReported": counties[county.name],
             "TotalSubUnits": len(members),
         }
         if county.kind != "county":
             unit["OtherType"] = "satellite-pool"
         units.append(unit)
-    for p in plan.precincts:
-        unit = {"@id": f"gp-precinct-{slug(p.code)}", "@type": "ElectionResults.ReportingUnit",
-                "Type": "precinct" if p.kind == "precinct" else "other", "Name": _text(p.name),
-                "ExternalIdentifier": [{"@type": "ElectionResults.ExternalIdentifier", "Type": "local-level",
-                                        "Value": p.code}]}
-        if p.kind != "precinct":
-            unit["OtherType"] = "satellite-caucus"
-        record = records.get(p.code)
-        if record is not None and record.get("attendance") is not None:
-            unit["VotersParticipated"] = int(record["attendance"])
-        units.append(unit)
+    units.append(placeholder("gp"))
     candidates = [{"@id": f"cand-{slug(g)}", "@type": "ElectionResults.Candidate", "BallotName": _text(g),
                    "PartyId": "party-dem"} for g in plan.candidates]
-    released = [(f"gp-precinct-{slug(p.code)}", p.code, records[p.code]) for p in plan.precincts
-                if p.code in records]
     contests = []
-    for key, name, field in CONTESTS:
-        columns = [(unit, sdes.get(code) if field == "sde" else record[field]) for unit, code, record in released]
-        selections = []
-        for order, g in enumerate(plan.candidates, start=1):
-            counts = [{"@type": "ElectionResults.VoteCounts", "GpUnitId": unit, "Type": "total",
-                       "Count": _number(values[g])}
-                      for unit, values in columns if values is not None and g in values]
-            selections.append({"@id": f"sel-{key}-{slug(g)}", "@type": "ElectionResults.CandidateSelection",
-                               "CandidateIds": [f"cand-{slug(g)}"], "SequenceOrder": order, "VoteCounts": counts})
+    for key, name, _ in CONTESTS:
+        selections = [{"@id": f"sel-{key}-{slug(g)}", "@type": "ElectionResults.CandidateSelection",
+                       "CandidateIds": [f"cand-{slug(g)}"], "SequenceOrder": order,
+                       "VoteCounts": placeholder(f"vc-{key}-{g}")}
+                      for order, g in enumerate(plan.candidates, start=1)]
         contests.append({
             "@id": f"contest-{key}", "@type": "ElectionResults.CandidateContest", "Name": name,
             "ElectionDistrictId": "gp-state", "VotesAllowed": 1, "VoteVariation": "other",

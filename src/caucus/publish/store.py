@@ -31,7 +31,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,12 +61,20 @@ def make_public_dir(path: Path) -> None:
     os.chmod(path, PUBLIC_DIR)
 
 
-def _publish_tree(root: Path) -> None:
-    """Make a staged release readable by everyone before it is renamed into place."""
-    for directory, _, files in os.walk(root):
-        os.chmod(directory, PUBLIC_DIR)
-        for name in files:
-            os.chmod(os.path.join(directory, name), PUBLIC_FILE)
+def _publish_tree(root: Path, directories: Iterable[str], written: Iterable[Path]) -> None:
+    """Make a staged release readable by everyone before it is renamed into place: its directories (``root``
+    and each of ``directories`` under it, with their parents) and the files ``written`` (hard-linked files
+    are already public)."""
+    done: set[str] = set()
+    for made in directories:
+        directory = made
+        while directory and directory not in done:
+            done.add(directory)
+            os.chmod(root / directory, PUBLIC_DIR)
+            directory = os.path.dirname(directory)
+    os.chmod(root, PUBLIC_DIR)
+    for path in written:
+        os.chmod(path, PUBLIC_FILE)
 
 
 def sha256(data: bytes) -> str:
@@ -77,22 +85,41 @@ def manifest_of(election: str, number: int, created_at: str, files: Mapping[str,
                 ledger_head: Mapping[str, Any] | None = None) -> bytes:
     """manifest.json: the ledger head the release was built from (``{"seq", "hash"}``, when given) and the
     sha256 and size of every file of the release, by path."""
-    return json_bytes({
+    return manifest_from_entries(election, number, created_at,
+                                 {path: manifest_entry(path, data) for path, data in files.items()}, ledger_head)
+
+
+def manifest_entry(path: str, data: bytes) -> bytes:
+    """A file's entry in manifest.json, as :func:`manifest_from_entries` joins them (kept between releases for
+    the files that did not change)."""
+    return (b'  {\n   "path": ' + json.dumps(path, ensure_ascii=False).encode() + b',\n   "sha256": "'
+            + sha256(data).encode() + b'",\n   "bytes": ' + str(len(data)).encode() + b"\n  }")
+
+
+def manifest_from_entries(election: str, number: int, created_at: str, entries: Mapping[str, bytes],
+                          ledger_head: Mapping[str, Any] | None = None) -> bytes:
+    """manifest.json from each file's :func:`manifest_entry` (the same text as ``json_bytes`` of the whole)."""
+    text = json_bytes({
         "election": election,
         "release": number,
         "createdAt": created_at,
         **({"ledgerHead": dict(ledger_head)} if ledger_head is not None else {}),
-        "files": [{"path": path, "sha256": sha256(data), "bytes": len(data)} for path, data in sorted(files.items())],
+        "files": "\x00files\x00",
     })
+    listed = b"[\n" + b",\n".join([entry for _, entry in sorted(entries.items())]) + b"\n ]" if entries else b"[]"
+    return text.replace(b'"\\u0000files\\u0000"', listed, 1)
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One release's files (``files``, without the manifest) and its manifest, in memory."""
+    """One release's files (``files``, without the manifest) and its manifest, in memory; ``carried``: the
+    paths of files identical to release ``base``'s, hard-linked from it (not held in memory)."""
 
     number: int
     files: Mapping[str, bytes]
     manifest: bytes
+    carried: frozenset[str] = frozenset()
+    base: int | None = None
 
     @property
     def content_hash(self) -> str:
@@ -177,12 +204,33 @@ class SnapshotStore:
             if existing != snapshot.manifest:
                 raise FileExistsError(f"{target} already holds a different release {snapshot.number}")
             return target
-        previous = self._previous_hashes(snapshot.number)
+        previous = {} if snapshot.base is not None else self._previous_hashes(snapshot.number)
         staging = self._staging() / f"{snapshot.number}-{uuid.uuid4().hex}"
+        made: set[str] = set()
+        written: list[Path] = []
+        into = f"{staging}/"
+
+        def place(path: str) -> str:  # plain strings: tens of thousands of files per release
+            parent = path.rpartition("/")[0]
+            if parent not in made:
+                os.makedirs(into + parent, exist_ok=True)
+                made.add(parent)
+            return into + path
+
         try:
+            if snapshot.carried:
+                base = f"{self.release_dir(int(snapshot.base or 0))}/"
+                for path in snapshot.carried:
+                    linked = place(path)
+                    try:
+                        os.link(base + path, linked)
+                    except FileNotFoundError:
+                        raise
+                    except OSError:  # another file system, no hard links or too many: copy instead
+                        shutil.copyfile(base + path, linked)
+                        written.append(Path(linked))
             for path, data in snapshot.files.items():
-                out = staging / path
-                out.parent.mkdir(parents=True, exist_ok=True)
+                out = Path(place(path))
                 before = previous.get(path)
                 if before is not None and before[1] == sha256(data):
                     try:
@@ -191,8 +239,10 @@ class SnapshotStore:
                     except OSError:
                         pass  # another file system or no hard links: copy instead
                 out.write_bytes(data)
+                written.append(out)
             (staging / MANIFEST).write_bytes(snapshot.manifest)
-            _publish_tree(staging)
+            written.append(staging / MANIFEST)
+            _publish_tree(staging, made, written)
             make_public_dir(self.releases)
             try:
                 os.rename(staging, target)

@@ -34,14 +34,42 @@ class Totals:
     final: dict[str, int] = field(default_factory=dict)
     delegates: dict[str, int] = field(default_factory=dict)
     sde: dict[str, Decimal] = field(default_factory=dict)
+    #: how many of the precincts summed have an SDE for each group (a group's key is in ``sde`` while some
+    #: precinct has one: the national projection sees exactly the groups a sum over the precincts would)
+    sde_count: dict[str, int] = field(default_factory=dict)
 
-    def add(self, record: Record, sde: Mapping[str, Decimal] | None) -> None:
-        self.reporting += 1
+    def add(self, record: Record, sde: Mapping[str, Decimal] | None, sign: int = 1) -> None:
+        """Add a released precinct's numbers (``sign=-1``: take them away again: sums are exact)."""
+        self.reporting += sign
         for key, target in (("first", self.first), ("final", self.final), ("delegates", self.delegates)):
             for g, n in record[key].items():
-                target[g] = target.get(g, 0) + int(n)
+                target[g] = target.get(g, 0) + sign * int(n)
         for g, v in (sde or {}).items():
-            self.sde[g] = self.sde.get(g, ZERO) + v
+            self._add_sde(g, v if sign > 0 else -v, sign)
+
+    def _add_sde(self, g: str, value: Decimal, count: int) -> None:
+        left = self.sde_count.get(g, 0) + count
+        if left <= 0:
+            self.sde.pop(g, None)
+            self.sde_count.pop(g, None)
+            return
+        self.sde_count[g] = left
+        self.sde[g] = self.sde.get(g, ZERO) + value
+
+    def merge(self, other: Totals) -> None:
+        """Add another set's sums (a county's into the state's)."""
+        self.reporting += other.reporting
+        self.total += other.total
+        for mine, theirs in ((self.first, other.first), (self.final, other.final),
+                             (self.delegates, other.delegates)):
+            for g, n in theirs.items():
+                mine[g] = mine.get(g, 0) + n
+        for g, v in other.sde.items():
+            self._add_sde(g, v, other.sde_count[g])
+
+    def copy(self) -> Totals:
+        return Totals(self.candidates, self.reporting, self.total, dict(self.first), dict(self.final),
+                      dict(self.delegates), dict(self.sde), dict(self.sde_count))
 
     def order(self) -> list[str]:
         """Candidates by SDEs, then final alignment, then first alignment (descending), then name."""
@@ -109,14 +137,26 @@ def national_projection(plan: Plan, records: Mapping[str, Record],
                         sdes: Mapping[str, Mapping[str, Decimal] | None]) -> dict[str, Any] | None:
     """National delegates (IA-6) from the released SDEs by congressional district and statewide; None for a
     plan without national seats (a rule set without SDEs, docs/plan-format.md)."""
+    if plan.national is None:
+        return None
+    by_county: dict[str, dict[str, Decimal]] = {}
+    for code in records:
+        into = by_county.setdefault(records[code]["county"], {})
+        for g, v in (sdes.get(code) or {}).items():
+            into[g] = into.get(g, ZERO) + v
+    return national_from_sums(plan, by_county)
+
+
+def national_from_sums(plan: Plan, by_county: Mapping[str, Mapping[str, Decimal]]) -> dict[str, Any] | None:
+    """The national projection from each county's (or pool's) sums of released SDEs (see
+    :func:`national_projection`)."""
     seats = plan.national
     if seats is None:
         return None
     districts: dict[str, dict[str, Decimal]] = {d: {} for d in seats.districts}
     statewide: dict[str, Decimal] = {}
-    for code in records:
-        values = sdes.get(code) or {}
-        district = plan.counties[records[code]["county"]].district
+    for county, values in by_county.items():
+        district = plan.counties[county].district
         for g, v in values.items():
             statewide[g] = statewide.get(g, ZERO) + v
             if district in districts:

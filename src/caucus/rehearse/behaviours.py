@@ -85,13 +85,17 @@ def recanvass_moves_delegates(seen: Mapping[str, Any] | None) -> Verdict:
     if seen is None:
         return Verdict("recanvass-moves-delegates", "a campaign's recanvass moves delegates", 0, True)
     units = list(seen.get("units", []))
-    refused = {code: status for code, status in seen.get("corrections", {}).items() if status != 303}
+    refused = {code: status for code, status in {**seen.get("corrections", {}), **seen.get("confirmed", {})}.items()
+               if status != 303}
     unnamed = sorted(set(units) - set(seen.get("published_difference", [])))
+    # the campaign's own part (caucus.rehearse.campaign), when it played it: its verdict must hold
+    campaign = seen.get("campaign")
     ok = (seen.get("request") is not None and not refused and not unnamed
-          and seen.get("published_totals_equal_truth") is True)
+          and seen.get("published_totals_equal_truth") is True and (campaign is None or campaign.get("ok") is True))
     return Verdict("recanvass-moves-delegates", "a campaign's recanvass of published, miscounted precincts is "
                    "corrected at HQ (final alignment and delegates together, delegates move) and the published "
-                   "difference names the request", len(units), ok,
+                   "difference names the request; the campaign uploads its captains' tallies, files the request "
+                   "from its cross-check and follows it to the published difference", len(units), ok,
                    {**dict(seen), "refused": refused, "not_in_published_difference": unnamed})
 
 

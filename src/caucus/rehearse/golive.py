@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from caucus.rehearse.attack import chair_address
+from caucus.rehearse.campaign import Campaign
 from caucus.rehearse.hq import StaffClient
 from caucus.rehearse.moves import miscount
 from caucus.rehearse.published import STATEWIDE
@@ -131,20 +132,51 @@ async def rehearse_then_go_live(front: str, truth: GroundTruth, credentials: dic
 
 
 async def recanvass(front: str, reviewer: StaffClient, units: dict[str, PrecinctTruth], *, since_release: int | None,
-                    totals_match: Callable[[], Awaitable[bool]], timeout: float = 120.0) -> dict[str, Any]:
+                    totals_match: Callable[[], Awaitable[bool]], timeout: float = 120.0,
+                    database_url: str | None = None) -> dict[str, Any]:
     """A campaign asks for a recanvass of precincts whose published numbers were miscounted; the reviewer
-    files it and corrects each precinct's final alignment and delegates from the paper (one correction that
-    moves a delegate); the next release publishes the difference with the request's name."""
+    corrects each precinct's final alignment and delegates from the paper (one correction that moves a
+    delegate); the next release publishes the difference with the request's name.
+
+    With ``database_url`` (where the admin makes the campaign's account) the campaign does it itself
+    (:mod:`caucus.rehearse.campaign`): uploads its captains' tallies, files the request from its cross-check
+    and follows it to the published difference; the reviewer confirms the precinct where the campaign's
+    captain slipped. Without it, the reviewer files the request on the campaign's behalf."""
     seen: dict[str, Any] = {"units": sorted(units), "since_release": since_release, "corrections": {}}
-    label = await reviewer.file_recanvass("Campaign of the candidate who lost a delegate", sorted(units),
-                                          "our precinct captains counted the final alignment differently")
-    seen["request"] = label
-    if label is None:
-        return seen
+    campaign = Campaign(front, reviewer.tally, database_url) if database_url is not None else None
+    try:
+        if campaign is not None:
+            label = await campaign.cross_check_and_file(units)
+        else:
+            label = await reviewer.file_recanvass("Campaign of the candidate who lost a delegate", sorted(units),
+                                                  "our precinct captains counted the final alignment differently")
+        seen["request"] = label
+        if label is not None:
+            await _decide(front, reviewer, units, label, seen, totals_match=totals_match,
+                          since_release=since_release, timeout=timeout,
+                          slip=campaign.play.slip if campaign is not None else None)
+            if campaign is not None:
+                await campaign.follow(label)
+    finally:
+        if campaign is not None:
+            await campaign.close()
+            seen["campaign"] = {**campaign.play.as_dict(), "ok": campaign.play.verdict(set(units))}
+    return seen
+
+
+async def _decide(front: str, reviewer: StaffClient, units: dict[str, PrecinctTruth], label: str,
+                  seen: dict[str, Any], *, totals_match: Callable[[], Awaitable[bool]], since_release: int | None,
+                  timeout: float, slip: str | None) -> None:
+    """HQ corrects each miscounted precinct from the paper (and confirms ``slip``), then the releases."""
     for code, unit in sorted(units.items()):
         seen["corrections"][code] = await reviewer.recanvass(
             label, code, {"final": dict(unit.final), "delegates": dict(unit.delegates)},
             note=f"{label}: preference groups recounted from the cards; people had been written in the wrong group")
+    if slip is not None:
+        await reviewer.refresh_csrf(f"/hq/recanvass/{label}")
+        confirmed = await reviewer.post(f"/hq/recanvass/{label}/unchanged", {
+            "precinct": slip, "note": "the worksheet matches the release; the campaign's captain miscounted"})
+        seen["confirmed"] = {slip: confirmed.status_code}
     deadline = time.monotonic() + timeout
     seen["published_totals_equal_truth"] = False
     while time.monotonic() < deadline:
@@ -160,4 +192,3 @@ async def recanvass(front: str, reviewer: StaffClient, units: dict[str, Precinct
                  if c.get("kind") == "changed" and any(label in str(r) for r in c.get("reasons") or ())
                  and c.get("before", {}).get("delegates") != c.get("after", {}).get("delegates")}
         seen["published_difference"] = sorted(named)
-    return seen

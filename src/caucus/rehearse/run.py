@@ -377,7 +377,8 @@ async def _night(config: Rehearsal, server: ServerProcess, releaser: ReleaserPro
             progress.recanvass = await recanvass(
                 front, clients["reviewer"], progress.tally.recanvass_units,
                 since_release=progress.published.release if progress.published else None,
-                totals_match=lambda: _totals_match(feed, progress, config.truth), timeout=config.publish_timeout)
+                totals_match=lambda: _totals_match(feed, progress, config.truth), timeout=config.publish_timeout,
+                database_url=url)
             progress.tally.event(f"recanvass {progress.recanvass.get('request')} of "
                                  f"{len(progress.tally.recanvass_units)} precincts corrected at HQ")
         async with httpx.AsyncClient(base_url=front, timeout=30) as http:

@@ -204,6 +204,10 @@ class CampaignService:
     def __init__(self, engine: Engine, context: ElectionContext, recanvass: RecanvassService, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.engine, self.context, self.recanvass, self.clock = engine, context, recanvass, clock
+        #: the checks of each campaign's current tallies, by the ids of the rows checked (rows never change,
+        #: so the same ids are the same numbers): a whole state's tallies take a second or so to check
+        self._checked: dict[str, tuple[tuple[int, ...], tuple[dict[str, tuple[Finding, ...]],
+                                                               dict[str, dict[str, Decimal]]]]] = {}
 
     # -- the campaign's own tallies --------------------------------------------------------------------
     def _campaign(self, campaign: str | None) -> str:
@@ -248,7 +252,8 @@ class CampaignService:
             info = self.context.precinct(precinct.strip())
         except UnknownPrecinctCode:
             raise StaffInputInvalid("precinct", f"no such precinct in this election: {precinct.strip()!r} "
-                                                "(codes look like Adair/1NW)") from None
+                                                f"(codes look like {self.context.plan.settings.example_code})"
+                                    ) from None
         numbers: dict[str, dict[str, Any]] = {"first": {}, "final": {}, "sde": {}}
         problems = []
         for measure in ("first", "final", "sde"):
@@ -325,8 +330,21 @@ class CampaignService:
         group = self._campaign(campaign)
         tallies = self.tallies(group)
         views = self.views()
-        findings, sdes = self._campaign_checks(tallies)
+        ids = tuple(sorted(t.id for t in tallies.values()))
+        cached = self._checked.get(group)
+        if cached is None or cached[0] != ids:
+            cached = self._checked[group] = (ids, self._campaign_checks(tallies))
+        findings, sdes = cached[1]
         rows = []
+        for code, tally in sorted(tallies.items()):
+            view = views[code]
+            differences: tuple[Difference, ...] = ()
+            if view.released is not None:
+                differences = _differences(tally.numbers, view.released.record)
+            rows.append(CrossCheckRow(view, tally, sdes.get(code, {}), findings.get(code, ()), differences))
+        # the statewide effect: the campaign's SDEs only where its numbers differ (where they agree, SDEs
+        # recomputed without the games of chance the party recorded would be a difference of nobody's)
+        differing = {r.view.code for r in rows if r.differs}
         candidates = self.context.candidates
         party_total = dict.fromkeys(candidates, Decimal(0))
         with_campaign = dict.fromkeys(candidates, Decimal(0))
@@ -334,17 +352,10 @@ class CampaignService:
             if view.released is None:
                 continue
             party_sde = _decimals(view.released.record.get("sde"))
-            tally = tallies.get(code)
             for g in candidates:
                 party_total[g] += party_sde.get(g, Decimal(0))
-                theirs = sdes.get(code, {}).get(g) if tally is not None else None
+                theirs = sdes.get(code, {}).get(g) if code in differing else None
                 with_campaign[g] += theirs if theirs is not None else party_sde.get(g, Decimal(0))
-        for code, tally in sorted(tallies.items()):
-            view = views[code]
-            differences: tuple[Difference, ...] = ()
-            if view.released is not None:
-                differences = _differences(tally.numbers, view.released.record)
-            rows.append(CrossCheckRow(view, tally, sdes.get(code, {}), findings.get(code, ()), differences))
         released_without = sum(1 for c, v in views.items() if v.released is not None and c not in tallies)
         return CrossCheck(group, candidates, tuple(rows), party_total, with_campaign, released_without)
 

@@ -51,6 +51,14 @@ class ElectionContext:
         return self.plan.candidates
 
     @cached_property
+    def county_sizes(self) -> Mapping[str, int]:
+        """How many precincts each county has (by county name)."""
+        sizes: dict[str, int] = {}
+        for info in self.precincts.values():
+            sizes[info.county] = sizes.get(info.county, 0) + 1
+        return MappingProxyType(sizes)
+
+    @cached_property
     def _folded(self) -> Mapping[str, str]:
         return {fold_code(code): code for code in self.precincts}
 

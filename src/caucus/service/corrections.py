@@ -213,7 +213,8 @@ class CorrectionsMixin:
                     raise
                 break
         return CorrectionResult(correction_id, tuple(receipts),
-                                status_after_write(self.engine, self.context, state, receipts))
+                                status_after_write(self.engine, self.context, state, receipts,
+                                                   self.writer.maintainer))
 
     def _audit_correction(self, error: ServiceError | LedgerError, precinct: str, correction: Correction, key: str,
                           *, channel: Channel | None, actor: str) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from caucus.ledger.db import utcnow
 from caucus.ledger.epochs import Epoch, EpochAction, counted, read_epoch, start_epoch
 from caucus.ledger.errors import EpochRefused
-from caucus.ledger.schema import credentials, ledger_entries
+from caucus.ledger.schema import credentials, elections, ledger_entries
 from caucus.service.context import ElectionContext
 from caucus.service.errors import FieldProblem, ServiceError
 from caucus.service.releases import ReleaseService
@@ -55,8 +55,12 @@ class ElectionModeService:
         self.clock = clock or utcnow
 
     def mode(self) -> str:
-        """The election's mode now (``test`` or ``live``), read from the database."""
-        return read_epoch(self.engine, self.context.election_id).mode
+        """The election's mode now (``test`` or ``live``), read from the database (one indexed read: another
+        process, ``caucus election go-live``, may switch it while the server runs; nothing else of the context
+        changes)."""
+        with self.engine.connect() as conn:
+            return str(conn.execute(select(elections.c.mode).where(elections.c.id == self.context.election_id))
+                       .scalar_one())
 
     def summary(self) -> ModeSummary:
         election = self.context.election_id

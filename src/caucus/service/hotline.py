@@ -248,7 +248,8 @@ class HotlineService:
                                 detail={"precinct": info.code, "call": call.id, "stage": report.stage,
                                         "seq": receipt.seq, "supersedes_seq": report.supersedes_seq},
                                 outcome="replayed" if receipt.replayed else "ok")
-        return SubmitResult(receipt, status_after_write(self.engine, self.context, state, [receipt]))
+        return SubmitResult(receipt, status_after_write(self.engine, self.context, state, [receipt],
+                                                                     self.writer.maintainer))
 
     def _check(self, precinct: str, mine: Mapping[Stage, LedgerEntry], report: StageReport) -> None:
         unknown = [FieldProblem(field, "unknown-candidate", f"{name!r} is not a candidate in this election")

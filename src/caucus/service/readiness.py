@@ -21,13 +21,15 @@ from sqlalchemy import Engine, func, select
 
 from caucus.ledger.db import utcnow
 from caucus.ledger.epochs import counted
-from caucus.ledger.schema import audit_log, credentials, hotline_calls, ledger_entries, precincts, signin_attempts
+from caucus.ledger.schema import audit_log, credentials, hotline_calls, precincts, signin_attempts
 from caucus.service.context import ElectionContext
-from caucus.service.review import queue_reasons
+from caucus.service.maintained import night_summary, reported_codes
 from caucus.service.roster import Chair, RosterService
-from caucus.service.status import STATUS_NAMES, PrecinctStatus, read_statuses
+from caucus.service.status import STATUS_NAMES, PrecinctStatus, queue_reasons
 
 BUCKET = timedelta(minutes=15)
+#: the night page lists the longest-stuck precincts, at most this many (and says how many there are)
+STUCK_SHOWN = 500
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,12 @@ class Night:
     by_county: dict[str, Counter[str]]
     #: (time, precincts that had reported anything by then)
     reporting_over_time: list[tuple[datetime, int]]
-    stuck: list[tuple[str, str, datetime]]  # code, state, last entry at
+    stuck: list[tuple[str, str, datetime]]  # code, state, last entry at (the oldest ones, at most STUCK_SHOWN)
     queue_length: int
     hotline_last_hour: int
     hotline_over_time: list[tuple[datetime, int]] = field(default_factory=list)
+    #: how many precincts are stuck (``stuck`` may show fewer)
+    stuck_count: int = 0
 
 
 class ReadinessService:
@@ -101,10 +105,7 @@ class ReadinessService:
             with_credential = set(conn.execute(select(precincts.c.code).join(
                 credentials, credentials.c.precinct_id == precincts.c.id).where(
                 precincts.c.election_id == election_id, credentials.c.status == "active")).scalars())
-            reported = set(conn.execute(select(precincts.c.code).join(
-                ledger_entries, ledger_entries.c.precinct_id == precincts.c.id).where(
-                precincts.c.election_id == election_id, ledger_entries.c.election_id == election_id,
-                counted(ledger_entries.c.seq, election_id, "counts_after_seq")).distinct()).scalars())
+        reported = reported_codes(self.engine, self.context)
         chairs = self.roster.roster()
         counties: dict[str, CountyReadiness] = {}
         to_phone = []
@@ -120,8 +121,19 @@ class ReadinessService:
         return Readiness(tuple(sorted(counties.values(), key=lambda c: c.county)), tuple(to_phone))
 
     def night(self, statuses: Mapping[str, PrecinctStatus] | None = None) -> Night:
+        """The night's progress: from the maintained status rows (:mod:`caucus.service.maintained`: grouped,
+        indexed queries), or from ``statuses`` if given."""
         now = self.clock()
-        statuses = statuses if statuses is not None else read_statuses(self.engine, self.context)
+        if statuses is None:
+            summary = night_summary(self.engine, self.context, stuck_before=now - self.stuck_after,
+                                    stuck_limit=STUCK_SHOWN)
+            calls = _calls(self.engine, self.context.election_id)
+            return Night(
+                now=now, statewide=summary.statewide, by_county=summary.by_county,
+                reporting_over_time=_cumulative_counts(summary.first_by_quarter), stuck=summary.stuck,
+                queue_length=summary.queue_length,
+                hotline_last_hour=sum(1 for at in calls if now - at <= timedelta(hours=1)),
+                hotline_over_time=_per_bucket(calls), stuck_count=summary.stuck_count)
         statewide: Counter[str] = Counter(dict.fromkeys(STATUS_NAMES, 0))
         by_county: dict[str, Counter[str]] = {}
         firsts: list[datetime] = []
@@ -139,9 +151,9 @@ class ReadinessService:
         calls = _calls(self.engine, self.context.election_id)
         return Night(
             now=now, statewide=statewide, by_county=dict(sorted(by_county.items())),
-            reporting_over_time=_cumulative(sorted(firsts)), stuck=sorted(stuck, key=lambda s: s[2]),
+            reporting_over_time=_cumulative(sorted(firsts)), stuck=sorted(stuck, key=lambda s: s[2])[:STUCK_SHOWN],
             queue_length=queue_length, hotline_last_hour=sum(1 for at in calls if now - at <= timedelta(hours=1)),
-            hotline_over_time=_per_bucket(calls),
+            hotline_over_time=_per_bucket(calls), stuck_count=len(stuck),
         )
 
 
@@ -167,6 +179,19 @@ def _cumulative(times: list[datetime]) -> list[tuple[datetime, int]]:
         while index < len(times) and times[index] < bucket:
             index += 1
         points.append((bucket, index))
+    return points
+
+
+def _cumulative_counts(first_by_quarter: Mapping[datetime, int]) -> list[tuple[datetime, int]]:
+    """:func:`_cumulative` from the number of precincts first seen in each quarter hour."""
+    if not first_by_quarter:
+        return []
+    bucket, total, seen = min(first_by_quarter), sum(first_by_quarter.values()), 0
+    points = [(bucket, 0)]
+    while seen < total:
+        seen += first_by_quarter.get(bucket, 0)
+        bucket += BUCKET
+        points.append((bucket, seen))
     return points
 
 

@@ -52,13 +52,22 @@ from caucus.ledger.schema import (
     release_precincts,
     releases,
 )
-from caucus.publish.documents import build_documents, plan_documents
+from caucus.publish.documents import FeedBuilder, plan_documents
 from caucus.publish.model import ReleaseMeta, iso
-from caucus.publish.store import Snapshot, SnapshotStore, manifest_of
+from caucus.publish.store import Snapshot, SnapshotStore, manifest_from_entries
 from caucus.service.context import ElectionContext
 from caucus.service.errors import FieldProblem, ServiceError
 from caucus.service.media import PhotoRecord, PhotoService, PublicCopy
+from caucus.service.release_feed import (
+    FeedCache,
+    Pending,
+    form_digest,
+    latest_records,
+    published_form,
+    released_since,
+)
 from caucus.service.release_records import Record, change_of, precinct_record, zero_record
+from caucus.service.release_scan import AcceptedScan
 from caucus.service.status import PrecinctStatus, read_statuses
 
 CONTINUOUS_ACTOR = "continuous-release"
@@ -176,14 +185,6 @@ def _record_of(row: Any, epoch: Epoch, correction_of: int | None = None) -> Rele
     )
 
 
-def published_form(record: Record | None) -> str:
-    """What a precinct's release publishes, for comparison: its record without the ledger position (a new
-    ledger entry that changes nothing published does not make the precinct changed)."""
-    if record is None:
-        return ""
-    return canonical_json({k: v for k, v in record.items() if k != "ledgerSeq"})
-
-
 def _corrections(rows: builtins.list[Any]) -> dict[int, int]:
     """release number -> the certified release it corrects (rows of one epoch, in number order)."""
     found: dict[int, int] = {}
@@ -209,6 +210,9 @@ class ReleaseService:
         # always: a release without its worksheet photos would differ from one made by another path
         self._photos = photos if photos is not None else PhotoService(engine, context, clock=self.clock)
         self._lock = threading.Lock()  # one release at a time in this process; the database decides across
+        self._feed = FeedCache(context.plan)  # what the next release is built from (caucus.service.release_feed)
+        # which precincts' records may have changed (caucus.service.release_scan)
+        self._scan = AcceptedScan(engine, context, self._record, self._photos.public_lists)
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -217,7 +221,9 @@ class ReleaseService:
         return read_epoch(self.engine, self.context.election_id)
 
     def _rows(self, conn: Connection) -> builtins.list[Any]:
-        return builtins.list(conn.execute(select(releases).where(releases.c.election_id == self.context.election_id)
+        """Every release's row, without its manifest (megabytes each at national size)."""
+        columns = [c for c in releases.c if c.name != "manifest"]
+        return builtins.list(conn.execute(select(*columns).where(releases.c.election_id == self.context.election_id)
                                           .order_by(releases.c.number)))
 
     def list(self) -> builtins.list[ReleaseRecord]:
@@ -279,22 +285,38 @@ class ReleaseService:
         """Every precinct's status as HQ sees it (ledger, four eyes, review decisions)."""
         return list(read_statuses(self.engine, self.context).values())
 
+    @staticmethod
+    def _record(status: PrecinctStatus, photos: Mapping[str, builtins.list[tuple[PhotoRecord, PublicCopy]]]
+                ) -> Record:
+        record = precinct_record(status)
+        record["photos"] = [photo_entry(p, c) for p, c in photos.get(status.info.code, ())]
+        return record
+
+    def _accepted(self) -> tuple[dict[str, Record], builtins.list[PrecinctStatus]]:
+        """(the accepted precincts' records now, the statuses of the others)."""
+        accepted: dict[str, Record] = {}
+        others: builtins.list[PrecinctStatus] = []
+        statuses = self._statuses()
+        photos = self._photos.public_lists()  # one query, not one per precinct
+        for status in statuses:
+            if status.state == "accepted":
+                record = self._record(status, photos)
+                # as stored: canonical key order, so a rebuild from the database gives the same bytes
+                accepted[status.info.code] = json.loads(canonical_json(record))
+            else:
+                others.append(status)
+        return accepted, others
+
     def _candidates(self) -> tuple[dict[str, Record], builtins.list[HeldPrecinct], dict[str, Record],
                                    Outstanding]:
         """(accepted precinct records now, held precincts, records released so far, what is outstanding)."""
         with self.engine.connect() as conn:
             released, _, _ = self._released(conn)
-        accepted: dict[str, Record] = {}
+        accepted, others = self._accepted()
         held: builtins.list[HeldPrecinct] = []
         groups: dict[str, builtins.list[str]] = {"not-reported": [], "reported": [], "held-for-review": [],
                                                  "conflicting": []}
-        for status in self._statuses():
-            if status.state == "accepted":
-                record = precinct_record(status)
-                record["photos"] = [photo_entry(p, c) for p, c in self._photos.public_list(status.info.code)]
-                # as stored: canonical key order, so a rebuild from the database gives the same bytes
-                accepted[status.info.code] = json.loads(canonical_json(record))
-                continue
+        for status in others:
             groups[status.state].append(status.info.code)
             if status.state != "not-reported":
                 held.append(HeldPrecinct(status.info.code, status.state, status.reasons,
@@ -368,7 +390,7 @@ class ReleaseService:
         with self._lock:
             for _ in range(attempts):
                 epoch = self.epoch()
-                accepted, _held, _, _ = self._candidates()
+                accepted = self._scan.scan(self._key(epoch))  # the accepted records that may have changed
                 written = self._try_release(actor=actor, zero=zero, note=note.strip(), act=act, accepted=accepted,
                                             only_if_new=only_if_new, epoch=epoch, acknowledged=acknowledged)
                 if written != "contended":
@@ -407,15 +429,51 @@ class ReleaseService:
                            election_date=plan.settings.date.isoformat(), correction_of=correction_of,
                            ledger_head=ledger_head)
 
-    def _snapshot(self, meta: ReleaseMeta, records: Mapping[str, Record], changes: builtins.list[dict[str, Any]],
-                  released_in: Mapping[str, int]) -> Snapshot:
-        files = build_documents(self.context.plan, meta, records, changes, released_in)
+    def _key(self, epoch: Epoch) -> tuple[int, int]:
+        return epoch.number, epoch.releases_through
+
+    def _full(self, meta: ReleaseMeta, records: Mapping[str, Record], changes: builtins.list[dict[str, Any]],
+              released_in: Mapping[str, int], key: tuple[int, int]) -> tuple[Snapshot, Pending]:
+        """Every file of a release built from all its records (a cold cache, a zero release, a repair)."""
+        built = FeedBuilder(self.context.plan).build(meta, records, changes, released_in)
+        files = dict(built.files)
         files.update(plan_documents(self.context.plan))
         for record in records.values():
             for photo in record.get("photos") or ():
                 files[photo["path"]] = self._photos.published_bytes(int(photo["id"]), photo["sha256"])
-        manifest = manifest_of(meta.election, meta.number, iso(meta.created_at), files, meta.head_json())
-        return Snapshot(meta.number, files, manifest)
+        pending = FeedCache.full(built, key, records, files)
+        manifest = manifest_from_entries(meta.election, meta.number, iso(meta.created_at), pending.entries,
+                                         meta.head_json())
+        return Snapshot(meta.number, files, manifest), pending
+
+    def _incremental(self, meta: ReleaseMeta, changed: Mapping[str, Record],
+                     caught: Mapping[str, tuple[int, Record]], changes: builtins.list[dict[str, Any]],
+                     key: tuple[int, int]) -> tuple[Snapshot, Pending]:
+        """A release built from the cached one: the precincts ``changed`` now and those other workers released
+        since it (``caught``: (release, record)) are rebuilt, with their counties and the aggregates; every
+        other file is the cached release's, hard-linked."""
+        feed = self._feed
+        touched = set(changed) | set(caught)
+        records = {code: record for code, (_, record) in caught.items()}
+        released_in = {code: n for code, (n, _) in caught.items()}
+        need = feed.builder.affected(touched) - touched
+        if need:
+            with self.engine.connect() as conn:
+                fetched = latest_records(conn, self.context.election_id, need, after=key[1], upto=meta.number - 1)
+            for code, (n, record) in fetched.items():
+                records[code], released_in[code] = record, n
+        records.update(changed)
+        released_in.update(dict.fromkeys(changed, meta.number))
+        built = feed.builder.build(meta, records, changes, released_in, changed=touched)
+        files = dict(built.files)
+        for code in touched:
+            for photo in records[code].get("photos") or ():
+                if photo["path"] not in feed.entries:
+                    files[photo["path"]] = self._photos.published_bytes(int(photo["id"]), photo["sha256"])
+        pending = feed.incremental(built, key, records, files, touched)
+        manifest = manifest_from_entries(meta.election, meta.number, iso(meta.created_at), pending.entries,
+                                         meta.head_json())
+        return Snapshot(meta.number, files, manifest, carried=pending.carried, base=pending.base), pending
 
     def _zero_records(self) -> dict[str, Record]:
         return {p.code: zero_record(p.code, county=p.county, name=p.name, kind=p.kind, delegates=p.delegates,
@@ -439,10 +497,17 @@ class ReleaseService:
         another worker took the number or the epoch changed; None if ``only_if_new`` and nothing is new (or
         results are certified)."""
         now, head = self._anchor()
+        key = self._key(epoch)
         with self.engine.connect() as conn:
             number = self._next_number(conn)
-            released, released_in, _ = self._released(conn, number - 1, epoch)
             real, certified = self._standing(conn, epoch, number - 1)
+            warm = self._feed.warm(key, number - 1)
+            if warm:  # what other workers released since the cached release
+                caught = released_since(conn, self.context.election_id, after=int(self._feed.number or 0),
+                                        upto=number - 1)
+                released_forms = {**self._feed.forms, **{c: form_digest(r) for c, (_, r) in caught.items()}}
+            else:
+                released, released_in, _ = self._released(conn, number - 1, epoch)
         if zero:
             refusal = _zero_refusal(real, certified)
             if refusal is not None:
@@ -459,24 +524,42 @@ class ReleaseService:
                                "committee's decision)")
                     raise ReleaseInvalid(message, [FieldProblem("note", "correction-reason", message)])
                 act = str(certified.certified_act)
-        changed = {code: record for code, record in accepted.items()
-                   if published_form(record) != published_form(released.get(code))}
+        if warm:
+            changed = {code: record for code, record in accepted.items()
+                       if form_digest(record) != released_forms.get(code)}
+        else:
+            changed = {code: record for code, record in accepted.items()
+                       if published_form(record) != published_form(released.get(code))}
         if only_if_new and not changed:
             return None
         status = "certified" if act is not None else "unofficial"
         meta = self._meta(number, now, status=status, zero=zero, note=note, act=act, epoch=epoch,
                           test=epoch.mode == "test", correction_of=correction_of, ledger_head=head)
+        ledger_seq = max([int(r["ledgerSeq"]) for r in changed.values()] + [0])
         if zero:
-            records, changes, rows = self._zero_records(), [], {}
+            snapshot, pending = self._full(meta, self._zero_records(), [], {}, key)
+            rows: dict[str, Record] = {}
             ledger_seq = 0
+        elif warm and not self._feed.builder.needs_full(meta):
+            with self.engine.connect() as conn:
+                before = latest_records(conn, self.context.election_id, set(changed) & set(released_forms),
+                                        after=epoch.releases_through, upto=number - 1)
+                ledger_seq = max(ledger_seq, self._released_seq(conn, epoch, number - 1))
+            changes = [change_of(before[code][1] if code in before else None, changed[code])
+                       for code in sorted(changed)]
+            snapshot, pending = self._incremental(meta, changed, caught, changes, key)
+            rows = changed
         else:
+            if warm:  # the cache is of this epoch but its documents carry other facts: build in full
+                with self.engine.connect() as conn:
+                    released, released_in, _ = self._released(conn, number - 1, epoch)
             records = {**released, **changed}
             changes = [change_of(released.get(code), changed[code]) for code in sorted(changed)]
             rows = changed
             released_in = {**released_in, **dict.fromkeys(changed, number)}
             ledger_seq = max([int(r["ledgerSeq"]) for r in records.values()] + [0])
-        snapshot = self._snapshot(meta, records, changes, released_in)
-        reporting = 0 if zero else len(records)
+            snapshot, pending = self._full(meta, records, changes, released_in, key)
+        reporting = 0 if zero else len(set(released_forms if warm else released) | set(changed))
         total = len(self.context.plan.precincts)
         try:
             with write_transaction(self.engine) as conn:
@@ -504,11 +587,33 @@ class ReleaseService:
                                     detail=detail, outcome="ok", at=now)
         except IntegrityError:
             return "contended"  # another worker wrote release `number` first
-        self.store.write(snapshot)
+        self._write(snapshot, pending, zero=zero)
         self.store.point_latest(number)
         return ReleaseRecord(number=number, created_at=now, actor=actor, test=meta.test, status=status, zero=zero,
                              content_hash=snapshot.content_hash, precincts_reporting=reporting,
                              precincts_total=total, note=note, certified_act=act, correction_of=correction_of)
+
+    def _write(self, snapshot: Snapshot, pending: Pending, *, zero: bool) -> None:
+        """Write a recorded release's files and keep what the next one is built from (a zero release's
+        records are not the released ones: nothing is kept after it)."""
+        try:
+            self.store.write(snapshot)
+        except FileNotFoundError:  # the cached release's directory is gone: write this one in full
+            self._feed.drop()
+            self.store.write(self.rebuild(snapshot.number))
+            return
+        if zero:
+            self._feed.drop()
+        else:
+            self._feed.commit(pending)
+            self._scan.released(self._feed.forms)
+
+    def _released_seq(self, conn: Connection, epoch: Epoch, upto: int) -> int:
+        """The ledger seq released records were derived up to (the newest release's, of this epoch)."""
+        value = conn.execute(select(func.max(releases.c.ledger_seq)).where(
+            releases.c.election_id == self.context.election_id, releases.c.number > epoch.releases_through,
+            releases.c.number <= upto)).scalar()
+        return int(value or 0)
 
     # -- repair and switches ---------------------------------------------------------------------------
 
@@ -523,7 +628,9 @@ class ReleaseService:
                 raise ReleaseInvalid(f"there is no release {number} in the current epoch")
             before, _, _ = self._released(conn, number - 1, epoch)
             after, released_in, _ = self._released(conn, number, epoch)
-        published = json.loads(row.manifest).get("ledgerHead")  # None for a release made before heads
+            manifest = conn.execute(select(releases.c.manifest).where(
+                releases.c.election_id == self.context.election_id, releases.c.number == number)).scalar_one()
+        published = json.loads(manifest).get("ledgerHead")  # None for a release made before heads
         meta = self._meta(number, row.created_at, status=row.status, zero=bool(row.zero), note=row.note,
                           act=row.certified_act, epoch=epoch, test=bool(row.test),
                           correction_of=_corrections(rows).get(number),
@@ -534,7 +641,7 @@ class ReleaseService:
             records = after
             changes = [change_of(before.get(code), after[code]) for code in sorted(after)
                        if released_in.get(code) == number]
-        snapshot = self._snapshot(meta, records, changes, released_in)
+        snapshot, _ = self._full(meta, records, changes, released_in, self._key(epoch))
         if snapshot.content_hash != row.content_hash:
             raise RuntimeError(f"release {number} rebuilt to manifest sha256 {snapshot.content_hash}, but "
                                f"{row.content_hash} was released")

@@ -211,7 +211,8 @@ class ReportService(CorrectionsMixin):
                         continue  # another worker wrote to this precinct since we read it: check again
                     raise
                 break
-        return SubmitResult(receipt, status_after_write(self.engine, self.context, state, [receipt]))
+        return SubmitResult(receipt, status_after_write(self.engine, self.context, state, [receipt],
+                                                       self.writer.maintainer))
 
     def _with_early(self, info: PrecinctInfo, state: PrecinctState, report: StageReport, submission: Submission,
                     *, early: tuple[EarlyBallot, ...], channel: Channel) -> tuple[StageReport, Submission]:

@@ -36,26 +36,14 @@ from caucus.service.corrections import Correction, StageCorrection
 from caucus.service.errors import LedgerTimeout
 from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES
 from caucus.service.hq_errors import ReviewActionInvalid, StaffInputInvalid
+from caucus.service.maintained import QueueItem, StatusKeeper, queue_items
 from caucus.service.release_records import public_source
 from caucus.service.reports import ReportService, StageReport, SubmitResult
-from caucus.service.status import PrecinctStatus, read_status, read_statuses
-
-QUEUE_ORDER = ("conflicting", "held-for-review", "pending-chance", "hotline-unconfirmed", "missing-stages")
+from caucus.service.status import QUEUE_ORDER, PrecinctStatus, queue_reasons, read_status
 
 
 class MessageSender(Protocol):
     def send(self, precinct_code: str, *, text: str, actor: str, kind: str = "note") -> Any: ...
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    code: str
-    county: str
-    name: str
-    state: str
-    why: tuple[str, ...]  # from QUEUE_ORDER
-    reasons: tuple[str, ...]
-    last_seq: int | None
 
 
 @dataclass(frozen=True)
@@ -90,21 +78,6 @@ def _numbers(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {"attendance": payload.get("attendance")}
 
 
-def queue_reasons(status: PrecinctStatus) -> tuple[str, ...]:
-    why = []
-    if status.state == "conflicting":
-        why.append("conflicting")
-    if status.state == "held-for-review":
-        why.append("held-for-review")
-    if status.evaluation.recomputed.pending_chance is not None:
-        why.append("pending-chance")
-    if status.unconfirmed_hotline:
-        why.append("hotline-unconfirmed")
-    if status.history and status.state not in ("accepted",) and len(status.evaluation.stages) < len(STAGE_ORDER):
-        why.append("missing-stages")
-    return tuple(why)
-
-
 class ReviewService:
     def __init__(self, engine: Engine, writer: Writer, context: ElectionContext, reports: ReportService, *,
                  clock: Callable[[], datetime] = utcnow, messages: MessageSender | None = None,
@@ -117,8 +90,10 @@ class ReviewService:
 
     # -- reading -----------------------------------------------------------------------------------------
     def queue(self, statuses: Mapping[str, PrecinctStatus] | None = None) -> list[QueueItem]:
-        """Every precinct that needs a person, most urgent first."""
-        statuses = statuses if statuses is not None else read_statuses(self.engine, self.context)
+        """Every precinct that needs a person, most urgent first: from the maintained status rows
+        (:mod:`caucus.service.maintained`), or from ``statuses`` if given."""
+        if statuses is None:
+            return self.queue_page()[0]
         items = []
         for code, status in statuses.items():
             why = queue_reasons(status)
@@ -126,6 +101,10 @@ class ReviewService:
                 items.append(QueueItem(code, status.info.county, status.info.name, status.state, why,
                                        status.reasons, status.history[-1].seq if status.history else None))
         return sorted(items, key=lambda i: (QUEUE_ORDER.index(i.why[0]), i.last_seq or 0))
+
+    def queue_page(self, limit: int | None = None) -> tuple[list[QueueItem], int]:
+        """The first ``limit`` precincts of the queue and its length (an indexed query on the status rows)."""
+        return queue_items(self.engine, self.context, limit)
 
     def status(self, precinct: str) -> PrecinctStatus:
         return read_status(self.engine, self.context, precinct)
@@ -190,6 +169,7 @@ class ReviewService:
                                 action=f"review.{decision}",
                                 detail={"precinct": precinct, "last_seq": last_seq, "note": note,
                                         "request": request_id}, outcome="ok")
+            StatusKeeper(self.context).refresh(conn, [precinct])  # the decision changes the status: same transaction
         return self.status(precinct)
 
     def correct(self, reviewer: str, precinct: str, corrected: Mapping[Stage, Mapping[str, Any]], *, reason: str,

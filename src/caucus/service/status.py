@@ -18,12 +18,12 @@ operators who disagree make the precinct ``conflicting`` (it goes to review).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from caucus.ledger import LedgerEntry, PrecinctState, Receipt, Stage, StageConflict, precinct_state, precinct_states
 from caucus.ledger.epochs import counted
@@ -37,6 +37,8 @@ from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES, Evaluation, eva
 StatusName = Literal["not-reported", "reported", "accepted", "held-for-review", "conflicting"]
 STATUS_NAMES: tuple[StatusName, ...] = ("not-reported", "reported", "accepted", "held-for-review", "conflicting")
 HOTLINE: Channel = "hotline"
+#: why a precinct is in HQ's review queue, most urgent first (:func:`queue_reasons`)
+QUEUE_ORDER = ("conflicting", "held-for-review", "pending-chance", "hotline-unconfirmed", "missing-stages")
 
 
 @dataclass(frozen=True)
@@ -193,20 +195,41 @@ def derive_status(
     )
 
 
-def _decisions(
-    engine: Engine, context: ElectionContext, precinct: str | None = None
-) -> dict[str, list[ReviewDecision]]:
+def decisions_in(conn: Connection, context: ElectionContext, codes: Collection[str] | None = None
+                 ) -> dict[str, list[ReviewDecision]]:
+    """The review decisions that count (of the precincts ``codes``, if given), by precinct code, read on ``conn``."""
     # decisions on the rehearsal's entries never count (caucus.ledger.epochs)
     query = select(review_decisions).where(review_decisions.c.election_id == context.election_id,
                                            counted(review_decisions.c.last_seq, context.election_id))
-    if precinct is not None:
-        query = query.where(review_decisions.c.precinct_code == precinct)
+    if codes is not None:
+        query = query.where(review_decisions.c.precinct_code.in_(list(codes)))
     found: dict[str, list[ReviewDecision]] = {}
-    with engine.connect() as conn:
-        for row in conn.execute(query.order_by(review_decisions.c.id)):
-            found.setdefault(row.precinct_code, []).append(ReviewDecision(
-                row.id, row.precinct_code, row.decision, row.last_seq, row.actor, row.at, row.note, row.request_id))
+    for row in conn.execute(query.order_by(review_decisions.c.id)):
+        found.setdefault(row.precinct_code, []).append(ReviewDecision(
+            row.id, row.precinct_code, row.decision, row.last_seq, row.actor, row.at, row.note, row.request_id))
     return found
+
+
+def queue_reasons(status: PrecinctStatus) -> tuple[str, ...]:
+    why = []
+    if status.state == "conflicting":
+        why.append("conflicting")
+    if status.state == "held-for-review":
+        why.append("held-for-review")
+    if status.evaluation.recomputed.pending_chance is not None:
+        why.append("pending-chance")
+    if status.unconfirmed_hotline:
+        why.append("hotline-unconfirmed")
+    if status.history and status.state not in ("accepted",) and len(status.evaluation.stages) < len(STAGE_ORDER):
+        why.append("missing-stages")
+    return tuple(why)
+
+
+def _decisions(
+    engine: Engine, context: ElectionContext, precinct: str | None = None
+) -> dict[str, list[ReviewDecision]]:
+    with engine.connect() as conn:
+        return decisions_in(conn, context, None if precinct is None else [precinct])
 
 
 def read_status(engine: Engine, context: ElectionContext, precinct: str) -> PrecinctStatus:
@@ -216,16 +239,28 @@ def read_status(engine: Engine, context: ElectionContext, precinct: str) -> Prec
     return derive_status(context, info, precinct_state(engine, context.slug, info.code), decisions)
 
 
+class Remembers(Protocol):
+    """What the ledger writer's state maintainer (:mod:`caucus.service.maintained`) derived at commit."""
+
+    def remembered(self, content_hash: str) -> PrecinctStatus | None: ...
+
+
 def status_after_write(engine: Engine, context: ElectionContext, state: PrecinctState,
-                       written: Sequence[Receipt]) -> PrecinctStatus:
+                       written: Sequence[Receipt], maintainer: object | None = None) -> PrecinctStatus:
     """The status of ``state``'s precinct once the entries of ``written`` were appended to it, without reading
-    the ledger again: only the review decisions are read. Valid because the writer recorded them only if the
-    precinct's last counted entry was still ``state``'s (``Submission.expect_last_seq``); for a replay, or a
-    receipt without its entry, the status is read from the ledger."""
+    the ledger again: as the writer's ``maintainer`` derived it in the write's own transaction if it did;
+    otherwise from ``state`` and the entries written, reading only the review decisions. Valid because the writer
+    recorded them only if the precinct's last counted entry was still ``state``'s (``Submission.expect_last_seq``);
+    for a replay, or a receipt without its entry, the status is read from the ledger."""
     info = context.precinct(state.precinct_code)
     added = [receipt.entry for receipt in written if not receipt.replayed and receipt.entry is not None]
     if len(added) != len(written):
         return read_status(engine, context, info.code)
+    remembers = getattr(maintainer, "remembered", None)
+    if added and remembers is not None:
+        known = remembers(added[-1].content_hash)
+        if isinstance(known, PrecinctStatus):
+            return known
     decisions = _decisions(engine, context, info.code).get(info.code, [])
     return derive_status(context, info, derive_state(state.election, state.precinct_code, (*state.entries, *added)),
                          decisions)

@@ -18,6 +18,7 @@ from caucus.service.continuous import ContinuousReleaser
 from caucus.service.early_ballots import EarlyBallotService
 from caucus.service.golive import ElectionModeService
 from caucus.service.hotline import HotlineService
+from caucus.service.maintained import StatusKeeper
 from caucus.service.media import MessageService, PhotoService
 from caucus.service.readiness import ReadinessService
 from caucus.service.recanvass import RecanvassService
@@ -87,7 +88,9 @@ def start_services(
     now = clock or utcnow
     upgrade(engine)
     context = load_context(engine, settings.election)
-    writer = Writer(engine, clock=now)
+    keeper = StatusKeeper(context)
+    keeper.repair(engine)  # rows a writer without a keeper (or the migration) left stale
+    writer = Writer(engine, clock=now, maintainer=keeper)
     reports = ReportService(engine, writer, context, clock=now)
     messages = MessageService(engine, context, clock=now)
     review = ReviewService(engine, writer, context, reports, clock=now, messages=messages)

@@ -45,7 +45,7 @@ def _crosscheck(request: Request, principal: Principal, *, status: int = 200, me
     check = services.campaigns.crosscheck(principal.campaign)
     return page(request, "campaign.html", principal, status=status, message=message, done=done,
                 fields=fields or {}, values=values or {}, problems=problems or [], form_of=form_of, c=check,
-                example=next(iter(services.context.precincts), ""), max_bytes=MAX_UPLOAD_BYTES)
+                example=services.context.plan.settings.example_code, max_bytes=MAX_UPLOAD_BYTES)
 
 
 @router.get("/campaign")

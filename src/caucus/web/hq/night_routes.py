@@ -8,7 +8,6 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from caucus.service.status import read_statuses
 from caucus.web.access import STAFF_ROLES, Principal, access
 from caucus.web.hq.charts import line_chart
 from caucus.web.hq.pages import PREFIX, page
@@ -27,9 +26,8 @@ def readiness(request: Request, principal: Staff) -> Response:
 @router.get("/night")
 def night(request: Request, principal: Staff) -> Response:
     services = services_of(request)
-    statuses = read_statuses(services.engine, services.context)
-    progress = services.readiness.night(statuses)
-    total = len(statuses)
+    progress = services.readiness.night()
+    total = len(services.context.precincts)
     chart = line_chart(progress.reporting_over_time, total=total, label="precincts reporting over time",
                        settings=services.context.plan.settings)
     return page(request, "night.html", principal, n=progress, total=total, chart=chart)

@@ -36,6 +36,8 @@ PHOTO_UPLOAD_PATH = f"{PREFIX}/review/photo"
 LARGE_BODIES = {PHOTO_UPLOAD_PATH: MAX_PHOTO_BYTES + 64 * 1024}
 Readers = Annotated[Principal, access("reviewer", "director", "observer")]
 Reviewer = Annotated[Principal, access("reviewer")]
+#: the queue page lists the most urgent precincts, at most this many (and says how many there are)
+QUEUE_SHOWN = 1000
 
 
 def precinct_url(code: str) -> str:
@@ -44,8 +46,8 @@ def precinct_url(code: str) -> str:
 
 @router.get("")
 def queue(request: Request, principal: Readers) -> Response:
-    return page(request, "review_queue.html", principal, items=services_of(request).review.queue(),
-                precinct_url=precinct_url)
+    items, length = services_of(request).review.queue_page(QUEUE_SHOWN)
+    return page(request, "review_queue.html", principal, items=items, length=length, precinct_url=precinct_url)
 
 
 def review_page(request: Request, principal: Principal, code: str, *, status: int = 200, message: str = "",

@@ -1,0 +1,306 @@
+"""Incremental releases: what a release with 100 changed precincts costs, and how fast an accepted report
+reaches the public feed.
+
+1. ``build``: for each size (synthetic plans, src/caucus/rehearse/synthetic.py; every precinct released but
+   100), release 1 is built in full and written; then release 2, which adds the other 100, is made two ways
+   in the same process: incrementally (the kept builder state, the kept manifest entries, unchanged files
+   hard-linked) and as a full rebuild (every document built, hashed and compared with the previous
+   release's to link the unchanged ones, as before). CPU seconds of each from ``resource.getrusage``
+   (user + system, this process), the ratio, the files written, and the peak memory of the process (each size
+   runs in its own subprocess). Both ways must give the same manifest (checked). This is the publish layer
+   (:mod:`caucus.publish`, :mod:`caucus.service.release_feed`): the records are made from the synthetic
+   truth, not derived from a ledger.
+2. ``latency``: a running server (one uvicorn worker, SQLite) with continuous release on; all precincts but
+   ``--burst`` reported beforehand (in process, through the ReportService) and released; the server's first
+   continuous release (a full build in its process) is made before measuring; then the ``--burst`` precincts
+   are posted over HTTP to 127.0.0.1 (sign-in, four stages each) at ``--rate`` precincts per second while a
+   watcher polls ``/feed/v1/latest.json`` and each new release's ``changes.json``. Latency = first seen in the
+   feed - the delegates stage acknowledged. p50/p99, and the server's CPU per release from /proc.
+
+Run:
+    .venv/bin/python benchmarks/bench_release.py build [--sizes 1765,20000,175000]
+    .venv/bin/python benchmarks/bench_release.py latency [--sizes 1765,20000] [--burst 200] [--rate 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from caucus.ledger import Writer, make_engine, sqlite_url_for_dir
+from caucus.plans import Plan, load_plan
+from caucus.publish.documents import FeedBuilder, plan_documents
+from caucus.publish.model import ReleaseMeta, iso
+from caucus.publish.store import Snapshot, SnapshotStore, manifest_from_entries, manifest_of
+from caucus.rehearse.server import ServerProcess, prepare_cards
+from caucus.rehearse.synthetic import synthetic_truth
+from caucus.rehearse.truth import PrecinctTruth
+from caucus.rules import published_sdes
+from caucus.service import ReportService, StageReport, load_context
+from caucus.service.release_feed import FeedCache
+from caucus.service.releases import ReleaseService
+
+CHANGED = 100
+SLUG = "bench-release"
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and its children that were waited for, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of ``pid`` and its live descendants (uvicorn's worker runs as a child)."""
+    total = proc_cpu(pid)
+    for child in Path(f"/proc/{pid}/task").glob("*/children"):
+        for kid in child.read_text().split():
+            try:
+                total += tree_cpu(int(kid))
+            except FileNotFoundError:
+                continue
+    return total
+
+
+def record_of(plan: Plan, truth: PrecinctTruth, seq: int) -> dict[str, Any]:
+    """A released record as the service makes it (numbers from the truth, a plausible provenance)."""
+    p = plan.precinct_by_code(truth.code)
+    county = plan.counties[p.county]
+    delegates = {g: int(truth.delegates.get(g, 0)) for g in sorted(plan.candidates)}
+    sde = None
+    if county.kind == "county":
+        sde = {g: f"{v:.4f}" for g, v in published_sdes(delegates, county.sde_ratio).items()}
+    at = "2020-02-04T02:00:00Z"
+    return {
+        "code": p.code, "county": p.county, "name": p.name, "kind": p.kind,
+        "delegatesToElect": p.delegates or sum(delegates.values()), "threshold": 0.15,
+        "attendance": truth.attendance, "first": dict(sorted(truth.first.items())),
+        "final": dict(sorted(truth.final.items())), "delegates": delegates, "sde": sde,
+        "chance": [], "ledgerSeq": seq,
+        "stages": [{"stage": s, "channel": "app", "receivedAt": at, "seq": seq - 3 + i}
+                   for i, s in enumerate(("attendance", "first", "final", "delegates"))],
+        "corrections": [], "findings": [], "acceptedOnReview": False, "photos": [],
+    }
+
+
+def meta(plan: Plan, number: int) -> ReleaseMeta:
+    return ReleaseMeta(election=SLUG, title=plan.title, number=number,
+                       created_at=datetime(2020, 2, 4, 2, number, tzinfo=UTC), status="unofficial", test=True,
+                       zero=False, previous=number - 1 or None, election_date="2020-02-03",
+                       ledger_head=(number * 1000, "0" * 64))
+
+
+def timed(work: Callable[[], Any]) -> tuple[Any, float]:
+    started = cpu()
+    out = work()
+    return out, cpu() - started
+
+
+def build_one(size: int) -> dict[str, Any]:
+    """Part 1 at one size (in this process)."""
+    work = Path(tempfile.mkdtemp(prefix="caucus-bench-release-"))
+    truth = synthetic_truth(work / "plan", size)
+    plan = load_plan(truth.plan)
+    records = {t.code: record_of(plan, t, 4 * (i + 1)) for i, t in enumerate(truth.precincts)}
+    later = set(random.Random(7).sample(sorted(records), CHANGED))
+    base = {code: r for code, r in records.items() if code not in later}
+    key = (0, 0)
+
+    def full(number: int, recs: dict[str, dict[str, Any]], changes: list[Any], store: SnapshotStore
+             ) -> tuple[Snapshot, Any]:
+        m = meta(plan, number)
+        built = FeedBuilder(plan).build(m, recs, changes, dict.fromkeys(recs, 1) | dict.fromkeys(later, 2))
+        files = {**built.files, **plan_documents(plan)}
+        snapshot = Snapshot(number, files, manifest_of(SLUG, number, iso(m.created_at), files, m.head_json()))
+        store.write(snapshot)
+        return snapshot, FeedCache.full(built, key, recs, files)
+
+    stores = {name: SnapshotStore(work / name) for name in ("incremental", "full")}
+    (first, kept), first_cpu = timed(lambda: full(1, base, [], stores["incremental"]))
+    stores["full"].write(first)
+    cache = FeedCache(plan)
+    cache.commit(kept)
+    del first, kept
+    changes = [{"code": code, "kind": "new"} for code in sorted(later)]
+
+    def incremental() -> Snapshot:
+        m = meta(plan, 2)
+        changed = {code: records[code] for code in later}
+        built = cache.builder.build(m, changed, changes, dict.fromkeys(later, 2), changed=set(changed))
+        pending = cache.incremental(built, key, changed, built.files, changed)
+        manifest = manifest_from_entries(SLUG, 2, iso(m.created_at), pending.entries, m.head_json())
+        snapshot = Snapshot(2, pending.files, manifest, carried=pending.carried, base=pending.base)
+        stores["incremental"].write(snapshot)
+        cache.commit(pending)
+        return snapshot
+
+    inc, inc_cpu = timed(incremental)
+    (whole, _), full_cpu = timed(lambda: full(2, records, changes, stores["full"]))
+    if inc.manifest != whole.manifest:
+        raise SystemExit(f"{size}: the incremental release's manifest differs from the full rebuild's")
+    rewritten = sum(1 for p in (work / "incremental/releases/2").rglob("*") if p.is_file() and p.stat().st_nlink == 1)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"precincts": size, "files": len(json.loads(whole.manifest)["files"]) + 1,
+            "first_full_cpu_s": round(first_cpu, 3), "incremental_cpu_s": round(inc_cpu, 3),
+            "full_cpu_s": round(full_cpu, 3), "ratio": round(inc_cpu / full_cpu, 4),
+            "incremental_files_written": rewritten, "peak_rss_mb": round(peak)}
+
+
+def post_precinct(client: httpx.Client, truth: PrecinctTruth, credential: str, plan: Plan) -> float:
+    """Sign in and post the four stages; the time the delegates stage was acknowledged."""
+    token = client.post("/api/v1/session", json={"precinct": truth.code, "credential": credential})
+    token.raise_for_status()
+    headers = {"Authorization": f"Bearer {token.json()['token']}"}
+    for body in stages_of(truth, plan):
+        response = client.post("/api/v1/reports", json=body,
+                               headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"{truth.code} {body['stage']}: {response.status_code} {response.text[:300]}")
+    return time.monotonic()
+
+
+def stages_of(truth: PrecinctTruth, plan: Plan) -> list[dict[str, Any]]:
+    final: dict[str, Any] = {"stage": "final", "counts": dict(truth.final)}
+    if truth.chance:
+        final["chance"] = [{"kind": o.kind, "among": list(o.among), "selected": list(o.selected)}
+                           for o in truth.chance]
+    return [{"stage": "attendance", "attendance": truth.attendance},
+            {"stage": "first", "counts": dict(truth.first)}, final,
+            {"stage": "delegates", "delegates": dict(truth.delegates)}]
+
+
+def latency_one(size: int, burst: int, rate: float) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="caucus-bench-latency-"))
+    truth = synthetic_truth(work / "plan", size)
+    plan = load_plan(truth.plan)
+    url = sqlite_url_for_dir(work / "data")
+    played = list(truth.precincts)
+    random.Random(11).shuffle(played)
+    warm, measured = played[:5], played[5:5 + burst]
+    base = played[5 + burst:]
+    cards = prepare_cards(url, SLUG, [t.code for t in warm + measured], plan=truth.plan)
+    engine = make_engine(url)
+    context = load_context(engine, SLUG)
+    writer = Writer(engine)
+    reports = ReportService(engine, writer, context)
+    started = time.perf_counter()
+    for t in base:
+        for i, body in enumerate(stages_of(t, plan)):
+            stage = dict(body)
+            name = stage.pop("stage")
+            reports.submit(t.code, StageReport(name, stage), f"base-{t.code}-{i}", channel="app",
+                           actor=f"chair:{t.code}")
+    print(f"{size}: {len(base)} precincts reported in process in {time.perf_counter() - started:.0f} s",
+          file=sys.stderr)
+    snapshots = work / "snapshots"
+    releases = ReleaseService(engine, context, snapshots / SLUG)
+    releases.release(actor="bench")
+    releases.set_continuous(True, actor="bench")
+    writer.close()
+    server = ServerProcess(url, SLUG, env={"CAUCUS_SNAPSHOT_DIR": str(snapshots),
+                                           "CAUCUS_RELEASE_INTERVAL_SECONDS": "0.2"})
+    server.start()
+    assert server.process is not None
+    pid = server.process.pid
+    client = httpx.Client(base_url=server.base_url, timeout=30)
+    seen: dict[str, float] = {}
+    releases_seen: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        watcher = httpx.Client(base_url=server.base_url, timeout=30)
+        last = watcher.get("/feed/v1/latest.json").json()["release"]
+        while not stop.is_set():
+            latest = watcher.get("/feed/v1/latest.json").json()["release"]
+            if latest != last:
+                now = time.monotonic()
+                for number in range(last + 1, latest + 1):
+                    body = watcher.get(f"/feed/v1/releases/{number}/feed/changes.json").json()
+                    for change in body["changes"]:
+                        seen.setdefault(change["code"], now)
+                    releases_seen.append(number)
+                last = latest
+            time.sleep(0.02)
+        watcher.close()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        for t in warm:  # the server's first continuous release is a full build in its process
+            post_precinct(client, t, cards[t.code].credential, plan)
+        deadline = time.monotonic() + 600
+        while any(t.code not in seen for t in warm) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        cpu_before, releases_before = tree_cpu(pid), len(releases_seen)
+        accepted: dict[str, float] = {}
+        began = time.monotonic()
+        for i, t in enumerate(measured):
+            pause = began + i / rate - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            accepted[t.code] = post_precinct(client, t, cards[t.code].credential, plan)
+        deadline = time.monotonic() + 300
+        while any(code not in seen for code in accepted) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        server_cpu = tree_cpu(pid) - cpu_before
+        made = len(releases_seen) - releases_before
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        client.close()
+        server.stop()
+        engine.dispose()
+    latencies = sorted(seen[code] - at for code, at in accepted.items() if code in seen)
+    p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))] if latencies else float("nan")
+    return {"precincts": size, "burst": burst, "rate_per_s": rate, "never_seen": len(accepted) - len(latencies),
+            "p50_s": round(statistics.median(latencies), 3) if latencies else None, "p99_s": round(p99, 3),
+            "max_s": round(latencies[-1], 3) if latencies else None, "releases": made,
+            "server_cpu_s": round(server_cpu, 2),
+            "server_cpu_per_release_s": round(server_cpu / made, 3) if made else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("part", choices=("build", "latency"))
+    parser.add_argument("--sizes", default=None, help="precinct counts, comma-separated")
+    parser.add_argument("--burst", type=int, default=200, help="precincts posted while measuring latency")
+    parser.add_argument("--rate", type=float, default=10.0, help="precincts posted per second in the burst")
+    parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one is not None:
+        result = build_one(args.one) if args.part == "build" else latency_one(args.one, args.burst, args.rate)
+        print(json.dumps(result))
+        return
+    sizes = args.sizes or ("1765,20000,175000" if args.part == "build" else "1765,20000")
+    for size in (int(s) for s in sizes.split(",")):
+        out = subprocess.run([sys.executable, __file__, args.part, "--one", str(size), "--burst", str(args.burst),
+                              "--rate", str(args.rate)], capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            print(f"{size}: failed\n{out.stderr[-3000:]}")
+            continue
+        print(out.stdout.strip().splitlines()[-1], flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""Each precinct's derived status, kept in ``precinct_status`` with the ledger (issue 15).
+
+The status itself is derived by the service layer (:mod:`caucus.service.status`: the checks, the four eyes of
+the hotline, the review decisions); this module only stores it. Who changes what the derivation reads keeps the
+row right in the same transaction:
+
+- the ledger :class:`caucus.ledger.writer.Writer`, after appending a batch, hands each touched precinct's
+  counted entries (:class:`caucus.ledger.state.PrecinctState`) to its :class:`StateMaintainer` (the service's,
+  which derives and writes the rows); a writer without one marks the rows stale (``state`` NULL: derived on
+  read until the server's start-up or ``caucus state rebuild`` derives them);
+- a review decision re-derives its precinct (:mod:`caucus.service.maintained`);
+- a go-live or a rehearsal reset (:func:`caucus.ledger.epochs.start_epoch`) deletes the election's rows:
+  nothing recorded before the new line counts, so every precinct is ``not-reported`` again.
+
+A precinct without a row has nothing that counts in the current epoch (``not-reported``); every precinct with
+entries that count has one. The rows are an index, never a source: ``caucus state check`` and ``caucus
+verify`` compare them with a derivation from the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import Connection, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from caucus.ledger.db import is_sqlite
+from caucus.ledger.schema import precinct_status, status_counts
+
+if TYPE_CHECKING:
+    from caucus.ledger.state import PrecinctState
+
+QUARTER_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """What ``precinct_status`` holds about one precinct (everything but its ids)."""
+
+    state: str
+    #: the precinct's county (a copy of ``precincts.county``, so the night page groups by it without a join)
+    county: str
+    why: tuple[str, ...]
+    queue_rank: int | None
+    reasons: tuple[str, ...]
+    last_seq: int | None
+    first_at: datetime | None
+    last_at: datetime | None
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "county": self.county,
+            "queue_rank": self.queue_rank,
+            "why": ",".join(self.why),
+            "reasons": json.dumps(list(self.reasons), ensure_ascii=False),
+            "last_seq": self.last_seq,
+            "first_at": self.first_at,
+            "last_at": self.last_at,
+            "first_quarter": quarter(self.first_at) if self.first_at is not None else None,
+        }
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> StatusRow | None:
+        """The stored row; None for a stale one (``state`` NULL)."""
+        if row["state"] is None:
+            return None
+        return cls(state=row["state"], county=row["county"], why=tuple(w for w in row["why"].split(",") if w),
+                   queue_rank=row["queue_rank"], reasons=tuple(json.loads(row["reasons"])),
+                   last_seq=row["last_seq"], first_at=row["first_at"], last_at=row["last_at"])
+
+
+def quarter(at: datetime) -> int:
+    """``at`` in whole quarter hours since 1970-01-01 UTC."""
+    return int(at.timestamp()) // QUARTER_SECONDS
+
+
+class StateMaintainer(Protocol):
+    """Derives and stores the rows of precincts whose entries just changed, inside the writer's transaction."""
+
+    def maintain(self, conn: Connection, election_id: int, states: Mapping[int, PrecinctState]) -> bool:
+        """Write the rows of ``states`` (by precinct id, each with every entry that counts); False if this
+        maintainer does not serve the election (the writer then marks the rows stale)."""
+        ...
+
+
+_STALE = {"state": None, "county": None, "queue_rank": None, "why": "", "reasons": "[]", "last_seq": None,
+          "first_at": None, "last_at": None, "first_quarter": None}
+
+
+CountKey = tuple[str, str, str]  # (kind, key, state) of status_counts
+
+
+def _counted(county: str | None, state: str | None, first_quarter: int | None) -> list[CountKey]:
+    """The counts a row adds to (a stale row, without a county, adds to none)."""
+    if county is None or state is None:
+        return []
+    found = [("county", county, state)]
+    if first_quarter is not None:
+        found.append(("first", str(first_quarter), ""))
+    return found
+
+
+def _old_counts(conn: Connection, precinct_ids: Collection[int]) -> Counter[CountKey]:
+    """What the current rows of ``precinct_ids`` add to the counts."""
+    found: Counter[CountKey] = Counter()
+    if precinct_ids:
+        for row in conn.execute(select(precinct_status.c.county, precinct_status.c.state,
+                                       precinct_status.c.first_quarter)
+                                .where(precinct_status.c.precinct_id.in_(list(precinct_ids)))):
+            found.update(_counted(row.county, row.state, row.first_quarter))
+    return found
+
+
+def _add_counts(conn: Connection, election_id: int, delta: Counter[CountKey]) -> None:
+    values = [{"election_id": election_id, "kind": kind, "key": key, "state": state, "n": n}
+              for (kind, key, state), n in delta.items() if n]
+    if values:
+        statement = sqlite.insert(status_counts) if is_sqlite(conn) else postgresql.insert(status_counts)
+        conn.execute(statement.on_conflict_do_update(
+            index_elements=["election_id", "kind", "key", "state"],
+            set_={"n": status_counts.c.n + statement.excluded.n}), values)
+
+
+def upsert(conn: Connection, election_id: int, rows: Mapping[int, StatusRow | None]) -> None:
+    """Insert or replace the rows of precincts ``rows`` (by id), and the counts; None writes a stale row."""
+    if not rows:
+        return
+    values = [{"precinct_id": pid, "election_id": election_id, **(row.values() if row is not None else _STALE)}
+              for pid, row in rows.items()]
+    delta = Counter({key: -n for key, n in _old_counts(conn, rows.keys()).items()})
+    for value in values:
+        delta.update(_counted(value["county"], value["state"], value["first_quarter"]))
+    statement = (sqlite.insert(precinct_status) if is_sqlite(conn) else postgresql.insert(precinct_status))
+    changing = {name: statement.excluded[name] for name in _STALE}
+    conn.execute(statement.on_conflict_do_update(index_elements=["precinct_id"], set_=changing), values)
+    _add_counts(conn, election_id, delta)
+
+
+def mark_stale(conn: Connection, election_id: int, precinct_ids: Iterable[int]) -> None:
+    upsert(conn, election_id, dict.fromkeys(precinct_ids))
+
+
+def clear(conn: Connection, election_id: int, precinct_ids: Iterable[int] | None = None) -> None:
+    """Delete the election's rows (or those of ``precinct_ids``): nothing of theirs counts."""
+    query = delete(precinct_status).where(precinct_status.c.election_id == election_id)
+    if precinct_ids is None:
+        conn.execute(query)
+        conn.execute(delete(status_counts).where(status_counts.c.election_id == election_id))
+        return
+    ids = list(precinct_ids)
+    if ids:
+        delta = Counter({key: -n for key, n in _old_counts(conn, ids).items()})
+        conn.execute(query.where(precinct_status.c.precinct_id.in_(ids)))
+        _add_counts(conn, election_id, delta)
+
+
+def recount(conn: Connection, election_id: int) -> Counter[CountKey]:
+    """The counts as the rows make them now (a grouped scan of every row)."""
+    found: Counter[CountKey] = Counter()
+    mine = precinct_status.c.election_id == election_id
+    for county, state, n in conn.execute(select(precinct_status.c.county, precinct_status.c.state, func.count())
+                                         .where(mine, precinct_status.c.county.is_not(None))
+                                         .group_by(precinct_status.c.county, precinct_status.c.state)):
+        found[("county", county, state)] += int(n)
+    for quarter_number, n in conn.execute(select(precinct_status.c.first_quarter, func.count())
+                                          .where(mine, precinct_status.c.first_quarter.is_not(None),
+                                                 precinct_status.c.county.is_not(None))
+                                          .group_by(precinct_status.c.first_quarter)):
+        found[("first", str(quarter_number), "")] += int(n)
+    return found
+
+
+def stored_counts(conn: Connection, election_id: int) -> Counter[CountKey]:
+    """The maintained counts (without zeros)."""
+    return Counter({(row.kind, row.key, row.state): int(row.n) for row in conn.execute(
+        select(status_counts).where(status_counts.c.election_id == election_id, status_counts.c.n != 0))})
+
+
+def write_counts(conn: Connection, election_id: int) -> None:
+    """Replace the election's counts with :func:`recount` (after rows were written directly)."""
+    conn.execute(delete(status_counts).where(status_counts.c.election_id == election_id))
+    _add_counts(conn, election_id, recount(conn, election_id))
