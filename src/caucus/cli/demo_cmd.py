@@ -29,6 +29,10 @@ from caucus.rehearse.truth import truth_from_results
 from caucus.rehearse.view import render
 
 MARKER = ".caucus-demo"
+#: the night's length: a real night is hours; the demo compresses it only as far as one app worker on this
+#: project's 2-core machine carries its busiest minutes (about 10 ms of server CPU per report, 7,735 reports:
+#: docs/rehearse.md and benchmarks/RESULTS.md). A 45-s night asks several cores of one worker.
+DEFAULT_NIGHT = 300.0
 
 
 def _fresh(directory: Path) -> None:
@@ -60,7 +64,8 @@ def demo(
     = Path("var/demo"),
     port: Annotated[int, typer.Option(help="The port on 127.0.0.1 to serve on (0: any free one).", min=0,
                                       max=65535)] = 8000,
-    night: Annotated[float, typer.Option(help="Seconds the night is compressed into.", min=5)] = 45.0,
+    night: Annotated[float, typer.Option(help="Seconds the night is compressed into (default: the rate one app "
+                                             "worker carries on 2 cores, docs/rehearse.md).", min=5)] = DEFAULT_NIGHT,
     app_chairs: Annotated[int, typer.Option(help="Chairs who use the chair app in headless Chromium (when "
                                                  "/usr/bin/chromium and Playwright are installed).", min=0)] = 3,
     hotline: Annotated[float, typer.Option(help="Share of precincts that phone the hotline.", min=0, max=1)]

@@ -106,7 +106,8 @@ async def rehearse_then_go_live(front: str, truth: GroundTruth, credentials: dic
                                          address=chair_address(10**6 + i), seen=seen)
                                for i, (unit, bodies) in enumerate(chosen)))
         await director.refresh_csrf("/hq/releases")
-        made = await director.post("/hq/releases/release", {"note": "rehearsal release (practice numbers)"})
+        made = await director.post("/hq/releases/release", {"note": "rehearsal release (practice numbers)"},
+                                   timeout=director.RELEASE_WAIT)
         if made.status_code != 303:
             seen.problems.append(f"the director's rehearsal release was refused ({made.status_code})")
         deadline = time.monotonic() + timeout

@@ -123,11 +123,11 @@ class StaffClient:
         self.csrf = found.group(1)
         return page.text
 
-    async def post(self, path: str, data: dict[str, Any]) -> httpx.Response:
-        response = await self._retrying("POST", path, data={**data, "csrf_token": self.csrf})
+    async def post(self, path: str, data: dict[str, Any], *, timeout: float = 30.0) -> httpx.Response:
+        response = await self._retrying("POST", path, data={**data, "csrf_token": self.csrf}, timeout=timeout)
         if response.status_code == 401:  # the session ended (a server restart does not end it; expiry does)
             await self.sign_in()
-            response = await self._retrying("POST", path, data={**data, "csrf_token": self.csrf})
+            response = await self._retrying("POST", path, data={**data, "csrf_token": self.csrf}, timeout=timeout)
         return response
 
     # -- hotline -------------------------------------------------------------------------------------------
@@ -166,15 +166,20 @@ class StaffClient:
         return sent
 
     # -- release control -------------------------------------------------------------------------------------
+    #: a release the director asks for is built while the page waits: a whole national state's first one takes
+    #: minutes, and a retry after a timeout would ask for another release
+    RELEASE_WAIT = 1800.0
+
     async def release_zero(self) -> bool:
         """The zero-count rehearsal release, for media to test their feeds before the night."""
         await self.refresh_csrf("/hq/releases")
-        response = await self.post("/hq/releases/release", {"zero": "yes", "note": "zero-count rehearsal"})
+        response = await self.post("/hq/releases/release", {"zero": "yes", "note": "zero-count rehearsal"},
+                                   timeout=self.RELEASE_WAIT)
         return response.status_code == 303
 
     async def switch_continuous(self, on: bool) -> bool:
         await self.refresh_csrf("/hq/releases")
-        response = await self.post("/hq/releases/continuous", {"on": "yes" if on else "no"})
+        response = await self.post("/hq/releases/continuous", {"on": "yes" if on else "no"}, timeout=self.RELEASE_WAIT)
         return response.status_code == 303
 
     # -- recanvass ---------------------------------------------------------------------------------------------
