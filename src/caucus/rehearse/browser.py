@@ -37,6 +37,11 @@ def usable_in_app(unit: PrecinctTruth) -> bool:
     return not unit.chance and not unit.held and not unit.impossible_delegates
 
 
+#: how long a chair's phone waits for the app (actions and assertions alike: Playwright's assertions have their
+#: own 5 s default, which a loaded machine exceeds while the server is busy answering every other chair)
+WAIT_MS = 60_000
+
+
 def _counts(page: Page, which: str, counts: dict[str, int]) -> None:
     for box in page.locator(f"#{which}-groups input").all():
         group = box.get_attribute("data-group") or ""
@@ -52,24 +57,24 @@ def report_in_app(base_url: str, unit: PrecinctTruth, credential: str, screensho
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-            context.set_default_timeout(60_000)
+            context.set_default_timeout(WAIT_MS)
             page = context.new_page()
             page.goto(f"{base_url}/chair?precinct={unit.code}")
-            expect(page.locator("body[data-ready=true]")).to_be_attached()
+            expect(page.locator("body[data-ready=true]")).to_be_attached(timeout=WAIT_MS)
             page.get_by_label("Credential", exact=True).fill(credential)
             page.get_by_role("button", name="Sign in", exact=True).click()
-            expect(page.get_by_role("heading", name="1. Attendance")).to_be_visible()
+            expect(page.get_by_role("heading", name="1. Attendance")).to_be_visible(timeout=WAIT_MS)
             # with early ballots the chair types the room's numbers; the app adds the early ballots
             attendance, first, final = unit.room or (unit.attendance, unit.first, unit.final)
             page.get_by_label("Eligible caucus-goers counted").fill(str(attendance))
             page.get_by_role("button", name="Confirm and send attendance").click()
-            expect(page.get_by_role("heading", name="2. First alignment")).to_be_visible()
+            expect(page.get_by_role("heading", name="2. First alignment")).to_be_visible(timeout=WAIT_MS)
             _counts(page, "first", dict(first))
             page.get_by_role("button", name="Send first alignment").click()
-            expect(page.get_by_role("heading", name="3. Final alignment")).to_be_visible()
+            expect(page.get_by_role("heading", name="3. Final alignment")).to_be_visible(timeout=WAIT_MS)
             _counts(page, "final", dict(final))
             page.get_by_role("button", name="Send final alignment").click()
-            expect(page.get_by_role("heading", name="4. Worksheet")).to_be_visible()
+            expect(page.get_by_role("heading", name="4. Worksheet")).to_be_visible(timeout=WAIT_MS)
             page.get_by_role("button", name="Send county delegates").click()
             expect(page.locator("#savebar")).to_contain_text("Nothing waiting to send", timeout=120_000)
             if screenshots is not None:
