@@ -40,6 +40,8 @@ from caucus.service.status import (
 
 #: statuses the writer derived, kept for the request that waits for the write (by the entry's content hash)
 REMEMBERED = 4096
+#: precincts re-derived per transaction by :meth:`StatusKeeper.repair`
+CHUNK = 5000
 
 
 def status_row(status: PrecinctStatus) -> StatusRow | None:
@@ -118,9 +120,9 @@ class StatusKeeper:
         """Derive the stale rows (left by a writer without a keeper, or by the migration); how many."""
         with engine.connect() as conn:
             stale = _stale_codes(conn, self.context.election_id)
-        if stale:
+        for start in range(0, len(stale), CHUNK):  # (a bounded IN list per statement)
             with write_transaction(engine) as conn:
-                self.refresh(conn, stale)
+                self.refresh(conn, stale[start:start + CHUNK])
         return len(stale)
 
 
