@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import BindParameter, Connection, bindparam, select
 
 from caucus.ledger import derived
 from caucus.ledger.audit import audit_row
@@ -133,8 +133,9 @@ def _load_current(conn: Connection, state: _ElectionBatch, precinct_ids: set[int
 
 
 # The statements every batch runs, built once (building one costs more CPU than SQLite takes to run it).
-_ELECTION = bindparam("election_id")
-_CODES, _KEYS = bindparam("codes", expanding=True), bindparam("keys", expanding=True)
+_ELECTION: BindParameter[int] = bindparam("election_id")
+_CODES: BindParameter[list[str]] = bindparam("codes", expanding=True)
+_KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
 _PRECINCT_IDS = select(precincts.c.id, precincts.c.code).where(precincts.c.election_id == _ELECTION,
                                                                 precincts.c.code.in_(_CODES))
 _JOINED = select(ledger_entries, precincts.c.code.label("precinct_code")).join(

@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import BindParameter, Connection, Engine, bindparam, select
 
 from caucus.ledger.elections import election_id_for, precinct_id_for
 from caucus.ledger.epochs import counted
@@ -105,7 +105,8 @@ def _joined() -> Any:
     )
 
 
-_SLUG, _CODE = bindparam("slug"), bindparam("code")
+_SLUG: BindParameter[str] = bindparam("slug")
+_CODE: BindParameter[str] = bindparam("code")
 _ELECTION_ID = select(elections.c.id).where(elections.c.slug == _SLUG).scalar_subquery()
 _ONE_PRECINCT = _joined().where(
     ledger_entries.c.election_id == _ELECTION_ID,

@@ -40,6 +40,8 @@ from caucus.service.status import (
 
 #: statuses the writer derived, kept for the request that waits for the write (by the entry's content hash)
 REMEMBERED = 4096
+#: precincts re-derived per transaction by :meth:`StatusKeeper.repair`
+CHUNK = 5000
 
 
 def status_row(status: PrecinctStatus) -> StatusRow | None:
@@ -118,9 +120,9 @@ class StatusKeeper:
         """Derive the stale rows (left by a writer without a keeper, or by the migration); how many."""
         with engine.connect() as conn:
             stale = _stale_codes(conn, self.context.election_id)
-        if stale:
+        for start in range(0, len(stale), CHUNK):  # (a bounded IN list per statement)
             with write_transaction(engine) as conn:
-                self.refresh(conn, stale)
+                self.refresh(conn, stale[start:start + CHUNK])
         return len(stale)
 
 
@@ -152,7 +154,7 @@ def stored_rows(engine: Engine, context: ElectionContext) -> dict[str, StatusRow
         precincts, precincts.c.id == precinct_status.c.precinct_id).where(
         precinct_status.c.election_id == context.election_id)
     with engine.connect() as conn:
-        return {row.code: StatusRow.from_row(row._mapping) for row in conn.execute(query)}
+        return {row.code: StatusRow.from_row(dict(row._mapping)) for row in conn.execute(query)}
 
 
 def check(engine: Engine, context: ElectionContext) -> StateCheck:
@@ -172,12 +174,12 @@ def check(engine: Engine, context: ElectionContext) -> StateCheck:
     differences += [(code, "a row for a precinct the election does not serve") for code in rows
                     if code not in statuses]
     with engine.connect() as conn:
-        stored = derived.stored_counts(conn, context.election_id)
+        kept = derived.stored_counts(conn, context.election_id)
         recounted = derived.recount(conn, context.election_id)
     differences += [(f"(counts {kind} {key} {state})".replace("  ", " "),
-                     f"stored {stored[(kind, key, state)]}, the rows make {recounted[(kind, key, state)]}")
-                    for kind, key, state in sorted(set(stored) | set(recounted))
-                    if stored[(kind, key, state)] != recounted[(kind, key, state)]]
+                     f"stored {kept[(kind, key, state)]}, the rows make {recounted[(kind, key, state)]}")
+                    for kind, key, state in sorted(set(kept) | set(recounted))
+                    if kept[(kind, key, state)] != recounted[(kind, key, state)]]
     return StateCheck(context.slug, len(statuses), len(rows), stale, tuple(differences))
 
 
@@ -289,7 +291,7 @@ def night_summary(engine: Engine, context: ElectionContext, *, stuck_before: dat
             by_county[key][state] += n
         elif kind == "first":
             first_by_quarter[_at_quarter(int(key))] += n
-    stuck = [(row.code, row.state, row.last_at) for row in stuck_rows]
+    stuck: list[tuple[str, str, datetime]] = [(row.code, row.state, row.last_at) for row in stuck_rows]
     for status in stale.values():
         if status.state != "not-reported":
             by_county[status.info.county][status.state] += 1
@@ -302,8 +304,8 @@ def night_summary(engine: Engine, context: ElectionContext, *, stuck_before: dat
     for county, total in counties.items():
         by_county[county]["not-reported"] += total - sum(by_county[county].values())
     statewide: Counter[str] = Counter(dict.fromkeys(STATUS_NAMES, 0))
-    for counts in by_county.values():
-        statewide.update(counts)
+    for in_county in by_county.values():
+        statewide.update(in_county)
     stuck.sort(key=lambda s: s[2])
     return NightSummary(statewide, dict(sorted(by_county.items())), dict(sorted(first_by_quarter.items())),
                         stuck[:stuck_limit], stuck_count, queue_length)

@@ -137,7 +137,7 @@ class ReadinessService:
         statewide: Counter[str] = Counter(dict.fromkeys(STATUS_NAMES, 0))
         by_county: dict[str, Counter[str]] = {}
         firsts: list[datetime] = []
-        stuck = []
+        stuck: list[tuple[str, str, datetime]] = []
         queue_length = 0
         for status in statuses.values():
             statewide[status.state] += 1

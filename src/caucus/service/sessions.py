@@ -20,7 +20,7 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from caucus.ledger import audit
 from caucus.ledger.credentials import (
@@ -89,6 +89,14 @@ class SignedIn:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+#: the session of a token hash (built once: every chair request runs it)
+_SESSION = (select(sessions.c.id, sessions.c.election_id, sessions.c.expires_at, sessions.c.revoked_at,
+                   precincts.c.code, credentials.c.status)
+            .join(precincts, precincts.c.id == sessions.c.precinct_id)
+            .join(credentials, credentials.c.id == sessions.c.credential_id)
+            .where(sessions.c.token_hash == bindparam("token_hash")))
 
 
 class SessionService:
@@ -214,13 +222,7 @@ class SessionService:
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise SessionInvalid("this session token is not valid; sign in again")
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(sessions.c.id, sessions.c.election_id, sessions.c.expires_at, sessions.c.revoked_at,
-                       precincts.c.code, credentials.c.status)
-                .join(precincts, precincts.c.id == sessions.c.precinct_id)
-                .join(credentials, credentials.c.id == sessions.c.credential_id)
-                .where(sessions.c.token_hash == token_hash(token))
-            ).first()
+            row = conn.execute(_SESSION, {"token_hash": token_hash(token)}).first()
         if row is None or row.election_id != self.context.election_id:
             raise SessionInvalid("this session token is not valid; sign in again")
         if row.revoked_at is not None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from caucus.ledger import LedgerEntry, PrecinctState, Receipt, Stage, StageConflict, precinct_state, precinct_states
 from caucus.ledger.epochs import counted
@@ -195,16 +195,22 @@ def derive_status(
     )
 
 
+_ALL_DECISIONS = select(review_decisions).where(
+    review_decisions.c.election_id == bindparam("election_id"),
+    # decisions on the rehearsal's entries never count (caucus.ledger.epochs)
+    counted(review_decisions.c.last_seq, bindparam("election_id")))
+#: every election's decisions, or some precincts' (built once: the writer's state keeper runs it in every batch)
+_DECISIONS = {False: _ALL_DECISIONS.order_by(review_decisions.c.id),
+              True: _ALL_DECISIONS.where(review_decisions.c.precinct_code.in_(bindparam("codes", expanding=True)))
+              .order_by(review_decisions.c.id)}
+
+
 def decisions_in(conn: Connection, context: ElectionContext, codes: Collection[str] | None = None
                  ) -> dict[str, list[ReviewDecision]]:
     """The review decisions that count (of the precincts ``codes``, if given), by precinct code, read on ``conn``."""
-    # decisions on the rehearsal's entries never count (caucus.ledger.epochs)
-    query = select(review_decisions).where(review_decisions.c.election_id == context.election_id,
-                                           counted(review_decisions.c.last_seq, context.election_id))
-    if codes is not None:
-        query = query.where(review_decisions.c.precinct_code.in_(list(codes)))
+    query = _DECISIONS[codes is not None]
     found: dict[str, list[ReviewDecision]] = {}
-    for row in conn.execute(query.order_by(review_decisions.c.id)):
+    for row in conn.execute(query, {"election_id": context.election_id, "codes": list(codes or ())}):
         found.setdefault(row.precinct_code, []).append(ReviewDecision(
             row.id, row.precinct_code, row.decision, row.last_seq, row.actor, row.at, row.note, row.request_id))
     return found
