@@ -316,7 +316,7 @@ class CardHeader:
     @property
     def hotline_line(self) -> str:
         if not self.hotline:
-            return "HOTLINE NUMBER: ______________________ (the plan sets none: write it in)"
+            return "HOTLINE NUMBER (write it in): ____________________"
         return "HOTLINE: " + " or ".join(self.hotline)
 
 
@@ -381,7 +381,7 @@ def _draw_card(canvas: Any, card: Card, qr: Matrix, origin: tuple[float, float],
     from reportlab.lib.utils import simpleSplit  # noqa: PLC0415
 
     (x, y), (w, h) = origin, size
-    pad, qr_size = 12.0, 72.0
+    pad, qr_size = 12.0, 62.0
     top = y + h - pad
     canvas.setFillGray(0)
     text_w = w - 2 * pad - qr_size - 8
@@ -400,10 +400,10 @@ def _draw_card(canvas: Any, card: Card, qr: Matrix, origin: tuple[float, float],
     _draw_qr(canvas, qr, (x + w - pad - qr_size, top - qr_size), qr_size)
 
     label_y = top - qr_size - 11
-    font = _draw_secret(canvas, card.credential, (x + pad, label_y), w - 2 * pad, largest=16.0,
-                        label="APP CREDENTIAL: type it into the chair app. Never read it aloud, not even to the "
-                              "hotline.")
-    _draw_secret(canvas, card.hotline_code, (x + pad, label_y - font - 15), w - 2 * pad, largest=13.0,
+    below = _draw_secret(canvas, card.credential, (x + pad, label_y), w - 2 * pad, largest=15.0,
+                         label="APP CREDENTIAL: type it into the chair app. Never read it aloud, not even to the "
+                               "hotline.")
+    _draw_secret(canvas, card.hotline_code, (x + pad, below - 11), w - 2 * pad, largest=12.0,
                  label="HOTLINE CODE: read it to the hotline operator. It cannot sign in to the app.")
     canvas.setFont("Helvetica-Bold", 8)
     canvas.drawString(x + pad, y + pad + 17, _fit(header.hotline_line, "Helvetica-Bold", 8, w - 2 * pad))
@@ -414,17 +414,24 @@ def _draw_card(canvas: Any, card: Card, qr: Matrix, origin: tuple[float, float],
 
 def _draw_secret(canvas: Any, secret: str, at: tuple[float, float], width: float, *, largest: float, label: str
                  ) -> float:
-    """A label (small bold), then the secret in monospace groups below it; returns the secret's font size."""
+    """A label (small bold, on two lines at most: never cut short), then the secret in monospace groups below
+    it; returns the secret's baseline."""
+    from reportlab.lib.utils import simpleSplit  # noqa: PLC0415
+
     (x, label_y), groups = at, secret.split("-")
     font_size = min(largest, width / (0.6 * (len("".join(groups)) + 1.5 * (len(groups) - 1))))
     canvas.setFont("Helvetica-Bold", 6.5)
-    canvas.drawString(x, label_y, _fit(label, "Helvetica-Bold", 6.5, width))
+    lines = simpleSplit(label, "Helvetica-Bold", 6.5, width)
+    lines = [*lines[:1], _fit(" ".join(lines[1:]), "Helvetica-Bold", 6.5, width)] if len(lines) > 1 else lines
+    for i, line in enumerate(lines):
+        canvas.drawString(x, label_y - 7.5 * i, line)
+    baseline = label_y - 7.5 * (len(lines) - 1) - font_size - 2
     canvas.setFont("Courier-Bold", font_size)
     gx = x
     for group in groups:
-        canvas.drawString(gx, label_y - font_size - 2, group)
+        canvas.drawString(gx, baseline, group)
         gx += 0.6 * font_size * (len(group) + 1.5)
-    return font_size
+    return baseline
 
 
 def _draw_qr(canvas: Any, matrix: Matrix, origin: tuple[float, float], size: float) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
+import pypdfium2 as pdfium
 import pytest
 from sqlalchemy import Engine, select
 
@@ -110,8 +111,16 @@ def test_issue_writes_each_credential_once_to_0600_csv_and_cards(ia: str, tmp_pa
         assert all(f"({group})".encode() in content for group in row["credential"].split("-"))
         assert all(f"({group})".encode() in content for group in row["hotline_code"].split("-"))
         assert row["chair_url"].encode() in content
-    assert content.count(b"(APP CREDENTIAL: type it into the chair app. Never read it aloud") == 4
-    assert content.count(b"(HOTLINE CODE: read it to the hotline operator. It cannot sign in to the app.)") == 4
+    # the warnings in full (a label too long for one line wraps, never cut short), as PDFium reads the page
+    document = pdfium.PdfDocument(pdf)
+    try:
+        text = " ".join(document[0].get_textpage().get_text_range().split())
+    finally:
+        document.close()
+    assert text.count("APP CREDENTIAL: type it into the chair app. Never read it aloud, not even to the "
+                      "hotline.") == 4, text
+    assert text.count("HOTLINE CODE: read it to the hotline operator. It cannot sign in to the app.") == 4, text
+    assert "…" not in text
     # Only argon2id hashes are stored; no credential appears anywhere in the database files.
     with engine.connect() as conn:
         hashes = [h for row in conn.execute(select(credentials.c.secret_hash, credentials.c.hotline_hash)) for h in row]
