@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 from pathlib import Path
@@ -29,8 +30,10 @@ def _verify(*args: str) -> tuple[int, str, str]:
 
 def test_release_list_certify_continuous(sqlite_night: Night) -> None:
     night = sqlite_night
-    code, stdout, _ = _cli(night, "release", "now", "--zero", "--actor", "dee")
-    assert code == 0 and "release 1 (unofficial TEST ZERO)" in stdout and "0 of 1768 precincts" in stdout
+    code, stdout, _ = _cli(night, "release", "now", "--zero", "--json")  # no --actor: who ran it, as every command
+    assert code == 0, stdout
+    assert (json.loads(stdout)["number"], json.loads(stdout)["actor"]) == (1, f"cli:{getpass.getuser()}")
+    assert "0 of 1768 precincts" in _cli(night, "release", "list")[1]
     for script in scripts(["Poweshiek"]):
         report(night.reports, script, night.clock)
     code, stdout, _ = _cli(night, "release", "now", "--actor", "dee", "--note", "first returns", "--json")

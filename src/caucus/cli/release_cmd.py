@@ -23,6 +23,7 @@ import typer
 
 from caucus.cli.common import EXIT_BAD_INPUT, err, fail, out
 from caucus.cli.election_cmd import DEFAULT_DATABASE, Database, opened
+from caucus.cli.election_cmd import actor as login_actor
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -39,7 +40,8 @@ Snapshots = Annotated[Path | None, typer.Option(
     "--snapshots", envvar="CAUCUS_SNAPSHOT_DIR", metavar="DIR",
     help="The snapshot directory (the election's files go to DIR/<election>/).")]
 ElectionOpt = Annotated[str | None, typer.Option("--election", help="The election; default: the only one.")]
-Actor = Annotated[str, typer.Option("--actor", envvar="USER", help="Who releases (recorded).")]
+Actor = Annotated[str | None, typer.Option("--actor", help="Who releases (recorded; default cli:<login name>, as "
+                                                            "every command records its user).")]
 
 
 class Switch(StrEnum):
@@ -85,9 +87,11 @@ def _show(record: ReleaseRecord, as_json: bool, settings: PlanSettings) -> None:
               f"{record.content_hash}", highlight=False, markup=False)
 
 
-def _run(action: str, *, database: str, election: str | None, snapshots: Path | None, actor: str,
+def _run(action: str, *, database: str, election: str | None, snapshots: Path | None, actor: str | None,
          as_json: bool, **options: object) -> None:
     from caucus.service import ServiceError  # noqa: PLC0415
+
+    actor = actor or login_actor()
 
     with opened(database) as engine:
         service = _service(engine, election, snapshots, database)
@@ -107,7 +111,7 @@ def _run(action: str, *, database: str, election: str | None, snapshots: Path | 
 def now(
     zero: Annotated[bool, typer.Option("--zero", help="A zero-count rehearsal release for media.")] = False,
     note: Annotated[str, typer.Option(help="A note published with the release.")] = "",
-    actor: Actor = "director",
+    actor: Actor = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     election: ElectionOpt = None,
     snapshots: Snapshots = None,
@@ -153,7 +157,7 @@ def certify(
         "--acknowledge-counts", metavar="KIND=N,...", help="Or how many of each kind: e.g. "
                                                           "'not-reported=3,held=1' (exactly what is outstanding).")]
         = None,
-    actor: Actor = "director",
+    actor: Actor = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     election: ElectionOpt = None,
     snapshots: Snapshots = None,
@@ -183,14 +187,15 @@ def list_releases(
 @release_app.command("continuous")
 def continuous(
     switch: Annotated[Switch, typer.Argument(help="on: release newly accepted precincts automatically.")],
-    actor: Actor = "director",
+    actor: Actor = None,
     election: ElectionOpt = None,
     snapshots: Snapshots = None,
     database: Database = DEFAULT_DATABASE,
 ) -> None:
     """Switch continuous release on or off (running app workers pick it up within a second)."""
     with opened(database) as engine:
-        _service(engine, election, snapshots, database).set_continuous(switch is Switch.on, actor=actor)
+        service = _service(engine, election, snapshots, database)
+        service.set_continuous(switch is Switch.on, actor=actor or login_actor())
     err.print(f"continuous release is {switch.value}", highlight=False, markup=False)
 
 
