@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from caucus.ledger import IdempotencyConflict, audit_events, entries
+from caucus.ledger import IdempotencyConflict, audit_events, entries, revoke_credential
 from caucus.service import ReportRejected, StageReport, TooManySignIns
 from caucus.service.hq_errors import CallerNotVerified
 from caucus.web.services import Services
@@ -45,6 +45,15 @@ def test_no_code_no_entry_and_prank_calls_never_lock_the_precinct(hq: Web, svc: 
     log = svc.hotline.calls(GRINNELL)
     assert [c.outcome for c in log] == ["bad-credential"] * 4 + ["verified"]
     assert log[0].note == "prank?" and log[-1].id == call.id
+
+
+def test_a_call_for_a_precinct_whose_card_was_revoked_says_so(hq: Web, svc: Services) -> None:
+    with pytest.raises(CallerNotVerified, match="does not match precinct .*'s active hotline code"):
+        svc.hotline.verify_caller("kim", GRINNELL, "ABCD-EFGH-JKMN")
+    revoke_credential(hq.engine, SLUG, GRINNELL)
+    with pytest.raises(CallerNotVerified, match="has no active card \\(revoked or never issued\\)"):
+        svc.hotline.verify_caller("kim", GRINNELL, hq.hotline_codes[GRINNELL])
+    assert entries(hq.engine, SLUG, GRINNELL) == []
 
 
 def test_a_single_operators_entry_does_not_count_until_a_second_operator_matches(hq: Web, svc: Services) -> None:

@@ -286,6 +286,11 @@ def verify_credential(engine: Engine, election_slug: str, precinct_code: str, se
     return hashes is not None and _matches(hashes[0], normalize_secret(secret))
 
 
+def has_active_card(engine: Engine, election_slug: str, precinct_code: str) -> bool:
+    """Whether the precinct holds an active card (none: never issued, or revoked and not rotated)."""
+    return _active_hashes(engine, election_slug, precinct_code) is not None
+
+
 def verify_hotline_code(engine: Engine, election_slug: str, precinct_code: str, code: str) -> bool:
     """True when ``code`` (spaces, dashes and case ignored) is the precinct's active hotline code. The app
     credential is never accepted here (it has another length and another hash)."""

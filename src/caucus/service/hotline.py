@@ -41,7 +41,7 @@ from caucus.ledger import (
     verify_hotline_code,
 )
 from caucus.ledger import audit as ledger_audit
-from caucus.ledger.credentials import GROUP_LENGTH, HOTLINE_GROUPS, normalize_secret
+from caucus.ledger.credentials import GROUP_LENGTH, HOTLINE_GROUPS, has_active_card, normalize_secret
 from caucus.ledger.db import utcnow, write_transaction
 from caucus.ledger.epochs import counted
 from caucus.ledger.model import LedgerEntry, Stage
@@ -139,8 +139,13 @@ class HotlineService:
                                  "director to lift the throttle (HQ, Throttles)")
         if not verify_hotline_code(self.engine, self.context.slug, info.code, hotline_code):
             self._record_call(info.code, operator, now, "bad-credential", note=note, reservation=None)
-            message = (f"the caller could not be verified: the hotline code does not match precinct {info.code}'s "
-                       "active hotline code; take no numbers from this call")
+            if has_active_card(self.engine, self.context.slug, info.code):
+                message = (f"the caller could not be verified: the hotline code does not match precinct "
+                           f"{info.code}'s active hotline code; take no numbers from this call")
+            else:
+                message = (f"the caller could not be verified: precinct {info.code} has no active card (revoked or "
+                           "never issued), so no hotline code can match; take no numbers from this call and tell "
+                           "the director (a new card: caucus pins rotate)")
             raise CallerNotVerified(message, [FieldProblem("hotline_code", "caller-not-verified", message)])
         return self._record_call(info.code, operator, now, "verified", note=note, reservation=reserved)
 
