@@ -48,7 +48,7 @@ def test_no_code_no_entry_and_prank_calls_never_lock_the_precinct(hq: Web, svc: 
 
 
 def test_a_call_for_a_precinct_whose_card_was_revoked_says_so(hq: Web, svc: Services) -> None:
-    with pytest.raises(CallerNotVerified, match="does not match precinct .*'s active hotline code"):
+    with pytest.raises(CallerNotVerified, match=r"does not match precinct .*'s active hotline code"):
         svc.hotline.verify_caller("kim", GRINNELL, "ABCD-EFGH-JKMN")
     revoke_credential(hq.engine, SLUG, GRINNELL)
     with pytest.raises(CallerNotVerified, match="has no active card \\(revoked or never issued\\)"):
