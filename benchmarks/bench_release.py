@@ -43,7 +43,7 @@ from typing import Any
 
 import httpx
 
-from caucus.ledger import Writer, make_engine, sqlite_url_for_dir
+from caucus.ledger import Submission, Writer, make_engine, sqlite_url_for_dir
 from caucus.plans import Plan, load_plan
 from caucus.publish.documents import FeedBuilder, plan_documents
 from caucus.publish.model import ReleaseMeta, iso
@@ -190,6 +190,31 @@ def stages_of(truth: PrecinctTruth, plan: Plan) -> list[dict[str, Any]]:
             {"stage": "delegates", "delegates": dict(truth.delegates)}]
 
 
+def seed(reports: ReportService, writer: Writer, truths: list[PrecinctTruth], plan: Plan, *, checked: bool) -> None:
+    """Report ``truths`` before measuring: through the ReportService (``checked``), or as the same stage
+    payloads straight to the ledger writer in large group commits (the synthetic precincts pass every check;
+    seeding 80,000 entries through the service would take longer than the measurement)."""
+    if checked:
+        for t in truths:
+            for i, body in enumerate(stages_of(t, plan)):
+                stage = dict(body)
+                name = stage.pop("stage")
+                reports.submit(t.code, StageReport(name, stage), f"base-{t.code}-{i}", channel="app",
+                               actor=f"chair:{t.code}")
+        return
+    for at in range(0, len(truths), 500):
+        futures = []
+        for t in truths[at:at + 500]:
+            for i, body in enumerate(stages_of(t, plan)):
+                stage = dict(body)
+                name = stage.pop("stage")
+                futures.append(writer.submit_future(Submission(
+                    election=SLUG, precinct_code=t.code, channel="app", stage=name, payload=stage,
+                    actor=f"chair:{t.code}", idempotency_key=f"base-{t.code}-{i}")))
+        for future in futures:
+            future.result(timeout=300)
+
+
 def latency_one(size: int, burst: int, rate: float) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="caucus-bench-latency-"))
     truth = synthetic_truth(work / "plan", size)
@@ -205,17 +230,13 @@ def latency_one(size: int, burst: int, rate: float) -> dict[str, Any]:
     writer = Writer(engine)
     reports = ReportService(engine, writer, context)
     started = time.perf_counter()
-    for t in base:
-        for i, body in enumerate(stages_of(t, plan)):
-            stage = dict(body)
-            name = stage.pop("stage")
-            reports.submit(t.code, StageReport(name, stage), f"base-{t.code}-{i}", channel="app",
-                           actor=f"chair:{t.code}")
+    seed(reports, writer, base[:50], plan, checked=True)  # the service's checks pass on these ...
+    seed(reports, writer, base[50:], plan, checked=False)  # ... so the rest goes straight to the writer
     print(f"{size}: {len(base)} precincts reported in process in {time.perf_counter() - started:.0f} s",
           file=sys.stderr)
     snapshots = work / "snapshots"
     releases = ReleaseService(engine, context, snapshots / SLUG)
-    releases.release(actor="bench")
+    first = releases.release(actor="bench")
     releases.set_continuous(True, actor="bench")
     writer.close()
     server = ServerProcess(url, SLUG, env={"CAUCUS_SNAPSHOT_DIR": str(snapshots),
@@ -273,7 +294,8 @@ def latency_one(size: int, burst: int, rate: float) -> dict[str, Any]:
         engine.dispose()
     latencies = sorted(seen[code] - at for code, at in accepted.items() if code in seen)
     p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))] if latencies else float("nan")
-    return {"precincts": size, "burst": burst, "rate_per_s": rate, "never_seen": len(accepted) - len(latencies),
+    return {"precincts": size, "released_before": first.precincts_reporting, "burst": burst, "rate_per_s": rate,
+            "never_seen": len(accepted) - len(latencies),
             "p50_s": round(statistics.median(latencies), 3) if latencies else None, "p99_s": round(p99, 3),
             "max_s": round(latencies[-1], 3) if latencies else None, "releases": made,
             "server_cpu_s": round(server_cpu, 2),
