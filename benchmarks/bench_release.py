@@ -243,7 +243,7 @@ def latency_one(size: int, burst: int, rate: float, releaser: str = "app") -> di
     watcher_process = None
     if releaser == "process":  # `caucus release watch` beside the app worker (docs/publish.md)
         env["CAUCUS_RELEASE_IN_APP"] = "false"
-        watcher_process = ReleaserProcess(url, SLUG, snapshots / SLUG, interval=0.2)
+        watcher_process = ReleaserProcess(url, SLUG, snapshots, interval=0.2)  # the root: it adds the slug
         watcher_process.start()
     server = ServerProcess(url, SLUG, env=env)
     server.start()
