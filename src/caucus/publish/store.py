@@ -29,6 +29,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -47,6 +48,7 @@ ARCHIVE = "archive"
 PUBLIC_FILE = 0o644
 PUBLIC_DIR = 0o755
 PRIVATE_DIR = 0o700
+_CREATED = re.compile(rb'\n "createdAt": "([0-9TZ:-]+)",\n')
 
 
 def make_public_dir(path: Path) -> None:
@@ -75,6 +77,12 @@ def _publish_tree(root: Path, directories: Iterable[str], written: Iterable[Path
     os.chmod(root, PUBLIC_DIR)
     for path in written:
         os.chmod(path, PUBLIC_FILE)
+
+
+def _created_at(manifest: bytes) -> str:
+    """A manifest's createdAt, read from its head (the file list after it can be tens of megabytes)."""
+    found = _CREATED.search(manifest, 0, 4096)
+    return found.group(1).decode() if found is not None else str(json.loads(manifest)["createdAt"])
 
 
 def sha256(data: bytes) -> str:
@@ -317,7 +325,7 @@ class SnapshotStore:
             os.replace(temporary, self.root / LATEST)
             # latest.json beside it, for web servers serving the directory directly (same lock, same order)
             manifest = (self.release_dir(number) / MANIFEST).read_bytes()
-            created = json.loads(manifest)["createdAt"]
+            created = _created_at(manifest)
             text = json_bytes({"release": number, "lastUpdated": created, "manifestSha256": sha256(manifest),
                                "manifest": f"/feed/v1/releases/{number}/manifest.json"})
             temporary = self.root / f".latest-{uuid.uuid4().hex}.json"

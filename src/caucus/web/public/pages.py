@@ -136,8 +136,10 @@ def county(request: Request, name: str) -> HTMLResponse:
         return _render(request, "not_found.html", status_code=404, title="No such county", what="county")
     if found is None:
         return _render(request, "statewide.html")
-    _, doc = found
-    return _render(request, "county.html", header=doc, county=doc["county"], precincts=doc["precincts"],
+    number, doc = found
+    # a county document carries no release number or time (docs/feed.md): the release's own facts do
+    return _render(request, "county.html", header=reader.json("release.json", number), county=doc["county"],
+                   precincts=doc["precincts"],
                    title=f"{doc['county']['name']}: results")
 
 
