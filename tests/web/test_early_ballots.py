@@ -219,3 +219,23 @@ def test_the_hotline_and_review_show_the_early_ballots_with_the_numbers(client: 
     review = rita.get("/hq/review/p/Sagebrush/1").text
     assert 'id="early-ballots"' in review and "3 early ballots for Diaz joined Chen" in review
     assert "<tr><th>Chen</th><td>4</td><td>7</td></tr>" in review
+
+
+
+def test_the_public_statewide_page_of_a_plan_without_sdes_headlines_county_delegates(tmp_path: Path) -> None:
+    """The bundled nevada-2020 plan has no SDEs (NV-4): the public page shows first, final and county delegates,
+    never an SDE column, an SDE leader, a national projection from SDEs or a map of SDE leaders."""
+    url = sqlite_url_for_dir(tmp_path / "data")
+    (tmp_path / "data").mkdir()
+    ok("init", "nv", "--plan", "nevada-2020", "--database", url)
+    app = create_app(Settings(database_url=url, election="nv", staff_cookie_secure=False,
+                              snapshot_dir=tmp_path / "snapshots"), clock=Clock())
+    with TestClient(app, raise_server_exceptions=False) as c:
+        c.app_state["services"].releases.release(actor="director:test", zero=True)
+        page = c.get("/")
+    assert page.status_code == 200, page.text
+    main = page.text[page.text.index("<main"):]
+    assert "<caption>First alignment, final alignment and county delegates</caption>" in main, main[:3000]
+    assert '<th scope="col">County delegates</th>' in main
+    for sde_word in ("SDE", "state delegate equivalents", "National delegates", "data-map"):
+        assert sde_word not in main, sde_word

@@ -121,8 +121,10 @@ def statewide(request: Request) -> HTMLResponse:
         leader = (counties.get(shape.name) or {}).get("sdeLeader")
         fills[shape.name] = _blend(palette[leader["name"]], float(leader["marginShare"])) if leader else NO_RESULTS
     shown_leaders = sorted({c["sdeLeader"]["name"] for c in counties.values() if c.get("sdeLeader")})
-    return _render(request, "statewide.html", header=state, state=state, counties=counties,
-                   county_list=list(counties.values()), map=county_map, fills=fills, colors=palette,
+    # a rule set without SDEs (Nevada, NV-4): county delegates are the headline, no SDE columns or leaders
+    sde = any(c.state_delegates is not None for c in plan.counties.values())
+    return _render(request, "statewide.html", header=state, state=state, counties=counties, sde=sde,
+                   county_list=list(counties.values()), map=county_map if sde else None, fills=fills, colors=palette,
                    legend=[(g, palette[g]) for g in shown_leaders],
                    map_counties=len(county_map.counties) if county_map is not None else 0)
 
