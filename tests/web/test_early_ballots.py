@@ -233,9 +233,13 @@ def test_the_public_statewide_page_of_a_plan_without_sdes_headlines_county_deleg
     with TestClient(app, raise_server_exceptions=False) as c:
         c.app_state["services"].releases.release(actor="director:test", zero=True)
         page = c.get("/")
+        county = c.get("/county/carson-city")
     assert page.status_code == 200, page.text
     main = page.text[page.text.index("<main"):]
     assert "<caption>First alignment, final alignment and county delegates</caption>" in main, main[:3000]
     assert '<th scope="col">County delegates</th>' in main
     for sde_word in ("SDE", "state delegate equivalents", "National delegates", "data-map"):
         assert sde_word not in main, sde_word
+    assert county.status_code == 200, county.text
+    in_county = county.text[county.text.index("<main"):]
+    assert '<th scope="col">County delegates</th>' in in_county and "SDE" not in in_county, in_county[:3000]

@@ -121,8 +121,7 @@ def statewide(request: Request) -> HTMLResponse:
         leader = (counties.get(shape.name) or {}).get("sdeLeader")
         fills[shape.name] = _blend(palette[leader["name"]], float(leader["marginShare"])) if leader else NO_RESULTS
     shown_leaders = sorted({c["sdeLeader"]["name"] for c in counties.values() if c.get("sdeLeader")})
-    # a rule set without SDEs (Nevada, NV-4): county delegates are the headline, no SDE columns or leaders
-    sde = any(c.state_delegates is not None for c in plan.counties.values())
+    sde = _has_sde(plan)
     return _render(request, "statewide.html", header=state, state=state, counties=counties, sde=sde,
                    county_list=list(counties.values()), map=county_map if sde else None, fills=fills, colors=palette,
                    legend=[(g, palette[g]) for g in shown_leaders],
@@ -141,8 +140,15 @@ def county(request: Request, name: str) -> HTMLResponse:
     number, doc = found
     # a county document carries no release number or time (docs/feed.md): the release's own facts do
     return _render(request, "county.html", header=reader.json("release.json", number), county=doc["county"],
-                   precincts=doc["precincts"],
+                   precincts=doc["precincts"], sde=_has_sde(services_of(request).context.plan),
                    title=f"{doc['county']['name']}: results")
+
+
+@functools.cache
+def _has_sde(plan: Plan) -> bool:
+    """False for a rule set without SDEs (Nevada, NV-4): county delegates are the headline, no SDE columns or
+    SDE leaders on its pages."""
+    return any(c.state_delegates is not None for c in plan.counties.values())
 
 
 @functools.cache
