@@ -234,6 +234,8 @@ def test_the_public_statewide_page_of_a_plan_without_sdes_headlines_county_deleg
         c.app_state["services"].releases.release(actor="director:test", zero=True)
         page = c.get("/")
         county = c.get("/county/carson-city")
+        precinct_slug = next(p["slug"] for p in c.get("/feed/v1/county/carson-city.json").json()["precincts"])
+        precinct = c.get(f"/precinct/{precinct_slug}")
     assert page.status_code == 200, page.text
     main = page.text[page.text.index("<main"):]
     assert "<caption>First alignment, final alignment and county delegates</caption>" in main, main[:3000]
@@ -243,3 +245,8 @@ def test_the_public_statewide_page_of_a_plan_without_sdes_headlines_county_deleg
     assert county.status_code == 200, county.text
     in_county = county.text[county.text.index("<main"):]
     assert '<th scope="col">County delegates</th>' in in_county and "SDE" not in in_county, in_county[:3000]
+    # the precinct page of the zero release: its result sets, no SDE column and no note about satellite SDEs
+    assert precinct.status_code == 200, precinct.text
+    in_precinct = precinct.text[precinct.text.index("<main"):]
+    assert '<th scope="col">County delegates</th>' in in_precinct, in_precinct[:3000]
+    assert "SDE" not in in_precinct and "pending" not in in_precinct, in_precinct[:3000]

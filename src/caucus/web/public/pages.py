@@ -177,7 +177,7 @@ def precinct(request: Request, name: str) -> HTMLResponse:
                    for c in (record or {}).get("corrections", ())]
     return _render(request, "precinct.html", header=state[1] if state else None, precinct=info, record=record,
                    county_slug=slug(fact.county), title=f"{fact.name}: results", chance=chance,
-                   corrections=corrections)
+                   corrections=corrections, sde=_has_sde(services.context.plan))
 
 
 @router.get("/feed", response_class=HTMLResponse, dependencies=[access("public")])
