@@ -243,3 +243,21 @@ def test_two_hotline_operators_key_an_implausible_site_and_it_is_held_not_refuse
     assert status.state == "held-for-review"
     assert [f.code for f in status.evaluation.findings] == ["attendance-above-expected"]
     assert len(status.confirmed_hotline["attendance"]) == 2
+
+
+def test_the_statewide_page_names_a_tie_for_the_sde_lead(lakeside: Web) -> None:
+    """Lake Ward 2 (4 county delegates, Lake's 10 county delegates elect 2 SDEs) splits evenly: 2 delegates
+    each, so Able and Baker hold 0.4000 SDEs each (IA-4.2: 2 × 2 / 10). Nobody leads: the page says who is tied
+    and with how many, not that there is no leader yet."""
+    svc = services(lakeside)
+    before = lakeside.client.get("/")
+    report_all(lakeside.sign_in("Lake/2"), 20, {"Able": 10, "Baker": 10}, {"Able": 10, "Baker": 10},
+               {"Able": 2, "Baker": 2})
+    svc.releases.release(actor="director:dora", note="a tie")
+    state = lakeside.client.get("/feed/v1/statewide.json").json()
+    assert state["sdeLeader"] is None
+    page = lakeside.client.get("/").text
+    assert ("Tied for the SDE lead: <strong>Able</strong> and <strong>Baker</strong>, 0.4000 state delegate "
+            "equivalents each.") in page, page[page.index("<main"):][:2000]
+    assert "No SDE leader yet." not in page
+    assert "Tied for the SDE lead" not in before.text

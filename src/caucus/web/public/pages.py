@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,7 @@ def statewide(request: Request) -> HTMLResponse:
     shown_leaders = sorted({c["sdeLeader"]["name"] for c in counties.values() if c.get("sdeLeader")})
     sde = _has_sde(plan)
     return _render(request, "statewide.html", header=state, state=state, counties=counties, sde=sde,
+                   tied=_tied_for_lead(state) if sde and not state.get("sdeLeader") else [],
                    county_list=list(counties.values()), map=county_map if sde else None, fills=fills, colors=palette,
                    legend=[(g, palette[g]) for g in shown_leaders],
                    map_counties=len(county_map.counties) if county_map is not None else 0)
@@ -142,6 +144,13 @@ def county(request: Request, name: str) -> HTMLResponse:
     return _render(request, "county.html", header=reader.json("release.json", number), county=doc["county"],
                    precincts=doc["precincts"], sde=_has_sde(services_of(request).context.plan),
                    title=f"{doc['county']['name']}: results")
+
+
+def _tied_for_lead(state: Mapping[str, Any]) -> list[str]:
+    """The candidates who share the most SDEs when nobody leads (none while no candidate has any)."""
+    sdes = {c["name"]: Decimal(c["sde"]) for c in state.get("candidates", ()) if c.get("sde") is not None}
+    top = max(sdes.values(), default=Decimal(0))
+    return sorted(name for name, value in sdes.items() if value == top) if top > 0 else []
 
 
 @functools.cache
