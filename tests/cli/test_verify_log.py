@@ -107,6 +107,14 @@ def test_log_lists_the_audit_events(url: str, tmp_path: Path) -> None:
     # one election's log is in its plan's local time (America/Chicago), as every time shown to people
     first = datetime.fromisoformat(events[0]["at"]).astimezone(ZoneInfo("America/Chicago"))
     assert f"{first:%Y-%m-%d %H:%M:%S} {first.tzname()}" in table
+    # 80 columns (the CliRunner's width here): one paragraph per event, its time, action, outcome and actor on
+    # one line, never folded into a column a few letters wide; the details indented below
+    lines = table.splitlines()
+    heads = [line for line in lines if line.startswith(f"{first:%Y-%m-%d}")]
+    assert len(heads) == 3 and all(len(line) <= 80 for line in heads), lines
+    assert heads[1].split("  ")[1:3] == ["credential.issue", "ok"] and heads[1].endswith(f"by {events[1]['actor']}")
+    detail = lines[lines.index(heads[1]) + 1]
+    assert detail.startswith("    ") and "precinct=North/1" in detail
     everything = ok("log", "--json", "--database", url).stdout.splitlines()
     assert len(everything) == 4  # two election.create, two credential.issue
     last = ok("log", "--limit", "1", "--json", "--database", url).stdout.splitlines()

@@ -368,12 +368,28 @@ def _event_json(event: AuditEvent) -> dict[str, object]:
             "action": event.action, "outcome": event.outcome, "detail": event.detail}
 
 
+#: below this many columns ``caucus log`` prints one paragraph per event instead of a table
+NARROW_LOG = 120
+
+
 def _print_events(events: list[AuditEvent], *, with_election: bool, settings: PlanSettings | None) -> None:
     from rich.table import Table  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
 
     zone = settings.time_zone if settings is not None else "UTC"
-    table = Table(title=f"Audit log ({len(events):,} events; times in {zone})", title_justify="left")
+    title = f"Audit log ({len(events):,} events; times in {zone})"
+    if out.width < NARROW_LOG:  # a terminal too narrow for six columns: one event per paragraph, never folded
+        out.print(title, markup=False, highlight=False)
+        for event in events:
+            at = settings.local(event.at) if settings is not None else event.at.astimezone(UTC)
+            head = [f"{at:%Y-%m-%d %H:%M:%S} {at.tzname()}", *([event.election or "-"] if with_election else []),
+                    event.action, event.outcome, f"by {event.actor}"]
+            out.print("  ".join(head), markup=False, highlight=False, soft_wrap=True)
+            if event.detail:
+                out.print("    " + ", ".join(f"{k}={v}" for k, v in event.detail.items()), markup=False,
+                          highlight=False, soft_wrap=True)
+        return
+    table = Table(title=title, title_justify="left")
     for column in ["when", *(["election"] if with_election else []), "who", "what", "outcome", "detail"]:
         # times and action names are never folded across lines; the detail takes what width is left
         table.add_column(column, overflow="fold", no_wrap=column in ("when", "what"))
