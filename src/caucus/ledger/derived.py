@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, Executable, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from caucus.ledger.db import is_sqlite
 from caucus.ledger.schema import precinct_status, status_counts
 
 if TYPE_CHECKING:
@@ -106,13 +105,30 @@ def _counted(county: str | None, state: str | None, first_quarter: int | None) -
     return found
 
 
+# The statements of every ledger batch, built once per dialect (building one costs more CPU than running it).
+_OLD_ROWS = select(precinct_status.c.county, precinct_status.c.state, precinct_status.c.first_quarter).where(
+    precinct_status.c.precinct_id.in_(bindparam("ids", expanding=True)))
+
+
+def _upserts(dialect: str) -> tuple[Executable, Executable]:
+    """(the rows' upsert, the counts' upsert) of ``dialect``."""
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    rows = insert(precinct_status)
+    counts = insert(status_counts)
+    return (rows.on_conflict_do_update(index_elements=["precinct_id"],
+                                       set_={name: rows.excluded[name] for name in _STALE}),
+            counts.on_conflict_do_update(index_elements=["election_id", "kind", "key", "state"],
+                                         set_={"n": status_counts.c.n + counts.excluded.n}))
+
+
+_UPSERTS = {dialect: _upserts(dialect) for dialect in ("sqlite", "postgresql")}
+
+
 def _old_counts(conn: Connection, precinct_ids: Collection[int]) -> Counter[CountKey]:
     """What the current rows of ``precinct_ids`` add to the counts."""
     found: Counter[CountKey] = Counter()
     if precinct_ids:
-        for row in conn.execute(select(precinct_status.c.county, precinct_status.c.state,
-                                       precinct_status.c.first_quarter)
-                                .where(precinct_status.c.precinct_id.in_(list(precinct_ids)))):
+        for row in conn.execute(_OLD_ROWS, {"ids": list(precinct_ids)}):
             found.update(_counted(row.county, row.state, row.first_quarter))
     return found
 
@@ -121,10 +137,7 @@ def _add_counts(conn: Connection, election_id: int, delta: Counter[CountKey]) ->
     values = [{"election_id": election_id, "kind": kind, "key": key, "state": state, "n": n}
               for (kind, key, state), n in delta.items() if n]
     if values:
-        statement = sqlite.insert(status_counts) if is_sqlite(conn) else postgresql.insert(status_counts)
-        conn.execute(statement.on_conflict_do_update(
-            index_elements=["election_id", "kind", "key", "state"],
-            set_={"n": status_counts.c.n + statement.excluded.n}), values)
+        conn.execute(_UPSERTS[conn.dialect.name][1], values)
 
 
 def upsert(conn: Connection, election_id: int, rows: Mapping[int, StatusRow | None]) -> None:
@@ -136,9 +149,7 @@ def upsert(conn: Connection, election_id: int, rows: Mapping[int, StatusRow | No
     delta = Counter({key: -n for key, n in _old_counts(conn, rows.keys()).items()})
     for value in values:
         delta.update(_counted(value["county"], value["state"], value["first_quarter"]))
-    statement = (sqlite.insert(precinct_status) if is_sqlite(conn) else postgresql.insert(precinct_status))
-    changing = {name: statement.excluded[name] for name in _STALE}
-    conn.execute(statement.on_conflict_do_update(index_elements=["precinct_id"], set_=changing), values)
+    conn.execute(_UPSERTS[conn.dialect.name][0], values)
     _add_counts(conn, election_id, delta)
 
 
