@@ -136,8 +136,6 @@ def _load_current(conn: Connection, state: _ElectionBatch, precinct_ids: set[int
 _ELECTION: BindParameter[int] = bindparam("election_id")
 _CODES: BindParameter[list[str]] = bindparam("codes", expanding=True)
 _KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
-_PRECINCT_IDS = select(precincts.c.id, precincts.c.code).where(precincts.c.election_id == _ELECTION,
-                                                                precincts.c.code.in_(_CODES))
 _JOINED = select(ledger_entries, precincts.c.code.label("precinct_code")).join(
     precincts, precincts.c.id == ledger_entries.c.precinct_id)
 _BY_KEY = _JOINED.where(ledger_entries.c.election_id == _ELECTION, ledger_entries.c.idempotency_key.in_(_KEYS))
@@ -148,6 +146,10 @@ _LINE_AND_HEAD = select(
     .order_by(ledger_entries.c.seq.desc()).limit(1).scalar_subquery().label("seq"),
     select(ledger_entries.c.content_hash).where(ledger_entries.c.election_id == _ELECTION)
     .order_by(ledger_entries.c.seq.desc()).limit(1).scalar_subquery().label("content_hash"))
+#: the batch's precincts' ids, each row with the line and the head (read once: uncorrelated subqueries), in one
+#: statement (after the elections' lock: the head is the one this batch appends to)
+_IDS_LINE_AND_HEAD = select(precincts.c.id, precincts.c.code, *_LINE_AND_HEAD.selected_columns).where(
+    precincts.c.election_id == _ELECTION, precincts.c.code.in_(_CODES))
 
 
 _SEQS: BindParameter[list[int]] = bindparam("seqs", expanding=True)
@@ -167,8 +169,8 @@ def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission],
     codes = {s.precinct_code for s in subs}
     keys = {s.idempotency_key for s in subs}
     target_seqs = {s.supersedes_seq for s in subs if s.supersedes_seq is not None}
-    precinct_ids = {row.code: row.id for row in conn.execute(_PRECINCT_IDS, {"election_id": election_id,
-                                                                             "codes": list(codes)})}
+    found = conn.execute(_IDS_LINE_AND_HEAD, {"election_id": election_id, "codes": list(codes)}).all()
+    precinct_ids = {row.code: row.id for row in found}
     by_key = {
         row.idempotency_key: entry_from_row(row._mapping, slug)
         for row in conn.execute(_BY_KEY, {"election_id": election_id, "keys": list(keys)})
@@ -181,7 +183,8 @@ def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission],
             targets[target.seq] = (target.precinct_id, target.code)
         for correction in conn.execute(_CORRECTIONS, seqs):
             superseded_by[correction.supersedes_seq] = correction.seq
-    line = conn.execute(_LINE_AND_HEAD, {"election_id": election_id}).one()
+    # (no known precinct in the batch: the line and the head on their own)
+    line = found[0] if found else conn.execute(_LINE_AND_HEAD, {"election_id": election_id}).one()
     counts_after_seq = int(line.counts_after_seq)
     head = line if line.seq is not None else None
     state = _ElectionBatch(

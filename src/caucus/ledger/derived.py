@@ -124,13 +124,20 @@ def _upserts(dialect: str) -> tuple[Executable, Executable]:
 _UPSERTS = {dialect: _upserts(dialect) for dialect in ("sqlite", "postgresql")}
 
 
+def counts_of(rows: Iterable[tuple[str | None, str | None, int | None]]) -> Counter[CountKey]:
+    """What rows (county, state, first_quarter) add to the counts."""
+    found: Counter[CountKey] = Counter()
+    for county, state, first_quarter in rows:
+        found.update(_counted(county, state, first_quarter))
+    return found
+
+
 def _old_counts(conn: Connection, precinct_ids: Collection[int]) -> Counter[CountKey]:
     """What the current rows of ``precinct_ids`` add to the counts."""
-    found: Counter[CountKey] = Counter()
-    if precinct_ids:
-        for row in conn.execute(_OLD_ROWS, {"ids": list(precinct_ids)}):
-            found.update(_counted(row.county, row.state, row.first_quarter))
-    return found
+    if not precinct_ids:
+        return Counter()
+    return counts_of((row.county, row.state, row.first_quarter)
+                     for row in conn.execute(_OLD_ROWS, {"ids": list(precinct_ids)}))
 
 
 def _add_counts(conn: Connection, election_id: int, delta: Counter[CountKey]) -> None:
@@ -140,13 +147,16 @@ def _add_counts(conn: Connection, election_id: int, delta: Counter[CountKey]) ->
         conn.execute(_UPSERTS[conn.dialect.name][1], values)
 
 
-def upsert(conn: Connection, election_id: int, rows: Mapping[int, StatusRow | None]) -> None:
-    """Insert or replace the rows of precincts ``rows`` (by id), and the counts; None writes a stale row."""
+def upsert(conn: Connection, election_id: int, rows: Mapping[int, StatusRow | None],
+           old: Counter[CountKey] | None = None) -> None:
+    """Insert or replace the rows of precincts ``rows`` (by id), and the counts; None writes a stale row. ``old``:
+    what their current rows add to the counts (:func:`counts_of` their county, state and first quarter, read in
+    this transaction), if the caller read them already."""
     if not rows:
         return
     values = [{"precinct_id": pid, "election_id": election_id, **(row.values() if row is not None else _STALE)}
               for pid, row in rows.items()]
-    delta = Counter({key: -n for key, n in _old_counts(conn, rows.keys()).items()})
+    delta = Counter({key: -n for key, n in (_old_counts(conn, rows.keys()) if old is None else old).items()})
     for value in values:
         delta.update(_counted(value["county"], value["state"], value["first_quarter"]))
     conn.execute(_UPSERTS[conn.dialect.name][0], values)
