@@ -12,6 +12,8 @@ Run:
 ``--workers 1,2`` measures the HTTP API with 1 and then 2 server processes in the same run (a fresh database
 each), then checks that no precinct got two entries of a stage.
 PostgreSQL: a throwaway cluster on 127.0.0.1 is started (caucus.ledger.pgcluster) unless --pg-url is given.
+CPU from /proc over the timed part: the server's processes, and PostgreSQL's postmaster with every backend (those
+that exited in between are in the postmaster's children's time), except the one the benchmark counts rows with.
 """
 
 from __future__ import annotations
