@@ -12,6 +12,8 @@ Run:
 ``--workers 1,2`` measures the HTTP API with 1 and then 2 server processes in the same run (a fresh database
 each), then checks that no precinct got two entries of a stage.
 PostgreSQL: a throwaway cluster on 127.0.0.1 is started (caucus.ledger.pgcluster) unless --pg-url is given.
+CPU from /proc over the timed part: the server's processes, and PostgreSQL's postmaster with every backend (those
+that exited in between are in the postmaster's children's time), except the one the benchmark counts rows with.
 """
 
 from __future__ import annotations
@@ -117,12 +119,13 @@ _TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _stat(pid: int) -> tuple[int, float] | None:
-    """(ppid, CPU seconds of user and system time) of a live process, from /proc."""
+    """(ppid, CPU seconds of user and system time) of a live process, from /proc, with those of its children that
+    exited and were waited for (PostgreSQL's backends of closed connections, counted in the postmaster's)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError):
         return None
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+    return int(fields[1]), sum(int(f) for f in fields[11:15]) / _TICK
 
 
 def _cpu_by_pid(parents: set[int]) -> dict[int, float]:
@@ -153,7 +156,9 @@ def _postmaster(url: str) -> int | None:
 
 
 def _cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+    """CPU seconds spent between the two readings: a child that exited in between is in its parent's figure after
+    (its whole life) and in its own before, so the totals are compared, not each process's."""
+    return sum(after.values()) - sum(before.values())
 
 
 def _ledger_rows(url: str, slug: str) -> list[Any]:
@@ -162,6 +167,35 @@ def _ledger_rows(url: str, slug: str) -> list[Any]:
         return entries(engine, slug)
     finally:
         engine.dispose()
+
+
+class _RowCounter:
+    """How many ledger entries the election has, read while the server works: on PostgreSQL on one connection
+    whose backend (``backend``) is left out of PostgreSQL's CPU."""
+
+    def __init__(self, url: str, slug: str) -> None:
+        self.url, self.slug = url, slug
+        self.backend: int | None = None
+        self._pg: psycopg.Connection[Any] | None = None
+
+    def __enter__(self) -> _RowCounter:
+        if make_url(self.url).get_backend_name() == "postgresql":
+            dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+            self._pg = psycopg.connect(dsn, autocommit=True)
+            found = self._pg.execute("SELECT pg_backend_pid()").fetchone()
+            self.backend = int(found[0]) if found else None
+        return self
+
+    def count(self) -> int:
+        if self._pg is None:
+            return len(_ledger_rows(self.url, self.slug))
+        found = self._pg.execute("SELECT count(*) FROM ledger_entries WHERE election_id = "
+                                 "(SELECT id FROM elections WHERE slug = %s)", (self.slug,)).fetchone()
+        return int(found[0]) if found else 0
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pg is not None:
+            self._pg.close()
 
 
 def run_api(url: str, precincts: int, clients: int, workers: int, cwd: Path) -> dict[str, float]:
@@ -191,13 +225,16 @@ def run_api(url: str, precincts: int, clients: int, workers: int, cwd: Path) -> 
         server_pids = {server.process.pid}
         postmaster = _postmaster(url)
         pg_pids = {postmaster} if postmaster else set()
-        server_before, pg_before = _cpu_by_pid(server_pids), _cpu_by_pid(pg_pids)
-        wrk = subprocess.Popen(["wrk", "-t1", f"-c{clients}", "-d120s", "--latency", "-s", str(script),
-                                server.base_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        expected = primed + len(requests)
-        while len(_ledger_rows(url, slug)) < expected and wrk.poll() is None:
-            time.sleep(0.25)
-        server_after, pg_after = _cpu_by_pid(server_pids), _cpu_by_pid(pg_pids)
+        with _RowCounter(url, slug) as counter:
+            server_before, pg_before = _cpu_by_pid(server_pids), _cpu_by_pid(pg_pids)
+            wrk = subprocess.Popen(["wrk", "-t1", f"-c{clients}", "-d120s", "--latency", "-s", str(script),
+                                    server.base_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            expected = primed + len(requests)
+            while counter.count() < expected and wrk.poll() is None:
+                time.sleep(0.25)
+            server_after, pg_after = _cpu_by_pid(server_pids), _cpu_by_pid(pg_pids)
+            for readings in (pg_before, pg_after):  # the counter's own backend is not the server's work
+                readings.pop(counter.backend or -1, None)
         wrk.send_signal(signal.SIGINT)
         out, err = wrk.communicate(timeout=60)
     if err.strip():

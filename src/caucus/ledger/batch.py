@@ -136,8 +136,6 @@ def _load_current(conn: Connection, state: _ElectionBatch, precinct_ids: set[int
 _ELECTION: BindParameter[int] = bindparam("election_id")
 _CODES: BindParameter[list[str]] = bindparam("codes", expanding=True)
 _KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
-_PRECINCT_IDS = select(precincts.c.id, precincts.c.code).where(precincts.c.election_id == _ELECTION,
-                                                                precincts.c.code.in_(_CODES))
 _JOINED = select(ledger_entries, precincts.c.code.label("precinct_code")).join(
     precincts, precincts.c.id == ledger_entries.c.precinct_id)
 _BY_KEY = _JOINED.where(ledger_entries.c.election_id == _ELECTION, ledger_entries.c.idempotency_key.in_(_KEYS))
@@ -148,15 +146,31 @@ _LINE_AND_HEAD = select(
     .order_by(ledger_entries.c.seq.desc()).limit(1).scalar_subquery().label("seq"),
     select(ledger_entries.c.content_hash).where(ledger_entries.c.election_id == _ELECTION)
     .order_by(ledger_entries.c.seq.desc()).limit(1).scalar_subquery().label("content_hash"))
+#: the batch's precincts' ids, each row with the line and the head (read once: uncorrelated subqueries), in one
+#: statement (after the elections' lock: the head is the one this batch appends to)
+_IDS_LINE_AND_HEAD = select(precincts.c.id, precincts.c.code, *_LINE_AND_HEAD.selected_columns).where(
+    precincts.c.election_id == _ELECTION, precincts.c.code.in_(_CODES))
+
+
+_SEQS: BindParameter[list[int]] = bindparam("seqs", expanding=True)
+#: the entries a batch's corrections supersede, and the corrections already made of them
+_TARGETS = select(ledger_entries.c.seq, ledger_entries.c.precinct_id, precincts.c.code).join(
+    precincts, precincts.c.id == ledger_entries.c.precinct_id).where(
+    ledger_entries.c.election_id == _ELECTION, ledger_entries.c.seq.in_(_SEQS))
+_CORRECTIONS = select(ledger_entries.c.seq, ledger_entries.c.supersedes_seq).where(
+    ledger_entries.c.election_id == _ELECTION, ledger_entries.c.supersedes_seq.in_(_SEQS))
+_BY_SLUG = select(elections.c.id, elections.c.slug).where(
+    elections.c.slug.in_(bindparam("slugs", expanding=True))).order_by(elections.c.id)
+#: the batch's elections (on PostgreSQL their rows locked, in id order; SQLite: BEGIN IMMEDIATE holds the lock)
+_ELECTIONS = {True: _BY_SLUG, False: _BY_SLUG.with_for_update()}
 
 
 def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission], *, whole: bool) -> _ElectionBatch:
     codes = {s.precinct_code for s in subs}
     keys = {s.idempotency_key for s in subs}
     target_seqs = {s.supersedes_seq for s in subs if s.supersedes_seq is not None}
-    in_election = ledger_entries.c.election_id == election_id
-    precinct_ids = {row.code: row.id for row in conn.execute(_PRECINCT_IDS, {"election_id": election_id,
-                                                                             "codes": list(codes)})}
+    found = conn.execute(_IDS_LINE_AND_HEAD, {"election_id": election_id, "codes": list(codes)}).all()
+    precinct_ids = {row.code: row.id for row in found}
     by_key = {
         row.idempotency_key: entry_from_row(row._mapping, slug)
         for row in conn.execute(_BY_KEY, {"election_id": election_id, "keys": list(keys)})
@@ -164,19 +178,13 @@ def _load(conn: Connection, slug: str, election_id: int, subs: list[Submission],
     targets: dict[int, tuple[int, str]] = {}
     superseded_by: dict[int, int] = {}
     if target_seqs:
-        for target in conn.execute(
-            select(ledger_entries.c.seq, ledger_entries.c.precinct_id, precincts.c.code)
-            .join(precincts, precincts.c.id == ledger_entries.c.precinct_id)
-            .where(in_election, ledger_entries.c.seq.in_(target_seqs))
-        ):
+        seqs = {"election_id": election_id, "seqs": sorted(target_seqs)}
+        for target in conn.execute(_TARGETS, seqs):
             targets[target.seq] = (target.precinct_id, target.code)
-        for correction in conn.execute(
-            select(ledger_entries.c.seq, ledger_entries.c.supersedes_seq).where(
-                in_election, ledger_entries.c.supersedes_seq.in_(target_seqs)
-            )
-        ):
+        for correction in conn.execute(_CORRECTIONS, seqs):
             superseded_by[correction.supersedes_seq] = correction.seq
-    line = conn.execute(_LINE_AND_HEAD, {"election_id": election_id}).one()
+    # (no known precinct in the batch: the line and the head on their own)
+    line = found[0] if found else conn.execute(_LINE_AND_HEAD, {"election_id": election_id}).one()
     counts_after_seq = int(line.counts_after_seq)
     head = line if line.seq is not None else None
     state = _ElectionBatch(
@@ -365,10 +373,8 @@ def apply_units(conn: Connection, units: Sequence[Unit], now: datetime | Callabl
     ``precinct_status`` of the precincts appended to are kept by ``maintainer``, or marked stale without one."""
     subs = [s for unit in units for s in (unit if isinstance(unit, tuple) else (unit,))]
     slugs = sorted({s.election for s in subs})
-    query = select(elections.c.id, elections.c.slug).where(elections.c.slug.in_(slugs)).order_by(elections.c.id)
-    if not is_sqlite(conn):
-        query = query.with_for_update()
-    election_ids: dict[str, int] = {row.slug: row.id for row in conn.execute(query)}
+    query = _ELECTIONS[is_sqlite(conn)]
+    election_ids: dict[str, int] = {row.slug: row.id for row in conn.execute(query, {"slugs": slugs})}
     if callable(now):
         now = now()
     states = {

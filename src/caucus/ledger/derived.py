@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, Executable, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from caucus.ledger.db import is_sqlite
 from caucus.ledger.schema import precinct_status, status_counts
 
 if TYPE_CHECKING:
@@ -106,39 +105,61 @@ def _counted(county: str | None, state: str | None, first_quarter: int | None) -
     return found
 
 
+# The statements of every ledger batch, built once per dialect (building one costs more CPU than running it).
+_OLD_ROWS = select(precinct_status.c.county, precinct_status.c.state, precinct_status.c.first_quarter).where(
+    precinct_status.c.precinct_id.in_(bindparam("ids", expanding=True)))
+
+
+def _upserts(dialect: str) -> tuple[Executable, Executable]:
+    """(the rows' upsert, the counts' upsert) of ``dialect``."""
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    rows = insert(precinct_status)
+    counts = insert(status_counts)
+    return (rows.on_conflict_do_update(index_elements=["precinct_id"],
+                                       set_={name: rows.excluded[name] for name in _STALE}),
+            counts.on_conflict_do_update(index_elements=["election_id", "kind", "key", "state"],
+                                         set_={"n": status_counts.c.n + counts.excluded.n}))
+
+
+_UPSERTS = {dialect: _upserts(dialect) for dialect in ("sqlite", "postgresql")}
+
+
+def counts_of(rows: Iterable[tuple[str | None, str | None, int | None]]) -> Counter[CountKey]:
+    """What rows (county, state, first_quarter) add to the counts."""
+    found: Counter[CountKey] = Counter()
+    for county, state, first_quarter in rows:
+        found.update(_counted(county, state, first_quarter))
+    return found
+
+
 def _old_counts(conn: Connection, precinct_ids: Collection[int]) -> Counter[CountKey]:
     """What the current rows of ``precinct_ids`` add to the counts."""
-    found: Counter[CountKey] = Counter()
-    if precinct_ids:
-        for row in conn.execute(select(precinct_status.c.county, precinct_status.c.state,
-                                       precinct_status.c.first_quarter)
-                                .where(precinct_status.c.precinct_id.in_(list(precinct_ids)))):
-            found.update(_counted(row.county, row.state, row.first_quarter))
-    return found
+    if not precinct_ids:
+        return Counter()
+    return counts_of((row.county, row.state, row.first_quarter)
+                     for row in conn.execute(_OLD_ROWS, {"ids": list(precinct_ids)}))
 
 
 def _add_counts(conn: Connection, election_id: int, delta: Counter[CountKey]) -> None:
     values = [{"election_id": election_id, "kind": kind, "key": key, "state": state, "n": n}
               for (kind, key, state), n in delta.items() if n]
     if values:
-        statement = sqlite.insert(status_counts) if is_sqlite(conn) else postgresql.insert(status_counts)
-        conn.execute(statement.on_conflict_do_update(
-            index_elements=["election_id", "kind", "key", "state"],
-            set_={"n": status_counts.c.n + statement.excluded.n}), values)
+        conn.execute(_UPSERTS[conn.dialect.name][1], values)
 
 
-def upsert(conn: Connection, election_id: int, rows: Mapping[int, StatusRow | None]) -> None:
-    """Insert or replace the rows of precincts ``rows`` (by id), and the counts; None writes a stale row."""
+def upsert(conn: Connection, election_id: int, rows: Mapping[int, StatusRow | None],
+           old: Counter[CountKey] | None = None) -> None:
+    """Insert or replace the rows of precincts ``rows`` (by id), and the counts; None writes a stale row. ``old``:
+    what their current rows add to the counts (:func:`counts_of` their county, state and first quarter, read in
+    this transaction), if the caller read them already."""
     if not rows:
         return
     values = [{"precinct_id": pid, "election_id": election_id, **(row.values() if row is not None else _STALE)}
               for pid, row in rows.items()]
-    delta = Counter({key: -n for key, n in _old_counts(conn, rows.keys()).items()})
+    delta = Counter({key: -n for key, n in (_old_counts(conn, rows.keys()) if old is None else old).items()})
     for value in values:
         delta.update(_counted(value["county"], value["state"], value["first_quarter"]))
-    statement = (sqlite.insert(precinct_status) if is_sqlite(conn) else postgresql.insert(precinct_status))
-    changing = {name: statement.excluded[name] for name in _STALE}
-    conn.execute(statement.on_conflict_do_update(index_elements=["precinct_id"], set_=changing), values)
+    conn.execute(_UPSERTS[conn.dialect.name][0], values)
     _add_counts(conn, election_id, delta)
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from sqlalchemy import BindParameter, Connection, Engine, bindparam, select
 
+from caucus.ledger.db import one_statement
 from caucus.ledger.elections import election_id_for, precinct_id_for
 from caucus.ledger.epochs import counted
 from caucus.ledger.meaning import entry_meaning
@@ -141,7 +142,7 @@ def entries(
         query = query.where(ledger_entries.c.seq > since_seq)
     if limit is not None:
         query = query.limit(limit)
-    with engine.connect() as conn:
+    with one_statement(engine) as conn:  # (the follow-up, if nothing was found, needs no common snapshot)
         found = [entry_from_row(row._mapping, election_slug)
                  for row in conn.execute(query, {"slug": election_slug, "code": precinct_code})]
         if not found:  # nothing: say so for an unknown election or precinct (raises)

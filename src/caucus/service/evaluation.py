@@ -13,6 +13,8 @@ Stage payloads, as the ledger stores them::
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,13 +130,42 @@ def _whole(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
+#: evaluations of recent inputs, kept because the ledger writer's status derivation evaluates again what a
+#: report's checks evaluated a moment before (the same payloads, for a precinct reported by one channel)
+MEMO_SIZE = 4096
+_memo: dict[tuple[Any, ...], tuple[RuleSet, Evaluation]] = {}
+_memo_guard = threading.Lock()
+
+
 def evaluate(
     info: PrecinctInfo,
     ruleset: RuleSet,
     candidates: tuple[str, ...],
     payloads: Mapping[Stage, Mapping[str, Any]],
 ) -> Evaluation:
-    """Check the stages reported so far (``payloads`` by stage) and recompute the precinct's math."""
+    """Check the stages reported so far (``payloads`` by stage) and recompute the precinct's math. Pure: equal
+    inputs give the same (immutable) evaluation, remembered for the last :data:`MEMO_SIZE` inputs."""
+    try:
+        key = (info, id(ruleset), candidates, json.dumps(payloads, sort_keys=True, separators=(",", ":")))
+        found = _memo.get(key)
+    except (TypeError, ValueError):  # (not JSON, or not hashable: evaluated, not remembered)
+        return _evaluate(info, ruleset, candidates, payloads)
+    if found is not None and found[0] is ruleset:
+        return found[1]
+    evaluation = _evaluate(info, ruleset, candidates, payloads)
+    with _memo_guard:
+        _memo[key] = (ruleset, evaluation)
+        while len(_memo) > MEMO_SIZE:
+            del _memo[next(iter(_memo))]
+    return evaluation
+
+
+def _evaluate(
+    info: PrecinctInfo,
+    ruleset: RuleSet,
+    candidates: tuple[str, ...],
+    payloads: Mapping[Stage, Mapping[str, Any]],
+) -> Evaluation:
     stages = tuple(stage for stage in STAGE_ORDER if stage in payloads)
     if not stages:
         return Evaluation(stages)

@@ -19,18 +19,20 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, literal, null, select, union_all
 
 from caucus.ledger import derived
 from caucus.ledger.db import is_sqlite, write_transaction
 from caucus.ledger.derived import QUARTER_SECONDS, StatusRow
-from caucus.ledger.schema import elections, precinct_status, precincts
+from caucus.ledger.schema import elections, precinct_status, precincts, review_decisions
 from caucus.ledger.state import PrecinctState, counted_states
 from caucus.service.context import ElectionContext
 from caucus.service.status import (
+    DECISIONS_THAT_COUNT,
     QUEUE_ORDER,
     STATUS_NAMES,
     PrecinctStatus,
+    ReviewDecision,
     decisions_in,
     derive_status,
     queue_reasons,
@@ -42,6 +44,19 @@ from caucus.service.status import (
 REMEMBERED = 4096
 #: precincts re-derived per transaction by :meth:`StatusKeeper.repair`
 CHUNK = 5000
+
+
+#: the review decisions that count of some precincts (by code) and, in the same columns, the precincts' current
+#: status rows (by id: county, state and first quarter as code, decision and last_seq); the writer's batch reads
+#: both in one statement
+_DECISIONS_AND_ROWS = union_all(
+    select(literal("decision").label("kind"), review_decisions.c.id, review_decisions.c.precinct_code.label("code"),
+           review_decisions.c.decision, review_decisions.c.last_seq, review_decisions.c.actor, review_decisions.c.at,
+           review_decisions.c.note, review_decisions.c.request_id)
+    .where(DECISIONS_THAT_COUNT, review_decisions.c.precinct_code.in_(bindparam("codes", expanding=True))),
+    select(literal("row"), precinct_status.c.precinct_id, precinct_status.c.county, precinct_status.c.state,
+           precinct_status.c.first_quarter, null(), null(), null(), null())
+    .where(precinct_status.c.precinct_id.in_(bindparam("ids", expanding=True))))
 
 
 def status_row(status: PrecinctStatus) -> StatusRow | None:
@@ -74,9 +89,19 @@ class StatusKeeper:
     def maintain(self, conn: Connection, election_id: int, states: Mapping[int, PrecinctState]) -> bool:
         if election_id != self.context.election_id:
             return False
-        statuses = self._derive(conn, states)
+        # the review decisions and the current rows of the batch's precincts: one statement
+        decisions: dict[str, list[ReviewDecision]] = {}
+        old_rows = []
+        for row in conn.execute(_DECISIONS_AND_ROWS, {"election_id": election_id, "ids": list(states),
+                                                      "codes": sorted({s.precinct_code for s in states.values()})}):
+            if row.kind == "row":
+                old_rows.append((row.code, row.decision, row.last_seq))  # (county, state, first_quarter)
+            else:
+                decisions.setdefault(row.code, []).append(ReviewDecision(
+                    row.id, row.code, row.decision, row.last_seq, row.actor, row.at, row.note, row.request_id))
+        statuses = self._derive(conn, states, decisions)
         derived.upsert(conn, election_id, {pid: status_row(s) if s is not None else None
-                                           for pid, s in statuses.items()})
+                                           for pid, s in statuses.items()}, old=derived.counts_of(old_rows))
         with self._guard:
             for status in statuses.values():
                 if status is not None and status.history:
@@ -90,8 +115,10 @@ class StatusKeeper:
         with self._guard:
             return self._remembered.pop(content_hash, None)
 
-    def _derive(self, conn: Connection, states: Mapping[int, PrecinctState]) -> dict[int, PrecinctStatus | None]:
-        decisions = decisions_in(conn, self.context, {s.precinct_code for s in states.values()})
+    def _derive(self, conn: Connection, states: Mapping[int, PrecinctState],
+                decisions: Mapping[str, list[ReviewDecision]] | None = None) -> dict[int, PrecinctStatus | None]:
+        if decisions is None:
+            decisions = decisions_in(conn, self.context, {s.precinct_code for s in states.values()})
         found: dict[int, PrecinctStatus | None] = {}
         for pid, state in states.items():
             info = self.context.precincts.get(state.precinct_code)

@@ -31,7 +31,7 @@ from caucus.ledger.credentials import (
     normalize_hotline_code,
     normalize_secret,
 )
-from caucus.ledger.db import iso_utc, utcnow, write_transaction
+from caucus.ledger.db import iso_utc, one_statement, utcnow, write_transaction
 from caucus.ledger.schema import audit_log, credentials, precincts, sessions, signin_attempts
 from caucus.service.context import ElectionContext
 from caucus.service.errors import (
@@ -221,7 +221,7 @@ class SessionService:
         """The session of a bearer token; raises SessionInvalid, SessionRevoked or SessionExpired."""
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise SessionInvalid("this session token is not valid; sign in again")
-        with self.engine.connect() as conn:
+        with one_statement(self.engine) as conn:
             row = conn.execute(_SESSION, {"token_hash": token_hash(token)}).first()
         if row is None or row.election_id != self.context.election_id:
             raise SessionInvalid("this session token is not valid; sign in again")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine, and_, bindparam, select
 
 from caucus.ledger import LedgerEntry, PrecinctState, Receipt, Stage, StageConflict, precinct_state, precinct_states
 from caucus.ledger.epochs import counted
@@ -195,10 +195,10 @@ def derive_status(
     )
 
 
-_ALL_DECISIONS = select(review_decisions).where(
-    review_decisions.c.election_id == bindparam("election_id"),
-    # decisions on the rehearsal's entries never count (caucus.ledger.epochs)
-    counted(review_decisions.c.last_seq, bindparam("election_id")))
+#: the election's review decisions that count: decisions on the rehearsal's entries never do (caucus.ledger.epochs)
+DECISIONS_THAT_COUNT = and_(review_decisions.c.election_id == bindparam("election_id"),
+                            counted(review_decisions.c.last_seq, bindparam("election_id")))
+_ALL_DECISIONS = select(review_decisions).where(DECISIONS_THAT_COUNT)
 #: every election's decisions, or some precincts' (built once: the writer's state keeper runs it in every batch)
 _DECISIONS = {False: _ALL_DECISIONS.order_by(review_decisions.c.id),
               True: _ALL_DECISIONS.where(review_decisions.c.precinct_code.in_(bindparam("codes", expanding=True)))

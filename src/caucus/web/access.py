@@ -14,6 +14,13 @@ to anyone; any other role needs a signed-in caller holding one of the roles (401
 observer, campaign) with the HQ session cookie, and every unsafe request (POST, PUT, PATCH, DELETE) of a staff session
 must carry the session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``), else 403 and an
 audit event. :func:`check_access_declared` walks every route; :func:`route_table` lists them.
+
+A chair route on the hot path (a stage report, a correction) declares :func:`chair_token` instead of
+``access("chair")``: the same rule, but the bearer token is looked up by the route itself, in the one worker
+thread that does the route's work (:meth:`ChairToken.session`), instead of in a thread of its own before it
+(issue 15: one thread-pool hop per report). Without a bearer token it answers as ``access("chair")`` (401, or
+403 for a staff cookie) before anything else; a token that turns out invalid is refused (401) before the
+route does anything, but after the request's own validation (a bad body with a bad token: 422).
 """
 
 from __future__ import annotations
@@ -134,6 +141,40 @@ class RoleAccess(AccessRule):
         if "chair" not in self.roles:
             raise Forbidden(f"only {self.describe()} may do this; this session is precinct {chair.precinct}'s chair")
         return Principal("chair", chair)
+
+
+@dataclass(frozen=True)
+class ChairToken:
+    """A chair's bearer token, not yet looked up: :meth:`session` does (blocking; raises SessionInvalid,
+    SessionRevoked or SessionExpired)."""
+
+    token: str
+
+    def session(self, request: Request) -> ChairSession:
+        return services_of(request).sessions.authenticate(self.token)
+
+
+class ChairTokenAccess(AccessRule):
+    """``access("chair")`` whose token the route looks up itself (see the module docstring)."""
+
+    roles: tuple[Role, ...] = ("chair",)
+
+    async def __call__(
+        self, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    ) -> ChairToken:
+        if credentials is None:  # no token: answered exactly as access("chair") answers (401, or 403 for staff)
+            await RoleAccess(self.roles)(request, credentials)
+            raise NotSignedIn("sign in first (POST /api/v1/session), then send the token as "
+                              "'Authorization: Bearer <token>'")  # (not reached: the rule above raises)
+        return ChairToken(credentials.credentials)
+
+
+_CHAIR_TOKEN = ChairTokenAccess()
+
+
+def chair_token() -> Any:
+    """The dependency of a chair-only route that authenticates the chair itself (:class:`ChairToken`)."""
+    return Depends(_CHAIR_TOKEN)
 
 
 @functools.cache

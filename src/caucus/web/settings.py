@@ -57,9 +57,11 @@ class Settings(BaseSettings):
     #: requests with a larger body are refused (413) before it is read
     max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
     #: database connections this process keeps (sync routes run on up to 40 threads; with several workers on
-    #: PostgreSQL keep workers x (pool + overflow) under the server's max_connections)
-    db_pool_size: int = Field(20, ge=1, le=200)
-    db_max_overflow: int = Field(10, ge=0, le=200)
+    #: PostgreSQL keep workers x (pool + overflow) under the server's max_connections). Overflow connections are
+    #: closed when returned and opened again at the next peak (on SQLite each new connection re-reads the
+    #: schema; on PostgreSQL it is a new backend): the default keeps them all (issue 15, benchmarks/RESULTS.md)
+    db_pool_size: int = Field(30, ge=1, le=200)
+    db_max_overflow: int = Field(0, ge=0, le=200)
     #: where releases are written as files (served by the app or directly by nginx/a CDN); default: a
     #: ``snapshots`` directory beside the SQLite database, or ``./var/snapshots``
     snapshot_dir: Path | None = None

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
-from caucus.web.access import Principal, access
+from caucus.web.access import ChairToken, Principal, access, chair_token
 from caucus.web.api.convert import correction_out, precinct_out, submit_out
 from caucus.web.api.schemas import (
     IDEMPOTENCY_KEY_PATTERN,
@@ -52,9 +53,11 @@ DOCS_FILES = {
 }
 
 Chair = Annotated[Principal, access("chair")]
+#: a chair whose session the route looks up in its own worker thread (caucus.web.access.chair_token)
+ChairBearer = Annotated[ChairToken, chair_token()]
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:  # (async: no worker thread for a header check)
     """415 unless the body is declared as JSON."""
     declared = request.headers.get("content-type")
     media = (declared or "").split(";", 1)[0].strip().lower()
@@ -115,18 +118,22 @@ def sign_out(request: Request, principal: Chair) -> Response:
         **error_responses(401, 403, 409, 413, 415, 422, 503),
     },
 )
-def submit_report(
+async def submit_report(
     request: Request,
-    principal: Chair,
+    chair: ChairBearer,
     _json: JsonBody,
     idempotency_key: IdempotencyKey,
     body: Annotated[StageRequest, Body()],
 ) -> Response:
     """Report one stage of the precinct's caucus. 201: recorded durably (committed) with its receipt;
     200: a retry of a report already recorded (the original receipt, ``replayed: true``)."""
-    assert principal.chair is not None
-    result = services_of(request).reports.submit_as_chair(principal.chair, body.to_report(), idempotency_key)
-    return _answer(submit_out(result), 200 if result.replayed else 201)
+    report = body.to_report()
+
+    def submit() -> Response:  # the session's lookup, the checks and the durable write: one worker thread
+        result = services_of(request).reports.submit_as_chair(chair.session(request), report, idempotency_key)
+        return _answer(submit_out(result), 200 if result.replayed else 201)
+
+    return await run_in_threadpool(submit)
 
 
 def _answer(model: SubmitResponse | CorrectionResponse, status: int) -> Response:
@@ -143,9 +150,9 @@ def _answer(model: SubmitResponse | CorrectionResponse, status: int) -> Response
         **error_responses(401, 403, 409, 413, 415, 422, 503),
     },
 )
-def submit_correction(
+async def submit_correction(
     request: Request,
-    principal: Chair,
+    chair: ChairBearer,
     _json: JsonBody,
     idempotency_key: IdempotencyKey,
     body: Annotated[CorrectionRequest, Body()],
@@ -155,9 +162,13 @@ def submit_correction(
     after the substitution are checked and recomputed as a whole; all the entries are recorded, sharing one
     ``correction_id``, or none. 201: recorded durably; 200: a retry (same Idempotency-Key) of a correction
     already recorded (the original receipts, ``replayed: true``)."""
-    assert principal.chair is not None
-    result = services_of(request).reports.correct_as_chair(principal.chair, body.to_correction(), idempotency_key)
-    return _answer(correction_out(result), 200 if result.replayed else 201)
+    correction = body.to_correction()
+
+    def correct() -> Response:
+        result = services_of(request).reports.correct_as_chair(chair.session(request), correction, idempotency_key)
+        return _answer(correction_out(result), 200 if result.replayed else 201)
+
+    return await run_in_threadpool(correct)
 
 
 @router.get(
