@@ -29,6 +29,7 @@ TABLES = {
     "early_ballots",  # 0014 (early ballots)
     "campaign_tallies",  # 0012 (campaigns)
     "precinct_status", "status_counts",  # 0015 (maintained status, issue 15)
+    "precinct_readiness", "readiness_counts",  # 0016 (maintained readiness, issue 15)
 }
 
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from caucus.ledger.db import is_sqlite
-from caucus.ledger.schema import precinct_status, status_counts
+from caucus.ledger.schema import precinct_status, precincts, release_precincts, status_counts
 
 if TYPE_CHECKING:
     from caucus.ledger.state import PrecinctState
@@ -186,3 +186,45 @@ def write_counts(conn: Connection, election_id: int) -> None:
     """Replace the election's counts with :func:`recount` (after rows were written directly)."""
     conn.execute(delete(status_counts).where(status_counts.c.election_id == election_id))
     _add_counts(conn, election_id, recount(conn, election_id))
+
+
+# -- what the newest release of the epoch holds of each precinct (``released_seq``, revision 0016) ----------
+def released_seqs(conn: Connection, election_id: int, releases_through: int) -> dict[int, int]:
+    """Each precinct's ``release_precincts.ledger_seq`` in the newest release after ``releases_through`` (the
+    current epoch's) that released it, by precinct id."""
+    query = (select(precincts.c.id, release_precincts.c.ledger_seq)
+             .join(precincts, (precincts.c.election_id == release_precincts.c.election_id)
+                   & (precincts.c.code == release_precincts.c.precinct_code))
+             .where(release_precincts.c.election_id == election_id, release_precincts.c.number > releases_through)
+             .order_by(release_precincts.c.number))
+    return {int(pid): int(seq) for pid, seq in conn.execute(query)}
+
+
+def set_released(conn: Connection, election_id: int, seqs: Mapping[str, int]) -> None:
+    """Record in the rows that a release (in the caller's transaction) published these precincts' records (by
+    code: the record's ledger seq)."""
+    if not seqs:
+        return
+    ids = select(precincts.c.id).where(precincts.c.election_id == election_id,
+                                       precincts.c.code == bindparam("code")).scalar_subquery()
+    conn.execute(update(precinct_status).where(precinct_status.c.precinct_id == ids)
+                 .values(released_seq=bindparam("seq")),
+                 [{"code": code, "seq": seq} for code, seq in seqs.items()])
+
+
+def restore_released(conn: Connection, election_id: int, releases_through: int) -> None:
+    """Rewrite every row's ``released_seq`` from the current epoch's releases (after the rows were rewritten)."""
+    seqs = released_seqs(conn, election_id, releases_through)
+    conn.execute(update(precinct_status).where(precinct_status.c.election_id == election_id,
+                                               precinct_status.c.released_seq.is_not(None)).values(released_seq=None))
+    if seqs:
+        conn.execute(update(precinct_status).where(precinct_status.c.precinct_id == bindparam("pid"))
+                     .values(released_seq=bindparam("seq")),
+                     [{"pid": pid, "seq": seq} for pid, seq in seqs.items()])
+
+
+def stored_released(conn: Connection, election_id: int) -> dict[int, int | None]:
+    """Every row's ``released_seq`` by precinct id."""
+    return {int(pid): seq for pid, seq in conn.execute(select(precinct_status.c.precinct_id,
+                                                              precinct_status.c.released_seq)
+                                                       .where(precinct_status.c.election_id == election_id))}
