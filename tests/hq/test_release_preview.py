@@ -21,11 +21,10 @@ from caucus.service.release_preview import ReleasePreview
 from caucus.web.services import Services
 from tests.cli.support import runner
 from tests.hq.test_status_rows import RITA, SCRIPTS
-from tests.publish.support import report, scripts
 from tests.hq.test_status_rows import _operations as _night_operations
+from tests.publish.support import report, scripts
 from tests.web.conftest import Web
 from tests.web.support import GRINNELL, SLUG, STAGES
-
 
 POWESHIEK = scripts(["Poweshiek"])[:4]
 

@@ -25,7 +25,14 @@ from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from caucus.ledger.db import is_sqlite
-from caucus.ledger.schema import audit_log, credentials, precinct_readiness, precincts, readiness_counts, signin_attempts
+from caucus.ledger.schema import (
+    audit_log,
+    credentials,
+    precinct_readiness,
+    precincts,
+    readiness_counts,
+    signin_attempts,
+)
 
 #: the counts kept per county (``readiness_counts.what``)
 WHATS = ("credential", "signed-in", "tested")
@@ -211,7 +218,8 @@ def differences(conn: Connection, election_id: int) -> list[tuple[str, str]]:
     counts, recounted = stored_counts(conn, election_id), recount(conn, election_id)
     found += [(f"(readiness counts {county} {what})", f"stored {counts[(county, what)]}, the rows make "
                                                       f"{recounted[(county, what)]}")
-              for county, what in sorted(set(counts) | set(recounted)) if counts[(county, what)] != recounted[(county, what)]]
+              for county, what in sorted(set(counts) | set(recounted))
+              if counts[(county, what)] != recounted[(county, what)]]
     return found
 
 

@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
+from caucus.ledger import readiness as ready_rows
 from caucus.ledger.db import utcnow
 from caucus.ledger.epochs import counted
-from caucus.ledger import readiness as ready_rows
 from caucus.ledger.schema import (
     audit_log,
     credentials,

@@ -150,8 +150,9 @@ def maintained_preview(service: ReleaseService) -> ReleasePreview:
         looked_at = reviewed | {code for code, s in stale.items() if s.state == "accepted"}
         released = latest_records(conn, election_id, looked_at, after=epoch.releases_through,
                                   upto=releases[0].number) if looked_at and releases else {}
-        stale_released = set(latest_records(conn, election_id, [c for c, s in stale.items() if s.state in HELD_STATES],
-                                            after=epoch.releases_through, upto=releases[0].number)) if releases else set()
+        stale_held = [code for code, s in stale.items() if s.state in HELD_STATES]
+        stale_released = set(latest_records(conn, election_id, stale_held, after=epoch.releases_through,
+                                            upto=releases[0].number)) if releases and stale_held else set()
         real, certified = service.standing(conn, epoch)
     # accepted precincts whose inputs moved without a new entry (or stale rows): their records, one by one
     extra = _differing(service, [stale[c] if c in stale else service.status(c) for c in sorted(looked_at)], released)

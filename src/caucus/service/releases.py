@@ -322,7 +322,7 @@ class ReleaseService:
 
     def derived_preview(self) -> ReleasePreview:
         """The preview from every precinct's status derived now (minutes at national size: for checks)."""
-        accepted, held, released, _ = self._candidates()
+        accepted, _, released, _ = self._candidates()
         changed = [code for code, record in accepted.items()
                    if published_form(record) != published_form(released.get(code))]
         latest = [r for r in self.list() if not r.archived]

@@ -72,8 +72,8 @@ def _fill() -> None:
     card = "EXISTS (SELECT 1 FROM credentials c WHERE c.precinct_id = p.id AND c.status = 'active')"
     signed = f"EXISTS ({attempt.format(what='1', outcome='ok')})"
     failed = f"({attempt.format(what='count(*)', outcome='bad-credential')})"
-    op.execute(f"INSERT INTO precinct_readiness (precinct_id, election_id, county, code, credential, signed_in, tested, "
-               f"failed) SELECT p.id, p.election_id, p.county, p.code, {card}, {signed}, FALSE, {failed} "
+    op.execute(f"INSERT INTO precinct_readiness (precinct_id, election_id, county, code, credential, signed_in, "
+               f"tested, failed) SELECT p.id, p.election_id, p.county, p.code, {card}, {signed}, FALSE, {failed} "
                f"FROM precincts p WHERE {card} OR {signed} OR {failed} > 0")
     bind = op.get_bind()
     tested = set()
