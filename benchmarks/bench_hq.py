@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import random
 import re
 import tempfile
@@ -246,7 +247,8 @@ def main() -> None:
             snapshots = directory / "snapshots"
             # release 1's files "exist" (its manifest), so the server's start-up does not rebuild them
             (snapshots / SLUG / "releases" / "1").mkdir(parents=True)
-            (snapshots / SLUG / "releases" / "1" / "manifest.json").write_text("{}")
+            (snapshots / SLUG / "releases" / "1" / "manifest.json").write_text(
+                json.dumps({"createdAt": (NIGHT_START + timedelta(hours=2)).isoformat()}))
             env = {"CAUCUS_STAFF_COOKIE_SECURE": "false", "CAUCUS_RELEASE_IN_APP": "false",
                    "CAUCUS_SNAPSHOT_DIR": str(snapshots)}
             with ServerProcess(url, SLUG, cwd=directory, env=env) as server, \
