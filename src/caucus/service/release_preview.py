@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, or_, select
 
-from caucus.ledger import canonical_json
+from caucus.ledger import canonical_json, derived
 from caucus.ledger.epochs import counted, read_epoch
 from caucus.ledger.schema import photos, precinct_status, precincts, review_decisions
 from caucus.service.maintained import stale_statuses
@@ -124,21 +124,20 @@ def maintained_preview(service: ReleaseService) -> ReleasePreview:
         epoch = read_epoch(conn, election_id)
         stale = stale_statuses(conn, context, engine)
         by_state: dict[str, int] = dict.fromkeys(("accepted", *HELD_STATES), 0)
-        for state, n in conn.execute(select(precinct_status.c.state, func.count()).where(
-                mine, precinct_status.c.state.in_(list(by_state))).group_by(precinct_status.c.state)):
-            by_state[state] = int(n)
+        for (kind, _, state), n in derived.stored_counts(conn, election_id).items():
+            if kind == "county" and state in by_state:
+                by_state[state] += n
         new = int(conn.execute(select(func.count()).select_from(precinct_status).where(*accepted_rows, moved))
                   .scalar_one())
-        changed = _codes(conn, *accepted_rows, moved)
-        held_rows = list(conn.execute(
-            select(precincts.c.id, precincts.c.code, precinct_status.c.state, precinct_status.c.reasons,
-                   precinct_status.c.released_seq)
-            .join(precincts, precincts.c.id == precinct_status.c.precinct_id)
-            .where(mine, precinct_status.c.state.in_(HELD_STATES)).order_by(precincts.c.id).limit(SHOWN)))
-        samples = {state: _codes(conn, mine, precinct_status.c.state == state) for state in HELD_STATES}
-        not_reported = list(conn.execute(
+        changed = [(pid, code) for pid, code, _, _ in _first(conn, *accepted_rows, moved)]
+        firsts = {state: _first(conn, mine, precinct_status.c.state == state) for state in HELD_STATES}
+        samples = {state: [(pid, code) for pid, code, _, _ in rows] for state, rows in firsts.items()}
+        held_rows = sorted((row for rows in firsts.values() for row in rows), key=lambda row: row[0])[:SHOWN]
+        not_reported = [] if len(context.precincts) == sum(by_state.values()) + len(stale) else list(conn.execute(
+            # along the primary key (plan order), stopping at the first SHOWN: "+ 0" keeps the planner off the
+            # (election_id, code) index, which would visit every precinct and sort them
             select(precincts.c.id, precincts.c.code).where(
-                precincts.c.election_id == election_id,
+                precincts.c.election_id + 0 == election_id,
                 ~select(precinct_status.c.precinct_id).where(
                     precinct_status.c.precinct_id == precincts.c.id).exists())
             .order_by(precincts.c.id).limit(SHOWN)))
@@ -159,8 +158,8 @@ def maintained_preview(service: ReleaseService) -> ReleasePreview:
     new += len(extra)
     changed_codes = [code for _, code in changed] + extra
     ids = {code: pid for pid, code in changed}
-    held = [(int(r.id), HeldPrecinct(r.code, r.state, tuple(json.loads(r.reasons)), r.released_seq is not None))
-            for r in held_rows]
+    held = [(pid, HeldPrecinct(code, state, tuple(json.loads(reasons)), released_seq is not None))
+            for pid, code, state, (reasons, released_seq) in held_rows]
     outstanding: dict[str, list[tuple[int, str]]] = {state: list(samples.get(state, ())) for _, state in GROUPS}
     outstanding["not-reported"] = [(int(pid), code) for pid, code in not_reported]
     counts = {state: by_state.get(state, 0) for state in HELD_STATES}
@@ -191,10 +190,12 @@ def maintained_preview(service: ReleaseService) -> ReleasePreview:
         mode=epoch.mode)
 
 
-def _codes(conn: Connection, *where: Any) -> list[tuple[int, str]]:
-    """(id, code) of the first ``SHOWN`` precincts whose row matches ``where``, plan order."""
-    return [(int(pid), code) for pid, code in conn.execute(
-        select(precinct_status.c.precinct_id, precincts.c.code)
+def _first(conn: Connection, *where: Any) -> list[tuple[int, str, str, tuple[str, int | None]]]:
+    """(id, code, state, (reasons, released_seq)) of the first ``SHOWN`` precincts whose row matches ``where``, in
+    plan order (along the index (election_id, state, precinct_id))."""
+    return [(int(r.precinct_id), r.code, r.state, (r.reasons, r.released_seq)) for r in conn.execute(
+        select(precinct_status.c.precinct_id, precincts.c.code, precinct_status.c.state, precinct_status.c.reasons,
+               precinct_status.c.released_seq)
         .join(precincts, precincts.c.id == precinct_status.c.precinct_id).where(*where)
         .order_by(precinct_status.c.precinct_id).limit(SHOWN))]
 

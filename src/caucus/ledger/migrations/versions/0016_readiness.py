@@ -34,6 +34,7 @@ def upgrade() -> None:
     op.add_column("precinct_status", sa.Column("released_seq", sa.Integer(), nullable=True))
     op.create_index("ix_precinct_status_released", "precinct_status",
                     ["election_id", "state", "last_seq", "released_seq"])
+    op.create_index("ix_precinct_status_plan", "precinct_status", ["election_id", "state", "precinct_id"])
     op.create_table(
         "precinct_readiness",
         sa.Column("precinct_id", sa.Integer(), nullable=False, autoincrement=False),
