@@ -66,6 +66,8 @@ NIGHT_START = datetime(2028, 2, 8, 1, 0, tzinfo=UTC)
 MIX = (("accepted", 0.70, ()), ("reported", 0.12, ("missing-stages",)),
        ("held-for-review", 0.03, ("held-for-review",)), ("conflicting", 0.005, ("conflicting",)))
 QUEUE_ORDER = ("conflicting", "held-for-review", "pending-chance", "hotline-unconfirmed", "missing-stages")
+CODES = {"accepted": (), "reported": ("missing:final", "missing:delegates"), "held-for-review": ("final-above-first",),
+         "conflicting": ("conflict:attendance",)}
 REASONS = {
     "accepted": ("all four stages reported; the server reproduces the delegates",),
     "reported": ("waiting for: final alignment, delegates",),
@@ -99,7 +101,7 @@ def make_rows(url: str, seed: int) -> dict[str, int]:
                 last = first + timedelta(seconds=rng.uniform(0, 3600))
                 row = StatusRow(state=state, county=county, why=why,
                                 queue_rank=QUEUE_ORDER.index(why[0]) if why else None, reasons=REASONS[state],
-                                last_seq=4 * n + 4, first_at=first, last_at=last)
+                                last_seq=4 * n + 4, first_at=first, last_at=last, codes=CODES[state])
                 rows.append({"precinct_id": pid, "election_id": election_id, **row.values()})
                 if len(rows) == 10_000:
                     conn.execute(insert(precinct_status), rows)
@@ -115,6 +117,9 @@ def make_rows(url: str, seed: int) -> dict[str, int]:
 def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), 5000):
         conn.execute(insert(table), rows[start:start + 5000])
+
+
+FINDING = json.dumps({"findings": [{"code": "turnout-high", "severity": "warning", "message": "..."}]})
 
 
 def make_readiness_and_release(url: str, seed: int) -> dict[str, int]:
@@ -161,7 +166,8 @@ def make_readiness_and_release(url: str, seed: int) -> dict[str, int]:
             released = [(pid, row) for pid, row in rows.items() if row.state == "accepted" and rng.random() < 0.9]
             _insert(conn, release_precincts, [
                 {"election_id": election_id, "number": 1, "precinct_code": codes[pid],
-                 "ledger_seq": row.last_seq - (rng.random() < 0.05), "record": "{}"} for pid, row in released])
+                 "ledger_seq": row.last_seq - (rng.random() < 0.05),
+                 "record": FINDING if rng.random() < 0.1 else "{}"} for pid, row in released])
             derived.restore_released(conn, election_id, 0)
         made = {"cards": len(units), "signed in": len(signed), "failed sign-ins": len(bad), "tested": len(tested),
                 "roster": len(units), "released": len(released)}

@@ -1,8 +1,10 @@
-"""The director's release page reads the maintained state (``precinct_status`` with ``released_seq``,
-``status_counts``): after every step of a seeded random night of reports, review decisions, corrections, worksheet
-photos and releases, through a rehearsal reset and go-live, its preview equals the preview derived from every
-precinct's status, and releasing publishes what it said. A tampered ``released_seq`` is found by ``caucus state
-check`` and repaired by ``caucus state rebuild``. SQLite and PostgreSQL."""
+"""The director's release page (and the campaigns' quality page) reads the maintained state (``precinct_status``
+with ``released_seq``, ``released_findings`` and ``codes``; ``status_counts``): after every step of a seeded random
+night of reports, review decisions, corrections, worksheet photos and releases, through a rehearsal reset and
+go-live, its preview equals the preview derived from every precinct's status (and the quality summary the one
+derived from every status and released record), and releasing publishes what it said. A tampered
+``released_seq`` is found by ``caucus state check`` and repaired by ``caucus state rebuild``. SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from caucus.service.maintained import check
 from caucus.service.release_preview import ReleasePreview
 from caucus.web.services import Services
 from tests.cli.support import runner
-from tests.hq.test_status_rows import RITA, SCRIPTS
+from tests.hq.test_status_rows import NOBODY_CAME, RITA, SCRIPTS, ZEROS
 from tests.hq.test_status_rows import _operations as _night_operations
 from tests.publish.support import report, scripts
 from tests.web.conftest import Web
@@ -37,9 +39,18 @@ def _png(shade: int) -> bytes:
     return buffer.getvalue()
 
 
+QUALITY_SEEN: set[str] = set()
+
+
 def _assert_preview_equals_the_derivation(svc: Services) -> ReleasePreview:
     preview = svc.releases.preview()
     assert preview == svc.releases.derived_preview()
+    # the campaigns' quality page reads the same rows (state, reason codes, what the releases hold)
+    quality = svc.campaigns.quality()
+    assert quality == svc.campaigns.derived_quality()
+    QUALITY_SEEN.update(name for name, seen in (("held by reason", quality.held_by_reason),
+                                                ("released findings", quality.released_findings),
+                                                ("awaiting", quality.awaiting_release)) if seen)
     assert check(svc.engine, svc.context).ok
     return preview
 
@@ -63,12 +74,19 @@ def _operations(svc: Services, rng: random.Random) -> list[Callable[[int], objec
         script = rng.choice(POWESHIEK)
         return report(svc.reports, script, prefix=f"full-{n}")
 
+    def nobody_came(n: int) -> object:  # attendance 0 at every stage: held, then accepted despite its findings
+        for stage, numbers in ZEROS[len(svc.review.status(NOBODY_CAME).stages):]:
+            svc.reports.submit(NOBODY_CAME, _report(stage, numbers), f"zero-{n}-{stage}", channel="app",
+                               actor="chair")
+        last = svc.review.status(NOBODY_CAME).history[-1].seq
+        return svc.review.accept_precinct(RITA, NOBODY_CAME, last, "nobody came: confirmed by phone")
+
     def hold(n: int) -> object:  # a reviewer holds, then accepts, a precinct with every stage in
         status = svc.review.status(GRINNELL)
         last = status.history[-1].seq if status.history else 0
         return svc.review.accept_precinct(RITA, GRINNELL, last, "checked by phone")
 
-    return [*_night_operations(svc, rng), release, release, photo, hold, full, full]
+    return [*_night_operations(svc, rng), release, release, photo, hold, full, full, nobody_came]
 
 
 def _play(svc: Services, seed: int, steps: int) -> set[str]:
@@ -102,6 +120,7 @@ def test_the_release_preview_equals_the_derivation_through_a_random_night(hq: We
     _assert_preview_equals_the_derivation(svc)
     done |= _play(svc, 23, 30)
     assert done >= {"report", "release", "photo", "correct", "something new", "accepted", "held back"}, done
+    assert {"held by reason", "released findings", "awaiting"} <= QUALITY_SEEN, QUALITY_SEEN
 
 
 def test_a_photo_on_a_released_precinct_makes_it_new_again(hq: Web, svc: Services) -> None:
@@ -125,7 +144,7 @@ def test_check_finds_a_tampered_released_seq_and_rebuild_repairs_it(hq: Web, svc
     assert svc.releases.preview().new == 1  # the page believes the row: a release would publish it again
     result = check(svc.engine, svc.context)
     assert not result.ok and result.differences[0][0] == GRINNELL
-    assert result.differences[0][1].startswith("released_seq: stored None, the releases make ")
+    assert result.differences[0][1].startswith("released (seq, findings): stored None, the releases make (")
     url = str(svc.engine.url.render_as_string(hide_password=False))
     assert runner.invoke(app, ["verify", SLUG, "--database", url]).exit_code == 1
     assert runner.invoke(app, ["state", "rebuild", SLUG, "--database", url]).exit_code == 0

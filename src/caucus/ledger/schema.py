@@ -555,6 +555,10 @@ precinct_status = Table(
     #: it (``release_precincts.ledger_seq``; NULL: not released in this epoch), written by the release's own
     #: transaction (caucus.service.releases), so the release page counts what a release would publish
     Column("released_seq", Integer, nullable=True),
+    #: 0016: that record's finding codes, comma-separated (the campaigns' quality page counts them)
+    Column("released_findings", Text, nullable=True),
+    #: 0016: the reason codes of the state (caucus.service.status.reason_codes), comma-separated
+    Column("codes", Text, nullable=False, server_default=""),
     Index("ix_precinct_status_queue", "election_id", "queue_rank", "last_seq"),
     Index("ix_precinct_status_state", "election_id", "state", "last_at"),
     Index("ix_precinct_status_first", "election_id", "first_quarter"),

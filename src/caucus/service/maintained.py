@@ -37,6 +37,7 @@ from caucus.service.status import (
     queue_reasons,
     read_status,
     read_statuses,
+    reason_codes,
 )
 
 #: statuses the writer derived, kept for the request that waits for the write (by the entry's content hash)
@@ -53,7 +54,8 @@ def status_row(status: PrecinctStatus) -> StatusRow | None:
     return StatusRow(state=status.state, county=status.info.county, why=why,
                      queue_rank=QUEUE_ORDER.index(why[0]) if why else None,
                      reasons=status.reasons, last_seq=status.history[-1].seq,
-                     first_at=status.history[0].received_at, last_at=status.history[-1].received_at)
+                     first_at=status.history[0].received_at, last_at=status.history[-1].received_at,
+                     codes=reason_codes(status))
 
 
 def _lock_election(conn: Connection, election_id: int) -> None:
@@ -196,7 +198,8 @@ def _released_differences(conn: Connection, context: ElectionContext) -> list[tu
     expected = derived.released_seqs(conn, election_id, read_epoch(conn, election_id).releases_through)
     codes = {pid: code for code, pid in conn.execute(select(precincts.c.code, precincts.c.id).where(
         precincts.c.election_id == election_id))}
-    return [(codes.get(pid, str(pid)), f"released_seq: stored {seq!r}, the releases make {expected.get(pid)!r}")
+    return [(codes.get(pid, str(pid)), f"released (seq, findings): stored {seq!r}, the releases make "
+                                       f"{expected.get(pid)!r}")
             for pid, seq in sorted(derived.stored_released(conn, election_id).items()) if seq != expected.get(pid)]
 
 
@@ -205,7 +208,7 @@ def _difference(stored: StatusRow | None, expected: StatusRow | None) -> str:
         return f"no row, but the ledger makes it {expected.state if expected else 'not-reported'}"
     if expected is None:
         return f"a row saying {stored.state}, but nothing of it counts in the ledger"
-    fields = [name for name in ("state", "why", "queue_rank", "reasons", "last_seq", "first_at", "last_at")
+    fields = [name for name in ("state", "why", "queue_rank", "reasons", "last_seq", "first_at", "last_at", "codes")
               if getattr(stored, name) != getattr(expected, name)]
     return "; ".join(f"{name}: stored {getattr(stored, name)!r}, ledger {getattr(expected, name)!r}"
                      for name in fields)

@@ -10,9 +10,12 @@ refused for a bad credential (``caucus.ledger.readiness``), with the precinct's 
 ``readiness_counts``: per county, how many have a card, have signed in, have tested. Written in the same
 transaction as the card or sign-in that changes them; derived data (``caucus state check|rebuild``).
 
-``precinct_status.released_seq``: the ledger seq of the precinct's record in the newest release of the current
-epoch that released it, written by the release's transaction, so the release page counts what a release would
-publish without deriving every precinct.
+``precinct_status.released_seq`` and ``released_findings``: the ledger seq and the finding codes of the
+precinct's record in the newest release of the current epoch that released it, written by the release's
+transaction, so the release and quality pages count what a release would publish (and what was published)
+without deriving every precinct. ``precinct_status.codes``: the reason codes of the precinct's state (what a
+campaign may see of an unreleased precinct); the existing rows are made stale (derived again on read until the
+server's start-up or ``caucus state rebuild``).
 
 This revision fills all three from what the database holds. Forward-only: to undo a change, write a new revision.
 """
@@ -32,6 +35,8 @@ depends_on: str | None = None
 
 def upgrade() -> None:
     op.add_column("precinct_status", sa.Column("released_seq", sa.Integer(), nullable=True))
+    op.add_column("precinct_status", sa.Column("released_findings", sa.Text(), nullable=True))
+    op.add_column("precinct_status", sa.Column("codes", sa.Text(), nullable=False, server_default=""))
     op.create_index("ix_precinct_status_released", "precinct_status",
                     ["election_id", "state", "last_seq", "released_seq"])
     op.create_index("ix_precinct_status_plan", "precinct_status", ["election_id", "state", "precinct_id"])
@@ -88,12 +93,23 @@ def _fill() -> None:
     for what, column in (("credential", "credential"), ("signed-in", "signed_in"), ("tested", "tested")):
         op.execute(f"INSERT INTO readiness_counts (election_id, county, what, n) SELECT election_id, county, "
                    f"'{what}', count(*) FROM precinct_readiness WHERE {column} = TRUE GROUP BY election_id, county")
-    op.execute(
-        "UPDATE precinct_status SET released_seq = (SELECT rp.ledger_seq FROM release_precincts rp "
-        "JOIN precincts p ON p.election_id = rp.election_id AND p.code = rp.precinct_code "
-        "WHERE p.id = precinct_status.precinct_id AND rp.number > COALESCE((SELECT e.releases_through "
-        "FROM election_epochs e WHERE e.election_id = rp.election_id ORDER BY e.id DESC LIMIT 1), 0) "
-        "ORDER BY rp.number DESC LIMIT 1)")
+    # what the newest release of each election's current epoch holds of each precinct
+    released: dict[int, tuple[int, str]] = {}
+    for pid, seq, record in bind.execute(sa.text(
+            "SELECT p.id, rp.ledger_seq, rp.record FROM release_precincts rp JOIN precincts p "
+            "ON p.election_id = rp.election_id AND p.code = rp.precinct_code WHERE rp.number > COALESCE(("
+            "SELECT e.releases_through FROM election_epochs e WHERE e.election_id = rp.election_id "
+            "ORDER BY e.id DESC LIMIT 1), 0) ORDER BY rp.number")):
+        findings = json.loads(record).get("findings") or ()
+        released[int(pid)] = (int(seq), ",".join(str(f["code"]) for f in findings))
+    for pid, (seq, findings) in released.items():
+        bind.execute(sa.text("UPDATE precinct_status SET released_seq = :s, released_findings = :f "
+                             "WHERE precinct_id = :p"), {"s": seq, "f": findings, "p": pid})
+    # the rows lack their reason codes: stale (derived on read until the server's start-up or ``caucus state
+    # rebuild`` derives them), so in none of the counts
+    op.execute("UPDATE precinct_status SET state = NULL, county = NULL, queue_rank = NULL, why = '', "
+               "reasons = '[]', last_seq = NULL, first_at = NULL, last_at = NULL, first_quarter = NULL")
+    op.execute("DELETE FROM status_counts")
 
 
 def downgrade() -> None:
