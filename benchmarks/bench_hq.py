@@ -21,6 +21,7 @@ card and no sign-in is to phone) and the readiness and release pages are measure
 
 Run:
     .venv/bin/python benchmarks/bench_hq.py [--precincts 175000] [--engine sqlite|postgres] [--requests 20]
+                                            [--only /hq/quality ...]
 """
 
 from __future__ import annotations
@@ -228,6 +229,8 @@ def main() -> None:
     parser.add_argument("--baseline-requests", type=int, default=400)
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--pg-url")
+    parser.add_argument("--only", action="append", default=[], metavar="PATH",
+                        help="measure only the pages whose path starts with PATH (repeatable; the baseline always)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="caucus-bench-hq-") as tmp:
         directory = Path(tmp)
@@ -275,11 +278,16 @@ def main() -> None:
                          (http, "recanvass", "/hq/recanvass"), (http, "quality", "/hq/quality"),
                          (http, "released precincts", "/hq/precincts"), (operator, "hotline desk", "/hq/hotline"),
                          (admin, "staff", "/hq/staff")]
+                wanted = lambda path: not args.only or any(path.startswith(o) for o in args.only)  # noqa: E731
                 for client, name, path in pages:
+                    if not wanted(path):
+                        continue
                     results.append((f"GET {path} ({name})", cpu_per_request(client, pids, path, args.requests)))
                 before_the_night(url)
                 for name, path in (("readiness, before the night", "/hq/readiness"),
                                    ("release page, before the night", "/hq/releases")):
+                    if not wanted(path):
+                        continue
                     results.append((f"GET {path} ({name})", cpu_per_request(http, pids, path, args.requests)))
     base = results[0][1][0]
     print(f"\n{args.precincts:,} precincts, {args.engine}, 1 worker\n")

@@ -566,6 +566,8 @@ precinct_status = Table(
     Index("ix_precinct_status_released", "election_id", "state", "last_seq", "released_seq"),
     # 0016: the first precincts of a state in plan order (the release page's lists)
     Index("ix_precinct_status_plan", "election_id", "state", "precinct_id"),
+    # 0016: the released records with findings (the quality page counts their codes)
+    Index("ix_precinct_status_findings", "election_id", "released_findings"),
 )
 
 #: Revision 0015: the number of precinct_status rows per county and state (kind ``county``: key the county) and

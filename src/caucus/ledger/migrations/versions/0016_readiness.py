@@ -40,6 +40,7 @@ def upgrade() -> None:
     op.create_index("ix_precinct_status_released", "precinct_status",
                     ["election_id", "state", "last_seq", "released_seq"])
     op.create_index("ix_precinct_status_plan", "precinct_status", ["election_id", "state", "precinct_id"])
+    op.create_index("ix_precinct_status_findings", "precinct_status", ["election_id", "released_findings"])
     op.create_table(
         "precinct_readiness",
         sa.Column("precinct_id", sa.Integer(), nullable=False, autoincrement=False),
