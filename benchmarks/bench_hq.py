@@ -1,24 +1,34 @@
-"""CPU per request of HQ's review queue and night pages on a national-size election, against GET /api/v1/health
-on the same server in the same run.
+"""CPU per request of every HQ page a staff member opens on the night, on a national-size election, against GET
+/api/v1/health on the same server in the same run.
 
 A synthetic state of ``--precincts`` units (src/caucus/rehearse/synthetic.py: the plan only) is created as an
 election; its maintained status rows (``precinct_status``, issue 15) are written directly, as a night in progress
 would leave them: a seeded mix of accepted, reported (stages missing), held-for-review and conflicting precincts
-with first and last entry times spread over three hours, and the rest not reported (no row). No ledger entries
-are written (the pages read only the rows, the precincts and the hotline calls), so ``caucus state check`` would
-not pass on this database: it is a benchmark of the pages' reads, not a night.
+with first and last entry times spread over three hours, and the rest not reported (no row). Written directly
+too: a card for every precinct (``credentials``, placeholder hashes), sign-ins (every precinct that reported
+and a share of the others), failed sign-ins and tests of the sign-in (audit ``session.test``), a chair on the
+roster for every precinct, and a previous release (release 1, with a record for most accepted precincts, some
+with an older ledger seq: changed since). The readiness rows are then derived from those by the real code
+(``caucus.ledger.readiness.rebuild``) and ``released_seq`` from the release. No ledger entries are written, so
+``caucus state check`` would not pass on this database and pages that derive statuses from the ledger (the
+campaign quality and browse pages, a precinct's review page) find nothing to derive: it is a benchmark of the
+pages' reads of the maintained state, not a night.
 
-One uvicorn worker (SQLite or PostgreSQL) serves it; a director signs in; each page is requested ``--requests``
-times one after the other and the server's CPU (user + system, from /proc) is divided by the requests.
+One uvicorn worker (SQLite or PostgreSQL) serves it; a director (and an admin, an operator) sign in; each page is
+requested ``--requests`` times one after the other and the server's CPU (user + system, from /proc) is divided
+by the requests. Then the status rows are deleted (before the night: nothing reported, every precinct with a
+card and no sign-in is to phone) and the readiness and release pages are measured again.
 
 Run:
     .venv/bin/python benchmarks/bench_hq.py [--precincts 175000] [--engine sqlite|postgres] [--requests 20]
+                                            [--only /hq/quality ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import random
 import re
 import tempfile
@@ -26,14 +36,26 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from bench_ingest import _cpu_by_pid, _cpu_delta, postgres
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, Table, delete, insert, select
 
-from caucus.ledger import derived, make_engine, sqlite_url_for_dir
+from caucus.ledger import audit, derived, make_engine, readiness, sqlite_url_for_dir
 from caucus.ledger.derived import StatusRow
-from caucus.ledger.schema import elections, precinct_status, precincts
+from caucus.ledger.schema import (
+    audit_log,
+    chair_roster,
+    credentials,
+    elections,
+    precinct_status,
+    precincts,
+    release_precincts,
+    releases,
+    signin_attempts,
+    status_counts,
+)
 from caucus.rehearse import ServerProcess, prepare_election
 from caucus.rehearse.synthetic import synthetic_truth
 from caucus.service.staff import StaffService
@@ -45,6 +67,8 @@ NIGHT_START = datetime(2028, 2, 8, 1, 0, tzinfo=UTC)
 MIX = (("accepted", 0.70, ()), ("reported", 0.12, ("missing-stages",)),
        ("held-for-review", 0.03, ("held-for-review",)), ("conflicting", 0.005, ("conflicting",)))
 QUEUE_ORDER = ("conflicting", "held-for-review", "pending-chance", "hotline-unconfirmed", "missing-stages")
+CODES = {"accepted": (), "reported": ("missing:final", "missing:delegates"), "held-for-review": ("final-above-first",),
+         "conflicting": ("conflict:attendance",)}
 REASONS = {
     "accepted": ("all four stages reported; the server reproduces the delegates",),
     "reported": ("waiting for: final alignment, delegates",),
@@ -78,7 +102,7 @@ def make_rows(url: str, seed: int) -> dict[str, int]:
                 last = first + timedelta(seconds=rng.uniform(0, 3600))
                 row = StatusRow(state=state, county=county, why=why,
                                 queue_rank=QUEUE_ORDER.index(why[0]) if why else None, reasons=REASONS[state],
-                                last_seq=4 * n + 4, first_at=first, last_at=last)
+                                last_seq=4 * n + 4, first_at=first, last_at=last, codes=CODES[state])
                 rows.append({"precinct_id": pid, "election_id": election_id, **row.values()})
                 if len(rows) == 10_000:
                     conn.execute(insert(precinct_status), rows)
@@ -91,11 +115,85 @@ def make_rows(url: str, seed: int) -> dict[str, int]:
     return counts
 
 
-def sign_in(http: httpx.Client) -> None:
+def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), 5000):
+        conn.execute(insert(table), rows[start:start + 5000])
+
+
+FINDING = json.dumps({"findings": [{"code": "turnout-high", "severity": "warning", "message": "..."}]})
+
+
+def make_readiness_and_release(url: str, seed: int) -> dict[str, int]:
+    """Cards, sign-ins, tests, roster entries and a previous release (see the module docstring); how many."""
+    rng = random.Random(seed + 1)
+    engine = make_engine(url)
+    made: dict[str, int] = {}
+    try:
+        with engine.begin() as conn:
+            election_id = conn.execute(select(elections.c.id).where(elections.c.slug == SLUG)).scalar_one()
+            units = conn.execute(select(precincts.c.id, precincts.c.code).where(
+                precincts.c.election_id == election_id).order_by(precincts.c.id)).all()
+            rows = {int(r.precinct_id): r for r in conn.execute(
+                select(precinct_status.c.precinct_id, precinct_status.c.state, precinct_status.c.last_seq)
+                .where(precinct_status.c.election_id == election_id))}
+            at = NIGHT_START - timedelta(hours=2)
+            _insert(conn, credentials, [
+                {"election_id": election_id, "precinct_id": pid, "secret_hash": "x", "hotline_hash": "x",
+                 "status": "active", "created_at": at - timedelta(days=3), "revoked_at": None} for pid, _ in units])
+            signed = [(pid, code) for pid, code in units if pid in rows or rng.random() < 0.5]
+            _insert(conn, signin_attempts, [
+                {"election_id": election_id, "precinct_code": code, "client": f"10.{pid % 250}.0.1", "at": at,
+                 "ok": True, "outcome": "ok"} for pid, code in signed])
+            bad = [(pid, code) for pid, code in units for _ in range(rng.choice((0, 0, 0, 0, 0, 0, 1, 2)))]
+            _insert(conn, signin_attempts, [
+                {"election_id": election_id, "precinct_code": code, "client": f"10.{pid % 250}.0.2", "at": at,
+                 "ok": False, "outcome": "bad-credential"} for pid, code in bad])
+            tested = [(pid, code) for pid, code in signed if rng.random() < 0.4]
+            _insert(conn, audit_log, [
+                audit.audit_row(election_id=election_id, at=at, actor=f"chair:{code}", action="session.test",
+                                detail={"precinct": code, "session": pid, "client": "10.0.0.1", "purpose": "test"},
+                                outcome="ok") for pid, code in tested])
+            _insert(conn, chair_roster, [
+                {"election_id": election_id, "precinct_id": pid, "name": f"Chair {n}",
+                 "phone": f"515-555-{n % 10000:04d}",
+                 "email": f"chair{n}@example.org", "updated_at": at, "updated_by": "bench"}
+                for n, (pid, _) in enumerate(units)])
+            readiness.rebuild(conn, election_id)
+            conn.execute(insert(releases).values(
+                election_id=election_id, number=1, created_at=NIGHT_START + timedelta(hours=2), actor="director:dora",
+                test=True, status="unofficial", zero=False, content_hash="0" * 64, precincts_reporting=0,
+                precincts_total=len(units), ledger_seq=0, note="", certified_act=None, manifest="{}"))
+            codes = dict(units)
+            released = [(pid, row) for pid, row in rows.items() if row.state == "accepted" and rng.random() < 0.9]
+            _insert(conn, release_precincts, [
+                {"election_id": election_id, "number": 1, "precinct_code": codes[pid],
+                 "ledger_seq": row.last_seq - (rng.random() < 0.05),
+                 "record": FINDING if rng.random() < 0.1 else "{}"} for pid, row in released])
+            derived.restore_released(conn, election_id, 0)
+        made = {"cards": len(units), "signed in": len(signed), "failed sign-ins": len(bad), "tested": len(tested),
+                "roster": len(units), "released": len(released)}
+    finally:
+        engine.dispose()
+    return made
+
+
+def before_the_night(url: str) -> None:
+    """Delete the status rows and counts: nothing reported yet (every card without a sign-in is to phone)."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(delete(precinct_status))
+            conn.execute(delete(status_counts))
+    finally:
+        engine.dispose()
+
+
+def sign_in(http: httpx.Client, username: str = "dora") -> None:
     form = http.get("/hq/sign-in")
     token = re.search(r'name="login_token" value="([^"]+)"', form.text)
     assert token is not None, form.text[:500]
-    signed = http.post("/hq/sign-in", data={"username": "dora", "password": PASSWORD, "login_token": token.group(1)})
+    signed = http.post("/hq/sign-in", data={"username": username, "password": PASSWORD,
+                                            "login_token": token.group(1)})
     if signed.status_code not in (200, 303):
         raise SystemExit(f"sign-in failed: {signed.status_code} {signed.text[:300]}")
 
@@ -131,6 +229,8 @@ def main() -> None:
     parser.add_argument("--baseline-requests", type=int, default=400)
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--pg-url")
+    parser.add_argument("--only", action="append", default=[], metavar="PATH",
+                        help="measure only the pages whose path starts with PATH (repeatable; the baseline always)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="caucus-bench-hq-") as tmp:
         directory = Path(tmp)
@@ -141,21 +241,53 @@ def main() -> None:
             started = time.perf_counter()
             prepare_election(url, SLUG, [], plan=str((directory / "plan").resolve()))
             counts = make_rows(url, args.seed)
+            made = make_readiness_and_release(url, args.seed)
             engine = make_engine(url)
-            StaffService(engine).add_user("dora", "Dora", "director", PASSWORD, actor="bench")
+            staff = StaffService(engine)
+            for username, role in (("dora", "director"), ("adam", "admin"), ("olga", "operator")):
+                staff.add_user(username, username.title(), role, PASSWORD, actor="bench")
+            some = engine.connect().execute(select(precincts.c.code).join(
+                precinct_status, precinct_status.c.precinct_id == precincts.c.id)
+                .where(precinct_status.c.state == "held-for-review").limit(1)).scalar_one()
             engine.dispose()
             print(f"election and {sum(counts.values()):,} status rows made in {time.perf_counter() - started:.0f} s "
-                  f"({', '.join(f'{n:,} {s}' for s, n in counts.items())})", flush=True)
-            env = {"CAUCUS_STAFF_COOKIE_SECURE": "false", "CAUCUS_RELEASE_IN_APP": "false"}
+                  f"({', '.join(f'{n:,} {s}' for s, n in counts.items())}; "
+                  f"{', '.join(f'{n:,} {s}' for s, n in made.items())})", flush=True)
+            snapshots = directory / "snapshots"
+            # release 1's files "exist" (its manifest), so the server's start-up does not rebuild them
+            (snapshots / SLUG / "releases" / "1").mkdir(parents=True)
+            (snapshots / SLUG / "releases" / "1" / "manifest.json").write_text(
+                json.dumps({"createdAt": (NIGHT_START + timedelta(hours=2)).isoformat()}))
+            env = {"CAUCUS_STAFF_COOKIE_SECURE": "false", "CAUCUS_RELEASE_IN_APP": "false",
+                   "CAUCUS_SNAPSHOT_DIR": str(snapshots)}
             with ServerProcess(url, SLUG, cwd=directory, env=env) as server, \
-                    httpx.Client(base_url=server.base_url, timeout=600, follow_redirects=True) as http:
+                    httpx.Client(base_url=server.base_url, timeout=600, follow_redirects=True) as http, \
+                    httpx.Client(base_url=server.base_url, timeout=600, follow_redirects=True) as admin, \
+                    httpx.Client(base_url=server.base_url, timeout=600, follow_redirects=True) as operator:
                 assert server.process is not None
                 pids = {server.process.pid}
                 sign_in(http)
+                sign_in(admin, "adam")
+                sign_in(operator, "olga")
                 results = [("GET /api/v1/health (baseline)",
                             cpu_per_request(http, pids, "/api/v1/health", args.baseline_requests))]
-                for name, path in (("review queue", "/hq/review"), ("night", "/hq/night"),
-                                   ("readiness", "/hq/readiness")):
+                pages = [(http, "home", "/hq"), (http, "review queue", "/hq/review"), (http, "night", "/hq/night"),
+                         (http, "readiness", "/hq/readiness"), (http, "release page", "/hq/releases"),
+                         (http, "a held precinct", f"/hq/review/p/{some}"), (http, "election", "/hq/election"),
+                         (http, "chair roster", "/hq/chairs"), (http, "throttles", "/hq/throttles"),
+                         (http, "recanvass", "/hq/recanvass"), (http, "quality", "/hq/quality"),
+                         (http, "released precincts", "/hq/precincts"), (operator, "hotline desk", "/hq/hotline"),
+                         (admin, "staff", "/hq/staff")]
+                wanted = lambda path: not args.only or any(path.startswith(o) for o in args.only)  # noqa: E731
+                for client, name, path in pages:
+                    if not wanted(path):
+                        continue
+                    results.append((f"GET {path} ({name})", cpu_per_request(client, pids, path, args.requests)))
+                before_the_night(url)
+                for name, path in (("readiness, before the night", "/hq/readiness"),
+                                   ("release page, before the night", "/hq/releases")):
+                    if not wanted(path):
+                        continue
                     results.append((f"GET {path} ({name})", cpu_per_request(http, pids, path, args.requests)))
     base = results[0][1][0]
     print(f"\n{args.precincts:,} precincts, {args.engine}, 1 worker\n")

@@ -193,3 +193,20 @@ def test_no_roster_value_is_ever_in_a_release_or_on_the_public_side(hq: Web, svc
     assert b"Warren" in blobs["/precinct/poweshiek-7"] and b"124" in blobs["/precinct/poweshiek-7"]  # released
     leaks = [(where, value) for where, blob in blobs.items() for value in values if value.encode() in blob]
     assert leaks == []
+
+
+def test_the_roster_page_lists_the_first_chairs_and_says_how_many(hq: Web, svc: Services,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from caucus.web.hq import chairs_routes  # noqa: PLC0415
+
+    codes = list(svc.context.precincts)[:5]
+    lines = "".join(f"{code},Chair {n},515-555-01{n:02d}\n" for n, code in enumerate(codes))
+    svc.roster.import_file(f"precinct,name,phone\n{lines}".encode(), actor="cli:kim")
+    monkeypatch.setattr(chairs_routes, "SHOWN", 3)
+    add_staff(hq.engine, "dora", "director")
+    page = sign_in(hq.client, "dora").get("/hq/chairs").text
+    assert re.findall(r'<tr data-precinct="([^"]+)">', page) == codes[:3]  # the plan's first three
+    assert '<p id="roster-count"><strong>5</strong> of' in page
+    assert "The first 3 of 5 chairs are shown" in page
+    edit = sign_in(hq.client, "dora").get(f"/hq/chairs?precinct={codes[4]}").text  # any other, by its code
+    assert 'value="Chair 4"' in edit

@@ -29,6 +29,7 @@ TABLES = {
     "early_ballots",  # 0014 (early ballots)
     "campaign_tallies",  # 0012 (campaigns)
     "precinct_status", "status_counts",  # 0015 (maintained status, issue 15)
+    "precinct_readiness", "readiness_counts",  # 0016 (maintained readiness, issue 15)
 }
 
 
@@ -117,3 +118,48 @@ def test_append_only_tables_reject_update_and_delete(engine: Engine, election: s
     for statement in statements:
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(text(statement))
+
+
+def test_0016_fills_readiness_from_what_the_database_holds_and_makes_status_rows_stale(db_url: str) -> None:
+    """A database at 0015 with cards, sign-ins, a test of the sign-in and a status row: 0016 derives the readiness
+    rows and counts from them (equal to a fresh derivation) and leaves the status row to be derived again."""
+    import json  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from caucus.ledger import create_election, readiness  # noqa: PLC0415
+    from tests.ledger.support import PRECINCTS, SLUG  # noqa: PLC0415
+
+    upgrade(db_url, "0015")
+    engine = make_engine(db_url)
+    try:
+        election_id = create_election(engine, SLUG, "iowa-2020", "test", PRECINCTS)
+        at = datetime(2028, 2, 3, 18, tzinfo=UTC).isoformat()
+        with engine.begin() as conn:
+            ids = dict(conn.execute(text("SELECT code, id FROM precincts")).all())
+            for code in ("Adair/01NW", "Adair/02NE", "Polk/DSM-12"):
+                conn.execute(text("INSERT INTO credentials (election_id, precinct_id, secret_hash, status, created_at) "
+                                  "VALUES (:e, :p, 'x', 'active', :at)"), {"e": election_id, "p": ids[code], "at": at})
+            for code, outcome in (("Adair/01NW", "ok"), ("Adair/02NE", "bad-credential"),
+                                  ("Adair/02NE", "bad-credential"), ("Polk/DSM-13", "bad-credential")):
+                conn.execute(text("INSERT INTO signin_attempts (election_id, precinct_code, client, at, ok, outcome) "
+                                  "VALUES (:e, :c, '10.0.0.1', :at, :ok, :o)"),
+                             {"e": election_id, "c": code, "at": at, "ok": outcome == "ok", "o": outcome})
+            conn.execute(text("INSERT INTO audit_log (election_id, at, actor, action, detail, outcome) VALUES "
+                              "(:e, :at, 'chair:Adair/01NW', 'session.test', :d, 'ok')"),
+                         {"e": election_id, "at": at, "d": json.dumps({"precinct": "Adair/01NW"})})
+            conn.execute(text("INSERT INTO precinct_status (precinct_id, election_id, state, county, why, reasons, "
+                              "last_seq) VALUES (:p, :e, 'reported', 'Adair', '', '[]', 1)"),
+                         {"p": ids["Adair/01NW"], "e": election_id})
+        upgrade(db_url)
+        with engine.connect() as conn:
+            rows = {row.code: (row.credential, row.signed_in, row.tested, row.failed)
+                    for row in readiness.stored(conn, election_id).values()}
+            assert rows == {"Adair/01NW": (True, True, True, 0), "Adair/02NE": (True, False, False, 2),
+                            "Polk/DSM-12": (True, False, False, 0), "Polk/DSM-13": (False, False, False, 1)}
+            assert readiness.differences(conn, election_id) == []
+            assert readiness.stored_counts(conn, election_id) == {
+                ("Adair", "credential"): 2, ("Adair", "signed-in"): 1, ("Adair", "tested"): 1,
+                ("Polk", "credential"): 1}
+            assert conn.execute(text("SELECT state FROM precinct_status")).scalars().all() == [None]  # stale
+    finally:
+        engine.dispose()

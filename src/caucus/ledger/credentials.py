@@ -27,7 +27,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, func, select, update
 
-from caucus.ledger import audit
+from caucus.ledger import audit, readiness
 from caucus.ledger.db import utcnow, write_transaction
 from caucus.ledger.elections import election_id_for, precinct_id_for
 from caucus.ledger.errors import UnknownPrecinct
@@ -172,6 +172,7 @@ def issue_cards(
                                         **({"throttle_failures_cleared": cleared[code]} if cleared.get(code) else {})},
                                 outcome="ok")
                 for code in chunk])
+            readiness.refresh(conn, election_id, list(ids.values()))  # HQ's readiness: same transaction
     return {code: IssuedCredential(format_secret(app), format_secret(hotline)) for code, (app, hotline) in raw.items()}
 
 
@@ -243,6 +244,7 @@ def revoke_credential(
     with write_transaction(engine) as conn:
         election_id, precinct_id = _lock_precinct(conn, election_slug, precinct_code)
         revoked = _revoke_active(conn, precinct_id, at)
+        readiness.refresh(conn, election_id, [precinct_id])
         audit.record(
             conn,
             election_id=election_id,

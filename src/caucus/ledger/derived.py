@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection, Executable, bindparam, delete, func, select
+from sqlalchemy import Connection, Executable, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from caucus.ledger.schema import precinct_status, status_counts
+from caucus.ledger.schema import precinct_status, precincts, release_precincts, status_counts
 
 if TYPE_CHECKING:
     from caucus.ledger.state import PrecinctState
@@ -50,6 +50,8 @@ class StatusRow:
     last_seq: int | None
     first_at: datetime | None
     last_at: datetime | None
+    #: the reason codes of its state (:func:`caucus.service.status.reason_codes`: what campaigns may see)
+    codes: tuple[str, ...] = ()
 
     def values(self) -> dict[str, Any]:
         return {
@@ -62,6 +64,7 @@ class StatusRow:
             "first_at": self.first_at,
             "last_at": self.last_at,
             "first_quarter": quarter(self.first_at) if self.first_at is not None else None,
+            "codes": ",".join(self.codes),
         }
 
     @classmethod
@@ -71,7 +74,8 @@ class StatusRow:
             return None
         return cls(state=row["state"], county=row["county"], why=tuple(w for w in row["why"].split(",") if w),
                    queue_rank=row["queue_rank"], reasons=tuple(json.loads(row["reasons"])),
-                   last_seq=row["last_seq"], first_at=row["first_at"], last_at=row["last_at"])
+                   last_seq=row["last_seq"], first_at=row["first_at"], last_at=row["last_at"],
+                   codes=tuple(c for c in row.get("codes", "").split(",") if c))
 
 
 def quarter(at: datetime) -> int:
@@ -89,7 +93,7 @@ class StateMaintainer(Protocol):
 
 
 _STALE = {"state": None, "county": None, "queue_rank": None, "why": "", "reasons": "[]", "last_seq": None,
-          "first_at": None, "last_at": None, "first_quarter": None}
+          "first_at": None, "last_at": None, "first_quarter": None, "codes": ""}
 
 
 CountKey = tuple[str, str, str]  # (kind, key, state) of status_counts
@@ -207,3 +211,55 @@ def write_counts(conn: Connection, election_id: int) -> None:
     """Replace the election's counts with :func:`recount` (after rows were written directly)."""
     conn.execute(delete(status_counts).where(status_counts.c.election_id == election_id))
     _add_counts(conn, election_id, recount(conn, election_id))
+
+
+# -- what the newest release of the epoch holds of each precinct (``released_seq``, revision 0016) ----------
+def released_seqs(conn: Connection, election_id: int, releases_through: int) -> dict[int, tuple[int, str]]:
+    """Each precinct's (``release_precincts.ledger_seq``, its finding codes) in the newest release after
+    ``releases_through`` (the current epoch's) that released it, by precinct id (reads every such record)."""
+    query = (select(precincts.c.id, release_precincts.c.ledger_seq, release_precincts.c.record)
+             .join(precincts, (precincts.c.election_id == release_precincts.c.election_id)
+                   & (precincts.c.code == release_precincts.c.precinct_code))
+             .where(release_precincts.c.election_id == election_id, release_precincts.c.number > releases_through)
+             .order_by(release_precincts.c.number))
+    return {int(pid): (int(seq), finding_codes(json.loads(record))) for pid, seq, record in conn.execute(query)}
+
+
+def finding_codes(record: Mapping[str, Any]) -> str:
+    """A released record's finding codes, comma-separated (``precinct_status.released_findings``)."""
+    return ",".join(str(f["code"]) for f in record.get("findings") or ())
+
+
+def set_released(conn: Connection, election_id: int, records: Mapping[str, Mapping[str, Any]]) -> None:
+    """Record in the rows that a release (in the caller's transaction) published these precincts' records (by
+    code): the record's ledger seq and finding codes."""
+    if not records:
+        return
+    ids = select(precincts.c.id).where(precincts.c.election_id == election_id,
+                                       precincts.c.code == bindparam("code")).scalar_subquery()
+    conn.execute(update(precinct_status).where(precinct_status.c.precinct_id == ids)
+                 .values(released_seq=bindparam("seq"), released_findings=bindparam("findings")),
+                 [{"code": code, "seq": int(record["ledgerSeq"]), "findings": finding_codes(record)}
+                  for code, record in records.items()])
+
+
+def restore_released(conn: Connection, election_id: int, releases_through: int) -> None:
+    """Rewrite every row's ``released_seq`` and ``released_findings`` from the current epoch's releases (after
+    the rows were rewritten)."""
+    found = released_seqs(conn, election_id, releases_through)
+    conn.execute(update(precinct_status).where(precinct_status.c.election_id == election_id,
+                                               precinct_status.c.released_seq.is_not(None))
+                 .values(released_seq=None, released_findings=None))
+    if found:
+        conn.execute(update(precinct_status).where(precinct_status.c.precinct_id == bindparam("pid"))
+                     .values(released_seq=bindparam("seq"), released_findings=bindparam("findings")),
+                     [{"pid": pid, "seq": seq, "findings": findings} for pid, (seq, findings) in found.items()])
+
+
+def stored_released(conn: Connection, election_id: int) -> dict[int, tuple[int, str] | None]:
+    """Every row's (``released_seq``, ``released_findings``) by precinct id (None: not released)."""
+    return {int(pid): (int(seq), str(findings or "")) if seq is not None else None
+            for pid, seq, findings in conn.execute(select(precinct_status.c.precinct_id,
+                                                          precinct_status.c.released_seq,
+                                                          precinct_status.c.released_findings)
+                                                   .where(precinct_status.c.election_id == election_id))}

@@ -551,10 +551,23 @@ precinct_status = Table(
     Column("last_at", UTCDateTime(), nullable=True),
     #: first_at in quarter hours since 1970 (the night page's chart groups by it)
     Column("first_quarter", Integer, nullable=True),
+    #: 0016: the ledger seq of the precinct's record in the newest release of the current epoch that released
+    #: it (``release_precincts.ledger_seq``; NULL: not released in this epoch), written by the release's own
+    #: transaction (caucus.service.releases), so the release page counts what a release would publish
+    Column("released_seq", Integer, nullable=True),
+    #: 0016: that record's finding codes, comma-separated (the campaigns' quality page counts them)
+    Column("released_findings", Text, nullable=True),
+    #: 0016: the reason codes of the state (caucus.service.status.reason_codes), comma-separated
+    Column("codes", Text, nullable=False, server_default=""),
     Index("ix_precinct_status_queue", "election_id", "queue_rank", "last_seq"),
     Index("ix_precinct_status_state", "election_id", "state", "last_at"),
     Index("ix_precinct_status_first", "election_id", "first_quarter"),
     Index("ix_precinct_status_county", "election_id", "county", "state"),
+    Index("ix_precinct_status_released", "election_id", "state", "last_seq", "released_seq"),
+    # 0016: the first precincts of a state in plan order (the release page's lists)
+    Index("ix_precinct_status_plan", "election_id", "state", "precinct_id"),
+    # 0016: the released records with findings (the quality page counts their codes)
+    Index("ix_precinct_status_findings", "election_id", "released_findings"),
 )
 
 #: Revision 0015: the number of precinct_status rows per county and state (kind ``county``: key the county) and
@@ -567,5 +580,41 @@ status_counts = Table(
     Column("kind", String(8), primary_key=True),
     Column("key", String(100), primary_key=True),
     Column("state", String(16), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+
+# Revision 0016 (issue 15): each precinct's readiness before the night (caucus.ledger.readiness), kept in the same
+# transaction as what changes it (a card issued, rotated or revoked; a chair's sign-in or failed sign-in).
+# Derived data, rebuildable from ``credentials``, ``signin_attempts`` and the audit log's ``session.test``
+# events: a precinct without a row has no card, no sign-in and no failed sign-in.
+precinct_readiness = Table(
+    "precinct_readiness",
+    metadata,
+    Column("precinct_id", Integer, ForeignKey("precincts.id"), primary_key=True, autoincrement=False),
+    Column("election_id", Integer, ForeignKey("elections.id"), nullable=False),
+    #: copies of the precinct's county and code (the readiness page groups and sorts by them without a join)
+    Column("county", String(100), nullable=False),
+    Column("code", String(100), nullable=False),
+    #: the precinct has an active card
+    Column("credential", Boolean, nullable=False),
+    #: a successful sign-in (``signin_attempts`` outcome ok)
+    Column("signed_in", Boolean, nullable=False),
+    #: the chair used the app's "test your sign-in" (audit ``session.test`` ok)
+    Column("tested", Boolean, nullable=False),
+    #: sign-ins refused for a bad credential
+    Column("failed", Integer, nullable=False),
+    # the list to phone: a card, no sign-in, most failed sign-ins first
+    Index("ix_precinct_readiness_phone", "election_id", "credential", "signed_in", "failed", "county", "code"),
+)
+
+#: Revision 0016: per county, how many precincts have a card (``what`` credential), have signed in (signed-in),
+#: have tested their sign-in (tested): kept with the rows, so the readiness page reads a few thousand counts.
+readiness_counts = Table(
+    "readiness_counts",
+    metadata,
+    Column("election_id", Integer, ForeignKey("elections.id"), primary_key=True),
+    Column("county", String(100), primary_key=True),
+    Column("what", String(12), primary_key=True),
     Column("n", Integer, nullable=False),
 )

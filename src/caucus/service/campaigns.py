@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, or_, select
 
 from caucus.audit import audit
 from caucus.checks import FINDING_CODES, Finding
@@ -29,15 +29,14 @@ from caucus.ledger import audit as ledger_audit
 from caucus.ledger.campaign_tallies import StoredTally, TallyRow, current_tallies, record
 from caucus.ledger.db import utcnow, write_transaction
 from caucus.ledger.epochs import read_epoch
-from caucus.ledger.schema import release_precincts, releases
+from caucus.ledger.schema import precinct_status, release_precincts, releases
 from caucus.results_csv import MEASURES, PublishedPrecinct, ResultsFileError, read_results_text
 from caucus.rules import to_decimal
 from caucus.service.context import ElectionContext
 from caucus.service.errors import FieldProblem, ServiceError, UnknownPrecinctCode
-from caucus.service.evaluation import STAGE_ORDER, STAGE_TITLES
 from caucus.service.hq_errors import StaffInputInvalid
 from caucus.service.recanvass import RecanvassProgress, RecanvassRequest, RecanvassService
-from caucus.service.status import PrecinctStatus, read_statuses
+from caucus.service.status import read_statuses, reason_codes
 
 Record = dict[str, Any]
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
@@ -176,22 +175,6 @@ class Browse:
     changed_since: int | None = None
 
 
-def _reason_codes(status: PrecinctStatus) -> tuple[str, ...]:
-    """The reason codes of a precinct's state (the findings' codes, the stages in conflict or missing):
-    never the messages, which name the numbers."""
-    if status.state == "held-for-review":
-        codes = [f.code for f in status.evaluation.findings]
-        codes += ["hotline-unconfirmed"] if status.unconfirmed_hotline else []
-        return tuple(dict.fromkeys(codes))
-    if status.state == "conflicting":
-        found = [f"conflict:{s}" for s in STAGE_ORDER if any(STAGE_TITLES[s] in r for r in status.reasons)]
-        return tuple(found or ["conflict"])
-    if status.state == "reported":
-        return tuple(f"missing:{s}" for s in STAGE_ORDER if s not in status.evaluation.stages) + \
-            (("hotline-unconfirmed",) if status.unconfirmed_hotline else ())
-    return ()
-
-
 def _ints(values: Mapping[str, Any] | None) -> dict[str, int]:
     return {str(g): int(n) for g, n in (values or {}).items()}
 
@@ -313,7 +296,7 @@ class CampaignService:
         for code, info in self.context.precincts.items():
             status = statuses.get(code)
             state = status.state if status is not None else "not-reported"
-            reasons = _reason_codes(status) if status is not None else ()
+            reasons = reason_codes(status) if status is not None else ()
             published = released.get(code)
             awaiting = False
             if state == "accepted" and status is not None:
@@ -385,6 +368,45 @@ class CampaignService:
 
     # -- quality control ---------------------------------------------------------------------------------
     def quality(self, release_list: Sequence[Any] = ()) -> Quality:
+        """The quality-control summary from the maintained status rows (``precinct_status``: the state, its reason
+        codes, what the newest release holds of it; grouped and indexed queries, not a derivation of every
+        precinct): what :meth:`derived_quality` says. With rows left stale by a writer without the keeper (until
+        the server's start-up derives them), :meth:`derived_quality`."""
+        election_id = self.context.election_id
+        mine = precinct_status.c.election_id == election_id
+        unreleased = precinct_status.c.released_seq.is_(None)
+        with self.engine.connect() as conn:
+            if conn.execute(select(precinct_status.c.precinct_id).where(mine, precinct_status.c.state.is_(None))
+                            .limit(1)).first() is not None:
+                return self.derived_quality(release_list)
+            by_state = dict.fromkeys(STATE_TITLES, 0)
+            rows = 0
+            # along the index (election_id, state, last_seq, released_seq): no table read, no sort
+            for state, released, n in conn.execute(select(precinct_status.c.state,
+                                                          func.count(precinct_status.c.released_seq), func.count())
+                                                   .where(mine).group_by(precinct_status.c.state)):
+                by_state["released"] += int(released)
+                by_state[state] += int(n) - int(released)
+                rows += int(n)
+            # accepted, and not released or with entries newer than the released record (as views() says)
+            awaiting = int(conn.execute(select(func.count()).select_from(precinct_status).where(
+                mine, precinct_status.c.state == "accepted",
+                or_(unreleased, precinct_status.c.released_seq != precinct_status.c.last_seq))).scalar_one())
+            held = Counter(code for codes in conn.execute(select(precinct_status.c.codes).where(
+                mine, precinct_status.c.state.in_(("held-for-review", "conflicting")), unreleased)
+                .order_by(precinct_status.c.precinct_id)).scalars() for code in codes.split(",") if code)
+            # along the index (election_id, released_findings): only the released records with findings
+            findings = Counter(code for codes in conn.execute(select(precinct_status.c.released_findings).where(
+                mine, precinct_status.c.released_findings > "")).scalars() for code in codes.split(",") if code)
+        total = len(self.context.precincts)
+        by_state["not-reported"] += total - rows
+        checks = tuple((code, sev, rule, meaning) for code, (sev, rule, meaning) in FINDING_CODES.items())
+        return Quality(total, by_state, dict(held.most_common()), by_state["released"], awaiting,
+                       dict(findings.most_common()), checks, tuple(release_list))
+
+    def derived_quality(self, release_list: Sequence[Any] = ()) -> Quality:
+        """The quality-control summary from every precinct's status derived now and every released record (what
+        :meth:`quality` must say; seconds at national size)."""
         views = self.views()
         statuses = Counter(v.state for v in views.values())
         held = Counter(r for v in views.values() if v.state in ("held-for-review", "conflicting") for r in v.reasons)

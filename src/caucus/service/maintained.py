@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, bindparam, func, literal, null, select, union_all
 
-from caucus.ledger import derived
+from caucus.ledger import derived, readiness
 from caucus.ledger.db import is_sqlite, write_transaction
 from caucus.ledger.derived import QUARTER_SECONDS, StatusRow
+from caucus.ledger.epochs import read_epoch
 from caucus.ledger.schema import elections, precinct_status, precincts, review_decisions
 from caucus.ledger.state import PrecinctState, counted_states
 from caucus.service.context import ElectionContext
@@ -38,6 +39,7 @@ from caucus.service.status import (
     queue_reasons,
     read_status,
     read_statuses,
+    reason_codes,
 )
 
 #: statuses the writer derived, kept for the request that waits for the write (by the entry's content hash)
@@ -67,7 +69,8 @@ def status_row(status: PrecinctStatus) -> StatusRow | None:
     return StatusRow(state=status.state, county=status.info.county, why=why,
                      queue_rank=QUEUE_ORDER.index(why[0]) if why else None,
                      reasons=status.reasons, last_seq=status.history[-1].seq,
-                     first_at=status.history[0].received_at, last_at=status.history[-1].received_at)
+                     first_at=status.history[0].received_at, last_at=status.history[-1].received_at,
+                     codes=reason_codes(status))
 
 
 def _lock_election(conn: Connection, election_id: int) -> None:
@@ -135,11 +138,15 @@ class StatusKeeper:
         rows = {pid: status_row(s) if s is not None else None for pid, s in self._derive(conn, states).items()}
         derived.clear(conn, election_id, None if codes is None else [pid for pid, row in rows.items() if row is None])
         derived.upsert(conn, election_id, {pid: row for pid, row in rows.items() if row is not None})
+        if codes is None:  # every row was rewritten: what the epoch's releases hold of each, again
+            derived.restore_released(conn, election_id, read_epoch(conn, election_id).releases_through)
 
     def rebuild(self, engine: Engine) -> int:
-        """Rewrite every row of the election from the ledger; the number of precincts with a row."""
+        """Rewrite every row of the election from the ledger (and the readiness rows from the cards and
+        sign-ins, :mod:`caucus.ledger.readiness`); the number of precincts with a status row."""
         with write_transaction(engine) as conn:
             self.refresh(conn)
+            readiness.rebuild(conn, self.context.election_id)
             return int(conn.execute(select(func.count()).select_from(precinct_status).where(
                 precinct_status.c.election_id == self.context.election_id)).scalar_one())
 
@@ -203,6 +210,8 @@ def check(engine: Engine, context: ElectionContext) -> StateCheck:
     with engine.connect() as conn:
         kept = derived.stored_counts(conn, context.election_id)
         recounted = derived.recount(conn, context.election_id)
+        differences += _released_differences(conn, context)
+        differences += readiness.differences(conn, context.election_id)
     differences += [(f"(counts {kind} {key} {state})".replace("  ", " "),
                      f"stored {kept[(kind, key, state)]}, the rows make {recounted[(kind, key, state)]}")
                     for kind, key, state in sorted(set(kept) | set(recounted))
@@ -210,12 +219,23 @@ def check(engine: Engine, context: ElectionContext) -> StateCheck:
     return StateCheck(context.slug, len(statuses), len(rows), stale, tuple(differences))
 
 
+def _released_differences(conn: Connection, context: ElectionContext) -> list[tuple[str, str]]:
+    """Rows whose ``released_seq`` is not what the current epoch's releases hold."""
+    election_id = context.election_id
+    expected = derived.released_seqs(conn, election_id, read_epoch(conn, election_id).releases_through)
+    codes = {pid: code for code, pid in conn.execute(select(precincts.c.code, precincts.c.id).where(
+        precincts.c.election_id == election_id))}
+    return [(codes.get(pid, str(pid)), f"released (seq, findings): stored {seq!r}, the releases make "
+                                       f"{expected.get(pid)!r}")
+            for pid, seq in sorted(derived.stored_released(conn, election_id).items()) if seq != expected.get(pid)]
+
+
 def _difference(stored: StatusRow | None, expected: StatusRow | None) -> str:
     if stored is None:
         return f"no row, but the ledger makes it {expected.state if expected else 'not-reported'}"
     if expected is None:
         return f"a row saying {stored.state}, but nothing of it counts in the ledger"
-    fields = [name for name in ("state", "why", "queue_rank", "reasons", "last_seq", "first_at", "last_at")
+    fields = [name for name in ("state", "why", "queue_rank", "reasons", "last_seq", "first_at", "last_at", "codes")
               if getattr(stored, name) != getattr(expected, name)]
     return "; ".join(f"{name}: stored {getattr(stored, name)!r}, ledger {getattr(expected, name)!r}"
                      for name in fields)
@@ -236,6 +256,11 @@ class QueueItem:
 def _stale(conn: Connection, context: ElectionContext, engine: Engine) -> dict[str, PrecinctStatus]:
     return {code: read_status(engine, context, code) for code in _stale_codes(conn, context.election_id)
             if code in context.precincts}
+
+
+def stale_statuses(conn: Connection, context: ElectionContext, engine: Engine) -> dict[str, PrecinctStatus]:
+    """The statuses of the precincts whose rows are stale, derived now (usually none)."""
+    return _stale(conn, context, engine)
 
 
 def queue_items(engine: Engine, context: ElectionContext, limit: int | None = None) -> tuple[list[QueueItem], int]:

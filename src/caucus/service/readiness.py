@@ -1,5 +1,10 @@
 """Readiness before caucus night and progress on the night, for headquarters.
 
+Both pages read maintained, indexed state (issue 15): readiness the rows and per-county counts of
+:mod:`caucus.ledger.readiness` (kept with the cards and sign-ins), the night the status rows and counts of
+:mod:`caucus.service.maintained`; neither walks every precinct per request (:meth:`ReadinessService.
+derived_readiness` does, and must say the same).
+
 Before the night: which precincts have signed in with their credential (a successful sign-in in
 ``signin_attempts``, which includes the chair app's "test your sign-in"), by county, and the list to phone:
 precincts with a credential whose chair has neither signed in nor reported anything (by the app or the
@@ -19,9 +24,18 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
+from caucus.ledger import readiness as ready_rows
 from caucus.ledger.db import utcnow
 from caucus.ledger.epochs import counted
-from caucus.ledger.schema import audit_log, credentials, hotline_calls, precincts, signin_attempts
+from caucus.ledger.schema import (
+    audit_log,
+    credentials,
+    hotline_calls,
+    precinct_readiness,
+    precinct_status,
+    precincts,
+    signin_attempts,
+)
 from caucus.service.context import ElectionContext
 from caucus.service.maintained import night_summary, reported_codes
 from caucus.service.roster import Chair, RosterService
@@ -30,6 +44,8 @@ from caucus.service.status import STATUS_NAMES, PrecinctStatus, queue_reasons
 BUCKET = timedelta(minutes=15)
 #: the night page lists the longest-stuck precincts, at most this many (and says how many there are)
 STUCK_SHOWN = 500
+#: the readiness page lists the precincts to phone, at most this many (and says how many there are)
+TO_PHONE_SHOWN = 200
 
 
 @dataclass(frozen=True)
@@ -55,7 +71,10 @@ class CountyReadiness:
 @dataclass(frozen=True)
 class Readiness:
     counties: tuple[CountyReadiness, ...]
+    #: the first ``TO_PHONE_SHOWN`` precincts to phone, most failed sign-ins first (then county, code)
     to_phone: tuple[ToPhone, ...]
+    #: how many precincts there are to phone
+    to_phone_count: int = 0
 
     @property
     def total(self) -> CountyReadiness:
@@ -90,6 +109,31 @@ class ReadinessService:
         self.roster = roster or RosterService(engine, context, clock=clock)
 
     def readiness(self) -> Readiness:
+        """Readiness from the maintained rows (:mod:`caucus.ledger.readiness`): the counts by county, and the
+        first ``TO_PHONE_SHOWN`` precincts to phone along an index (with how many there are)."""
+        election_id = self.context.election_id
+        waiting = (precinct_readiness.c.election_id == election_id, precinct_readiness.c.credential.is_(True),
+                   precinct_readiness.c.signed_in.is_(False),
+                   ~select(precinct_status.c.precinct_id).where(
+                       precinct_status.c.precinct_id == precinct_readiness.c.precinct_id).exists())
+        with self.engine.connect() as conn:
+            counts = ready_rows.stored_counts(conn, election_id)
+            count = int(conn.execute(select(func.count()).select_from(precinct_readiness).where(*waiting))
+                        .scalar_one())
+            first = list(conn.execute(select(precinct_readiness.c.code, precinct_readiness.c.failed).where(*waiting)
+                                      .order_by(precinct_readiness.c.failed.desc(), precinct_readiness.c.county,
+                                                precinct_readiness.c.code).limit(TO_PHONE_SHOWN)))
+        chairs = self.roster.chairs([code for code, _ in first])
+        to_phone = [ToPhone(code, self.context.precincts[code].county, self.context.precincts[code].name, int(failed),
+                            chairs.get(code)) for code, failed in first if code in self.context.precincts]
+        counties = tuple(CountyReadiness(county, size, counts[(county, "credential")], counts[(county, "signed-in")],
+                                         counts[(county, "tested")])
+                         for county, size in sorted(self.context.county_sizes.items()))
+        return Readiness(counties, tuple(to_phone), count)
+
+    def derived_readiness(self) -> Readiness:
+        """Readiness derived from every sign-in, card, test and precinct now (what :meth:`readiness` must say;
+        a walk of every precinct, for checks)."""
         election_id = self.context.election_id
         with self.engine.connect() as conn:
             signed = set(conn.execute(select(signin_attempts.c.precinct_code).where(
@@ -118,7 +162,8 @@ class ReadinessService:
             if code in with_credential and code not in signed and code not in reported:
                 to_phone.append(ToPhone(code, info.county, info.name, int(failed.get(code, 0)), chairs.get(code)))
         to_phone.sort(key=lambda p: (-p.failed_attempts, p.county, p.code))
-        return Readiness(tuple(sorted(counties.values(), key=lambda c: c.county)), tuple(to_phone))
+        return Readiness(tuple(sorted(counties.values(), key=lambda c: c.county)), tuple(to_phone[:TO_PHONE_SHOWN]),
+                         len(to_phone))
 
     def night(self, statuses: Mapping[str, PrecinctStatus] | None = None) -> Night:
         """The night's progress: from the maintained status rows (:mod:`caucus.service.maintained`: grouped,

@@ -40,7 +40,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from caucus.ledger import audit as ledger_audit
-from caucus.ledger import canonical_json
+from caucus.ledger import canonical_json, derived
 from caucus.ledger.chain import GENESIS_HASH
 from caucus.ledger.db import is_sqlite, utcnow, write_transaction
 from caucus.ledger.epochs import Epoch, read_epoch
@@ -48,6 +48,8 @@ from caucus.ledger.schema import (
     election_epochs,
     elections,
     ledger_entries,
+    precinct_status,
+    precincts,
     release_modes,
     release_precincts,
     releases,
@@ -57,6 +59,7 @@ from caucus.publish.model import ReleaseMeta, iso
 from caucus.publish.store import Snapshot, SnapshotStore, manifest_from_entries
 from caucus.service.context import ElectionContext
 from caucus.service.errors import FieldProblem, ServiceError
+from caucus.service.maintained import stale_statuses
 from caucus.service.media import PhotoRecord, PhotoService, PublicCopy
 from caucus.service.release_feed import (
     FeedCache,
@@ -66,9 +69,10 @@ from caucus.service.release_feed import (
     published_form,
     released_since,
 )
+from caucus.service.release_preview import HeldPrecinct, ReleasePreview, from_statuses, maintained_preview, plan_order
 from caucus.service.release_records import Record, change_of, precinct_record, zero_record
 from caucus.service.release_scan import AcceptedScan
-from caucus.service.status import PrecinctStatus, read_statuses
+from caucus.service.status import PrecinctStatus, read_status, read_statuses
 
 CONTINUOUS_ACTOR = "continuous-release"
 MAX_ATTEMPTS = 5
@@ -130,38 +134,6 @@ class Outstanding:
             more = f" and {len(codes) - len(shown)} more" if len(shown) < len(codes) else ""
             parts.append(f"{label} ({len(codes)}): {', '.join(shown)}{more}")
         return "; ".join(parts)
-
-
-@dataclass(frozen=True)
-class HeldPrecinct:
-    code: str
-    state: str
-    reasons: tuple[str, ...]
-    #: True when an earlier release published it (its last released numbers stand)
-    released_before: bool
-
-
-@dataclass(frozen=True)
-class ReleasePreview:
-    """What a release now would contain."""
-
-    accepted: int
-    new: int  # accepted precincts whose record is new or changed since the last release
-    changed: tuple[str, ...]
-    held: tuple[HeldPrecinct, ...]
-    precincts_total: int
-    last_release: int | None
-    continuous: bool
-    #: why a zero-count release is refused now (None: allowed)
-    zero_refused: str | None = None
-    #: the certified release of this epoch, if any (a release now is "certified, corrected")
-    certified: int | None = None
-    outstanding: Outstanding = Outstanding()
-    mode: str = "test"
-
-    @property
-    def held_count(self) -> int:
-        return len(self.held)
 
 
 PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
@@ -326,22 +298,64 @@ class ReleaseService:
         return accepted, held, released, outstanding
 
     def outstanding(self) -> Outstanding:
-        """The precincts without accepted results now (what certifying must acknowledge)."""
-        return self._candidates()[3]
+        """The precincts without accepted results now (what certifying must acknowledge), from the maintained
+        status rows (:mod:`caucus.service.maintained`; stale rows derived on read)."""
+        groups: dict[str, builtins.list[str]] = {"not-reported": [], "reported": [], "held-for-review": [],
+                                                 "conflicting": []}
+        with self.engine.connect() as conn:
+            stale = stale_statuses(conn, self.context, self.engine)
+            rows = dict(conn.execute(select(precincts.c.code, precinct_status.c.state).join(
+                precinct_status, precinct_status.c.precinct_id == precincts.c.id).where(
+                precinct_status.c.election_id == self.context.election_id)).all())
+        for code in self.context.precincts:
+            state = stale[code].state if code in stale else rows.get(code) or "not-reported"
+            if state in groups:
+                groups[state].append(code)
+        return Outstanding(*(tuple(sorted(groups[k])) for k in ("not-reported", "reported", "held-for-review",
+                                                               "conflicting")))
 
     def preview(self) -> ReleasePreview:
-        accepted, held, released, outstanding = self._candidates()
-        changed = tuple(sorted(code for code, record in accepted.items()
-                               if published_form(record) != published_form(released.get(code))))
+        """What a release now would publish and hold back, from the maintained state
+        (:mod:`caucus.service.release_preview`): what :meth:`derived_preview` says, without deriving every
+        precinct."""
+        return maintained_preview(self)
+
+    def derived_preview(self) -> ReleasePreview:
+        """The preview from every precinct's status derived now (minutes at national size: for checks)."""
+        accepted, _, released, _ = self._candidates()
+        changed = [code for code, record in accepted.items()
+                   if published_form(record) != published_form(released.get(code))]
         latest = [r for r in self.list() if not r.archived]
         with self.engine.connect() as conn:
             epoch = read_epoch(conn, self.context.election_id)
             real, certified = self._standing(conn, epoch)
-        return ReleasePreview(accepted=len(accepted), new=len(changed), changed=changed, held=tuple(held),
-                              precincts_total=len(self.context.precincts),
+            order = plan_order(conn, self.context.election_id)
+        n_accepted, first_held, held_count, outstanding, first_changed = from_statuses(
+            self._statuses(), order, released, changed)
+        return ReleasePreview(accepted=n_accepted, new=len(changed), changed=first_changed, held=first_held,
+                              held_count=held_count, precincts_total=len(self.context.precincts),
                               last_release=latest[0].number if latest else None, continuous=self.continuous(),
                               zero_refused=_zero_refusal(real, certified), outstanding=outstanding,
                               certified=certified.number if certified is not None else None, mode=epoch.mode)
+
+    # -- what the maintained preview asks of the service -----------------------------------------------
+
+    def standing(self, conn: Connection, epoch: Epoch) -> tuple[bool, Any | None]:
+        return self._standing(conn, epoch)
+
+    @staticmethod
+    def zero_refusal(real: bool, certified: Any | None) -> str | None:
+        return _zero_refusal(real, certified)
+
+    def status(self, code: str) -> PrecinctStatus:
+        return read_status(self.engine, self.context, code)
+
+    def photo_lists(self, codes: Collection[str]) -> Mapping[str, builtins.list[tuple[PhotoRecord, PublicCopy]]]:
+        return self._photos.public_lists(codes)
+
+    def record_of(self, status: PrecinctStatus,
+                  photos: Mapping[str, builtins.list[tuple[PhotoRecord, PublicCopy]]]) -> Record:
+        return self._record(status, photos)
 
     # -- releasing -------------------------------------------------------------------------------------
 
@@ -575,6 +589,8 @@ class ReleaseService:
                         {"election_id": self.context.election_id, "number": number, "precinct_code": code,
                          "ledger_seq": int(record["ledgerSeq"]), "record": canonical_json(record)}
                         for code, record in sorted(rows.items())])
+                    # what this release holds of each precinct, for the release page (same transaction)
+                    derived.set_released(conn, self.context.election_id, rows)
                 detail: dict[str, Any] = {"number": number, "status": status, "zero": zero, "test": meta.test,
                                           "reporting": reporting, "total": total, "changed": len(rows),
                                           "content_hash": snapshot.content_hash,

@@ -18,12 +18,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from caucus.ledger import audit
 from caucus.ledger.db import utcnow, write_transaction
@@ -156,6 +156,31 @@ class RosterService:
                 chair_roster.c.election_id == self.context.election_id)).all()
         found = {row.code: row for row in rows}
         return {code: self._chair(found[code]) for code in self.context.precincts if code in found}
+
+    def first(self, limit: int) -> tuple[dict[str, Chair], int]:
+        """The first ``limit`` registered chairs in plan order and how many there are (HQ's
+        roster page: a national roster has 175,000 lines)."""
+        mine = chair_roster.c.election_id == self.context.election_id
+        with self.engine.connect() as conn:
+            count = int(conn.execute(select(func.count()).select_from(chair_roster).where(mine)).scalar_one())
+            rows = conn.execute(select(precincts.c.code, chair_roster).join(
+                chair_roster, chair_roster.c.precinct_id == precincts.c.id).where(mine)
+                .order_by(chair_roster.c.precinct_id).limit(limit)).all()
+        return {row.code: self._chair(row) for row in rows if row.code in self.context.precincts}, count
+
+    def chairs(self, codes: Collection[str]) -> dict[str, Chair]:
+        """The registered chairs of ``codes`` (plan codes) by code; those without one are left out."""
+        found: dict[str, Chair] = {}
+        wanted = sorted(set(codes))
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                for row in conn.execute(select(precincts.c.code, chair_roster).join(
+                        chair_roster, chair_roster.c.precinct_id == precincts.c.id).where(
+                        precincts.c.election_id == self.context.election_id,
+                        precincts.c.code.in_(wanted[start:start + 500]))):
+                    if row.code in self.context.precincts:
+                        found[row.code] = self._chair(row)
+        return found
 
     def chair(self, code: str) -> Chair | None:
         """The registered chair of a precinct (the code as typed), or None."""

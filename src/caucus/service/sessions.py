@@ -22,7 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
-from caucus.ledger import audit
+from caucus.ledger import audit, readiness
 from caucus.ledger.credentials import (
     DEFAULT_COST,
     GROUP_LENGTH,
@@ -179,6 +179,10 @@ class SessionService:
             election_id=self.context.election_id, precinct_code=precinct, client=client, at=now, ok=False,
             outcome=outcome,
         ))
+        if outcome == "bad-credential":  # HQ's readiness counts these: same transaction
+            precinct_id = conn.execute(select(precincts.c.id).where(
+                precincts.c.election_id == self.context.election_id, precincts.c.code == precinct)).scalar_one()
+            readiness.refresh(conn, self.context.election_id, [precinct_id])
         detail: dict[str, object] = {"precinct": precinct, "client": client}
         if throttled is not None:
             detail |= {"throttle": throttled.scope, "failures": throttled.failures,
@@ -207,6 +211,8 @@ class SessionService:
                 ok=True, outcome="ok",
             ))
             self.throttles.succeeded(conn, reservation, now)
+            readiness.refresh(conn, self.context.election_id, [precinct_id],
+                              tested=[precinct_id] if purpose == "test" else ())
             audit.record(
                 conn, election_id=self.context.election_id, at=now, actor=f"chair:{precinct}",
                 action="session.test" if purpose == "test" else "session.create",

@@ -216,6 +216,22 @@ def decisions_in(conn: Connection, context: ElectionContext, codes: Collection[s
     return found
 
 
+def reason_codes(status: PrecinctStatus) -> tuple[str, ...]:
+    """The reason codes of a precinct's state (the findings' codes, the stages in conflict or missing): never the
+    messages, which name the numbers (what a campaign or an observer may see of an unreleased precinct)."""
+    if status.state == "held-for-review":
+        codes = [f.code for f in status.evaluation.findings]
+        codes += ["hotline-unconfirmed"] if status.unconfirmed_hotline else []
+        return tuple(dict.fromkeys(codes))
+    if status.state == "conflicting":
+        found = [f"conflict:{s}" for s in STAGE_ORDER if any(STAGE_TITLES[s] in r for r in status.reasons)]
+        return tuple(found or ["conflict"])
+    if status.state == "reported":
+        return tuple(f"missing:{s}" for s in STAGE_ORDER if s not in status.evaluation.stages) + \
+            (("hotline-unconfirmed",) if status.unconfirmed_hotline else ())
+    return ()
+
+
 def queue_reasons(status: PrecinctStatus) -> tuple[str, ...]:
     why = []
     if status.state == "conflicting":

@@ -26,16 +26,19 @@ RosterKeepers = Annotated[Principal, access("admin", "director")]
 IMPORT_PATH = f"{PREFIX}/chairs/import"
 #: the upload's body may exceed the JSON body limit (a roster file plus the multipart form around it)
 LARGE_BODIES = {IMPORT_PATH: MAX_BYTES + 64 * 1024}
+#: the page lists the first chairs in plan order, at most this many (and says how many there are); any other is
+#: found with the form's precinct code (``?precinct=CODE``)
+SHOWN = 500
 
 
 def _page(request: Request, principal: Principal, *, status: int = 200, message: str = "", done: str = "",
           fields: dict[str, str] | None = None, values: dict[str, str] | None = None,
           problems: list[str] | None = None) -> Response:
     services = services_of(request)
-    roster = services.roster.roster()
+    roster, count = services.roster.first(SHOWN)
     return page(request, "chairs.html", principal, status=status, message=message, done=done, fields=fields or {},
-                values=values or {}, problems=problems or [], roster=roster,
-                missing=len(services.context.precincts) - len(roster), total=len(services.context.precincts),
+                values=values or {}, problems=problems or [], roster=roster, count=count,
+                missing=len(services.context.precincts) - count, total=len(services.context.precincts),
                 example=next(iter(services.context.precincts), ""))
 
 
