@@ -38,6 +38,7 @@ writer does not move it back, nor to a release before the current epoch's first.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -66,7 +67,7 @@ INCOMING = ".incoming"
 PUBLIC_FILE = 0o644
 PUBLIC_DIR = 0o755
 PRIVATE_DIR = 0o700
-CACHED_INDEXES = 4
+CACHED_INDEXES = 3
 _CREATED = re.compile(rb'\n "createdAt": "([0-9TZ:-]+)",\n')
 _HOME = re.compile(rb',\n   "release": [0-9]+\n  }')
 
@@ -174,7 +175,7 @@ def unlocated(manifest: bytes) -> bytes:
 
 
 def manifest_of(election: str, number: int, created_at: str, files: Mapping[str, bytes],
-                ledger_head: Mapping[str, Any] | None = None, previous: Mapping[str, bytes] | None = None
+                ledger_head: Mapping[str, Any] | None = None, *, previous: Mapping[str, bytes] | None = None
                 ) -> bytes:
     """manifest.json: the ledger head the release was built from (``{"seq", "hash"}``, when given) and the
     sha256, size and location of every file of the release, by path (``previous``: release n-1's entries,
@@ -576,10 +577,8 @@ class SnapshotStore:
             _public_dirs(root, path.rpartition("/")[0], made)
             os.replace(f"{root}/{INCOMING}/{i}", f"{root}/{path}")
         for path in removed:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{root}/{path}")
-            except FileNotFoundError:
-                pass
         os.rmdir(f"{root}/{INCOMING}")
         self.counts.linked += len(changed)
         self.counts.renamed += len(changed)

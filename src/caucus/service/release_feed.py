@@ -119,7 +119,7 @@ class FeedCache:
         self.key, self.forms, self.entries, self.photos = pending.key, pending.forms, pending.entries, pending.photos
 
     @staticmethod
-    def full(built: Built, key: tuple[int, int], records: Mapping[str, Record], files: Mapping[str, bytes],
+    def full(built: Built, key: tuple[int, int], records: Mapping[str, Record], files: Mapping[str, bytes], *,
              number: int, previous: Mapping[str, bytes]) -> Pending:
         """What to keep after a full build of release ``number`` of ``records`` whose files (all of them) are
         ``files``; ``previous``: release ``number - 1``'s manifest entries (empty for an epoch's first)."""
@@ -129,7 +129,7 @@ class FeedCache:
                        files=dict(files))
 
     def incremental(self, built: Built, key: tuple[int, int], records: Mapping[str, Record],
-                    files: Mapping[str, bytes], changed: Iterable[str], number: int,
+                    files: Mapping[str, bytes], changed: Iterable[str], *, number: int,
                     previous: Mapping[str, bytes] | None = None) -> Pending:
         """What to write and keep after an incremental build of release ``number``: ``files`` the files built
         now (the feed's and new photos), ``records`` the records of the precincts ``changed`` since the cached

@@ -441,7 +441,8 @@ class ReleaseService:
         for record in records.values():
             for photo in record.get("photos") or ():
                 files[photo["path"]] = self._photos.published_bytes(int(photo["id"]), photo["sha256"])
-        pending = FeedCache.full(built, key, records, files, meta.number, self._previous_entries(meta.number, key))
+        pending = FeedCache.full(built, key, records, files, number=meta.number,
+                                 previous=self._previous_entries(meta.number, key))
         manifest = manifest_from_entries(meta.election, meta.number, iso(meta.created_at), pending.entries,
                                          meta.head_json())
         return Snapshot(meta.number, files, manifest), pending
@@ -482,7 +483,7 @@ class ReleaseService:
                 if photo["path"] not in feed.entries:
                     files[photo["path"]] = self._photos.published_bytes(int(photo["id"]), photo["sha256"])
         previous = None if feed.number == meta.number - 1 else self._previous_entries(meta.number, key)
-        pending = feed.incremental(built, key, records, files, touched, meta.number, previous)
+        pending = feed.incremental(built, key, records, files, touched, number=meta.number, previous=previous)
         manifest = manifest_from_entries(meta.election, meta.number, iso(meta.created_at), pending.entries,
                                          meta.head_json())
         return Snapshot(meta.number, files, manifest), pending
@@ -664,7 +665,7 @@ class ReleaseService:
             changes = [change_of(before.get(code), after[code]) for code in sorted(after)
                        if released_in.get(code) == number]
         snapshot, _ = self._full(meta, records, changes, released_in, self._key(epoch))
-        if recorded["files"] and "release" not in recorded["files"][0]:  # made before entries named where their bytes are
+        if recorded["files"] and "release" not in recorded["files"][0]:  # made before entries said where bytes are
             snapshot = Snapshot(number, snapshot.files, unlocated(snapshot.manifest))
         if snapshot.content_hash != row.content_hash:
             raise RuntimeError(f"release {number} rebuilt to manifest sha256 {snapshot.content_hash}, but "

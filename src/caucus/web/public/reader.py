@@ -24,7 +24,7 @@ from caucus.publish.store import SnapshotStore
 
 MAX_CACHED_DELTAS = 256
 #: parsed manifests kept (tens of megabytes each at national size)
-MAX_CACHED_INDEXES = 32
+MAX_CACHED_INDEXES = 16
 
 
 class NotPublished(LookupError):
