@@ -28,8 +28,10 @@ Run:
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import random
 import resource
 import shutil
@@ -176,9 +178,15 @@ def build_one(size: int) -> dict[str, Any]:
     stores["full"].write(second)
     _, second_tree_wall, _ = wall_cpu(lambda: inc.point_latest(2))  # the second tree: every file linked again
     before = dict(vars(inc.counts))
+    profile = cProfile.Profile() if os.environ.get("CAUCUS_BENCH_PROFILE") else None
+    if profile is not None:
+        profile.enable()
     snapshot, inc_cpu = timed(lambda: incremental(3))  # measured: documents, manifest
     _, write_wall, write_cpu = wall_cpu(lambda: inc.write(snapshot))  # releases/3/: what release 3 changed
     _, point_wall, point_cpu = wall_cpu(lambda: inc.point_latest(3))  # the spare tree (release 1) to release 3
+    if profile is not None:  # CAUCUS_BENCH_PROFILE=1: where release 3's CPU goes, on stderr
+        profile.disable()
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
     done = {k: v - before[k] for k, v in vars(inc.counts).items()}
     changes = [{"code": code, "kind": "new"} for code in sorted(batches[3])]
     previous = entries_of(second.manifest)
@@ -378,6 +386,8 @@ def main() -> None:
         if out.returncode != 0:
             print(f"{size}: failed\n{out.stderr[-3000:]}")
             continue
+        if os.environ.get("CAUCUS_BENCH_PROFILE"):
+            print(out.stderr[-12000:], file=sys.stderr)
         print(out.stdout.strip().splitlines()[-1], flush=True)
 
 
