@@ -18,7 +18,9 @@ reaches the public feed.
    continuous release (a full build in its process) is made before measuring; then the ``--burst`` precincts
    are posted over HTTP to 127.0.0.1 (sign-in, four stages each) at ``--rate`` precincts per second while a
    watcher polls ``/feed/v1/latest.json`` and each new release's ``changes.json``. Latency = first seen in the
-   feed - the delegates stage acknowledged. p50/p99, and the server's CPU per release from /proc.
+   feed - the delegates stage acknowledged. p50/p99, and the server's CPU per release from /proc. With
+   ``--releaser process`` the loop runs in ``caucus release watch`` (given the snapshot root, as the app
+   is); the run fails unless the warm-up precincts reach the app's feed.
 
 Run:
     .venv/bin/python benchmarks/bench_release.py build [--sizes 1765,20000,175000]
