@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from caucus.publish.store import Snapshot, SnapshotStore, entries_of, manifest_of, unlocated
 from caucus.publish.verify import dir_fetcher, verify
 from caucus.service import StageReport
 from caucus.service.golive import ElectionModeService
@@ -201,3 +202,33 @@ def test_the_app_serves_a_carried_file_from_the_release_that_holds_it(night: Nig
     before = site.get("/feed/v1/releases/1/feed/county/adams.json")  # before Adams reported: release 1's bytes
     assert before.content == night.read(1, "feed/county/adams.json") != adams.content
     assert site.get("/feed/v1/releases/3/feed/county/nowhere.json").status_code == 404
+
+
+def test_a_release_written_before_entries_named_their_release_reads_and_is_built_on(tmp_path: Path) -> None:
+    """A snapshot directory from before: release 1's manifest has no ``release`` in its entries and its
+    directory holds every file, ``latest -> releases/1``. It reads the same, and release 2 is built on it:
+    its unchanged files stay in release 1's directory, and the first latest tree is made."""
+    store = SnapshotStore(tmp_path / "old")
+    files = {"feed/a.json": b'{"a": 1}', "feed/b.json": b'{"b": 1}'}
+    legacy = unlocated(manifest_of("ex", 1, "2020-02-04T01:00:00Z", files))
+    assert b'"release": 1,' in legacy and b'   "release"' not in legacy  # the header's, not the entries'
+    store.write(Snapshot(1, files, legacy))
+    os.symlink("releases/1", tmp_path / "old" / "latest")
+    assert store.latest() == 1 and store.read(1, "feed/b.json") == b'{"b": 1}'
+    assert set(_files(store.release_dir(1))) == {"manifest.json", *files}
+    later = {**files, "feed/a.json": b'{"a": 2}'}
+    manifest = manifest_of("ex", 2, "2020-02-04T01:01:00Z", later, previous=entries_of(legacy))
+    assert [e["release"] for e in json.loads(manifest)["files"]] == [2, 1]
+    store.write(Snapshot(2, later, manifest))
+    assert store.point_latest(2) and store.latest() == 2
+    assert set(_files(store.release_dir(2))) == {"manifest.json", "feed/a.json"}
+    assert {p: f.read_bytes() for p, f in _files(tmp_path / "old" / "latest").items()} == {
+        **later, "manifest.json": manifest}
+    assert verify_files(store, 2) == []
+
+
+def verify_files(store: SnapshotStore, number: int) -> list[str]:
+    """The manifest's files of release ``number`` whose bytes, read where the entries say, do not hash."""
+    fetch, _ = dir_fetcher(store.release_dir(number))
+    return [str(e["path"]) for e in store.manifest(number)["files"]
+            if hashlib.sha256(fetch(str(e["path"]))).hexdigest() != e["sha256"]]
