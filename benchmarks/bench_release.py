@@ -2,20 +2,25 @@
 reaches the public feed.
 
 1. ``build``: for each size (synthetic plans, src/caucus/rehearse/synthetic.py; every precinct released but
-   100), release 1 is built in full and written; then release 2, which adds the other 100, is made two ways
-   in the same process: incrementally (the kept builder state, the kept manifest entries, unchanged files
-   hard-linked) and as a full rebuild (every document built, hashed and compared with the previous
-   release's to link the unchanged ones, as before). CPU seconds of each from ``resource.getrusage``
-   (user + system, this process), the ratio, the files written, and the peak memory of the process (each size
-   runs in its own subprocess). Both ways must give the same manifest (checked). This is the publish layer
-   (:mod:`caucus.publish`, :mod:`caucus.service.release_feed`): the records are made from the synthetic
-   truth, not derived from a ledger.
+   200), release 1 is built in full and written, and ``latest`` pointed at it (a new tree: every file
+   linked); release 2 adds 100 precincts incrementally (the second tree: every file linked again); then
+   release 3, which adds the other 100, is made two ways in the same process: incrementally (the kept
+   builder state, the kept manifest entries) and as a full rebuild (every document built and hashed, the
+   files' locations from release 2's manifest). CPU seconds of each from ``resource.getrusage`` (user +
+   system, this process), the ratio; for the incremental release 3 also the CPU and wall time of writing its
+   directory (only the files whose bytes it changed) and of bringing the spare latest tree (release 1's) to
+   it, with the files written, links, renames and unlinks the store counted; the peak memory of the
+   process (each size runs in its own subprocess). Both ways must give the same manifest (checked). This is
+   the publish layer (:mod:`caucus.publish`, :mod:`caucus.service.release_feed`): the records are made from
+   the synthetic truth, not derived from a ledger.
 2. ``latency``: a running server (one uvicorn worker, SQLite) with continuous release on; all precincts but
    ``--burst`` reported beforehand (in process, through the ReportService) and released; the server's first
    continuous release (a full build in its process) is made before measuring; then the ``--burst`` precincts
    are posted over HTTP to 127.0.0.1 (sign-in, four stages each) at ``--rate`` precincts per second while a
    watcher polls ``/feed/v1/latest.json`` and each new release's ``changes.json``. Latency = first seen in the
-   feed - the delegates stage acknowledged. p50/p99, and the server's CPU per release from /proc.
+   feed - the delegates stage acknowledged. p50/p99, and the server's CPU per release from /proc. With
+   ``--releaser process`` the loop runs in ``caucus release watch`` (given the snapshot root, as the app
+   is); the run fails unless the warm-up precincts reach the app's feed.
 
 Run:
     .venv/bin/python benchmarks/bench_release.py build [--sizes 1765,20000,175000]
@@ -25,10 +30,13 @@ Run:
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,7 +55,7 @@ from caucus.ledger import Submission, Writer, make_engine, sqlite_url_for_dir
 from caucus.plans import Plan, load_plan
 from caucus.publish.documents import FeedBuilder, plan_documents
 from caucus.publish.model import ReleaseMeta, iso
-from caucus.publish.store import Snapshot, SnapshotStore, manifest_from_entries, manifest_of
+from caucus.publish.store import Snapshot, SnapshotStore, entries_of, manifest_from_entries
 from caucus.rehearse.server import ReleaserProcess, ServerProcess, prepare_cards
 from caucus.rehearse.synthetic import synthetic_truth
 from caucus.rehearse.truth import PrecinctTruth
@@ -117,54 +125,92 @@ def timed(work: Callable[[], Any]) -> tuple[Any, float]:
     return out, cpu() - started
 
 
+def wall_cpu(work: Callable[[], Any]) -> tuple[Any, float, float]:
+    started, began = cpu(), time.perf_counter()
+    out = work()
+    return out, time.perf_counter() - began, cpu() - started
+
+
 def build_one(size: int) -> dict[str, Any]:
     """Part 1 at one size (in this process)."""
     work = Path(tempfile.mkdtemp(prefix="caucus-bench-release-"))
     truth = synthetic_truth(work / "plan", size)
     plan = load_plan(truth.plan)
     records = {t.code: record_of(plan, t, 4 * (i + 1)) for i, t in enumerate(truth.precincts)}
-    later = set(random.Random(7).sample(sorted(records), CHANGED))
-    base = {code: r for code, r in records.items() if code not in later}
+    held = random.Random(7).sample(sorted(records), 2 * CHANGED)
+    batches = {2: set(held[:CHANGED]), 3: set(held[CHANGED:])}  # what releases 2 and 3 add
+    released_in = dict.fromkeys(records, 1) | dict.fromkeys(batches[2], 2) | dict.fromkeys(batches[3], 3)
     key = (0, 0)
 
-    def full(number: int, recs: dict[str, dict[str, Any]], changes: list[Any], store: SnapshotStore
-             ) -> tuple[Snapshot, Any]:
+    def full(number: int, recs: dict[str, dict[str, Any]], changes: list[Any], store: SnapshotStore,
+             previous: dict[str, bytes]) -> tuple[Snapshot, Any]:
         m = meta(plan, number)
-        built = FeedBuilder(plan).build(m, recs, changes, dict.fromkeys(recs, 1) | dict.fromkeys(later, 2))
+        built = FeedBuilder(plan).build(m, recs, changes, {c: released_in[c] for c in recs})
         files = {**built.files, **plan_documents(plan)}
-        snapshot = Snapshot(number, files, manifest_of(SLUG, number, iso(m.created_at), files, m.head_json()))
+        pending = FeedCache.full(built, key, recs, files, number=number, previous=previous)
+        snapshot = Snapshot(number, files, manifest_from_entries(SLUG, number, iso(m.created_at), pending.entries,
+                                                                 m.head_json()))
         store.write(snapshot)
-        return snapshot, FeedCache.full(built, key, recs, files)
+        return snapshot, pending
 
     stores = {name: SnapshotStore(work / name) for name in ("incremental", "full")}
-    (first, kept), first_cpu = timed(lambda: full(1, base, [], stores["incremental"]))
+    inc = stores["incremental"]
+    base = {code: r for code, r in records.items() if code not in batches[2] | batches[3]}
+    (first, kept), first_cpu = timed(lambda: full(1, base, [], inc, {}))
     stores["full"].write(first)
+    _, first_tree_wall, first_tree_cpu = wall_cpu(lambda: inc.point_latest(1))  # a new tree: every file linked
     cache = FeedCache(plan)
     cache.commit(kept)
     del first, kept
-    changes = [{"code": code, "kind": "new"} for code in sorted(later)]
 
-    def incremental() -> Snapshot:
-        m = meta(plan, 2)
-        changed = {code: records[code] for code in later}
-        built = cache.builder.build(m, changed, changes, dict.fromkeys(later, 2), changed=set(changed))
-        pending = cache.incremental(built, key, changed, built.files, changed)
-        manifest = manifest_from_entries(SLUG, 2, iso(m.created_at), pending.entries, m.head_json())
-        snapshot = Snapshot(2, pending.files, manifest, carried=pending.carried, base=pending.base)
-        stores["incremental"].write(snapshot)
+    def incremental(number: int) -> Snapshot:
+        m = meta(plan, number)
+        changed = {code: records[code] for code in sorted(batches[number])}
+        changes = [{"code": code, "kind": "new"} for code in changed]
+        recs = {code: records[code] for code in cache.builder.affected(changed)}  # with satellite pool peers
+        built = cache.builder.build(m, recs, changes, {code: released_in[code] for code in recs},
+                                    changed=set(changed))
+        pending = cache.incremental(built, key, recs, built.files, changed, number=number)
+        manifest = manifest_from_entries(SLUG, number, iso(m.created_at), pending.entries, m.head_json())
         cache.commit(pending)
-        return snapshot
+        return Snapshot(number, pending.files, manifest)
 
-    inc, inc_cpu = timed(incremental)
-    (whole, _), full_cpu = timed(lambda: full(2, records, changes, stores["full"]))
-    if inc.manifest != whole.manifest:
+    second = incremental(2)
+    inc.write(second)
+    stores["full"].write(second)
+    _, second_tree_wall, _ = wall_cpu(lambda: inc.point_latest(2))  # the second tree: every file linked again
+    before = dict(vars(inc.counts))
+    profile = cProfile.Profile() if os.environ.get("CAUCUS_BENCH_PROFILE") else None
+    if profile is not None:
+        profile.enable()
+    snapshot, inc_cpu = timed(lambda: incremental(3))  # measured: documents, manifest
+    _, write_wall, write_cpu = wall_cpu(lambda: inc.write(snapshot))  # releases/3/: what release 3 changed
+    _, point_wall, point_cpu = wall_cpu(lambda: inc.point_latest(3))  # the spare tree (release 1) to release 3
+    if profile is not None:  # CAUCUS_BENCH_PROFILE=1: where release 3's CPU goes, on stderr
+        profile.disable()
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+    done = {k: v - before[k] for k, v in vars(inc.counts).items()}
+    changes = [{"code": code, "kind": "new"} for code in sorted(batches[3])]
+    previous = entries_of(second.manifest)
+    del second
+    (whole, _), full_cpu = timed(lambda: full(3, records, changes, stores["full"], previous))
+    if snapshot.manifest != whole.manifest:
         raise SystemExit(f"{size}: the incremental release's manifest differs from the full rebuild's")
-    rewritten = sum(1 for p in (work / "incremental/releases/2").rglob("*") if p.is_file() and p.stat().st_nlink == 1)
+    in_dir = sum(1 for p in (work / "incremental/releases/3").rglob("*") if p.is_file())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"precincts": size, "files": len(json.loads(whole.manifest)["files"]) + 1,
-            "first_full_cpu_s": round(first_cpu, 3), "incremental_cpu_s": round(inc_cpu, 3),
-            "full_cpu_s": round(full_cpu, 3), "ratio": round(inc_cpu / full_cpu, 4),
-            "incremental_files_written": rewritten, "peak_rss_mb": round(peak)}
+    result = {"precincts": size, "files": len(json.loads(whole.manifest)["files"]) + 1,
+              "first_full_cpu_s": round(first_cpu, 3), "incremental_cpu_s": round(inc_cpu, 3),
+              "full_cpu_s": round(full_cpu, 3), "ratio": round(inc_cpu / full_cpu, 4),
+              "write_wall_s": round(write_wall, 3), "write_cpu_s": round(write_cpu, 3),
+              "tree_wall_s": round(point_wall, 3), "tree_cpu_s": round(point_cpu, 3),
+              "release_total_cpu_s": round(inc_cpu + write_cpu + point_cpu, 3),
+              "files_in_release_dir": in_dir, "files_written": done["written"], "tree_links": done["linked"],
+              "tree_renames": done["renamed"], "tree_unlinks": done["unlinked"],
+              "new_tree_wall_s": [round(first_tree_wall, 2), round(second_tree_wall, 2)],
+              "new_tree_cpu_s": round(first_tree_cpu, 2), "manifest_mb": round(len(whole.manifest) / 2**20, 1),
+              "peak_rss_mb": round(peak)}
+    shutil.rmtree(work, ignore_errors=True)
+    return result
 
 
 def post_precinct(client: httpx.Client, truth: PrecinctTruth, credential: str, plan: Plan) -> float:
@@ -278,6 +324,9 @@ def latency_one(size: int, burst: int, rate: float, releaser: str = "app") -> di
         deadline = time.monotonic() + 600
         while any(t.code not in seen for t in warm) and time.monotonic() < deadline:
             time.sleep(0.1)
+        if any(t.code not in seen for t in warm):  # the releaser does not publish where the app serves
+            log = watcher_process.log_path.read_text()[-2000:] if watcher_process is not None else ""
+            raise RuntimeError(f"the warm-up precincts never reached the feed ({releaser} releaser) {log}")
         cpu_before, releases_before = tree_cpu(pid), len(releases_seen)
         releaser_before_cpu = proc_cpu(watcher_process.process.pid) \
             if watcher_process is not None and watcher_process.process is not None else 0.0
@@ -339,6 +388,8 @@ def main() -> None:
         if out.returncode != 0:
             print(f"{size}: failed\n{out.stderr[-3000:]}")
             continue
+        if os.environ.get("CAUCUS_BENCH_PROFILE"):
+            print(out.stderr[-12000:], file=sys.stderr)
         print(out.stdout.strip().splitlines()[-1], flush=True)
 
 

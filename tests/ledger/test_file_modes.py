@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from caucus.ledger import make_engine, upgrade
-from caucus.publish.store import Snapshot, SnapshotStore, manifest_of
+from caucus.publish.store import MANIFEST, Snapshot, SnapshotStore, entries_of, manifest_of
 from tests.cli.support import write_example_plan
 
 CAUCUS = Path(sys.executable).parent / "caucus"
@@ -76,4 +76,20 @@ def test_published_snapshot_files_are_world_readable_and_staging_is_private(tmp_
         "statewide.json": 0o644, "precincts": 0o755, "precincts/north-1.json": 0o644, "manifest.json": 0o644}
     assert (mode(root.parent), mode(root), mode(store.releases), mode(release)) == (0o755, 0o755, 0o755, 0o755)
     assert mode(root / "latest.json") == 0o644
+    tree = root / "live" / "1"  # the latest tree: every file, linked
+    assert {str(p.relative_to(tree)): mode(p) for p in tree.rglob("*")} == {
+        "statewide.json": 0o644, "precincts": 0o755, "precincts/north-1.json": 0o644, "manifest.json": 0o644}
+    assert (mode(root / "live"), mode(tree)) == (0o755, 0o755)
+    # release 3 brings the spare tree (release 1's) up to date: its new directories are public too
+    for number, extra in ((2, {"counties/a.json": b"{}"}), (3, {"counties/a.json": b"{}", "photos/p.png": b"p"})):
+        more = {**files, **extra}
+        with umask(0o077):
+            store.write(Snapshot(number, more, manifest_of("ex", number, "2020-02-04T01:00:00+00:00", more,
+                                                           previous=entries_of(store.read(number - 1, MANIFEST)))))
+            store.point_latest(number)
+    tree = root / "live" / "3"
+    assert {str(p.relative_to(tree)): mode(p) for p in tree.rglob("*")} == {
+        "statewide.json": 0o644, "precincts": 0o755, "precincts/north-1.json": 0o644, "manifest.json": 0o644,
+        "counties": 0o755, "counties/a.json": 0o644, "photos": 0o755, "photos/p.png": 0o644}
+    assert sorted(p.name for p in (root / "live").iterdir()) == ["2", "3"]
     assert mode(root / ".staging") == 0o700 and list((root / ".staging").iterdir()) == []

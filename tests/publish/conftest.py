@@ -66,6 +66,10 @@ class Night:
         """The release the snapshot directory's ``latest`` pointer names."""
         return self.releases.store.latest()
 
+    def read(self, number: int, path: str) -> bytes:
+        """A file of release ``number``, from the release directory its manifest entry names."""
+        return self.releases.store.read(number, path)
+
     def second_worker(self) -> ReleaseService:
         """Another worker's ReleaseService: its own engine on the same database and snapshot dir."""
         engine = make_engine(self.url)

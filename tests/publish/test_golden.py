@@ -48,8 +48,7 @@ def _night(night: Night) -> None:
     night.clock.advance(minutes=5)
     night.releases.release(actor="director:dee", note="first returns")
     night.clock.advance(minutes=30)
-    grinnell = json.loads((night.snapshots / "releases" / "1" / "feed" / "precinct" / "poweshiek-7.json")
-                          .read_bytes())
+    grinnell = json.loads(night.read(1, "feed/precinct/poweshiek-7.json"))
     first_seq = next(s["seq"] for s in grinnell["stages"] if s["stage"] == "first")
     counts = dict(all_scripts()[GRINNELL].stages[1]["counts"])
     counts["Other"] -= 1
@@ -66,7 +65,7 @@ def test_feed_and_nist_files_match_the_goldens(night: Night) -> None:
     mismatched = []
     for number, paths in FILES.items():
         for path in paths:
-            produced = (night.snapshots / "releases" / str(number) / path).read_bytes()
+            produced = night.read(number, path)
             golden = GOLDEN / f"release-{number}" / path
             if not golden.is_file() or golden.read_bytes() != produced:
                 mismatched.append(f"release {number}: {path}")
@@ -161,11 +160,10 @@ def test_published_numbers_agree_with_the_certified_results(sqlite_night: Night)
         assert precinct is not None
         certified[precinct.code] = unit
     released = [s.precinct for s in scripts() if not s.precinct.startswith("CD4")]
-    base = night.snapshots / "releases" / "2" / "feed"
-    statewide = json.loads((base / "statewide.json").read_bytes())
+    statewide = json.loads(night.read(2, "feed/statewide.json"))
     expected: dict[str, Decimal] = {}
     for code in released:
-        record = json.loads((base / "precinct" / f"{code.lower().replace('/', '-')}.json").read_bytes())
+        record = json.loads(night.read(2, f"feed/precinct/{code.lower().replace('/', '-')}.json"))
         published = {g: Decimal(v) for g, v in record["sde"].items() if Decimal(v)}
         assert published == {g: v for g, v in certified[code].sde.items() if v}, code
         for g, v in published.items():
@@ -173,12 +171,12 @@ def test_published_numbers_agree_with_the_certified_results(sqlite_night: Night)
     shown = {c["name"]: Decimal(c["sde"]) for c in statewide["candidates"] if Decimal(c["sde"])}
     assert shown == expected
     assert statewide["precinctsReporting"] == len(scripts()) == 25  # 10 + 3 + 4 + 8 sites
-    grinnell = json.loads((base / "precinct" / "poweshiek-7.json").read_bytes())
+    grinnell = json.loads(night.read(2, "feed/precinct/poweshiek-7.json"))
     assert grinnell["sde"] == {"Buttigieg": "0.4200", "Klobuchar": "0.5600", "Sanders": "0.5600",
                                "Warren": "0.8400"}  # RULES.md §13.3 R1
-    assert json.loads((base / "changes.json").read_bytes())["changes"][0]["reasons"] == [
+    assert json.loads(night.read(2, "feed/changes.json"))["changes"][0]["reasons"] == [
         "R-1: recanvass found a Bennet card counted as Other"]
-    satellites = json.loads((base / "county" / "cd4-satellite.json").read_bytes())
+    satellites = json.loads(night.read(2, "feed/county/cd4-satellite.json"))
     assert satellites["county"]["precinctsReporting"] == 8
     assert all(p.get("sde") is None for p in satellites["precincts"] if p["reported"])  # pool incomplete
 

@@ -1,12 +1,13 @@
 """Incremental releases on SQLite and PostgreSQL: a release after one changed precinct writes only that
-precinct's document, its county's documents and the aggregates (every other file is a hard link to the
-previous release's: same inode), and its files are byte for byte those of a full rebuild of the same state,
-whichever worker made the releases before it."""
+precinct's document, its county's documents and the aggregates into its directory (every other file stays
+where an earlier release wrote it, and the manifest says where), and its files are byte for byte those of a
+full rebuild of the same state, whichever worker made the releases before it."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 from caucus.publish.store import SnapshotStore
@@ -25,26 +26,35 @@ def _tree(directory: Path) -> dict[str, Path]:
 
 
 def _rewritten(night: Night, number: int) -> set[str]:
-    """The files of release ``number`` that are not hard links to release ``number - 1``'s."""
-    before = _tree(night.snapshots / "releases" / str(number - 1))
-    after = _tree(night.snapshots / "releases" / str(number))
-    return {path for path, p in after.items()
-            if path not in before or os.stat(p).st_ino != os.stat(before[path]).st_ino}
+    """The files release ``number``'s directory holds (the ones whose bytes it changed), each listed in its
+    manifest as its own."""
+    written = set(_tree(night.snapshots / "releases" / str(number)))
+    entries = json.loads(night.read(number, "manifest.json"))["files"]
+    assert written - {"manifest.json"} == {e["path"] for e in entries if e["release"] == number}
+    return written
 
 
 def _same_as_full_rebuild(night: Night, number: int, tmp_path: Path) -> None:
-    """Release ``number`` on disk is, file for file and byte for byte, a full rebuild of it written elsewhere,
-    and verifies."""
+    """Release ``number``, read file by file through the store (each from the directory its manifest names),
+    is byte for byte a full rebuild of it, and verifies; a store given the full rebuild alone, after the
+    releases before it, writes the same directory."""
     snapshot = night.releases.rebuild(number)  # built from every record (raises unless the manifest hashes match)
-    store = SnapshotStore(tmp_path / f"full-{number}")
-    full = store.write(snapshot)
-    written = night.snapshots / "releases" / str(number)
-    got, want = _tree(written), _tree(full)
+    paths = [e["path"] for e in json.loads(snapshot.manifest)["files"]]
+    assert set(paths) == set(snapshot.files)
+    assert [path for path in paths if night.read(number, path) != snapshot.files[path]] == []
+    assert night.read(number, "manifest.json") == snapshot.manifest
+    copy = tmp_path / f"full-{number}"
+    shutil.copytree(night.snapshots / "releases", copy / "releases",
+                    ignore=lambda d, names: [n for n in names if Path(d) == night.snapshots / "releases"
+                                             and n.isdigit() and int(n) >= number])
+    written = SnapshotStore(copy).write(snapshot)
+    got, want = _tree(night.snapshots / "releases" / str(number)), _tree(written)
     assert set(got) == set(want)
     assert [path for path in sorted(got) if got[path].read_bytes() != want[path].read_bytes()] == []
-    fetch, found = dir_fetcher(written)
+    fetch, found = dir_fetcher(night.snapshots / "releases" / str(number))
     result = verify(fetch, found)
     assert result.ok, result.problems
+    assert result.files == len(paths)
 
 
 def test_one_changed_precinct_rewrites_its_documents_its_county_and_the_aggregates(night: Night,
@@ -61,17 +71,19 @@ def test_one_changed_precinct_rewrites_its_documents_its_county_and_the_aggregat
     county = "feed/county/adams"
     assert _rewritten(night, 2) == AGGREGATES | {f"{county}.json", f"{county}.csv",
                                                  f"feed/precinct/{adams[0].precinct.lower().replace('/', '-')}.json"}
-    directory = night.snapshots / "releases" / "2"
-    untouched = directory / "feed" / "county" / "poweshiek.json"
-    assert os.stat(untouched).st_nlink == 2  # release 1's file and this one
-    assert os.stat(directory / "feed" / "statewide.json").st_nlink == 1
+    # an untouched county's document stays in release 1's directory; the latest tree links to those bytes
+    untouched = "feed/county/poweshiek.json"
+    assert not (night.snapshots / "releases" / "2" / untouched).exists()
+    assert os.stat(night.snapshots / "latest" / untouched).st_ino == \
+        os.stat(night.snapshots / "releases" / "1" / untouched).st_ino
+    assert night.read(2, untouched) == night.read(1, untouched)
     _same_as_full_rebuild(night, 2, tmp_path)
 
     # a correction of a released precinct: its document, its county's, the aggregates
     grinnell = all_scripts()[GRINNELL]
     report(night.reports, grinnell, night.clock)
     night.releases.release(actor="director:dee")
-    seven = json.loads((night.snapshots / "releases" / "3" / "feed" / "precinct" / "poweshiek-7.json").read_bytes())
+    seven = json.loads(night.read(3, "feed/precinct/poweshiek-7.json"))
     first_seq = next(s["seq"] for s in seven["stages"] if s["stage"] == "first")
     counts = dict(grinnell.stages[1]["counts"])
     counts["Other"] -= 1

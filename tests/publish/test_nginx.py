@@ -91,3 +91,35 @@ def test_nginx_serves_a_released_photo_as_its_image_type_never_sniffed(
     assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
     assert photo.headers["x-content-type-options"] == "nosniff"
     assert photo.content.startswith(b"\xff\xd8") and b"Exif" not in photo.content
+
+
+def test_nginx_serves_a_file_an_older_release_carries_through_the_app(
+    served: tuple[Night, ServerProcess, NginxProcess],
+) -> None:
+    """A release directory holds only the files that release changed: nginx serves those itself and asks the
+    app for the others, which it finds through the manifest in the directory of the release that wrote them."""
+    night, _server, proxy = served
+    base = proxy.base_url
+    for county in ("Poweshiek", "Adams", "Adair"):
+        for script in scripts([county]):
+            report(night.reports, script, night.clock)
+        night.releases.release(actor="director:dee")
+    carried = "feed/county/poweshiek.json"
+    assert not (night.snapshots / "releases" / "3" / carried).exists()
+    original = (night.snapshots / "releases" / "1" / carried).read_bytes()
+    for number in (1, 2, 3):  # release 1 from its directory, 2 and 3 through the app
+        response = httpx.get(f"{base}/feed/v1/releases/{number}/{carried}")
+        assert response.status_code == 200 and response.content == original, number
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert response.headers["content-type"].startswith("application/json")
+        assert response.headers.get("x-caucus-release") == (None if number == 1 else str(number))
+    assert httpx.get(f"{base}/feed/v1/county/poweshiek.json").content == original  # the latest tree
+    own = httpx.get(f"{base}/feed/v1/releases/3/feed/statewide.json")
+    assert own.status_code == 200 and own.json()["release"] == 3
+    assert "x-caucus-release" not in own.headers  # from the release's directory, not the app
+    assert httpx.get(f"{base}/feed/v1/releases/3/feed/county/nowhere.json").status_code == 404
+    assert httpx.get(f"{base}/feed/v1/releases/3/.staging").status_code == 404
+    assert httpx.get(f"{base}/feed/v1/releases/3/").status_code == 404
+    verified = CliRunner().invoke(cli, ["verify-release", base])
+    assert verified.exit_code == 0 and "release 3: " in verified.stdout, verified.stdout

@@ -27,18 +27,22 @@ GRINNELL_SDE = {"Buttigieg": "0.4200", "Klobuchar": "0.5600", "Sanders": "0.5600
 
 
 def _read(night: Night, number: int, path: str) -> dict:  # type: ignore[type-arg]
-    return dict(json.loads((night.snapshots / "releases" / str(number) / path).read_bytes()))
+    return dict(json.loads(night.read(number, path)))
 
 
 def _manifest_ok(directory: Path) -> str:
-    """Every file listed with its sha256 and nothing else on disk; returns the manifest's sha256."""
+    """Every file listed with its sha256, read from the release directory its entry names (this one or an
+    earlier one); this directory holds exactly the files the manifest places in it; returns the manifest's
+    sha256."""
     manifest_bytes = (directory / "manifest.json").read_bytes()
     manifest = json.loads(manifest_bytes)
-    listed = {f["path"]: f["sha256"] for f in manifest["files"]}
+    number = manifest["release"]
+    listed = {f["path"]: (f["sha256"], f["release"]) for f in manifest["files"]}
     on_disk = {str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file()} - {"manifest.json"}
-    assert set(listed) == on_disk
-    for path, digest in listed.items():
-        assert hashlib.sha256((directory / path).read_bytes()).hexdigest() == digest, path
+    assert {path for path, (_, home) in listed.items() if home == number} == on_disk
+    for path, (digest, home) in listed.items():
+        assert home <= number
+        assert hashlib.sha256((directory.parent / str(home) / path).read_bytes()).hexdigest() == digest, path
     return hashlib.sha256(manifest_bytes).hexdigest()
 
 
@@ -67,7 +71,7 @@ def test_release_publishes_accepted_precincts_only(night: Night) -> None:
     assert first.created_at == night.clock()
     directory = night.snapshots / "releases" / "1"
     assert _manifest_ok(directory) == first.content_hash
-    assert (night.snapshots / "latest").resolve() == directory.resolve()
+    assert night.store_latest() == 1 and (night.snapshots / "latest").resolve() == night.snapshots / "live" / "1"
 
     grinnell = _read(night, 1, "feed/precinct/poweshiek-7.json")
     assert grinnell["delegates"] == GRINNELL_DELEGATES and grinnell["sde"] == GRINNELL_SDE
@@ -159,7 +163,7 @@ def test_two_workers_never_write_the_same_number(night: Night) -> None:
     assert not errors
     assert sorted(numbers) == [1, 2, 3, 4, 5, 6]
     assert [r.number for r in night.releases.list()] == [6, 5, 4, 3, 2, 1]
-    assert (night.snapshots / "latest").resolve().name == "6"
+    assert night.store_latest() == 6
     for number in range(1, 7):
         assert _manifest_ok(night.snapshots / "releases" / str(number)) == night.releases.get(number).content_hash
 

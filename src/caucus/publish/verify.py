@@ -2,7 +2,9 @@
 released precinct's delegates and SDEs recomputed from its published alignments with :mod:`caucus.rules`,
 and every published total (county, statewide, precincts reporting, national delegate projection).
 
-Used by ``caucus verify-release``. It needs nothing but the release: the plan the release was computed with
+Used by ``caucus verify-release``. A release directory holds only the files that release changed; the others
+are read from the earlier release directories its manifest names (:func:`dir_fetcher`), so every file of
+the release is checked wherever its bytes are. It needs nothing but the release: the plan the release was computed with
 is published in it (``plan/``, hashed in the manifest) and read from there, for any party's plan. Only a
 release made before plans were published (no ``plan/plan.toml``) falls back to a bundled plan of its name.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -47,18 +50,29 @@ class Verification:
 
 
 def dir_fetcher(directory: Path) -> tuple[Fetch, int]:
-    """Files of a release directory (or of the latest release of a snapshot directory)."""
+    """Files of a release directory (or of the latest release of a snapshot directory). A release directory
+    under ``releases/`` holds only the files that release changed: each file is read from the release
+    directory its manifest entry names (``"release": m``, a sibling); any other directory (a latest tree
+    ``live/<n>``, a copy of a whole release) must hold every file itself."""
     root = Path(directory)
-    if (root / "latest").exists():
-        root = (root / "latest").resolve()
+    if (root / "latest").exists() or (root / "latest").is_symlink():
+        latest = os.readlink(root / "latest") if (root / "latest").is_symlink() else ""
+        name = Path(latest).name
+        if not name.isdigit() or not (root / "releases" / name / "manifest.json").is_file():
+            raise Unreadable(f"{directory}: latest points to {latest!r}, not to a written release")
+        root = root / "releases" / name
     if not (root / "manifest.json").is_file():
         raise Unreadable(f"{directory}: no manifest.json (give a release directory or a snapshot directory)")
+    manifest = json.loads((root / "manifest.json").read_bytes())
+    number = int(manifest["release"])
+    sparse = root.parent.name == "releases"
+    homes = {str(f["path"]): int(f.get("release", number)) for f in manifest["files"]} if sparse else {}
 
     def fetch(path: str) -> bytes:
-        return (root / path).read_bytes()
+        home = homes.get(path, number)
+        return ((root if home == number else root.parent / str(home)) / path).read_bytes()
 
-    manifest = json.loads(fetch("manifest.json"))
-    return fetch, int(manifest["release"])
+    return fetch, number
 
 
 def url_fetcher(base: str, get: Callable[[str], bytes]) -> tuple[Fetch, int]:

@@ -26,7 +26,7 @@ from caucus.ledger import canonical_json
 from caucus.ledger.schema import release_precincts
 from caucus.plans import Plan
 from caucus.publish.documents import Built, FeedBuilder
-from caucus.publish.store import manifest_entry
+from caucus.publish.store import locate
 
 Record = dict[str, Any]
 CHUNK = 500
@@ -88,8 +88,6 @@ class Pending:
     entries: dict[str, bytes]
     photos: dict[str, tuple[str, ...]]
     files: dict[str, bytes] = field(default_factory=dict)
-    carried: frozenset[str] = frozenset()
-    base: int | None = None
 
 
 class FeedCache:
@@ -121,18 +119,23 @@ class FeedCache:
         self.key, self.forms, self.entries, self.photos = pending.key, pending.forms, pending.entries, pending.photos
 
     @staticmethod
-    def full(built: Built, key: tuple[int, int], records: Mapping[str, Record], files: Mapping[str, bytes]
-             ) -> Pending:
-        """What to keep after a full build of ``records`` whose files (all of them) are ``files``."""
+    def full(built: Built, key: tuple[int, int], records: Mapping[str, Record], files: Mapping[str, bytes], *,
+             number: int, previous: Mapping[str, bytes]) -> Pending:
+        """What to keep after a full build of release ``number`` of ``records`` whose files (all of them) are
+        ``files``; ``previous``: release ``number - 1``'s manifest entries (empty for an epoch's first)."""
         return Pending(built, key, {code: form_digest(r) for code, r in records.items()},
-                       {path: manifest_entry(path, data) for path, data in files.items()},
+                       locate(number, files, previous),
                        {code: paths for code, r in records.items() if (paths := photo_paths(r))},
                        files=dict(files))
 
     def incremental(self, built: Built, key: tuple[int, int], records: Mapping[str, Record],
-                    files: Mapping[str, bytes], changed: Iterable[str]) -> Pending:
-        """What to write and keep after an incremental build: ``files`` the files built now (the feed's and
-        new photos), ``records`` the records of the precincts ``changed`` since the cached release."""
+                    files: Mapping[str, bytes], changed: Iterable[str], *, number: int,
+                    previous: Mapping[str, bytes] | None = None) -> Pending:
+        """What to write and keep after an incremental build of release ``number``: ``files`` the files built
+        now (the feed's and new photos), ``records`` the records of the precincts ``changed`` since the cached
+        release. ``previous``: release ``number - 1``'s manifest entries when the cache is of an earlier
+        release (other workers released since); the cache's own entries are release ``number - 1``'s
+        otherwise."""
         forms = dict(self.forms)
         photos = dict(self.photos)
         for code in changed:
@@ -147,7 +150,9 @@ class FeedCache:
             referenced = {path for paths in photos.values() for path in paths}
             for path in {path for paths in self.photos.values() for path in paths} - referenced:
                 entries.pop(path, None)
-        for path, data in files.items():
-            entries[path] = manifest_entry(path, data)
-        carried = frozenset(entries) - frozenset(files)
-        return Pending(built, key, forms, entries, photos, files=dict(files), carried=carried, base=self.number)
+        if previous is not None:  # a file carried from the cached release is where release number - 1 has it
+            for path in entries.keys() - files.keys():
+                if path in previous:
+                    entries[path] = previous[path]
+        entries.update(locate(number, files, self.entries if previous is None else previous))
+        return Pending(built, key, forms, entries, photos, files=dict(files))

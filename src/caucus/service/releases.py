@@ -56,7 +56,7 @@ from caucus.ledger.schema import (
 )
 from caucus.publish.documents import FeedBuilder, plan_documents
 from caucus.publish.model import ReleaseMeta, iso
-from caucus.publish.store import Snapshot, SnapshotStore, manifest_from_entries
+from caucus.publish.store import MissingRelease, Snapshot, SnapshotStore, entries_of, manifest_from_entries, unlocated
 from caucus.service.context import ElectionContext
 from caucus.service.errors import FieldProblem, ServiceError
 from caucus.service.maintained import stale_statuses
@@ -455,17 +455,29 @@ class ReleaseService:
         for record in records.values():
             for photo in record.get("photos") or ():
                 files[photo["path"]] = self._photos.published_bytes(int(photo["id"]), photo["sha256"])
-        pending = FeedCache.full(built, key, records, files)
+        pending = FeedCache.full(built, key, records, files, number=meta.number,
+                                 previous=self._previous_entries(meta.number, key))
         manifest = manifest_from_entries(meta.election, meta.number, iso(meta.created_at), pending.entries,
                                          meta.head_json())
         return Snapshot(meta.number, files, manifest), pending
+
+    def _previous_entries(self, number: int, key: tuple[int, int]) -> dict[str, bytes]:
+        """Release ``number - 1``'s manifest entries (where each file's bytes are), none for an epoch's first."""
+        if number - 1 <= key[1]:
+            return {}
+        if self._feed.key == key and self._feed.number == number - 1:
+            return self._feed.entries
+        with self.engine.connect() as conn:
+            manifest = conn.execute(select(releases.c.manifest).where(
+                releases.c.election_id == self.context.election_id, releases.c.number == number - 1)).scalar_one()
+        return entries_of(manifest.encode())
 
     def _incremental(self, meta: ReleaseMeta, changed: Mapping[str, Record],
                      caught: Mapping[str, tuple[int, Record]], changes: builtins.list[dict[str, Any]],
                      key: tuple[int, int]) -> tuple[Snapshot, Pending]:
         """A release built from the cached one: the precincts ``changed`` now and those other workers released
         since it (``caught``: (release, record)) are rebuilt, with their counties and the aggregates; every
-        other file is the cached release's, hard-linked."""
+        other file keeps the cached release's manifest entry (its bytes stay where they are)."""
         feed = self._feed
         touched = set(changed) | set(caught)
         records = {code: record for code, (_, record) in caught.items()}
@@ -484,10 +496,11 @@ class ReleaseService:
             for photo in records[code].get("photos") or ():
                 if photo["path"] not in feed.entries:
                     files[photo["path"]] = self._photos.published_bytes(int(photo["id"]), photo["sha256"])
-        pending = feed.incremental(built, key, records, files, touched)
+        previous = None if feed.number == meta.number - 1 else self._previous_entries(meta.number, key)
+        pending = feed.incremental(built, key, records, files, touched, number=meta.number, previous=previous)
         manifest = manifest_from_entries(meta.election, meta.number, iso(meta.created_at), pending.entries,
                                          meta.head_json())
-        return Snapshot(meta.number, files, manifest, carried=pending.carried, base=pending.base), pending
+        return Snapshot(meta.number, files, manifest), pending
 
     def _zero_records(self) -> dict[str, Record]:
         return {p.code: zero_record(p.code, county=p.county, name=p.name, kind=p.kind, delegates=p.delegates,
@@ -604,7 +617,7 @@ class ReleaseService:
         except IntegrityError:
             return "contended"  # another worker wrote release `number` first
         self._write(snapshot, pending, zero=zero)
-        self.store.point_latest(number)
+        self._point(number)
         return ReleaseRecord(number=number, created_at=now, actor=actor, test=meta.test, status=status, zero=zero,
                              content_hash=snapshot.content_hash, precincts_reporting=reporting,
                              precincts_total=total, note=note, certified_act=act, correction_of=correction_of)
@@ -612,17 +625,26 @@ class ReleaseService:
     def _write(self, snapshot: Snapshot, pending: Pending, *, zero: bool) -> None:
         """Write a recorded release's files and keep what the next one is built from (a zero release's
         records are not the released ones: nothing is kept after it)."""
-        try:
-            self.store.write(snapshot)
-        except FileNotFoundError:  # the cached release's directory is gone: write this one in full
-            self._feed.drop()
-            self.store.write(self.rebuild(snapshot.number))
-            return
+        self.store.write(snapshot)
         if zero:
             self._feed.drop()
         else:
             self._feed.commit(pending)
             self._scan.released(self._feed.forms)
+
+    def _point(self, number: int) -> None:
+        """Move ``latest`` to release ``number``; a release it takes files from whose directory is missing (a
+        crash between its commit and its write, or its worker still writing) is written first, from the
+        database."""
+        for _ in range(16):
+            try:
+                self.store.point_latest(number)
+                return
+            except MissingRelease as missing:
+                if self.store.has(missing.number):
+                    raise  # written, but without that file: not ours to repair
+                self.store.write(self.rebuild(missing.number))
+        self.store.point_latest(number)
 
     def _released_seq(self, conn: Connection, epoch: Epoch, upto: int) -> int:
         """The ledger seq released records were derived up to (the newest release's, of this epoch)."""
@@ -646,7 +668,8 @@ class ReleaseService:
             after, released_in, _ = self._released(conn, number, epoch)
             manifest = conn.execute(select(releases.c.manifest).where(
                 releases.c.election_id == self.context.election_id, releases.c.number == number)).scalar_one()
-        published = json.loads(manifest).get("ledgerHead")  # None for a release made before heads
+        recorded = json.loads(manifest)
+        published = recorded.get("ledgerHead")  # None for a release made before heads
         meta = self._meta(number, row.created_at, status=row.status, zero=bool(row.zero), note=row.note,
                           act=row.certified_act, epoch=epoch, test=bool(row.test),
                           correction_of=_corrections(rows).get(number),
@@ -658,6 +681,8 @@ class ReleaseService:
             changes = [change_of(before.get(code), after[code]) for code in sorted(after)
                        if released_in.get(code) == number]
         snapshot, _ = self._full(meta, records, changes, released_in, self._key(epoch))
+        if recorded["files"] and "release" not in recorded["files"][0]:  # made before entries said where bytes are
+            snapshot = Snapshot(number, snapshot.files, unlocated(snapshot.manifest))
         if snapshot.content_hash != row.content_hash:
             raise RuntimeError(f"release {number} rebuilt to manifest sha256 {snapshot.content_hash}, but "
                                f"{row.content_hash} was released")
@@ -686,7 +711,7 @@ class ReleaseService:
                 self.store.write(self.rebuild(record.number))
                 rebuilt.append(record.number)
         if current:
-            self.store.point_latest(current[-1].number)
+            self._point(current[-1].number)
         return rebuilt
 
     def set_continuous(self, on: bool, *, actor: str) -> None:

@@ -1,16 +1,18 @@
 """Reading published snapshots (files only: never the ledger), with what HTTP caching needs.
 
 A :class:`SnapshotReader` looks at the ``latest`` pointer on every call (one readlink: cheap, and it works
-across workers and when another process releases), and caches what never changes: a release's manifest and
-its files' ETags (releases are immutable). After a go-live (or a rehearsal reset), ``epoch.json`` names the
-epoch's first release: the rehearsal's releases are archived, never served, and never part of a delta.
+across workers and when another process releases), and caches what never changes: a release's manifest,
+parsed (each file's sha256, its ETag, and the release directory holding its bytes: a release directory holds
+only the files that release changed), for the last few releases read. After a go-live (or a rehearsal
+reset), ``epoch.json`` names the epoch's first release: the rehearsal's releases are archived, never served,
+and never part of a delta.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,9 +20,11 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from caucus.publish.store import MANIFEST, SnapshotStore
+from caucus.publish.store import SnapshotStore
 
 MAX_CACHED_DELTAS = 256
+#: parsed manifests kept (tens of megabytes each at national size)
+MAX_CACHED_INDEXES = 16
 
 
 class NotPublished(LookupError):
@@ -41,16 +45,19 @@ class Published:
 
 @dataclass(frozen=True)
 class ReleaseIndex:
+    """A release's manifest: ``files[path] = (sha256, the release whose directory holds the bytes)``,
+    manifest.json included."""
+
     number: int
     created_at: datetime
     manifest_sha256: str
-    hashes: Mapping[str, str]
+    files: Mapping[str, tuple[str, int]]
 
 
 class SnapshotReader:
     def __init__(self, root: Path) -> None:
         self.store = SnapshotStore(root)
-        self._indexes: dict[int, ReleaseIndex] = {}
+        self._indexes: OrderedDict[int, ReleaseIndex] = OrderedDict()
         self._deltas: dict[tuple[int, int], dict[str, Any]] = {}  # (since, latest): both immutable
         self._lock = threading.Lock()
 
@@ -69,18 +76,19 @@ class SnapshotReader:
     def index(self, number: int) -> ReleaseIndex:
         with self._lock:
             cached = self._indexes.get(number)
-        if cached is not None:
-            return cached
+            if cached is not None:
+                self._indexes.move_to_end(number)
+                return cached
         try:
-            raw = (self.store.release_dir(number) / MANIFEST).read_bytes()
+            parsed = self.store.index(number)
         except FileNotFoundError:
             raise NotPublished(f"release {number} is not published") from None
-        manifest = json.loads(raw)
-        digest = hashlib.sha256(raw).hexdigest()
-        index = ReleaseIndex(number, datetime.fromisoformat(manifest["createdAt"].replace("Z", "+00:00")), digest,
-                             {f["path"]: f["sha256"] for f in manifest["files"]} | {MANIFEST: digest})
+        index = ReleaseIndex(number, datetime.fromisoformat(parsed.created_at.replace("Z", "+00:00")),
+                             parsed.manifest_sha256, parsed.files)
         with self._lock:
             self._indexes[number] = index
+            while len(self._indexes) > MAX_CACHED_INDEXES:
+                self._indexes.popitem(last=False)
         return index
 
     def current(self) -> int:
@@ -96,10 +104,11 @@ class SnapshotReader:
             raise NotPublished(f"release {number} was a rehearsal release, archived when the election went live "
                                "(or the rehearsal was reset)")
         index = self.index(number)
-        digest = index.hashes.get(path)
-        if digest is None:
+        entry = index.files.get(path)
+        if entry is None:
             raise NotPublished(f"release {number} has no file {path}")
-        data = self.store.read(number, path)
+        digest, home = entry
+        data = self.store.located(home, path).read_bytes()
         return Published(number, path, data, f'"{digest}"', format_datetime(index.created_at.astimezone(UTC),
                                                                             usegmt=True), index.created_at)
 
