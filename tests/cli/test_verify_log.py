@@ -87,6 +87,16 @@ def test_verify_finds_a_tampered_payload_and_exits_1(url: str, tmp_path: Path) -
 def test_verify_usage_errors_exit_2(url: str, tmp_path: Path) -> None:
     unknown = run("verify", "nope", "--database", url)
     assert (unknown.exit_code, unknown.stderr.strip()) == (2, "error: no election with slug 'nope'")
+    # a database that does not exist (a mistyped --database) is an error, and is not created
+    missing = run("verify", "--database", db_url(tmp_path / "typo"))
+    assert missing.exit_code == 2 and "no such file" in missing.stderr and "caucus init" in missing.stderr
+    assert not (tmp_path / "typo").exists()
+    for command in (["log"], ["state", "check", "one"], ["release", "list", "--election", "one"]):
+        refused = run(*command, "--database", db_url(tmp_path / "typo"))
+        assert refused.exit_code == 2 and "no such file" in refused.stderr, (command, refused.stderr)
+    assert not (tmp_path / "typo").exists()
+    (tmp_path / "empty" / "data").mkdir(parents=True)
+    sqlite3.connect(tmp_path / "empty" / "data" / "caucus.db").close()  # an existing database, no elections
     empty = ok("verify", "--database", db_url(tmp_path / "empty"))
     assert (empty.stdout, empty.stderr.strip()) == ("", "no elections in this database")
 

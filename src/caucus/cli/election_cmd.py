@@ -81,14 +81,25 @@ def absolute_url(url: str) -> str:
 
 
 @contextmanager
-def opened(url: str) -> Iterator[Engine]:
-    """An engine on ``url`` with the schema migrated to the latest revision; exit 2 if that fails."""
+def opened(url: str, *, create: bool = False) -> Iterator[Engine]:
+    """An engine on ``url`` with the schema migrated to the latest revision; exit 2 if that fails. A SQLite file
+    that does not exist is an error (a mistyped ``--database`` must not check, list or change an empty new
+    database and report success), unless ``create`` (``caucus init``, ``caucus serve``, ``caucus staff add``)."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError  # noqa: PLC0415
 
     from caucus.ledger import make_engine, upgrade  # noqa: PLC0415
 
+    absolute = absolute_url(url)
+    if not create:
+        parsed = make_url(absolute)
+        path = parsed.database or ""
+        if parsed.get_backend_name() == "sqlite" and path and path != ":memory:" and not path.startswith("file:") \
+                and not Path(path).is_file():
+            fail(f"database {_safe(url)}: no such file {path} (`caucus init` creates it; check --database or "
+                 "CAUCUS_DATABASE_URL)")
     try:
-        engine = make_engine(absolute_url(url))
+        engine = make_engine(absolute)
     except (ValueError, ArgumentError) as exc:
         fail(f"--database {url!r}: {exc}")
     try:
@@ -159,7 +170,7 @@ def init(
         fail(f"plan directory {plan_ref}: the path is longer than {MAX_PLAN_REF} characters; move it somewhere shorter")
     specs = [PrecinctSpec(code=p.code, county=p.county, name=p.name, delegates=p.delegates, kind=p.kind)
              for p in the_plan.precincts]
-    with opened(database) as engine, ledger_errors():
+    with opened(database, create=True) as engine, ledger_errors():
         create_election(engine, slug, plan_ref, mode.value, specs, actor=actor())
     in_state = sum(1 for p in the_plan.precincts if p.kind == "precinct")
     counties = sum(1 for c in the_plan.counties.values() if c.kind == "county")
@@ -428,7 +439,7 @@ def serve(
             fail(f"--trusted-proxy: {exc}")
         os.environ["CAUCUS_TRUSTED_PROXIES"] = ",".join(trusted_proxy)
     url = absolute_url(database)
-    with opened(url) as engine, ledger_errors():
+    with opened(url, create=True) as engine, ledger_errors():
         if election is not None:
             get_election(engine, election)
         else:

@@ -75,7 +75,7 @@ def add(
     from caucus.service import ServiceError  # noqa: PLC0415
 
     password = _password(password_file)
-    with opened(database) as engine:
+    with opened(database, create=True) as engine:
         try:
             user = _staff(engine, role, election).add_user(username, name, role, password, actor=actor(),
                                                            campaign=campaign or None)
