@@ -41,7 +41,7 @@ FINDING_CODES: dict[str, tuple[Severity, str, str]] = {
     "viable-group-lost-members": ("blocking", "V-3", "a group viable at first alignment lost members"),
     "viable-group-lost-viability": ("blocking", "V-3", "a group viable at first alignment became non-viable"),
     "nonviable-awarded": ("blocking", "V-4", "a non-viable group was awarded delegates"),
-    "delegate-total-mismatch": ("blocking", "V-5", "delegates awarded do not add up to the precinct's"),
+    "delegate-total-mismatch": ("blocking", "V-5", "delegates awarded do not add up to the precinct's D"),
     "sde-mismatch": ("blocking", "V-6", "reported SDEs are not the delegates times the county ratio"),
     "duplicate-report": ("warning", "V-7", "report identical to another precinct's"),
     "chance-required": ("blocking", "V-8", "a game of chance is needed and no outcome is recorded"),

@@ -122,7 +122,11 @@ def demo(
     console.print(f"\n[bold]Public results:[/bold] {base}/     media feed: {base}/feed/v1/statewide.json\n"
                   f"[bold]Headquarters:[/bold]   {base}/hq     chair app: {base}/chair\n"
                   f"Sign-ins for HQ and the chairs: {access}\n"
-                  f"Rehearsal report: {directory / 'rehearsal.html'}")
+                  f"Rehearsal report: {directory / 'rehearsal.html'}", highlight=False)
+    if outcome.server is not None:  # what the other commands need to look at this night
+        election, url = outcome.server.election, outcome.server.database_url
+        console.print(f"Election [bold]{election}[/bold] in {url}: e.g. caucus verify {election} --database {url}",
+                      highlight=False, soft_wrap=True)
     server = outcome.server
     if not serve or server is None:
         raise typer.Exit(0 if outcome.ok else 1)
