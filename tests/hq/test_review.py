@@ -10,6 +10,7 @@ from caucus.ledger import audit_events, entries
 from caucus.service import StageReport
 from caucus.service.hq_errors import ReviewActionInvalid
 from caucus.web.services import Services
+from tests.hq.support import add_staff, sign_in
 from tests.web.conftest import Web
 from tests.web.support import GRINNELL, GRINNELL_DELEGATES, SLUG, STAGES
 
@@ -52,6 +53,12 @@ def test_findings_are_accepted_as_of_a_ledger_position_and_a_later_entry_holds_i
     status = svc.review.status(NOBODY_CAME)
     assert status.state == "held-for-review" and status.evaluation.findings[0].code == "no-attendance"
     assert [i.why for i in svc.review.queue()] == [("held-for-review",)]
+    # the queue page: the status once, and the reason itself (not the status again under "Why")
+    add_staff(hq.engine, "rita", "reviewer")
+    page = sign_in(hq.client, "rita").get("/hq/review").text
+    row = page[page.index(f">{NOBODY_CAME}</a>"):][:600]
+    assert row.count("held-for-review") == 2, row  # the status's class and its text
+    assert "<td>–</td>" in row and "attendance" in row.split("<td>")[-1], row
     with pytest.raises(ReviewActionInvalid, match="changed since you looked"):
         svc.review.accept_precinct(RITA, NOBODY_CAME, 3, "nobody came: confirmed by phone")
     status = svc.review.accept_precinct(RITA, NOBODY_CAME, 4, "nobody came: confirmed by phone")
