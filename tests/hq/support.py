@@ -3,7 +3,9 @@ sign in through the real sign-in form and then send their session cookie and CSR
 
 from __future__ import annotations
 
+import random
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,3 +74,20 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> Staf
     assert match is not None
     staffer.csrf = match.group(1)
     return staffer
+
+
+def play_random(rng: random.Random, operations: Sequence[Callable[[int], object]], steps: int,
+                refused: tuple[type[BaseException], ...], after: Callable[[], Iterable[str] | None]) -> set[str]:
+    """``steps`` operations drawn by ``rng``; an operation that raises one of ``refused`` changed nothing. After each,
+    ``after()`` checks the maintained state and may name what it saw. The names of the operations done (not
+    refused) and of what ``after`` saw."""
+    done: set[str] = set()
+    for n in range(steps):
+        operation = operations[rng.randrange(len(operations))]
+        try:
+            operation(n)
+            done.add(operation.__name__)
+        except refused:
+            pass  # refused (out of order, a bad sign-in, nothing to accept, ...): the state must still be right
+        done.update(after() or ())
+    return done

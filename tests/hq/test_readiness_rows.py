@@ -20,6 +20,7 @@ from caucus.service.errors import SignInFailed
 from caucus.service.maintained import check
 from caucus.web.services import Services
 from tests.cli.support import runner
+from tests.hq.support import play_random
 from tests.ledger.support import FAST_COST
 from tests.web.conftest import Web
 from tests.web.support import GRINNELL, SLUG, STAGES, WITH_CREDENTIALS
@@ -80,17 +81,8 @@ def _operations(svc: Services, rng: random.Random, secrets: dict[str, str]) -> l
 
 def _play(svc: Services, seed: int, steps: int, secrets: dict[str, str]) -> set[str]:
     rng = random.Random(seed)
-    operations = _operations(svc, rng, secrets)
-    done: set[str] = set()
-    for n in range(steps):
-        operation = operations[rng.randrange(len(operations))]
-        try:
-            operation(n)
-            done.add(operation.__name__)
-        except (ServiceError, LedgerError, KeyError):
-            pass  # refused (a bad sign-in, a report out of order, ...): the rows must still be right
-        _assert_readiness_equals_the_derivation(svc)
-    return done
+    return play_random(rng, _operations(svc, rng, secrets), steps, (ServiceError, LedgerError, KeyError),
+                       lambda: _assert_readiness_equals_the_derivation(svc))
 
 
 def test_readiness_rows_equal_the_derivation_after_a_random_sequence(hq: Web, svc: Services) -> None:

@@ -22,6 +22,7 @@ from caucus.service.maintained import check
 from caucus.service.release_preview import ReleasePreview
 from caucus.web.services import Services
 from tests.cli.support import runner
+from tests.hq.support import play_random
 from tests.hq.test_status_rows import NOBODY_CAME, RITA, SCRIPTS, ZEROS
 from tests.hq.test_status_rows import _operations as _night_operations
 from tests.publish.support import report, scripts
@@ -91,22 +92,16 @@ def _operations(svc: Services, rng: random.Random) -> list[Callable[[int], objec
 
 def _play(svc: Services, seed: int, steps: int) -> set[str]:
     rng = random.Random(seed)
-    operations = _operations(svc, rng)
-    done: set[str] = set()
-    for n in range(steps):
-        operation = operations[rng.randrange(len(operations))]
-        try:
-            operation(n)
-            done.add(operation.__name__)
-        except (ServiceError, LedgerError, IndexError):
-            pass  # refused: nothing changed, the preview must still be right
+
+    def check() -> set[str]:
         preview = _assert_preview_equals_the_derivation(svc)
         # what the previews said along the way (the sequence must have made each of them)
-        done |= {name for name, seen in (("something new", preview.new), ("accepted", preview.accepted),
-                                         ("held back", preview.held_count),
-                                         ("released before, held now", any(h.released_before for h in preview.held)))
-                 if seen}
-    return done
+        return {name for name, seen in (("something new", preview.new), ("accepted", preview.accepted),
+                                        ("held back", preview.held_count),
+                                        ("released before, held now", any(h.released_before for h in preview.held)))
+                if seen}
+
+    return play_random(rng, _operations(svc, rng), steps, (ServiceError, LedgerError, IndexError), check)
 
 
 def test_the_release_preview_equals_the_derivation_through_a_random_night(hq: Web, svc: Services) -> None:

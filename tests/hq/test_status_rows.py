@@ -20,6 +20,7 @@ from caucus.service.maintained import check, status_row, stored_rows
 from caucus.service.status import read_statuses
 from caucus.web.services import Services
 from tests.cli.support import runner
+from tests.hq.support import play_random
 from tests.web.conftest import Web
 from tests.web.support import GRINNELL, SLUG, STAGES
 
@@ -82,17 +83,7 @@ def _operations(svc: Services, rng: random.Random) -> list[Callable[[int], objec
 def _play(svc: Services, seed: int, steps: int, between: Callable[[], None]) -> set[str]:
     """Random operations; the names of those that were done (not refused)."""
     rng = random.Random(seed)
-    operations = _operations(svc, rng)
-    done: set[str] = set()
-    for n in range(steps):
-        operation = operations[rng.randrange(len(operations))]
-        try:
-            operation(n)
-            done.add(operation.__name__)
-        except (ServiceError, LedgerError, IndexError):
-            pass  # refused (out of order, nothing to accept, ...): nothing counts, the rows must still be right
-        between()
-    return done
+    return play_random(rng, _operations(svc, rng), steps, (ServiceError, LedgerError, IndexError), between)
 
 
 def test_rows_equal_the_derivation_after_a_random_night(hq: Web, svc: Services) -> None:
