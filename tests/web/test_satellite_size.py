@@ -8,6 +8,7 @@ accepts it or corrects it from the paper.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -62,6 +63,11 @@ Lake/1,Lake,Lake Ward 1,11,6,precinct,
 Lake/2,Lake,Lake Ward 2,12,4,precinct,
 Sites/1,Sites,"Harbor Town - Union Hall",21,,satellite,40
 Sites/2,Sites,"Hill City - Library",22,,satellite,120
+""",
+    "boundaries.geojson": """{"type": "FeatureCollection", "features": [
+{"type": "Feature", "properties": {"county": "Lake"}, "geometry": {"type": "Polygon",
+ "coordinates": [[[-90.0, 41.0], [-89.5, 41.0], [-89.5, 41.5], [-90.0, 41.5], [-90.0, 41.0]]]}}
+]}
 """,
 }
 HARBOR, HILL = "Sites/1", "Sites/2"
@@ -251,6 +257,8 @@ def test_the_statewide_page_names_a_tie_for_the_sde_lead(lakeside: Web) -> None:
     and with how many, not that there is no leader yet."""
     svc = services(lakeside)
     before = lakeside.client.get("/")
+    svc.releases.release(actor="director:dora", note="nothing yet")
+    empty_page = lakeside.client.get("/").text
     report_all(lakeside.sign_in("Lake/2"), 20, {"Able": 10, "Baker": 10}, {"Able": 10, "Baker": 10},
                {"Able": 2, "Baker": 2})
     svc.releases.release(actor="director:dora", note="a tie")
@@ -260,4 +268,16 @@ def test_the_statewide_page_names_a_tie_for_the_sde_lead(lakeside: Web) -> None:
     assert ("Tied for the SDE lead: <strong>Able</strong> and <strong>Baker</strong>, 0.4000 state delegate "
             "equivalents each.") in page, page[page.index("<main"):][:2000]
     assert "No SDE leader yet." not in page
-    assert "Tied for the SDE lead" not in before.text
+    assert "Tied for the SDE lead" not in before.text and "Tied for the SDE lead" not in empty_page
+    # Lake county is tied too: the map shades it apart from a county without results, and says who is tied
+    path = r'<path d="[^"]*" fill="(#[0-9a-f]{6})" data-county="Lake"><title>([^<]*)</title>'
+    lake, empty = re.search(path, page), re.search(path, empty_page)
+    assert lake and empty, page[page.index("<svg"):][:1500]
+    assert lake[2] == "Lake: tied, Able and Baker with 0.4000 SDE each (1 of 2 reporting)"
+    assert empty[2] == "Lake: no results yet (0 of 2 reporting)"
+    assert empty[1] == "#e5e5e5" and lake[1] != empty[1]
+    assert f'fill="{lake[1]}"/></svg>tied</span>' in page  # the legend names the tie's shade
+    assert "2/2, tied: Able and Baker</span>" not in page and "1/2, tied: Able and Baker</span>" in page
+    county = lakeside.client.get("/county/lake").text
+    assert ("Tied for the SDE lead: <strong>Able</strong> and <strong>Baker</strong>, 0.4000 state delegate "
+            "equivalents each.") in county

@@ -30,6 +30,8 @@ REFRESH_SECONDS = 30
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
            "#7f7f7f", "#393b79", "#637939")
 NO_RESULTS = "#e5e5e5"
+#: a county with results whose SDE lead is shared (no leader): a neutral grey darker than "no results"
+TIED = "#9a9a9a"
 
 router = APIRouter(include_in_schema=False)  # documented in docs/feed.md and docs/publish.md
 
@@ -118,13 +120,18 @@ def statewide(request: Request) -> HTMLResponse:
     palette = colors(plan)
     fills = {}
     county_map = plan_map(plan)
+    sde = _has_sde(plan)
+    #: counties with SDEs but no leader: who shares the lead (the map shades them TIED, not "no results")
+    county_ties = {name: {"names": tied, "sde": next(r["sde"] for r in c["candidates"] if r["name"] == tied[0])}
+                   for name, c in counties.items() if sde and not c.get("sdeLeader") and (tied := _tied_for_lead(c))}
     for shape in county_map.counties if county_map is not None else ():
         leader = (counties.get(shape.name) or {}).get("sdeLeader")
-        fills[shape.name] = _blend(palette[leader["name"]], float(leader["marginShare"])) if leader else NO_RESULTS
+        fills[shape.name] = (_blend(palette[leader["name"]], float(leader["marginShare"])) if leader
+                             else TIED if shape.name in county_ties else NO_RESULTS)
     shown_leaders = sorted({c["sdeLeader"]["name"] for c in counties.values() if c.get("sdeLeader")})
-    sde = _has_sde(plan)
     return _render(request, "statewide.html", header=state, state=state, counties=counties, sde=sde,
                    tied=_tied_for_lead(state) if sde and not state.get("sdeLeader") else [],
+                   county_ties=county_ties, tied_color=TIED, no_results_color=NO_RESULTS,
                    county_list=list(counties.values()), map=county_map if sde else None, fills=fills, colors=palette,
                    legend=[(g, palette[g]) for g in shown_leaders],
                    map_counties=len(county_map.counties) if county_map is not None else 0)
@@ -141,13 +148,16 @@ def county(request: Request, name: str) -> HTMLResponse:
         return _render(request, "statewide.html")
     number, doc = found
     # a county document carries no release number or time (docs/feed.md): the release's own facts do
+    sde = _has_sde(services_of(request).context.plan)
     return _render(request, "county.html", header=reader.json("release.json", number), county=doc["county"],
-                   precincts=doc["precincts"], sde=_has_sde(services_of(request).context.plan),
+                   precincts=doc["precincts"], sde=sde,
+                   tied=_tied_for_lead(doc["county"]) if sde and not doc["county"].get("sdeLeader") else [],
                    title=f"{doc['county']['name']}: results")
 
 
 def _tied_for_lead(state: Mapping[str, Any]) -> list[str]:
-    """The candidates who share the most SDEs when nobody leads (none while no candidate has any)."""
+    """The candidates who share the most SDEs of a statewide or county summary when nobody leads (none while
+    no candidate has any)."""
     sdes = {c["name"]: Decimal(c["sde"]) for c in state.get("candidates", ()) if c.get("sde") is not None}
     top = max(sdes.values(), default=Decimal(0))
     return sorted(name for name, value in sdes.items() if value == top) if top > 0 else []
