@@ -99,3 +99,13 @@ def test_every_route_answers_every_role_as_declared(hq_sqlite: Web) -> None:
                 assert "only " in response.text and "may do this" in response.text, where
             checked += 1
     assert checked == len(CALLERS) * len(table)
+
+
+def test_a_refusal_says_in_words_who_may_do_it_and_who_you_are(hq_sqlite: Web) -> None:
+    """A director opening the hotline desk is told it is a hotline operator's, and as whom they are signed in
+    (it read "only operator may do this; you are signed in as director director")."""
+    add_staff(hq_sqlite.engine, "dora", "director")
+    dora = sign_in(hq_sqlite.client, "dora")
+    page = dora.get("/hq/hotline")
+    assert page.status_code == 403
+    assert "only a hotline operator may do this; you are signed in as dora, a director" in page.text

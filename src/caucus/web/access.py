@@ -92,7 +92,19 @@ class AccessRule:
     roles: tuple[Role, ...]
 
     def describe(self) -> str:
-        return ", ".join(self.roles)
+        """Who may call, in words: "a reviewer or a director"."""
+        return describe_roles(self.roles)
+
+
+#: each role as a person, for messages ("only a reviewer or a director may do this")
+ROLE_WORDS: dict[str, str] = {"public": "anyone", "chair": "a precinct chair", "admin": "an admin",
+                              "operator": "a hotline operator", "reviewer": "a reviewer", "director": "a director",
+                              "observer": "an observer", "campaign": "a campaign"}
+
+
+def describe_roles(roles: tuple[str, ...]) -> str:
+    words = [ROLE_WORDS.get(role, role) for role in roles]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 class PublicAccess(AccessRule):
@@ -114,8 +126,8 @@ class RoleAccess(AccessRule):
         if credentials is None and cookie:
             staff = await run_in_threadpool(services.staff.authenticate, cookie)
             if staff.role not in self.roles:
-                raise Forbidden(f"only {self.describe()} may do this; you are signed in as {staff.role} "
-                                f"{staff.user.username}")
+                raise Forbidden(f"only {self.describe()} may do this; you are signed in as {staff.user.username}, "
+                                f"{ROLE_WORDS.get(staff.role, staff.role)}")
             if request.method not in SAFE_METHODS:
                 given = request.headers.get(CSRF_HEADER)
                 form = None
