@@ -109,3 +109,12 @@ def test_a_refusal_says_in_words_who_may_do_it_and_who_you_are(hq_sqlite: Web) -
     page = dora.get("/hq/hotline")
     assert page.status_code == 403
     assert "only a hotline operator may do this; you are signed in as dora, a director" in page.text
+
+
+def test_a_first_visit_to_hq_shows_the_sign_in_form_without_an_error(hq_sqlite: Web) -> None:
+    """Nobody signed in yet: the form with a neutral notice and the page to return to, not a red error."""
+    first = hq_sqlite.client.get("/hq/review")
+    assert first.status_code == 401
+    assert 'id="notice"' in first.text and "Sign in to continue" in first.text
+    assert 'class="error"' not in first.text and "sign in at /hq/sign-in first" not in first.text
+    assert '<input type="hidden" name="next" value="/hq/review">' in first.text

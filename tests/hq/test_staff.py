@@ -121,6 +121,7 @@ def test_sessions_end_after_idle_time_and_absolute_time(sqlite_database: Prepare
         web.clock.advance(minutes=11)
         idle = staffer.get("/hq")
         assert idle.status_code == 401 and "10 minutes without activity" in idle.text
+        assert 'class="error"' in idle.text and 'id="notice"' not in idle.text  # a session that ended: said why
         staffer = sign_in(web.client, "kim")
         for _ in range(3):
             web.clock.advance(minutes=9)

@@ -141,6 +141,9 @@ def _html_first(original: Handler) -> Handler:
         code = exc.code if isinstance(exc, ServiceError) else exc.code.replace("_", "-")
         fields: Mapping[str, str] = {p.field: p.message for p in getattr(exc, "fields", ())}
         if status == 401:
+            if not request.cookies.get(STAFF_COOKIE):  # a first visit, not a session that ended: no red error
+                return sign_in_page(request, status=401, next_url=request.url.path,
+                                    notice="Sign in to continue to the page you asked for.")
             return sign_in_page(request, status=401, message=exc.message, next_url=request.url.path)
         return page(request, "error.html", status=status, code=code, message=exc.message, fields=fields)
 
@@ -151,12 +154,12 @@ LOGIN_COOKIE = "caucus_hq_login"
 
 
 def sign_in_page(request: Request, *, status: int = 200, message: str = "", next_url: str = PREFIX,
-                 username: str = "", fields: Mapping[str, str] | None = None) -> HTMLResponse:
+                 username: str = "", fields: Mapping[str, str] | None = None, notice: str = "") -> HTMLResponse:
     """The sign-in form, with a login CSRF token (double submit: the same random value in an HttpOnly
     SameSite=Strict cookie and in the form)."""
     token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(16)
     response = page(request, "sign_in.html", status=status, message=message, next=safe_next(next_url),
-                    login_token=token, username=username, fields=fields or {})
+                    login_token=token, username=username, fields=fields or {}, notice=notice)
     response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path=PREFIX,
                         secure=services_of(request).settings.staff_cookie_secure)
     if request.cookies.get(STAFF_COOKIE) and status == 401:
