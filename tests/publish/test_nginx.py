@@ -59,6 +59,10 @@ def test_nginx_serves_the_feed_from_the_snapshot_files(served: tuple[Night, Serv
 
     # the app behind it: pages and the delta, from the same files
     assert "Statewide results" in httpx.get(f"{base}/").text
+    # the icon every browser asks for, from the page cache (it was a 404 in every browser's console)
+    icon = [httpx.get(f"{base}/favicon.ico") for _ in range(2)]
+    assert icon[0].status_code == 200 and icon[0].headers["content-type"] == "image/svg+xml"
+    assert icon[0].content.startswith(b"<svg") and icon[1].headers["x-cache-status"] == "HIT"
     report(night.reports, scripts(["Adams"])[0], night.clock)
     night.releases.release(actor="director:dee")
     moved = httpx.get(f"{base}/feed/v1/statewide.json", headers={"If-None-Match": etag})

@@ -78,6 +78,7 @@ def test_the_route_registry_lists_every_route_with_its_roles(web_sqlite: Web) ->
         RouteAccess("HEAD", "/feed/v1/{path:path}", ("public",)),
         RouteAccess("GET", "/precinct/{name}", ("public",)),
         RouteAccess("GET", "/static/public/{name}", ("public",)),
+        RouteAccess("GET", "/favicon.ico", ("public",)),
     ]
     assert [route for route in expected if route not in table] == []
 

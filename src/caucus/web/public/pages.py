@@ -25,7 +25,8 @@ from caucus.web.public.wording import chance_sentences, channel_name, correction
 from caucus.web.services import services_of
 
 HERE = Path(__file__).parent
-STATIC = {"public.css": "text/css; charset=utf-8", "live.js": "text/javascript; charset=utf-8"}
+STATIC = {"public.css": "text/css; charset=utf-8", "live.js": "text/javascript; charset=utf-8",
+          "icon.svg": "image/svg+xml"}
 REFRESH_SECONDS = 30
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
            "#7f7f7f", "#393b79", "#637939")
@@ -212,3 +213,9 @@ def static(name: str) -> Response:
         return Response("not found\n", status_code=404, media_type="text/plain")
     return Response((HERE / "static" / name).read_bytes(), media_type=media,
                     headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/favicon.ico", dependencies=[access("public")])
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico on every site whatever the page links: the site's icon (an SVG)."""
+    return static("icon.svg")
