@@ -281,3 +281,25 @@ def test_the_statewide_page_names_a_tie_for_the_sde_lead(lakeside: Web) -> None:
     county = lakeside.client.get("/county/lake").text
     assert ("Tied for the SDE lead: <strong>Able</strong> and <strong>Baker</strong>, 0.4000 state delegate "
             "equivalents each.") in county
+
+
+def test_the_public_precinct_page_says_why_a_phoned_in_stage_is_listed_twice(lakeside: Web) -> None:
+    """Two operators key Lake Ward 1 from the chair's calls (four eyes); the provenance table lists each
+    stage twice and says the second is the other operator's entry, not a correction."""
+    svc = services(lakeside)
+    stages = [("attendance", {"attendance": 30}), ("first", {"counts": {"Able": 20, "Baker": 10}}),
+              ("final", {"counts": {"Able": 20, "Baker": 10}}), ("delegates", {"delegates": {"Able": 4, "Baker": 2}})]
+    for operator in ("kim", "lee"):
+        call = svc.hotline.verify_caller(operator, "Lake/1", lakeside.hotline_codes["Lake/1"]).id
+        for n, (stage, payload) in enumerate(stages):
+            svc.hotline.enter(operator, call, StageReport(stage, payload), f"{operator}-{n}")  # type: ignore[arg-type]
+    assert svc.reports.status("Lake/1").state == "accepted"
+    svc.releases.release(actor="director:dora", note="phoned in")
+    page = lakeside.client.get("/precinct/lake-1").text
+    table = page[page.index('<table class="provenance">'):page.index("</table>", page.index("provenance"))]
+    rows = re.findall(r"<tr><td>(\w+)</td><td>([^<]*)</td>.*?<td>#(\d+)</td><td>([^<]*)</td></tr>", table)
+    assert [(stage, note != "") for stage, _, _, note in rows] == [
+        (stage, second) for stage, _ in stages for second in (False, True)], table
+    notes = {note for *_, note in rows if note}
+    assert notes == {"a second hotline operator's entry (four eyes: a phoned-in stage counts only when two "
+                     "operators key the same)"}
