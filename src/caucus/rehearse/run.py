@@ -46,7 +46,7 @@ from caucus.service.early_ballots import EarlyBallotService
 from caucus.service.staff import StaffService
 from caucus.service.status import read_statuses
 
-SLUG = "rehearsal"
+SLUG = "caucus-night"  # the night's election (it was "rehearsal": confusing beside its rehearsal phase)
 
 
 @dataclass
