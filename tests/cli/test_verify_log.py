@@ -86,7 +86,12 @@ def test_verify_finds_a_tampered_payload_and_exits_1(url: str, tmp_path: Path) -
 
 def test_verify_usage_errors_exit_2(url: str, tmp_path: Path) -> None:
     unknown = run("verify", "nope", "--database", url)
-    assert (unknown.exit_code, unknown.stderr.strip()) == (2, "error: no election with slug 'nope'")
+    assert (unknown.exit_code, unknown.stderr.strip()) == (
+        2, "error: no election with slug 'nope' in this database; it has one, two")
+    for command in (["log", "nope"], ["state", "check", "nope"], ["state", "rebuild", "nope"]):
+        wrong = run(*command, "--database", url)
+        assert (wrong.exit_code, wrong.stderr.strip()) == (
+            2, "error: no election with slug 'nope' in this database; it has one, two"), command
     # a database that does not exist (a mistyped --database) is an error, and is not created
     missing = run("verify", "--database", db_url(tmp_path / "typo"))
     assert missing.exit_code == 2 and "no such file" in missing.stderr and "caucus init" in missing.stderr

@@ -227,7 +227,7 @@ def verify(
             with engine.connect() as conn:
                 slugs = list(conn.execute(select(elections.c.slug).order_by(elections.c.id)).scalars())
         else:
-            slugs = [slug]
+            slugs = [choose_election(engine, slug)]
         reports = [verify_chain(engine, s) for s in slugs]
         if published is not None and reports[0].ok:
             reports[0] = _check_published(engine, reports[0], *published)
@@ -356,7 +356,8 @@ def log(
     settings = None
     with opened(database) as engine, ledger_errors():
         if slug is not None:
-            election = get_election(engine, slug)  # an unknown election is an error, not an empty log
+            choose_election(engine, slug)  # an unknown election is an error naming the ones there are
+            election = get_election(engine, slug)
             try:  # one election: its local time, as everything else shows people; several: UTC
                 settings = load_plan(election.plan_name).settings
             except PlanError:

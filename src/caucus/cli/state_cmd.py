@@ -16,7 +16,14 @@ import typer
 from sqlalchemy import Engine
 
 from caucus.cli.common import fail, out
-from caucus.cli.election_cmd import DEFAULT_DATABASE, EXIT_FAILED, Database, ledger_errors, opened
+from caucus.cli.election_cmd import (
+    DEFAULT_DATABASE,
+    EXIT_FAILED,
+    Database,
+    choose_election,
+    ledger_errors,
+    opened,
+)
 
 state_app = typer.Typer(help="Each precinct's maintained status: check it against the ledger, or rebuild it.",
                         no_args_is_help=True)
@@ -28,6 +35,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="One JSON document.")]
 def _context(engine: Engine, slug: str):  # type: ignore[no-untyped-def]
     from caucus.service import ElectionNotServable, load_context  # noqa: PLC0415
 
+    choose_election(engine, slug)  # an unknown election: say which ones the database has
     try:
         return load_context(engine, slug)
     except ElectionNotServable as exc:
