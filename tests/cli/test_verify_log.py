@@ -157,3 +157,20 @@ def test_deleting_the_newest_entries_is_caught_only_against_a_published_head(url
                                  "entry #2: entries were deleted")
     assert run("verify", "one", "--expect-head", "3:abc", "--database", url).exit_code == 2
     assert run("verify", "--expect-head", head, "--database", url).exit_code == 2
+
+
+def test_log_prints_structured_details_as_json_not_python(url: str) -> None:
+    """A detail holding a mapping, a list, null or a boolean reads as JSON on the terminal, not as a Python repr
+    ({'Able': 1}, None, True) that a reader would have to translate."""
+    from caucus.ledger.audit import record  # noqa: PLC0415
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        record(conn, election_id=None, at=datetime(2028, 2, 7, 20, 0, tzinfo=ZoneInfo("UTC")), actor="hq:rita",
+               action="review.accept", outcome="ok",
+               detail={"precinct": "North/1", "counts": {"Able": 1, "Baker": 2}, "among": ["Able", "Baker"],
+                       "note": None, "confirmed": True})
+    engine.dispose()
+    text = ok("log", "--limit", "1", "--database", url).stdout
+    assert ('among=["Able", "Baker"], confirmed=true, counts={"Able": 1, "Baker": 2}, note=null, precinct=North/1'
+            in " ".join(line.strip() for line in text.splitlines())), text

@@ -380,6 +380,16 @@ def _event_json(event: AuditEvent) -> dict[str, object]:
             "action": event.action, "outcome": event.outcome, "detail": event.detail}
 
 
+def _detail_text(detail: dict[str, object]) -> str:
+    """``key=value, ...``: text as it is, anything else (numbers, lists, mappings) as compact JSON, never a
+    Python repr (``{'a': 1}``, ``None``, ``True``)."""
+    def text(value: object) -> str:
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), sort_keys=True, default=str)
+    return ", ".join(f"{key}={text(value)}" for key, value in detail.items())
+
+
 #: below this many columns ``caucus log`` prints one paragraph per event instead of a table
 NARROW_LOG = 120
 
@@ -398,15 +408,14 @@ def _print_events(events: list[AuditEvent], *, with_election: bool, settings: Pl
                     event.action, event.outcome, f"by {event.actor}"]
             out.print("  ".join(head), markup=False, highlight=False, soft_wrap=True)
             if event.detail:
-                out.print("    " + ", ".join(f"{k}={v}" for k, v in event.detail.items()), markup=False,
-                          highlight=False, soft_wrap=True)
+                out.print("    " + _detail_text(event.detail), markup=False, highlight=False, soft_wrap=True)
         return
     table = Table(title=title, title_justify="left")
     for column in ["when", *(["election"] if with_election else []), "who", "what", "outcome", "detail"]:
         # times and action names are never folded across lines; the detail takes what width is left
         table.add_column(column, overflow="fold", no_wrap=column in ("when", "what"))
     for event in events:
-        detail = ", ".join(f"{k}={v}" for k, v in event.detail.items())
+        detail = _detail_text(event.detail)
         at = settings.local(event.at) if settings is not None else event.at.astimezone(UTC)
         row = [f"{at:%Y-%m-%d %H:%M:%S} {at.tzname()}", *([event.election or "-"] if with_election
                else []), event.actor, event.action, event.outcome, detail]
