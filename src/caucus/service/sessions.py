@@ -182,7 +182,7 @@ class SessionService:
         if outcome == "bad-credential":  # HQ's readiness counts these: same transaction
             precinct_id = conn.execute(select(precincts.c.id).where(
                 precincts.c.election_id == self.context.election_id, precincts.c.code == precinct)).scalar_one()
-            readiness.refresh(conn, self.context.election_id, [precinct_id])
+            readiness.mark(conn, self.context.election_id, precinct_id, failed=1)
         detail: dict[str, object] = {"precinct": precinct, "client": client}
         if throttled is not None:
             detail |= {"throttle": throttled.scope, "failures": throttled.failures,
@@ -211,8 +211,7 @@ class SessionService:
                 ok=True, outcome="ok",
             ))
             self.throttles.succeeded(conn, reservation, now)
-            readiness.refresh(conn, self.context.election_id, [precinct_id],
-                              tested=[precinct_id] if purpose == "test" else ())
+            readiness.mark(conn, self.context.election_id, precinct_id, signed_in=True, tested=purpose == "test")
             audit.record(
                 conn, election_id=self.context.election_id, at=now, actor=f"chair:{precinct}",
                 action="session.test" if purpose == "test" else "session.create",
