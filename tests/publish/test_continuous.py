@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from caucus.service import StageReport
@@ -34,6 +35,20 @@ def test_tick_releases_new_acceptances_and_skips_when_nothing_moved(night: Night
                          channel="app", actor="chair")
     assert releaser.tick() is None
     assert [r.number for r in night.releases.list()] == [2, 1]
+
+
+def test_the_loop_waits_so_that_rounds_take_at_most_their_share_of_the_time(night: Night) -> None:
+    """By default a round of 3 s is followed by 3 s of rest (half the time busy); a watcher on its own core
+    (busy_share 1) waits only the interval; a short round waits the interval."""
+    half = ContinuousReleaser(night.releases, 1.0)
+    assert (half.pause_after(3.0), half.pause_after(0.2)) == (3.0, 1.0)
+    alone = ContinuousReleaser(night.releases, 1.0, busy_share=1.0)
+    assert (alone.pause_after(3.0), alone.pause_after(0.2)) == (1.0, 1.0)
+    most = ContinuousReleaser(night.releases, 0.5, busy_share=0.8)
+    assert most.pause_after(4.0) == pytest.approx(1.0)  # 4 s busy, 1 s rest: 80 % of the time
+    for wrong in (0.0, 1.5, -1.0):
+        with pytest.raises(ValueError, match="busy_share must be more than 0 and at most 1"):
+            ContinuousReleaser(night.releases, busy_share=wrong)
 
 
 def test_workers_racing_release_each_precinct_once(night: Night) -> None:

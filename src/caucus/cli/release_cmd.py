@@ -203,6 +203,10 @@ def continuous(
 def watch(
     interval: Annotated[float, typer.Option(help="Seconds between looks for newly accepted precincts.", min=0.05)]
     = 1.0,
+    busy_share: Annotated[float, typer.Option(
+        help="The most of its time the loop spends releasing: 0.5 (the default) waits as long as a round took, "
+             "for a watcher sharing cores with the app; 1 waits only --interval, for a watcher on a core of its "
+             "own.", min=0.05, max=1.0)] = 0.5,
     election: ElectionOpt = None,
     snapshots: Snapshots = None,
     database: Database = DEFAULT_DATABASE,
@@ -218,8 +222,10 @@ def watch(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with opened(database) as engine:
-        releaser = ContinuousReleaser(_service(engine, election, snapshots, database), interval)
-        err.print(f"watching for accepted precincts every {interval:g} s", highlight=False, markup=False)
+        releaser = ContinuousReleaser(_service(engine, election, snapshots, database), interval,
+                                      busy_share=busy_share)
+        err.print(f"watching for accepted precincts every {interval:g} s (busy at most {busy_share:.0%} of the "
+                  "time)", highlight=False, markup=False)
         releaser.start()
         try:
             while not stop.wait(0.5):

@@ -1,5 +1,6 @@
 """Continuous release: a background loop that releases newly accepted precincts (at most every interval,
-and never busy more than half the time: after a round of d seconds it waits at least d).
+and by default never busy more than half the time: after a round of d seconds it waits at least d;
+``busy_share`` sets that share, e.g. 1 for a ``caucus release watch`` on a core of its own).
 
 Every app worker runs one; the database decides which worker writes release n (the others' attempt fails
 on the unique number and they skip the round). A round is skipped cheaply when nothing changed since the
@@ -26,9 +27,14 @@ class ContinuousReleaser:
     """``start()`` a daemon thread that calls ``release_if_new`` while continuous release is on."""
 
     def __init__(self, service: ReleaseService, interval: float = 1.0,
-                 on_release: Callable[[ReleaseRecord], None] | None = None) -> None:
+                 on_release: Callable[[ReleaseRecord], None] | None = None, *, busy_share: float = 0.5) -> None:
+        if not 0 < busy_share <= 1:
+            raise ValueError(f"busy_share must be more than 0 and at most 1, got {busy_share}")
         self.service = service
         self.interval = interval
+        #: the most of its time the loop spends releasing (0.5: after a round of d seconds it waits d; 1: a
+        #: releaser on a core of its own waits only the interval)
+        self.busy_share = busy_share
         self.on_release = on_release
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -72,9 +78,14 @@ class ContinuousReleaser:
                 self.tick()
             except Exception:  # keep the loop alive; the next round retries
                 log.exception("continuous release round failed")
-            # at most half of a core: a round of the whole state takes seconds of CPU, and the app workers
-            # (or the machine's other work) must keep the rest
-            self._stop.wait(max(self.interval, time.monotonic() - started))
+            # by default at most half of a core: a round of a large state takes seconds of CPU, and the app
+            # workers (or the machine's other work) must keep the rest
+            self._stop.wait(self.pause_after(time.monotonic() - started))
+
+    def pause_after(self, busy: float) -> float:
+        """Seconds to wait after a round that took ``busy`` seconds: the interval, or longer so that rounds take
+        at most ``busy_share`` of the time."""
+        return max(self.interval, busy * (1 - self.busy_share) / self.busy_share)
 
     def start(self) -> None:
         if self._thread is None:
