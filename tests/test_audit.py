@@ -122,3 +122,37 @@ def test_release_sde_leader_differs_from_certified() -> None:
     totals = report(RELEASE).totals()
     assert Decimal(str(totals["Buttigieg"]["sde_reported"])).quantize(Decimal("0.001")) == Decimal("564.012")
     assert Decimal(str(totals["Sanders"]["sde_reported"])).quantize(Decimal("0.001")) == Decimal("562.497")
+
+
+def test_certified_precincts_reporting_one_alignment_only() -> None:
+    """docs/audit.md "Reconciliation": two precincts of the certified file report one alignment and nobody in
+    the other (read off the file: Graham Township has 54 people first and no final row above 0; Des Moines 80
+    has no first-alignment row above 0 and 48 + 66 + 101 = 215 final). Without them 1,676 precincts remain:
+    the population of RULES.md §10's reference figures."""
+    r = report(CERTIFIED)
+    assert {u.code: u.missing_alignment for u in r.one_alignment_only()} == {
+        "Johnson/GR": "final", "Polk/DM 080": "first"}
+    assert len(r.both_alignments()) == 1676
+    dm80 = next(u for u in r.units if u.code == "Polk/DM 080")
+    # by hand: N = 215 (the final total), D = 10, T = ceil(32.25) = 33; raw 48·10/215 = 2.2326,
+    # 66·10/215 = 3.0698, 101·10/215 = 4.6977 → 2, 3, 5 (= 10); reported 0.5596, 0.8394, 1.3990 ÷ 392/1401
+    assert (dm80.attendance, dm80.threshold, dm80.status) == (215, 33, "reproduced")
+    assert {g: n for g, n in dm80.reported_delegates.items() if n} == {"Biden": 2, "Buttigieg": 3, "Sanders": 5}
+
+
+def test_certified_totals_other_than_d_that_follow_the_rules() -> None:
+    """Precincts awarding a total other than D (V-5) whose split is the rules' allocation of that total.
+    By hand: Cherokee #4 (D 6, N 24, T 4; 8/4/4/4/4 → raw 2, 1, 1, 1, 1 → Biden 2) reported 1 each = 5; with
+    D = 5: raw 1.6667, 0.8333 ×4 → 2, 1, 1, 1, 1 = 6, Biden (the only group holding 2) gives one back → 1 each.
+    Harrison MA (D 5, N 35, T 6; 11/9/8/6 → raw 1.5714, 1.2857, 1.1429, 0.8571 → 2, 1, 1, 1) reported 2, 2,
+    1, 1 = 6; with D = 6: raw 1.8857, 1.5429, 1.3714, 1.0286 → 2, 2, 1, 1."""
+    r = report(CERTIFIED)
+    by_code = {u.code: u for u in r.units}
+    for code in ("Cherokee/4 CHER", "Harrison/MA"):
+        u = by_code[code]
+        assert u.status == "inconsistent"
+        assert "delegate-total-mismatch" in [f.code for f in u.findings]
+        assert u.as_reported_total == "reproduced"
+    assert by_code["Cherokee/4 CHER"] in r.as_reported_total()["reproduced"]
+    # a precinct whose total is D has no such verdict
+    assert by_code["Adair/04SE"].as_reported_total is None

@@ -33,6 +33,53 @@ def test_audit_json_schema_on_a_golden_case() -> None:
     assert doc["totals"]["Warren"]["sde_reported"] == "0.2353"
 
 
+# the party's certified rows (non-zero ones) of Cherokee #4 and Johnson Graham Township
+TWO_PRECINCTS = """county,precinct,candidate,measure,value
+Cherokee,#4 Cherokee,Biden,expression_1,8
+Cherokee,#4 Cherokee,Biden,expression_2,8
+Cherokee,#4 Cherokee,Biden,sde,0.1091
+Cherokee,#4 Cherokee,Buttigieg,expression_1,4
+Cherokee,#4 Cherokee,Buttigieg,expression_2,4
+Cherokee,#4 Cherokee,Buttigieg,sde,0.1091
+Cherokee,#4 Cherokee,Klobuchar,expression_1,4
+Cherokee,#4 Cherokee,Klobuchar,expression_2,4
+Cherokee,#4 Cherokee,Klobuchar,sde,0.1091
+Cherokee,#4 Cherokee,Sanders,expression_1,4
+Cherokee,#4 Cherokee,Sanders,expression_2,4
+Cherokee,#4 Cherokee,Sanders,sde,0.1091
+Cherokee,#4 Cherokee,Warren,expression_1,4
+Cherokee,#4 Cherokee,Warren,expression_2,4
+Cherokee,#4 Cherokee,Warren,sde,0.1091
+Johnson,GRAHAM TOWNSHIP,Biden,expression_1,10
+Johnson,GRAHAM TOWNSHIP,Buttigieg,expression_1,11
+Johnson,GRAHAM TOWNSHIP,Klobuchar,expression_1,13
+Johnson,GRAHAM TOWNSHIP,Klobuchar,sde,0.405
+Johnson,GRAHAM TOWNSHIP,Sanders,expression_1,9
+Johnson,GRAHAM TOWNSHIP,Steyer,expression_1,1
+Johnson,GRAHAM TOWNSHIP,Warren,expression_1,8
+Johnson,GRAHAM TOWNSHIP,Yang,expression_1,2
+"""
+
+
+def test_audit_json_reconciliation_fields(tmp_path: Path) -> None:
+    """docs/audit.md "Reconciliation": the precincts outside a count that needs both alignments, and those
+    whose reported split is the rules' allocation of a total other than D (Cherokee #4: D 6 by the plan,
+    5 delegates reported at 6/55 = 0.1091 SDE each; Graham Township: D 1, no final alignment)."""
+    path = tmp_path / "results.csv"
+    path.write_text(TWO_PRECINCTS)
+    result = runner.invoke(app, ["audit", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["precincts"]["inconsistent"] == 2
+    assert summary["precincts_both_alignments"] == {"total": 1, "reproduced": 0, "reproduced-given-chance": 0,
+                                                    "inconsistent": 1, "unattended": 0}
+    assert summary["one_alignment_only"] == [{"code": "Johnson/GR", "missing": "final", "status": "inconsistent"}]
+    assert summary["total_other_than_d"] == {"reproduced": ["Cherokee/4 CHER"]}
+    human = runner.invoke(app, ["audit", str(path)])
+    assert "Johnson/GR (final alignment empty, inconsistent)" in human.output
+    assert "split is the rules' allocation of that total" in human.output
+
+
 def test_audit_fail_on_inconsistent_exits_1() -> None:
     case = Path(__file__).parent / "cases" / "adair-4se-orient-reporting-error" / "results.csv"
     assert runner.invoke(app, ["audit", str(case), "--fail-on-inconsistent"]).exit_code == 1

@@ -75,6 +75,9 @@ class UnitAudit:
     in_plan: bool = True
     #: county delegates of our own recomputation; an open game of chance counts at its expected value
     delegates_recomputed: dict[str, Fraction] = field(default_factory=dict)
+    #: where the reported delegates add up to a total other than ``D`` (V-5): whether they are the rules'
+    #: allocation of that total (``reproduced``, ``reproduced-given-chance``) or not (``inconsistent``)
+    as_reported_total: str | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -90,6 +93,20 @@ class UnitAudit:
     def status(self) -> str:
         """The verdict, or ``unattended`` (see :data:`STATUSES`)."""
         return "unattended" if self.unattended else self.verdict
+
+    @property
+    def missing_alignment(self) -> Literal["first", "final"] | None:
+        """The alignment the unit reports nobody in while the other has people (``None`` otherwise).
+
+        Such a unit is audited all the same (``N`` from the other alignment, or no viable group), but a
+        count that needs both alignments (RULES.md §10's reference figures) leaves it out (docs/audit.md).
+        """
+        first, final = sum(self.first.values()), sum(self.final.values())
+        if first == 0 and final > 0:
+            return "first"
+        if final == 0 and first > 0:
+            return "final"
+        return None
 
     @property
     def blocking(self) -> tuple[Finding, ...]:
@@ -118,6 +135,24 @@ class AuditReport:
 
     def satellites(self) -> list[UnitAudit]:
         return [u for u in self.units if u.kind == "satellite"]
+
+    def one_alignment_only(self) -> list[UnitAudit]:
+        """Precincts electing delegates that report one alignment and nobody in the other."""
+        return [u for u in self.in_state() if u.missing_alignment is not None]
+
+    def as_reported_total(self) -> dict[str, list[UnitAudit]]:
+        """Precincts (both alignments) whose reported delegates add up to a total other than ``D``, by the
+        verdict had they elected that total: the ``reproduced`` ones differ from the rules only in ``D``."""
+        out: dict[str, list[UnitAudit]] = {}
+        for u in self.both_alignments():
+            if u.as_reported_total is not None:
+                out.setdefault(u.as_reported_total, []).append(u)
+        return out
+
+    def both_alignments(self) -> list[UnitAudit]:
+        """Precincts electing delegates that report both alignments: the population of RULES.md §10's
+        reference figures (certified Iowa: 1,676 of 1,678; docs/audit.md, "Reconciliation")."""
+        return [u for u in self.in_state() if u.missing_alignment is None]
 
     def outside_plan(self) -> list[UnitAudit]:
         """Units of the file that the plan does not have (nobody attended them)."""
@@ -215,6 +250,20 @@ def _outcomes(result: CheckResult, ruleset: RuleSet) -> list[tuple[Fraction, dic
         alloc.delegates_to_elect, alloc.attendance, alloc.final, ruleset, alloc.applied)]
 
 
+def _as_reported_total(reported: Mapping[str, int], d: int, n: int, final: Mapping[str, int],
+                       ruleset: RuleSet) -> str | None:
+    """The verdict had the precinct elected the total it reported instead of ``D`` (``None`` if equal)."""
+    total = sum(reported.values())
+    if total in (d, 0) or n == 0 or sum(final.values()) > n:
+        return None
+    found = [b for b in branches(total, n, final, ruleset)
+             if b.allocation.status == "complete" and all(
+                 reported.get(g, 0) == b.allocation.delegates.get(g, 0) for g in {*reported, *final})]
+    if not found:
+        return "inconsistent"
+    return "reproduced-given-chance" if found[0].outcomes else "reproduced"
+
+
 def _expected(outcomes: list[tuple[Fraction, dict[str, int]]], per_delegate: Fraction | None
               ) -> dict[str, Fraction]:
     """Expected county delegates (``per_delegate`` None), or SDEs each published at 4 decimals."""
@@ -276,6 +325,7 @@ def _audit_unit(plan: Plan, ruleset: RuleSet, pub: PublishedPrecinct, candidates
         recomputed = {g: Fraction(v) for g, v in from_reported.items()}
         delegates_recomputed = {g: Fraction(v) for g, v in reported.items()}
     n_math = result.allocation.attendance if result.allocation else max(attendance, sum(pub.final.values()))
+    as_total = _as_reported_total(reported, d, n_math, pub.final, ruleset) if precinct.kind == "precinct" else None
     inferred = "the first-alignment total" if n_math == attendance else "the final-alignment total (above the first)"
     return UnitAudit(
         code=precinct.code, county=precinct.county, precinct=pub.precinct, kind=precinct.kind, line=pub.line,
@@ -284,7 +334,7 @@ def _audit_unit(plan: Plan, ruleset: RuleSet, pub: PublishedPrecinct, candidates
         final=dict(pub.final), reported_sde=dict(pub.sde), reported_delegates=reported, sde_ratio=per_delegate,
         result=result, sde_from_reported=from_reported, sde_recomputed=recomputed,
         recomputed_from_reported=fallback, attendance_inferred=inferred,
-        delegates_recomputed=delegates_recomputed)
+        delegates_recomputed=delegates_recomputed, as_reported_total=as_total)
 
 
 def audit_nevada(plan: Plan, published: list[NevadaPrecinct], source: str = "",

@@ -142,6 +142,11 @@ def to_json(report: AuditReport, plan: Plan) -> dict[str, Any]:
             "satellites": {"total": len(report.satellites()), **report.verdict_counts(report.satellites())},
             "outside_plan": len(report.outside_plan()),
             "unreported": report.unreported,
+            "precincts_both_alignments": {"total": len(report.both_alignments()),
+                                          **report.verdict_counts(report.both_alignments())},
+            "one_alignment_only": [{"code": u.code, "missing": u.missing_alignment, "status": u.status}
+                                   for u in report.one_alignment_only()],
+            "total_other_than_d": {v: [u.code for u in units] for v, units in report.as_reported_total().items()},
         },
         "finding_counts": report.finding_counts(),
         "blocking_by_finding": {code: [u.code for u in units]
@@ -166,6 +171,8 @@ def _print(report: AuditReport, plan: Plan, show: int, elapsed: float) -> None:
         verdicts.add_column(labels[v], justify="right")
     verdicts.add_column("total", justify="right")
     rows = [("precincts electing delegates", report.in_state())]
+    if report.one_alignment_only():
+        rows.append(("  of which with both alignments", report.both_alignments()))
     if report.satellites():
         rows.append(("satellite sites", report.satellites()))
     if report.outside_plan():
@@ -174,6 +181,16 @@ def _print(report: AuditReport, plan: Plan, show: int, elapsed: float) -> None:
         c = report.verdict_counts(units)
         verdicts.add_row(label, *(f"{c[v]:,}" for v in STATUSES), f"{len(units):,}")
     out.print(verdicts)
+    if report.one_alignment_only():
+        out.print("Reporting one alignment only (audited above; outside a count that needs both, as RULES.md "
+                  "§10's reference figures): " + ", ".join(
+                      f"{u.code} ({u.missing_alignment} alignment empty, {u.status})"
+                      for u in report.one_alignment_only()), highlight=False)
+    follows = report.as_reported_total().get("reproduced", [])
+    if follows:
+        out.print(f"{len(follows):,} inconsistent precincts award a total other than D whose split is the rules' "
+                  "allocation of that total (RULES.md §10's reference counts them as exact, docs/audit.md): "
+                  + ", ".join(u.code for u in follows), highlight=False)
     if report.unreported:
         shown = ", ".join(report.unreported[:10]) + (" ..." if len(report.unreported) > 10 else "")
         out.print(f"{len(report.unreported):,} precincts of the plan are not in the file: {shown}", highlight=False)
