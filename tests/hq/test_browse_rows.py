@@ -148,7 +148,7 @@ def test_bad_parameters_are_refused_naming_the_parameter(hq: Web, svc: Services)
     assert "page 2 is past the last page (1) of the 0 precincts" in oscar.get("/hq/precincts?page=2").text
     refused = oscar.get("/hq/precincts.csv?county=Atlantis")
     assert refused.status_code == 422
-    assert [f["field"] for f in refused.json()["error"]["fields"]] == ["county"]
+    assert "no county" in refused.text and "Atlantis" in refused.text  # (HQ's error page, before any row)
     assert oscar.get("/hq/precincts?county=poweshiek").status_code == 200  # any case: the plan's county
 
 

@@ -154,7 +154,7 @@ def browse(request: Request, principal: Readers, *, county: Text = "", state: Te
 @router.get("/precincts.csv")
 def browse_csv(request: Request, principal: Readers, *, county: Text = "", state: Text = "", finding: Text = "",
                q: Text = "", since: Text = "") -> Response:
-    """Every released precinct the filters select, streamed (bad filters: the JSON error, before any row)."""
+    """Every released precinct the filters select, streamed (bad filters: HQ's error page, before any row)."""
     services = services_of(request)
     query = parse_browse(services.context, county=county, state=state, finding=finding, search=q, since=since)
     chunks = services.campaigns.export(query)
