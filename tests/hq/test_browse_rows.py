@@ -104,13 +104,13 @@ def _play(svc: Services, seed: int, steps: int) -> set[str]:
 
 def test_the_browse_pages_and_export_equal_the_derivation_through_a_random_night(hq: Web, svc: Services) -> None:
     _assert_browse_equals_the_derivation(svc)
-    done = _play(svc, 31, 30)
+    done = _play(svc, 31, 15)
     svc.election.reset_rehearsal("director:dora", confirm=SLUG)
     assert svc.campaigns.browse(Browse()).total == 0  # the rehearsal's releases are archived
-    done |= _play(svc, 32, 12)
+    done |= _play(svc, 32, 6)
     svc.election.go_live("director:dora", confirm=SLUG)
     assert svc.campaigns.browse(Browse()).total == 0
-    done |= _play(svc, 33, 40)
+    done |= _play(svc, 33, 15)
     assert done >= {"release", "correct", "rows", "pages", "awaiting", "finding"}, done
     # each filter selected something at some step (so each comparison could have failed)
     assert set(SEEN) >= {repr(q) for q in QUERIES}, SEEN
