@@ -98,6 +98,10 @@ def _play(svc: Services, seed: int, steps: int) -> set[str]:
         report(svc.reports, script, prefix=f"base-{seed}")
     next(op for op in operations if op.__name__ == "nobody_came")(seed)
     svc.releases.release(actor="director:dora", note="the first precincts")
+    # then one of them is corrected without a number changing: accepted, a correction awaiting release
+    script = POWESHIEK[1]
+    svc.review.correct("reviewer:rita", script.precinct, {"attendance": {"attendance": script.stages[0]["attendance"]}},
+                       reason="re-read", key=f"again-{seed}")
     return play_random(rng, operations, steps, (ServiceError, LedgerError, IndexError),
                        lambda: _assert_browse_equals_the_derivation(svc))
 
