@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from bench_ingest import _cpu_by_pid, _cpu_delta, postgres
@@ -57,7 +58,7 @@ from caucus.ledger.schema import (
     status_counts,
 )
 from caucus.rehearse import ServerProcess, prepare_election
-from caucus.rehearse.synthetic import synthetic_truth
+from caucus.rehearse.synthetic import CANDIDATES, synthetic_truth
 from caucus.service.staff import StaffService
 
 SLUG = "hq-bench"
@@ -120,7 +121,17 @@ def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         conn.execute(insert(table), rows[start:start + 5000])
 
 
-FINDING = json.dumps({"findings": [{"code": "turnout-high", "severity": "warning", "message": "..."}]})
+FINDING = [{"code": "duplicate-report", "severity": "warning", "message": "..."}]
+
+
+def _record(rng: random.Random, code: str, seq: int) -> str:
+    """A released record with a precinct's numbers (seven groups: first and final alignments, SDEs), 10 % with a
+    finding."""
+    first = {g: rng.randint(0, 60) for g in CANDIDATES}
+    final = {g: n + rng.randint(0, 5) for g, n in first.items() if n > 10}
+    sde = {g: f"{n / 30:.4f}" for g, n in final.items()}
+    return json.dumps({"code": code, "ledgerSeq": seq, "first": first, "final": final, "sde": sde,
+                       "findings": FINDING if rng.random() < 0.1 else []})
 
 
 def make_readiness_and_release(url: str, seed: int) -> dict[str, int]:
@@ -165,10 +176,10 @@ def make_readiness_and_release(url: str, seed: int) -> dict[str, int]:
                 precincts_total=len(units), ledger_seq=0, note="", certified_act=None, manifest="{}"))
             codes = dict(units)
             released = [(pid, row) for pid, row in rows.items() if row.state == "accepted" and rng.random() < 0.9]
+            seqs = {pid: row.last_seq - (rng.random() < 0.05) for pid, row in released}
             _insert(conn, release_precincts, [
-                {"election_id": election_id, "number": 1, "precinct_code": codes[pid],
-                 "ledger_seq": row.last_seq - (rng.random() < 0.05),
-                 "record": FINDING if rng.random() < 0.1 else "{}"} for pid, row in released])
+                {"election_id": election_id, "number": 1, "precinct_code": codes[pid], "ledger_seq": seqs[pid],
+                 "record": _record(rng, codes[pid], seqs[pid])} for pid, _ in released])
             derived.restore_released(conn, election_id, 0)
         made = {"cards": len(units), "signed in": len(signed), "failed sign-ins": len(bad), "tested": len(tested),
                 "roster": len(units), "released": len(released)}
@@ -227,6 +238,7 @@ def main() -> None:
     parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--baseline-requests", type=int, default=400)
+    parser.add_argument("--heavy-requests", type=int, default=3, help="requests of the whole-state CSV")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--pg-url")
     parser.add_argument("--only", action="append", default=[], metavar="PATH",
@@ -246,6 +258,9 @@ def main() -> None:
             staff = StaffService(engine)
             for username, role in (("dora", "director"), ("adam", "admin"), ("olga", "operator")):
                 staff.add_user(username, username.title(), role, PASSWORD, actor="bench")
+            StaffService(engine, groups=CANDIDATES).add_user("sam", "Sam", "campaign", PASSWORD, actor="bench",
+                                                             campaign=CANDIDATES[0])
+            county = engine.connect().execute(select(precincts.c.county).limit(1)).scalar_one()
             some = engine.connect().execute(select(precincts.c.code).join(
                 precinct_status, precinct_status.c.precinct_id == precincts.c.id)
                 .where(precinct_status.c.state == "held-for-review").limit(1)).scalar_one()
@@ -257,32 +272,52 @@ def main() -> None:
             # release 1's files "exist" (its manifest), so the server's start-up does not rebuild them
             (snapshots / SLUG / "releases" / "1").mkdir(parents=True)
             (snapshots / SLUG / "releases" / "1" / "manifest.json").write_text(
-                json.dumps({"createdAt": (NIGHT_START + timedelta(hours=2)).isoformat()}))
+                json.dumps({"release": 1, "createdAt": (NIGHT_START + timedelta(hours=2)).isoformat(), "files": []}))
             env = {"CAUCUS_STAFF_COOKIE_SECURE": "false", "CAUCUS_RELEASE_IN_APP": "false",
                    "CAUCUS_SNAPSHOT_DIR": str(snapshots)}
             with ServerProcess(url, SLUG, cwd=directory, env=env) as server, \
                     httpx.Client(base_url=server.base_url, timeout=600, follow_redirects=True) as http, \
                     httpx.Client(base_url=server.base_url, timeout=600, follow_redirects=True) as admin, \
-                    httpx.Client(base_url=server.base_url, timeout=600, follow_redirects=True) as operator:
+                    httpx.Client(base_url=server.base_url, timeout=600, follow_redirects=True) as operator, \
+                    httpx.Client(base_url=server.base_url, timeout=600, follow_redirects=True) as campaign:
                 assert server.process is not None
                 pids = {server.process.pid}
                 sign_in(http)
                 sign_in(admin, "adam")
                 sign_in(operator, "olga")
+                sign_in(campaign, "sam")
                 results = [("GET /api/v1/health (baseline)",
                             cpu_per_request(http, pids, "/api/v1/health", args.baseline_requests))]
+                last_page = -(-made["released"] // 100)
                 pages = [(http, "home", "/hq"), (http, "review queue", "/hq/review"), (http, "night", "/hq/night"),
                          (http, "readiness", "/hq/readiness"), (http, "release page", "/hq/releases"),
                          (http, "a held precinct", f"/hq/review/p/{some}"), (http, "election", "/hq/election"),
                          (http, "chair roster", "/hq/chairs"), (http, "throttles", "/hq/throttles"),
                          (http, "recanvass", "/hq/recanvass"), (http, "quality", "/hq/quality"),
-                         (http, "released precincts", "/hq/precincts"), (operator, "hotline desk", "/hq/hotline"),
-                         (admin, "staff", "/hq/staff")]
+                         (operator, "hotline desk", "/hq/hotline"), (admin, "staff", "/hq/staff"),
+                         (campaign, "released precincts, page 1 (a campaign)", "/hq/precincts"),
+                         (campaign, "released precincts, the last page", f"/hq/precincts?page={last_page}"),
+                         (campaign, "released precincts of a county", f"/hq/precincts?county={quote(county)}"),
+                         (campaign, "released precincts awaiting a correction", "/hq/precincts?state=awaiting"),
+                         (campaign, "released precincts, a search", "/hq/precincts?q=99"),
+                         (campaign, "released precincts with a finding",
+                          "/hq/precincts?finding=duplicate-report"),
+                         (campaign, "released precincts of a county as CSV",
+                          f"/hq/precincts.csv?county={quote(county)}"),
+                         (campaign, "the campaign's recanvass requests", "/hq/campaign/requests")]
+                # (measured --heavy-requests times: seconds each)
+                heavy = [(campaign, "every released precinct as CSV", "/hq/precincts.csv"),
+                         (campaign, "the campaign's cross-check (no tallies uploaded)", "/hq/campaign"),
+                         (campaign, "the campaign's cross-check as CSV", "/hq/campaign/crosscheck.csv")]
                 wanted = lambda path: not args.only or any(path.startswith(o) for o in args.only)  # noqa: E731
                 for client, name, path in pages:
                     if not wanted(path):
                         continue
                     results.append((f"GET {path} ({name})", cpu_per_request(client, pids, path, args.requests)))
+                for client, name, path in heavy:
+                    if wanted(path):
+                        results.append((f"GET {path} ({name})", cpu_per_request(client, pids, path,
+                                                                                 args.heavy_requests)))
                 before_the_night(url)
                 for name, path in (("readiness, before the night", "/hq/readiness"),
                                    ("release page, before the night", "/hq/releases")):

@@ -213,16 +213,29 @@ def write_counts(conn: Connection, election_id: int) -> None:
     _add_counts(conn, election_id, recount(conn, election_id))
 
 
-# -- what the newest release of the epoch holds of each precinct (``released_seq``, revision 0016) ----------
-def released_seqs(conn: Connection, election_id: int, releases_through: int) -> dict[int, tuple[int, str]]:
-    """Each precinct's (``release_precincts.ledger_seq``, its finding codes) in the newest release after
-    ``releases_through`` (the current epoch's) that released it, by precinct id (reads every such record)."""
-    query = (select(precincts.c.id, release_precincts.c.ledger_seq, release_precincts.c.record)
+# -- what the newest release of the epoch holds of each precinct (``released_seq``, revision 0016;
+# ``released_number``, revision 0017) -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReleasedRow:
+    """What a row holds of the precinct's newest release of the epoch: the released record's ledger seq, its
+    finding codes (comma-separated) and the release's number."""
+
+    seq: int
+    findings: str
+    number: int
+
+
+def released_seqs(conn: Connection, election_id: int, releases_through: int) -> dict[int, ReleasedRow]:
+    """Each precinct's newest release after ``releases_through`` (the current epoch's) that released it, by
+    precinct id (reads every such record)."""
+    query = (select(precincts.c.id, release_precincts.c.ledger_seq, release_precincts.c.record,
+                    release_precincts.c.number)
              .join(precincts, (precincts.c.election_id == release_precincts.c.election_id)
                    & (precincts.c.code == release_precincts.c.precinct_code))
              .where(release_precincts.c.election_id == election_id, release_precincts.c.number > releases_through)
              .order_by(release_precincts.c.number))
-    return {int(pid): (int(seq), finding_codes(json.loads(record))) for pid, seq, record in conn.execute(query)}
+    return {int(pid): ReleasedRow(int(seq), finding_codes(json.loads(record)), int(number))
+            for pid, seq, record, number in conn.execute(query)}
 
 
 def finding_codes(record: Mapping[str, Any]) -> str:
@@ -230,36 +243,46 @@ def finding_codes(record: Mapping[str, Any]) -> str:
     return ",".join(str(f["code"]) for f in record.get("findings") or ())
 
 
-def set_released(conn: Connection, election_id: int, records: Mapping[str, Mapping[str, Any]]) -> None:
-    """Record in the rows that a release (in the caller's transaction) published these precincts' records (by
-    code): the record's ledger seq and finding codes."""
+def set_released(conn: Connection, election_id: int, number: int, records: Mapping[str, Mapping[str, Any]]) -> None:
+    """Record in the rows that release ``number`` (in the caller's transaction) published these precincts'
+    records (by code): the record's ledger seq and finding codes, and the release's number."""
     if not records:
         return
     ids = select(precincts.c.id).where(precincts.c.election_id == election_id,
                                        precincts.c.code == bindparam("code")).scalar_subquery()
     conn.execute(update(precinct_status).where(precinct_status.c.precinct_id == ids)
-                 .values(released_seq=bindparam("seq"), released_findings=bindparam("findings")),
+                 .values(released_seq=bindparam("seq"), released_findings=bindparam("findings"),
+                         released_number=number),
                  [{"code": code, "seq": int(record["ledgerSeq"]), "findings": finding_codes(record)}
                   for code, record in records.items()])
 
 
 def restore_released(conn: Connection, election_id: int, releases_through: int) -> None:
-    """Rewrite every row's ``released_seq`` and ``released_findings`` from the current epoch's releases (after
-    the rows were rewritten)."""
+    """Rewrite every row's ``released_seq``, ``released_findings`` and ``released_number`` from the current
+    epoch's releases (after the rows were rewritten)."""
     found = released_seqs(conn, election_id, releases_through)
     conn.execute(update(precinct_status).where(precinct_status.c.election_id == election_id,
                                                precinct_status.c.released_seq.is_not(None))
-                 .values(released_seq=None, released_findings=None))
+                 .values(released_seq=None, released_findings=None, released_number=None))
     if found:
         conn.execute(update(precinct_status).where(precinct_status.c.precinct_id == bindparam("pid"))
-                     .values(released_seq=bindparam("seq"), released_findings=bindparam("findings")),
-                     [{"pid": pid, "seq": seq, "findings": findings} for pid, (seq, findings) in found.items()])
+                     .values(released_seq=bindparam("seq"), released_findings=bindparam("findings"),
+                             released_number=bindparam("number")),
+                     [{"pid": pid, "seq": row.seq, "findings": row.findings, "number": row.number}
+                      for pid, row in found.items()])
 
 
-def stored_released(conn: Connection, election_id: int) -> dict[int, tuple[int, str] | None]:
-    """Every row's (``released_seq``, ``released_findings``) by precinct id (None: not released)."""
-    return {int(pid): (int(seq), str(findings or "")) if seq is not None else None
-            for pid, seq, findings in conn.execute(select(precinct_status.c.precinct_id,
-                                                          precinct_status.c.released_seq,
-                                                          precinct_status.c.released_findings)
-                                                   .where(precinct_status.c.election_id == election_id))}
+def stored_released(conn: Connection, election_id: int) -> dict[int, ReleasedRow | None]:
+    """Every row's released seq, findings and release number by precinct id (None: not released; a row with
+    only one of seq and number shows the other as -1)."""
+    out: dict[int, ReleasedRow | None] = {}
+    for pid, seq, findings, number in conn.execute(
+            select(precinct_status.c.precinct_id, precinct_status.c.released_seq,
+                   precinct_status.c.released_findings, precinct_status.c.released_number)
+            .where(precinct_status.c.election_id == election_id)):
+        if seq is None and number is None:
+            out[int(pid)] = None
+        else:
+            out[int(pid)] = ReleasedRow(-1 if seq is None else int(seq), str(findings or ""),
+                                        -1 if number is None else int(number))
+    return out

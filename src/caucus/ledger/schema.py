@@ -559,6 +559,9 @@ precinct_status = Table(
     Column("released_findings", Text, nullable=True),
     #: 0016: the reason codes of the state (caucus.service.status.reason_codes), comma-separated
     Column("codes", Text, nullable=False, server_default=""),
+    #: 0017: the number of that release (NULL: not released in this epoch), written with ``released_seq``: the
+    #: campaigns' browse page reads each listed precinct's released record by it
+    Column("released_number", Integer, nullable=True),
     Index("ix_precinct_status_queue", "election_id", "queue_rank", "last_seq"),
     Index("ix_precinct_status_state", "election_id", "state", "last_at"),
     Index("ix_precinct_status_first", "election_id", "first_quarter"),
@@ -568,6 +571,8 @@ precinct_status = Table(
     Index("ix_precinct_status_plan", "election_id", "state", "precinct_id"),
     # 0016: the released records with findings (the quality page counts their codes)
     Index("ix_precinct_status_findings", "election_id", "released_findings"),
+    # 0017: the released precincts, and those changed since a release (the browse page's count and filter)
+    Index("ix_precinct_status_released_number", "election_id", "released_number"),
 )
 
 #: Revision 0015: the number of precinct_status rows per county and state (kind ``county``: key the county) and

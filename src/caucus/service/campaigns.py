@@ -12,10 +12,11 @@ campaign sees its state and reason codes (not reported / reported, incomplete / 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -32,6 +33,8 @@ from caucus.ledger.epochs import read_epoch
 from caucus.ledger.schema import precinct_status, release_precincts, releases
 from caucus.results_csv import MEASURES, PublishedPrecinct, ResultsFileError, read_results_text
 from caucus.rules import to_decimal
+from caucus.service import browse
+from caucus.service.browse import Browse, BrowsePage, BrowseRow
 from caucus.service.context import ElectionContext
 from caucus.service.errors import FieldProblem, ServiceError, UnknownPrecinctCode
 from caucus.service.hq_errors import StaffInputInvalid
@@ -164,15 +167,6 @@ class UploadResult:
 
     def describe(self) -> str:
         return f"recorded your numbers for {len(self.precincts)} precinct{'s' if len(self.precincts) != 1 else ''}"
-
-
-@dataclass(frozen=True)
-class Browse:
-    county: str = ""
-    state: str = ""
-    finding: str = ""
-    search: str = ""
-    changed_since: int | None = None
 
 
 def _ints(values: Mapping[str, Any] | None) -> dict[str, int]:
@@ -417,47 +411,38 @@ class CampaignService:
                        sum(1 for v in views.values() if v.awaiting), dict(findings.most_common()), checks,
                        tuple(release_list))
 
-    # -- browse and export ---------------------------------------------------------------------------------
-    def browse(self, query: Browse) -> list[PrecinctView]:
-        """Released precincts, filtered by county, state (released, or held/awaiting since), a finding's
-        code, a search of code or name, and "changed since release n"."""
-        out = []
-        needle = query.search.strip().casefold()
-        for view in self.views().values():
-            if view.released is None:
-                continue
-            if query.county and view.county.casefold() != query.county.strip().casefold():
-                continue
-            if query.state == "awaiting" and not view.awaiting:
-                continue
-            if query.state == "held" and not view.reasons:
-                continue
-            if query.finding and query.finding not in view.findings:
-                continue
-            if needle and needle not in view.code.casefold() and needle not in view.name.casefold():
-                continue
-            if query.changed_since is not None and view.released.number <= query.changed_since:
-                continue
-            out.append(view)
-        return sorted(out, key=lambda v: v.code)
+    # -- browse and export (caucus.service.browse) --------------------------------------------------------
+    def browse(self, query: Browse, page: int = 1, per_page: int = browse.PAGE_SIZE) -> BrowsePage:
+        """A page of the released precincts the filters select, and how many (from the maintained rows and the
+        listed precincts' released records; with stale rows, from :meth:`derived_browse`)."""
+        election_id = self.context.election_id
+        with self.engine.connect() as conn:
+            if not browse.has_stale_rows(conn, election_id):
+                total, released = browse.count(conn, election_id, query)
+                made = browse.make_page(total, released, page, per_page)
+                rows = browse.page_rows(conn, election_id, query, made.first - 1, per_page) if total else []
+                return dataclasses.replace(made, rows=tuple(rows))
+        every = self.derived_browse(Browse())
+        rows = [row for row in every if browse.matches(row, query)]
+        made = browse.make_page(len(rows), len(every), page, per_page)
+        return dataclasses.replace(made, rows=tuple(rows[made.first - 1:made.first - 1 + per_page]))
 
-    def export_csv(self, views: Sequence[PrecinctView]) -> bytes:
-        """The released numbers of ``views`` in the party's public long layout, plus the release each came
-        from and its findings (one row per precinct, group and measure)."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["county", "precinct", "candidate", "measure", "value", "code", "release", "findings"])
-        for view in views:
-            assert view.released is not None
-            record_ = view.released.record
-            found = " ".join(view.findings)
-            for g in sorted(set(record_.get("first") or {}) | set(record_.get("final") or {})):
-                for measure, key in (("expression_1", "first"), ("expression_2", "final"), ("sde", "sde")):
-                    value = (record_.get(key) or {}).get(g)
-                    if value is not None:
-                        writer.writerow([view.county, view.name, g, measure, value, view.code, view.released.number,
-                                         found])
-        return buffer.getvalue().encode("utf-8")
+    def derived_browse(self, query: Browse) -> list[BrowseRow]:
+        """Every released precinct the filters select, in code order, from every precinct's status derived now and
+        every released record (what :meth:`browse` pages through; seconds at national size)."""
+        rows = [BrowseRow(v.code, v.county, v.name, v.released.number, v.released.record, v.awaiting, v.reasons)
+                for v in self.views().values() if v.released is not None]
+        return sorted((row for row in rows if browse.matches(row, query)), key=lambda row: row.code)
+
+    def export(self, query: Browse) -> Iterator[bytes]:
+        """The filtered released precincts as CSV (:func:`caucus.service.browse.csv_chunks`), streamed from one
+        query; with stale rows, from :meth:`derived_browse`. Whether rows are stale is read before the first
+        chunk."""
+        with self.engine.connect() as conn:
+            stale = browse.has_stale_rows(conn, self.context.election_id)
+        if stale:
+            return browse.csv_chunks([self.derived_browse(query)])
+        return browse.csv_chunks(browse.stream(self.engine, self.context.election_id, query))
 
     def crosscheck_csv(self, campaign: str | None) -> bytes:
         """The cross-check as CSV: the campaign's own numbers, and the party's only where released."""

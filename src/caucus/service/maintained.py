@@ -220,14 +220,19 @@ def check(engine: Engine, context: ElectionContext) -> StateCheck:
 
 
 def _released_differences(conn: Connection, context: ElectionContext) -> list[tuple[str, str]]:
-    """Rows whose ``released_seq`` is not what the current epoch's releases hold."""
+    """Rows whose ``released_seq``, ``released_findings`` or ``released_number`` is not what the current epoch's
+    releases hold."""
     election_id = context.election_id
     expected = derived.released_seqs(conn, election_id, read_epoch(conn, election_id).releases_through)
     codes = {pid: code for code, pid in conn.execute(select(precincts.c.code, precincts.c.id).where(
         precincts.c.election_id == election_id))}
-    return [(codes.get(pid, str(pid)), f"released (seq, findings): stored {seq!r}, the releases make "
-                                       f"{expected.get(pid)!r}")
-            for pid, seq in sorted(derived.stored_released(conn, election_id).items()) if seq != expected.get(pid)]
+    return [(codes.get(pid, str(pid)), f"released (seq, findings, release): stored {_released(row)}, the releases "
+                                       f"make {_released(expected.get(pid))}")
+            for pid, row in sorted(derived.stored_released(conn, election_id).items()) if row != expected.get(pid)]
+
+
+def _released(row: derived.ReleasedRow | None) -> str:
+    return "None" if row is None else repr((row.seq, row.findings, row.number))
 
 
 def _difference(stored: StatusRow | None, expected: StatusRow | None) -> str:

@@ -603,7 +603,7 @@ class ReleaseService:
                          "ledger_seq": int(record["ledgerSeq"]), "record": canonical_json(record)}
                         for code, record in sorted(rows.items())])
                     # what this release holds of each precinct, for the release page (same transaction)
-                    derived.set_released(conn, self.context.election_id, rows)
+                    derived.set_released(conn, self.context.election_id, number, rows)
                 detail: dict[str, Any] = {"number": number, "status": status, "zero": zero, "test": meta.test,
                                           "reporting": reporting, "total": total, "changed": len(rows),
                                           "content_hash": snapshot.content_hash,

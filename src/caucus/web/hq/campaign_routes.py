@@ -9,18 +9,19 @@ the released precincts. No page or export here shows a number the party has not 
 
 from __future__ import annotations
 
-from typing import Annotated
-from urllib.parse import quote
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from caucus.checks import FINDING_CODES
 from caucus.service import ServiceError
-from caucus.service.campaigns import MAX_UPLOAD_BYTES, STATE_TITLES, Browse, CampaignFileInvalid
+from caucus.service.browse import BROWSE_STATES, PAGE_SIZE, parse_browse, parse_page
+from caucus.service.campaigns import MAX_UPLOAD_BYTES, STATE_TITLES, CampaignFileInvalid
 from caucus.service.hq_errors import StaffInputInvalid
 from caucus.web.access import Principal, access
 from caucus.web.errors import status_for
@@ -34,8 +35,6 @@ Readers = Annotated[Principal, access("campaign", "observer", "reviewer", "direc
 UPLOAD_PATH = f"{PREFIX}/campaign/upload"
 #: the upload's body may exceed the JSON body limit
 LARGE_BODIES = {UPLOAD_PATH: MAX_UPLOAD_BYTES + 64 * 1024}
-BROWSE_STATES = {"": "every released precinct", "awaiting": "a correction accepted, awaiting release",
-                 "held": "held for review again since released"}
 
 
 def _crosscheck(request: Request, principal: Principal, *, status: int = 200, message: str = "", done: str = "",
@@ -129,47 +128,44 @@ def quality(request: Request, principal: Readers) -> Response:
     return page(request, "quality.html", principal, q=summary, state_titles=STATE_TITLES, codes=FINDING_CODES)
 
 
-def _browse(county: str, state: str, finding: str, search: str, since: str) -> Browse:
-    if state not in BROWSE_STATES:
-        raise StaffInputInvalid("state", f"state is one of {', '.join(repr(s) for s in BROWSE_STATES)}; got {state!r}")
-    if finding and finding not in FINDING_CODES:
-        raise StaffInputInvalid("finding", f"no finding code {finding!r} (docs/findings.md lists them)")
-    changed = None
-    if since.strip():
-        if not since.strip().isdigit():
-            raise StaffInputInvalid("since", f"changed since release: a release number like 3; got {since!r}")
-        changed = int(since)
-    return Browse(county=county, state=state, finding=finding, search=search, changed_since=changed)
-
-
 Text = Annotated[str, Query(max_length=200)]
+PageText = Annotated[str, Query(alias="page", max_length=200)]
 
 
 @router.get("/precincts")
 def browse(request: Request, principal: Readers, *, county: Text = "", state: Text = "", finding: Text = "",
-           q: Text = "", since: Text = "") -> Response:
+           q: Text = "", since: Text = "", page_number: PageText = "") -> Response:
+    """A page of the released precincts (``PAGE_SIZE`` rows in code order) the filters select, and how many."""
     services = services_of(request)
     filters = {"county": county, "state": state, "finding": finding, "q": q, "since": since}
+    values = dict(filters, page=page_number)
+    shown: dict[str, Any] = {"states": BROWSE_STATES, "counties": sorted(services.context.plan.counties),
+                             "codes": FINDING_CODES, "page_size": PAGE_SIZE}
     try:
-        views = services.campaigns.browse(_browse(county, state, finding, q, since))
+        query = parse_browse(services.context, county=county, state=state, finding=finding, search=q, since=since)
+        found = services.campaigns.browse(query, parse_page(page_number))
     except ServiceError as error:
         return page(request, "precincts.html", principal, status=status_for(error), message=error.message,
-                    fields={p.field: p.message for p in error.fields}, views=[], f=filters, states=BROWSE_STATES,
-                    counties=sorted(services.context.plan.counties), codes=FINDING_CODES, query="")
-    return page(request, "precincts.html", principal, views=views, f=filters, states=BROWSE_STATES, fields={},
-                counties=sorted(services.context.plan.counties), codes=FINDING_CODES,
-                query=str(request.url.query))
+                    fields={p.field: p.message for p in error.fields}, b=None, f=values, query="", **shown)
+    kept = urlencode({k: v for k, v in filters.items() if v})
+    return page(request, "precincts.html", principal, b=found, f=values, fields={}, query=kept, **shown)
 
 
 @router.get("/precincts.csv")
 def browse_csv(request: Request, principal: Readers, *, county: Text = "", state: Text = "", finding: Text = "",
                q: Text = "", since: Text = "") -> Response:
+    """Every released precinct the filters select, streamed (bad filters: HQ's error page, before any row)."""
     services = services_of(request)
-    views = services.campaigns.browse(_browse(county, state, finding, q, since))
-    return _csv(services.campaigns.export_csv(views), f"released-precincts-{services.context.slug}.csv")
+    query = parse_browse(services.context, county=county, state=state, finding=finding, search=q, since=since)
+    chunks = services.campaigns.export(query)
+    name = f"released-precincts-{services.context.slug}.csv"
+    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers=_csv_headers(name))
 
 
 def _csv(data: bytes, name: str) -> Response:
-    return Response(data, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
-                             "X-Content-Type-Options": "nosniff"})
+    return Response(data, media_type="text/csv; charset=utf-8", headers=_csv_headers(name))
+
+
+def _csv_headers(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff"}
