@@ -53,9 +53,10 @@ import httpx
 
 from caucus.ledger import Submission, Writer, make_engine, sqlite_url_for_dir
 from caucus.plans import Plan, load_plan
-from caucus.publish.documents import FeedBuilder, plan_documents
+from caucus.publish.bulk import Holder, Standing, decide
+from caucus.publish.documents import BULK_FILES, FeedBuilder, plan_documents
 from caucus.publish.model import ReleaseMeta, iso
-from caucus.publish.store import Snapshot, SnapshotStore, entries_of, manifest_from_entries
+from caucus.publish.store import Snapshot, SnapshotStore, entries_of, manifest_from_entries, parse_index
 from caucus.rehearse.server import ReleaserProcess, ServerProcess, prepare_cards
 from caucus.rehearse.synthetic import synthetic_truth
 from caucus.rehearse.truth import PrecinctTruth
@@ -66,6 +67,7 @@ from caucus.service.releases import ReleaseService
 
 CHANGED = 100
 SLUG = "bench-release"
+ROUTINE = Standing("unofficial", True, False, "", None)  # the standing of every release here (meta below)
 
 
 def cpu() -> float:
@@ -119,6 +121,13 @@ def meta(plan: Plan, number: int) -> ReleaseMeta:
                        ledger_head=(number * 1000, "0" * 64))
 
 
+def own_mb(snapshot: Snapshot) -> float:
+    """Megabytes a release writes into its own directory (the files whose bytes it changed)."""
+    homes = parse_index(snapshot.manifest).files
+    return round(sum(len(data) for path, data in snapshot.files.items() if homes[path][1] == snapshot.number)
+                 / 2**20, 1)
+
+
 def timed(work: Callable[[], Any]) -> tuple[Any, float]:
     started = cpu()
     out = work()
@@ -143,62 +152,91 @@ def build_one(size: int) -> dict[str, Any]:
     key = (0, 0)
 
     def full(number: int, recs: dict[str, dict[str, Any]], changes: list[Any], store: SnapshotStore,
-             previous: dict[str, bytes]) -> tuple[Snapshot, Any]:
+             previous: dict[str, bytes], *, bulk: bool = True) -> tuple[Snapshot, Any]:
         m = meta(plan, number)
-        built = FeedBuilder(plan).build(m, recs, changes, {c: released_in[c] for c in recs})
+        built = FeedBuilder(plan).build(m, recs, changes, {c: released_in[c] for c in recs}, bulk=bulk)
         files = {**built.files, **plan_documents(plan)}
-        pending = FeedCache.full(built, key, recs, files, number=number, previous=previous)
+        pending = FeedCache.full(built, key, recs, files, number=number, previous=previous,
+                                 carried=() if bulk else BULK_FILES)
         snapshot = Snapshot(number, files, manifest_from_entries(SLUG, number, iso(m.created_at), pending.entries,
                                                                  m.head_json()))
         store.write(snapshot)
         return snapshot, pending
 
-    stores = {name: SnapshotStore(work / name) for name in ("incremental", "full")}
-    inc = stores["incremental"]
+    stores = {name: SnapshotStore(work / name) for name in ("incremental", "carried", "full", "full-carried")}
+    inc, carry = stores["incremental"], stores["carried"]
     base = {code: r for code, r in records.items() if code not in batches[2] | batches[3]}
     (first, kept), first_cpu = timed(lambda: full(1, base, [], inc, {}))
-    stores["full"].write(first)
+    for name in ("carried", "full", "full-carried"):
+        stores[name].write(first)
     _, first_tree_wall, first_tree_cpu = wall_cpu(lambda: inc.point_latest(1))  # a new tree: every file linked
+    carry.point_latest(1)
     cache = FeedCache(plan)
     cache.commit(kept)
     del first, kept
 
-    def incremental(number: int) -> Snapshot:
+    def incremental(number: int, bulk: bool = True, commit: bool = True) -> Snapshot:
         m = meta(plan, number)
         changed = {code: records[code] for code in sorted(batches[number])}
         changes = [{"code": code, "kind": "new"} for code in changed]
         recs = {code: records[code] for code in cache.builder.affected(changed)}  # with satellite pool peers
         built = cache.builder.build(m, recs, changes, {code: released_in[code] for code in recs},
-                                    changed=set(changed))
+                                    changed=set(changed), bulk=bulk)
         pending = cache.incremental(built, key, recs, built.files, changed, number=number)
         manifest = manifest_from_entries(SLUG, number, iso(m.created_at), pending.entries, m.head_json())
-        cache.commit(pending)
+        if commit:
+            cache.commit(pending)
         return Snapshot(number, pending.files, manifest)
 
     second = incremental(2)
-    inc.write(second)
-    stores["full"].write(second)
+    for name in ("incremental", "carried", "full", "full-carried"):
+        stores[name].write(second)
     _, second_tree_wall, _ = wall_cpu(lambda: inc.point_latest(2))  # the second tree: every file linked again
-    before = dict(vars(inc.counts))
+    carry.point_latest(2)
+    # release 3 one minute after release 2 (which built the bulk files): the policy of caucus.publish.bulk
+    # with an interval of 30 s builds them, with 300 s carries them
+    holder = Holder(2, meta(plan, 2).created_at, ROUTINE)
+    rebuilt_bulk, carried_bulk = (decide(interval=interval, number=3, created_at=meta(plan, 3).created_at,
+                                         standing=ROUTINE, holder=holder).build for interval in (30, 300))
+    assert rebuilt_bulk and not carried_bulk
+    measured: dict[str, dict[str, Any]] = {}
     profile = cProfile.Profile() if os.environ.get("CAUCUS_BENCH_PROFILE") else None
-    if profile is not None:
-        profile.enable()
-    snapshot, inc_cpu = timed(lambda: incremental(3))  # measured: documents, manifest
-    _, write_wall, write_cpu = wall_cpu(lambda: inc.write(snapshot))  # releases/3/: what release 3 changed
-    _, point_wall, point_cpu = wall_cpu(lambda: inc.point_latest(3))  # the spare tree (release 1) to release 3
-    if profile is not None:  # CAUCUS_BENCH_PROFILE=1: where release 3's CPU goes, on stderr
-        profile.disable()
-        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
-    done = {k: v - before[k] for k, v in vars(inc.counts).items()}
+    for name, store, bulk in (("carried", carry, carried_bulk), ("rebuilt", inc, rebuilt_bulk)):
+        before = dict(vars(store.counts))
+        if profile is not None:
+            profile.enable()
+        snap, docs_cpu = timed(lambda b=bulk: incremental(3, bulk=b, commit=False))  # documents, manifest
+        _, write_wall, write_cpu = wall_cpu(lambda s=store, n=snap: s.write(n))  # releases/3/: what 3 changed
+        _, point_wall, point_cpu = wall_cpu(lambda s=store: s.point_latest(3))  # the spare tree (1) to 3
+        if profile is not None:  # CAUCUS_BENCH_PROFILE=1: where release 3's CPU goes, on stderr
+            profile.disable()
+            print(f"--- release 3, bulk files {name}", file=sys.stderr)
+            pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+            profile = cProfile.Profile()
+        measured[name] = {"snapshot": snap, "docs_cpu": docs_cpu, "write_wall": write_wall, "write_cpu": write_cpu,
+                          "point_wall": point_wall, "point_cpu": point_cpu,
+                          "done": {k: v - before[k] for k, v in vars(store.counts).items()}}
     changes = [{"code": code, "kind": "new"} for code in sorted(batches[3])]
     previous = entries_of(second.manifest)
     del second
-    (whole, _), full_cpu = timed(lambda: full(3, records, changes, stores["full"], previous))
-    if snapshot.manifest != whole.manifest:
-        raise SystemExit(f"{size}: the incremental release's manifest differs from the full rebuild's")
+    fulls = {}
+    for name, bulk in (("rebuilt", True), ("carried", False)):  # each way, a full rebuild: the same manifest
+        target = stores["full" if name == "rebuilt" else "full-carried"]
+        (whole, _), fulls[name] = timed(lambda b=bulk, t=target: full(3, records, changes, t, previous, bulk=b))
+        if measured[name]["snapshot"].manifest != whole.manifest:
+            raise SystemExit(f"{size}: the incremental release's manifest (bulk files {name}) differs from the full "
+                             "rebuild's")
+        manifest_mb = len(whole.manifest) / 2**20
+        files_total = len(json.loads(whole.manifest)["files"]) + 1
+        del whole
+    rebuilt, carried = measured["rebuilt"], measured["carried"]
+    inc_cpu, full_cpu, done = rebuilt["docs_cpu"], fulls["rebuilt"], rebuilt["done"]
+    write_wall, write_cpu, point_wall, point_cpu = (rebuilt[k] for k in ("write_wall", "write_cpu", "point_wall",
+                                                                          "point_cpu"))
     in_dir = sum(1 for p in (work / "incremental/releases/3").rglob("*") if p.is_file())
+    carried_total = carried["docs_cpu"] + carried["write_cpu"] + carried["point_cpu"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = {"precincts": size, "files": len(json.loads(whole.manifest)["files"]) + 1,
+    result = {"precincts": size, "files": files_total,
               "first_full_cpu_s": round(first_cpu, 3), "incremental_cpu_s": round(inc_cpu, 3),
               "full_cpu_s": round(full_cpu, 3), "ratio": round(inc_cpu / full_cpu, 4),
               "write_wall_s": round(write_wall, 3), "write_cpu_s": round(write_cpu, 3),
@@ -207,8 +245,18 @@ def build_one(size: int) -> dict[str, Any]:
               "files_in_release_dir": in_dir, "files_written": done["written"], "tree_links": done["linked"],
               "tree_renames": done["renamed"], "tree_unlinks": done["unlinked"],
               "new_tree_wall_s": [round(first_tree_wall, 2), round(second_tree_wall, 2)],
-              "new_tree_cpu_s": round(first_tree_cpu, 2), "manifest_mb": round(len(whole.manifest) / 2**20, 1),
-              "peak_rss_mb": round(peak)}
+              "new_tree_cpu_s": round(first_tree_cpu, 2), "manifest_mb": round(manifest_mb, 1),
+              "peak_rss_mb": round(peak),
+              # release 3 with the bulk files carried (within the interval), in the same run
+              "carried_cpu_s": round(carried["docs_cpu"], 3), "carried_write_cpu_s": round(carried["write_cpu"], 3),
+              "carried_write_wall_s": round(carried["write_wall"], 3),
+              "carried_tree_cpu_s": round(carried["point_cpu"], 3),
+              "carried_tree_wall_s": round(carried["point_wall"], 3),
+              "carried_release_total_cpu_s": round(carried_total, 3),
+              "carried_files_written": carried["done"]["written"],
+              "written_mb": own_mb(rebuilt["snapshot"]), "carried_written_mb": own_mb(carried["snapshot"]),
+              "carried_full_cpu_s": round(fulls["carried"], 3),
+              "carried_over_rebuilt": round(carried_total / (inc_cpu + write_cpu + point_cpu), 4)}
     shutil.rmtree(work, ignore_errors=True)
     return result
 
