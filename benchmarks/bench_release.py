@@ -10,7 +10,11 @@ reaches the public feed.
    system, this process), the ratio; for the incremental release 3 also the CPU and wall time of writing its
    directory (only the files whose bytes it changed) and of bringing the spare latest tree (release 1's) to
    it, with the files written, links, renames and unlinks the store counted; the peak memory of the
-   process (each size runs in its own subprocess). Both ways must give the same manifest (checked). This is
+   process (each size runs in its own subprocess). Release 3 is made incrementally twice from the same kept
+   state, in the same run: with the whole-state files (NIST export, precincts.json/.csv) rebuilt, as a
+   release past the bulk interval does (``incremental_cpu_s``, ``write_*``, ``tree_*``), and carried, as a
+   release within it does (``carried_*``), each decided by :func:`caucus.publish.bulk.decide`; each must give
+   the manifest of a full rebuild made the same way (checked). This is
    the publish layer (:mod:`caucus.publish`, :mod:`caucus.service.release_feed`): the records are made from
    the synthetic truth, not derived from a ledger.
 2. ``latency``: a running server (one uvicorn worker, SQLite) with continuous release on; all precincts but
@@ -25,6 +29,7 @@ reaches the public feed.
 Run:
     .venv/bin/python benchmarks/bench_release.py build [--sizes 1765,20000,175000]
     .venv/bin/python benchmarks/bench_release.py latency [--sizes 1765,20000] [--burst 200] [--rate 10]
+        [--releaser process] [--bulk-interval SECONDS]
 """
 
 from __future__ import annotations
@@ -309,7 +314,8 @@ def seed(reports: ReportService, writer: Writer, truths: list[PrecinctTruth], pl
             future.result(timeout=300)
 
 
-def latency_one(size: int, burst: int, rate: float, releaser: str = "app") -> dict[str, Any]:
+def latency_one(size: int, burst: int, rate: float, releaser: str = "app", bulk: float | None = None
+                ) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="caucus-bench-latency-"))
     truth = synthetic_truth(work / "plan", size)
     plan = load_plan(truth.plan)
@@ -334,10 +340,12 @@ def latency_one(size: int, burst: int, rate: float, releaser: str = "app") -> di
     releases.set_continuous(True, actor="bench")
     writer.close()
     env = {"CAUCUS_SNAPSHOT_DIR": str(snapshots), "CAUCUS_RELEASE_INTERVAL_SECONDS": "0.2"}
+    bulk_env = {} if bulk is None else {"CAUCUS_BULK_INTERVAL": f"{bulk:g}"}  # else the default (30 s)
+    env.update(bulk_env)
     watcher_process = None
     if releaser == "process":  # `caucus release watch` beside the app worker (docs/publish.md)
         env["CAUCUS_RELEASE_IN_APP"] = "false"
-        watcher_process = ReleaserProcess(url, SLUG, snapshots, interval=0.2)  # the root: it adds the slug
+        watcher_process = ReleaserProcess(url, SLUG, snapshots, interval=0.2, env=bulk_env)  # it adds the slug
         watcher_process.start()
     server = ServerProcess(url, SLUG, env=env)
     server.start()
@@ -408,7 +416,7 @@ def latency_one(size: int, burst: int, rate: float, releaser: str = "app") -> di
             "never_seen": len(accepted) - len(latencies),
             "p50_s": round(statistics.median(latencies), 3) if latencies else None, "p99_s": round(p99, 3),
             "max_s": round(latencies[-1], 3) if latencies else None, "releases": made,
-            "releaser": releaser, "app_cpu_s": round(server_cpu, 2),
+            "releaser": releaser, "bulk_interval": bulk, "app_cpu_s": round(server_cpu, 2),
             "releaser_process_cpu_per_release_s": round(releaser_cpu_burst / made, 3)
             if made and watcher_process is not None else None}
 
@@ -421,17 +429,20 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0, help="precincts posted per second in the burst")
     parser.add_argument("--releaser", choices=("app", "process"), default="app",
                         help="continuous release in the app worker, or in `caucus release watch` beside it")
+    parser.add_argument("--bulk-interval", type=float, default=None,
+                        help="the server's CAUCUS_BULK_INTERVAL for latency (default: the app's default)")
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
         result = build_one(args.one) if args.part == "build" else latency_one(args.one, args.burst, args.rate,
-                                                                             args.releaser)
+                                                                             args.releaser, args.bulk_interval)
         print(json.dumps(result))
         return
     sizes = args.sizes or ("1765,20000,175000" if args.part == "build" else "1765,20000")
     for size in (int(s) for s in sizes.split(",")):
         out = subprocess.run([sys.executable, __file__, args.part, "--one", str(size), "--burst", str(args.burst),
-                              "--rate", str(args.rate), "--releaser", args.releaser],
+                              "--rate", str(args.rate), "--releaser", args.releaser,
+                              *([] if args.bulk_interval is None else ["--bulk-interval", str(args.bulk_interval)])],
                              capture_output=True, text=True, check=False)
         if out.returncode != 0:
             print(f"{size}: failed\n{out.stderr[-3000:]}")
