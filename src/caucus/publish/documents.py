@@ -14,8 +14,8 @@ incrementally.
     nist/election-report.json            the NIST SP 1500-100 v2 JSON export
 
 feed/precincts.json, .csv and the NIST export (:data:`BULK_FILES`: every precinct of the state) are left out with
-``bulk=False``: a release
-within the bulk interval carries an earlier release's (:mod:`caucus.publish.bulk`, docs/feed.md).
+``bulk=False``: a release within the bulk interval carries an earlier release's (:mod:`caucus.publish.bulk`,
+docs/feed.md).
 
 and :func:`plan_documents` the plan the release was computed with, as its files were read::
 
