@@ -10,7 +10,11 @@ reaches the public feed.
    system, this process), the ratio; for the incremental release 3 also the CPU and wall time of writing its
    directory (only the files whose bytes it changed) and of bringing the spare latest tree (release 1's) to
    it, with the files written, links, renames and unlinks the store counted; the peak memory of the
-   process (each size runs in its own subprocess). Both ways must give the same manifest (checked). This is
+   process (each size runs in its own subprocess). Release 3 is made incrementally twice from the same kept
+   state, in the same run: with the whole-state files (NIST export, precincts.json/.csv) rebuilt, as a
+   release past the bulk interval does (``incremental_cpu_s``, ``write_*``, ``tree_*``), and carried, as a
+   release within it does (``carried_*``), each decided by :func:`caucus.publish.bulk.decide`; each must give
+   the manifest of a full rebuild made the same way (checked). This is
    the publish layer (:mod:`caucus.publish`, :mod:`caucus.service.release_feed`): the records are made from
    the synthetic truth, not derived from a ledger.
 2. ``latency``: a running server (one uvicorn worker, SQLite) with continuous release on; all precincts but
@@ -25,6 +29,7 @@ reaches the public feed.
 Run:
     .venv/bin/python benchmarks/bench_release.py build [--sizes 1765,20000,175000]
     .venv/bin/python benchmarks/bench_release.py latency [--sizes 1765,20000] [--burst 200] [--rate 10]
+        [--releaser process] [--bulk-interval SECONDS]
 """
 
 from __future__ import annotations
@@ -53,9 +58,10 @@ import httpx
 
 from caucus.ledger import Submission, Writer, make_engine, sqlite_url_for_dir
 from caucus.plans import Plan, load_plan
-from caucus.publish.documents import FeedBuilder, plan_documents
+from caucus.publish.bulk import Holder, Standing, decide
+from caucus.publish.documents import BULK_FILES, FeedBuilder, plan_documents
 from caucus.publish.model import ReleaseMeta, iso
-from caucus.publish.store import Snapshot, SnapshotStore, entries_of, manifest_from_entries
+from caucus.publish.store import Snapshot, SnapshotStore, entries_of, manifest_from_entries, parse_index
 from caucus.rehearse.server import ReleaserProcess, ServerProcess, prepare_cards
 from caucus.rehearse.synthetic import synthetic_truth
 from caucus.rehearse.truth import PrecinctTruth
@@ -66,6 +72,7 @@ from caucus.service.releases import ReleaseService
 
 CHANGED = 100
 SLUG = "bench-release"
+ROUTINE = Standing("unofficial", True, False, "", None)  # the standing of every release here (meta below)
 
 
 def cpu() -> float:
@@ -119,6 +126,13 @@ def meta(plan: Plan, number: int) -> ReleaseMeta:
                        ledger_head=(number * 1000, "0" * 64))
 
 
+def own_mb(snapshot: Snapshot) -> float:
+    """Megabytes a release writes into its own directory (the files whose bytes it changed)."""
+    homes = parse_index(snapshot.manifest).files
+    return round(sum(len(data) for path, data in snapshot.files.items() if homes[path][1] == snapshot.number)
+                 / 2**20, 1)
+
+
 def timed(work: Callable[[], Any]) -> tuple[Any, float]:
     started = cpu()
     out = work()
@@ -143,62 +157,91 @@ def build_one(size: int) -> dict[str, Any]:
     key = (0, 0)
 
     def full(number: int, recs: dict[str, dict[str, Any]], changes: list[Any], store: SnapshotStore,
-             previous: dict[str, bytes]) -> tuple[Snapshot, Any]:
+             previous: dict[str, bytes], *, bulk: bool = True) -> tuple[Snapshot, Any]:
         m = meta(plan, number)
-        built = FeedBuilder(plan).build(m, recs, changes, {c: released_in[c] for c in recs})
+        built = FeedBuilder(plan).build(m, recs, changes, {c: released_in[c] for c in recs}, bulk=bulk)
         files = {**built.files, **plan_documents(plan)}
-        pending = FeedCache.full(built, key, recs, files, number=number, previous=previous)
+        pending = FeedCache.full(built, key, recs, files, number=number, previous=previous,
+                                 carried=() if bulk else BULK_FILES)
         snapshot = Snapshot(number, files, manifest_from_entries(SLUG, number, iso(m.created_at), pending.entries,
                                                                  m.head_json()))
         store.write(snapshot)
         return snapshot, pending
 
-    stores = {name: SnapshotStore(work / name) for name in ("incremental", "full")}
-    inc = stores["incremental"]
+    stores = {name: SnapshotStore(work / name) for name in ("incremental", "carried", "full", "full-carried")}
+    inc, carry = stores["incremental"], stores["carried"]
     base = {code: r for code, r in records.items() if code not in batches[2] | batches[3]}
     (first, kept), first_cpu = timed(lambda: full(1, base, [], inc, {}))
-    stores["full"].write(first)
+    for name in ("carried", "full", "full-carried"):
+        stores[name].write(first)
     _, first_tree_wall, first_tree_cpu = wall_cpu(lambda: inc.point_latest(1))  # a new tree: every file linked
+    carry.point_latest(1)
     cache = FeedCache(plan)
     cache.commit(kept)
     del first, kept
 
-    def incremental(number: int) -> Snapshot:
+    def incremental(number: int, bulk: bool = True, commit: bool = True) -> Snapshot:
         m = meta(plan, number)
         changed = {code: records[code] for code in sorted(batches[number])}
         changes = [{"code": code, "kind": "new"} for code in changed]
         recs = {code: records[code] for code in cache.builder.affected(changed)}  # with satellite pool peers
         built = cache.builder.build(m, recs, changes, {code: released_in[code] for code in recs},
-                                    changed=set(changed))
+                                    changed=set(changed), bulk=bulk)
         pending = cache.incremental(built, key, recs, built.files, changed, number=number)
         manifest = manifest_from_entries(SLUG, number, iso(m.created_at), pending.entries, m.head_json())
-        cache.commit(pending)
+        if commit:
+            cache.commit(pending)
         return Snapshot(number, pending.files, manifest)
 
     second = incremental(2)
-    inc.write(second)
-    stores["full"].write(second)
+    for name in ("incremental", "carried", "full", "full-carried"):
+        stores[name].write(second)
     _, second_tree_wall, _ = wall_cpu(lambda: inc.point_latest(2))  # the second tree: every file linked again
-    before = dict(vars(inc.counts))
+    carry.point_latest(2)
+    # release 3 one minute after release 2 (which built the bulk files): the policy of caucus.publish.bulk
+    # with an interval of 30 s builds them, with 300 s carries them
+    holder = Holder(2, meta(plan, 2).created_at, ROUTINE)
+    rebuilt_bulk, carried_bulk = (decide(interval=interval, number=3, created_at=meta(plan, 3).created_at,
+                                         standing=ROUTINE, holder=holder).build for interval in (30, 300))
+    assert rebuilt_bulk and not carried_bulk
+    measured: dict[str, dict[str, Any]] = {}
     profile = cProfile.Profile() if os.environ.get("CAUCUS_BENCH_PROFILE") else None
-    if profile is not None:
-        profile.enable()
-    snapshot, inc_cpu = timed(lambda: incremental(3))  # measured: documents, manifest
-    _, write_wall, write_cpu = wall_cpu(lambda: inc.write(snapshot))  # releases/3/: what release 3 changed
-    _, point_wall, point_cpu = wall_cpu(lambda: inc.point_latest(3))  # the spare tree (release 1) to release 3
-    if profile is not None:  # CAUCUS_BENCH_PROFILE=1: where release 3's CPU goes, on stderr
-        profile.disable()
-        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
-    done = {k: v - before[k] for k, v in vars(inc.counts).items()}
+    for name, store, bulk in (("carried", carry, carried_bulk), ("rebuilt", inc, rebuilt_bulk)):
+        before = dict(vars(store.counts))
+        if profile is not None:
+            profile.enable()
+        snap, docs_cpu = timed(lambda b=bulk: incremental(3, bulk=b, commit=False))  # documents, manifest
+        _, write_wall, write_cpu = wall_cpu(lambda s=store, n=snap: s.write(n))  # releases/3/: what 3 changed
+        _, point_wall, point_cpu = wall_cpu(lambda s=store: s.point_latest(3))  # the spare tree (1) to 3
+        if profile is not None:  # CAUCUS_BENCH_PROFILE=1: where release 3's CPU goes, on stderr
+            profile.disable()
+            print(f"--- release 3, bulk files {name}", file=sys.stderr)
+            pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+            profile = cProfile.Profile()
+        measured[name] = {"snapshot": snap, "docs_cpu": docs_cpu, "write_wall": write_wall, "write_cpu": write_cpu,
+                          "point_wall": point_wall, "point_cpu": point_cpu,
+                          "done": {k: v - before[k] for k, v in vars(store.counts).items()}}
     changes = [{"code": code, "kind": "new"} for code in sorted(batches[3])]
     previous = entries_of(second.manifest)
     del second
-    (whole, _), full_cpu = timed(lambda: full(3, records, changes, stores["full"], previous))
-    if snapshot.manifest != whole.manifest:
-        raise SystemExit(f"{size}: the incremental release's manifest differs from the full rebuild's")
+    fulls = {}
+    for name, bulk in (("rebuilt", True), ("carried", False)):  # each way, a full rebuild: the same manifest
+        target = stores["full" if name == "rebuilt" else "full-carried"]
+        (whole, _), fulls[name] = timed(lambda b=bulk, t=target: full(3, records, changes, t, previous, bulk=b))
+        if measured[name]["snapshot"].manifest != whole.manifest:
+            raise SystemExit(f"{size}: the incremental release's manifest (bulk files {name}) differs from the full "
+                             "rebuild's")
+        manifest_mb = len(whole.manifest) / 2**20
+        files_total = len(json.loads(whole.manifest)["files"]) + 1
+        del whole
+    rebuilt, carried = measured["rebuilt"], measured["carried"]
+    inc_cpu, full_cpu, done = rebuilt["docs_cpu"], fulls["rebuilt"], rebuilt["done"]
+    write_wall, write_cpu, point_wall, point_cpu = (rebuilt[k] for k in ("write_wall", "write_cpu", "point_wall",
+                                                                          "point_cpu"))
     in_dir = sum(1 for p in (work / "incremental/releases/3").rglob("*") if p.is_file())
+    carried_total = carried["docs_cpu"] + carried["write_cpu"] + carried["point_cpu"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = {"precincts": size, "files": len(json.loads(whole.manifest)["files"]) + 1,
+    result = {"precincts": size, "files": files_total,
               "first_full_cpu_s": round(first_cpu, 3), "incremental_cpu_s": round(inc_cpu, 3),
               "full_cpu_s": round(full_cpu, 3), "ratio": round(inc_cpu / full_cpu, 4),
               "write_wall_s": round(write_wall, 3), "write_cpu_s": round(write_cpu, 3),
@@ -207,8 +250,18 @@ def build_one(size: int) -> dict[str, Any]:
               "files_in_release_dir": in_dir, "files_written": done["written"], "tree_links": done["linked"],
               "tree_renames": done["renamed"], "tree_unlinks": done["unlinked"],
               "new_tree_wall_s": [round(first_tree_wall, 2), round(second_tree_wall, 2)],
-              "new_tree_cpu_s": round(first_tree_cpu, 2), "manifest_mb": round(len(whole.manifest) / 2**20, 1),
-              "peak_rss_mb": round(peak)}
+              "new_tree_cpu_s": round(first_tree_cpu, 2), "manifest_mb": round(manifest_mb, 1),
+              "peak_rss_mb": round(peak),
+              # release 3 with the bulk files carried (within the interval), in the same run
+              "carried_cpu_s": round(carried["docs_cpu"], 3), "carried_write_cpu_s": round(carried["write_cpu"], 3),
+              "carried_write_wall_s": round(carried["write_wall"], 3),
+              "carried_tree_cpu_s": round(carried["point_cpu"], 3),
+              "carried_tree_wall_s": round(carried["point_wall"], 3),
+              "carried_release_total_cpu_s": round(carried_total, 3),
+              "carried_files_written": carried["done"]["written"],
+              "written_mb": own_mb(rebuilt["snapshot"]), "carried_written_mb": own_mb(carried["snapshot"]),
+              "carried_full_cpu_s": round(fulls["carried"], 3),
+              "carried_over_rebuilt": round(carried_total / (inc_cpu + write_cpu + point_cpu), 4)}
     shutil.rmtree(work, ignore_errors=True)
     return result
 
@@ -261,7 +314,8 @@ def seed(reports: ReportService, writer: Writer, truths: list[PrecinctTruth], pl
             future.result(timeout=300)
 
 
-def latency_one(size: int, burst: int, rate: float, releaser: str = "app") -> dict[str, Any]:
+def latency_one(size: int, burst: int, rate: float, releaser: str = "app", bulk: float | None = None
+                ) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="caucus-bench-latency-"))
     truth = synthetic_truth(work / "plan", size)
     plan = load_plan(truth.plan)
@@ -286,10 +340,12 @@ def latency_one(size: int, burst: int, rate: float, releaser: str = "app") -> di
     releases.set_continuous(True, actor="bench")
     writer.close()
     env = {"CAUCUS_SNAPSHOT_DIR": str(snapshots), "CAUCUS_RELEASE_INTERVAL_SECONDS": "0.2"}
+    bulk_env = {} if bulk is None else {"CAUCUS_BULK_INTERVAL": f"{bulk:g}"}  # else the default (30 s)
+    env.update(bulk_env)
     watcher_process = None
     if releaser == "process":  # `caucus release watch` beside the app worker (docs/publish.md)
         env["CAUCUS_RELEASE_IN_APP"] = "false"
-        watcher_process = ReleaserProcess(url, SLUG, snapshots, interval=0.2)  # the root: it adds the slug
+        watcher_process = ReleaserProcess(url, SLUG, snapshots, interval=0.2, env=bulk_env)  # it adds the slug
         watcher_process.start()
     server = ServerProcess(url, SLUG, env=env)
     server.start()
@@ -360,7 +416,7 @@ def latency_one(size: int, burst: int, rate: float, releaser: str = "app") -> di
             "never_seen": len(accepted) - len(latencies),
             "p50_s": round(statistics.median(latencies), 3) if latencies else None, "p99_s": round(p99, 3),
             "max_s": round(latencies[-1], 3) if latencies else None, "releases": made,
-            "releaser": releaser, "app_cpu_s": round(server_cpu, 2),
+            "releaser": releaser, "bulk_interval": bulk, "app_cpu_s": round(server_cpu, 2),
             "releaser_process_cpu_per_release_s": round(releaser_cpu_burst / made, 3)
             if made and watcher_process is not None else None}
 
@@ -373,17 +429,20 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0, help="precincts posted per second in the burst")
     parser.add_argument("--releaser", choices=("app", "process"), default="app",
                         help="continuous release in the app worker, or in `caucus release watch` beside it")
+    parser.add_argument("--bulk-interval", type=float, default=None,
+                        help="the server's CAUCUS_BULK_INTERVAL for latency (default: the app's default)")
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
         result = build_one(args.one) if args.part == "build" else latency_one(args.one, args.burst, args.rate,
-                                                                             args.releaser)
+                                                                             args.releaser, args.bulk_interval)
         print(json.dumps(result))
         return
     sizes = args.sizes or ("1765,20000,175000" if args.part == "build" else "1765,20000")
     for size in (int(s) for s in sizes.split(",")):
         out = subprocess.run([sys.executable, __file__, args.part, "--one", str(size), "--burst", str(args.burst),
-                              "--rate", str(args.rate), "--releaser", args.releaser],
+                              "--rate", str(args.rate), "--releaser", args.releaser,
+                              *([] if args.bulk_interval is None else ["--bulk-interval", str(args.bulk_interval)])],
                              capture_output=True, text=True, check=False)
         if out.returncode != 0:
             print(f"{size}: failed\n{out.stderr[-3000:]}")

@@ -58,14 +58,17 @@ def _service(engine: Engine, election: str | None, snapshots: Path | None, datab
     """The election's ReleaseService (the same class, photos included, as the server's)."""
     from caucus.service import ServiceError, load_context  # noqa: PLC0415
     from caucus.service.releases import ReleaseService  # noqa: PLC0415
-    from caucus.web.settings import load_settings  # noqa: PLC0415
+    from caucus.web.settings import SettingsError, load_settings  # noqa: PLC0415
 
     try:
         context = load_context(engine, election)
+        settings = load_settings(database_url=database)  # CAUCUS_BULK_INTERVAL, CAUCUS_SNAPSHOT_DIR
     except ServiceError as exc:
         fail(exc.message)
-    root = snapshots if snapshots is not None else load_settings(database_url=database).snapshots
-    return ReleaseService(engine, context, root / context.slug)
+    except SettingsError as exc:
+        fail(str(exc))
+    root = snapshots if snapshots is not None else settings.snapshots
+    return ReleaseService(engine, context, root / context.slug, bulk_interval=settings.bulk_interval)
 
 
 def _show(record: ReleaseRecord, as_json: bool, settings: PlanSettings) -> None:

@@ -13,6 +13,10 @@ incrementally.
     feed/changes.json                    what changed since the previous release, precinct by precinct
     nist/election-report.json            the NIST SP 1500-100 v2 JSON export
 
+feed/precincts.json, .csv and the NIST export (:data:`BULK_FILES`: every precinct of the state) are left out with
+``bulk=False``: a release within the bulk interval carries an earlier release's (:mod:`caucus.publish.bulk`,
+docs/feed.md).
+
 and :func:`plan_documents` the plan the release was computed with, as its files were read::
 
     plan/plan.toml  plan/counties.csv  plan/precincts.csv  [plan/boundaries.geojson]
@@ -51,6 +55,9 @@ _ROW_TAIL = ("county", "precinct", "precinctName", "candidate", "firstAlignment"
              "countyDelegates", "sde")
 _MARK = b"\x00"  # where a CSV row's release columns go
 _BLOCK = 16  # precincts (in plan order) per cached run of NIST vote counts
+#: the whole-state files that hold every precinct (~70 % of a release's bytes): built only when a release's
+#: bulk interval says so (:mod:`caucus.publish.bulk`); otherwise the release carries release m's (docs/feed.md)
+BULK_FILES = ("feed/precincts.csv", "feed/precincts.json", "nist/election-report.json")
 
 
 def _cell(v: Any) -> Any:
@@ -168,10 +175,13 @@ class FeedBuilder:
     # -- building --------------------------------------------------------------------------------------
 
     def build(self, meta: ReleaseMeta, records: Mapping[str, Record], changes: Sequence[Mapping[str, Any]],
-              released_in: Mapping[str, int], *, changed: Collection[str] | None = None) -> Built:
+              released_in: Mapping[str, int], *, changed: Collection[str] | None = None, bulk: bool = True
+              ) -> Built:
         """Release ``meta.number``'s feed files. ``changed=None``: a full build, ``records`` every released
         precinct; otherwise only the precincts in ``changed`` differ from the last build, and ``records``
-        holds (at least) the :meth:`affected` ones; ``released_in`` must cover the records given."""
+        holds (at least) the :meth:`affected` ones; ``released_in`` must cover the records given.
+        ``bulk=False``: the :data:`BULK_FILES` are not built (the release carries an earlier release's; what
+        they are made of is kept all the same)."""
         full = changed is None or self.needs_full(meta)
         if full and changed is not None:
             raise ValueError("this release needs a full build: give every record and changed=None")
@@ -233,7 +243,7 @@ class FeedBuilder:
         for name in self.plan.counties:
             state.merge(counties[name])
         files.update(self._aggregates(meta, changes, state=state, counties=counties, county_docs=county_docs,
-                                      county_rows=county_rows, runs=runs))
+                                      county_rows=county_rows, runs=runs, bulk=bulk))
         kept = (meta.number, county_header, released, summary, gp, counties, county_rows, county_docs, runs)
         return Built(meta.number, files, full, kept)
 
@@ -308,7 +318,8 @@ class FeedBuilder:
 
     def _aggregates(self, meta: ReleaseMeta, changes: Sequence[Mapping[str, Any]], *, state: Totals,
                     counties: Mapping[str, Totals], county_docs: Mapping[str, dict[str, Any]],
-                    county_rows: Mapping[str, bytes], runs: Mapping[Any, list[bytes]]) -> dict[str, bytes]:
+                    county_rows: Mapping[str, bytes], runs: Mapping[Any, list[bytes]], bulk: bool
+                    ) -> dict[str, bytes]:
         files: dict[str, bytes] = {}
         reporting = _reporting(meta, state)
         header = meta.header(reporting, state.total)
@@ -334,12 +345,14 @@ class FeedBuilder:
                                             "countyPrecinctsTotal", "candidate", "firstAlignment", "finalAlignment",
                                             "countyDelegates", "sde")]) + b"".join(
             county_rows[c] for c in self.plan.counties).replace(_MARK, prefix)
-        files["feed/precincts.json"] = _fill(json_bytes({**header, "precincts": _placeholder("p")}, compact=True),
-                                             {"p": b"[" + b",".join(filter(None, runs["summary"])) + b"]"})
-        files["feed/precincts.csv"] = _csv([(*CSV_HEAD, *_ROW_TAIL)]) + b"".join(runs["rows"]).replace(_MARK, prefix)
         files["feed/changes.json"] = json_bytes({
             "feed": header["feed"], "election": meta.election, "release": meta.number, "previous": meta.previous,
             "lastUpdated": header["lastUpdated"], "changes": list(changes)})
+        if not bulk:
+            return files
+        files["feed/precincts.json"] = _fill(json_bytes({**header, "precincts": _placeholder("p")}, compact=True),
+                                             {"p": b"[" + b",".join(filter(None, runs["summary"])) + b"]"})
+        files["feed/precincts.csv"] = _csv([(*CSV_HEAD, *_ROW_TAIL)]) + b"".join(runs["rows"]).replace(_MARK, prefix)
         parts = {"gp": b",".join(filter(None, runs["gp"]))}
         for key, _, _ in CONTESTS:
             for g in self.plan.candidates:

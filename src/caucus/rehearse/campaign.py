@@ -31,6 +31,7 @@ import httpx
 
 from caucus.rehearse.hq import StaffAccount, StaffClient
 from caucus.rehearse.night import Tally
+from caucus.rehearse.published import current_precincts
 from caucus.rehearse.truth import PrecinctTruth
 
 USERNAME = "campaign"
@@ -126,9 +127,7 @@ class Campaign:
         """Upload the captains' numbers, read the cross-check, file the recanvass from it; its label."""
         play = self.play
         async with httpx.AsyncClient(base_url=self.front, timeout=30) as http:
-            response = await http.get("/feed/v1/precincts.json")
-            response.raise_for_status()
-            feed = {p["code"]: p for p in response.json()["precincts"]}
+            feed = {p["code"]: p for p in await current_precincts(http)}
         released = {c: _feed_numbers(p) for c, p in feed.items() if p.get("reported")}
         missing = sorted(set(miscounted) - set(released))
         if missing:

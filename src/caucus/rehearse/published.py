@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -32,11 +34,26 @@ def parse_statewide(doc: dict[str, Any]) -> Published:
                      str(doc["status"]), bool(doc["test"]), str(doc["lastUpdated"]), rows)
 
 
-async def published_codes(http: httpx.AsyncClient) -> set[str]:
-    """The codes of the precincts the latest release publishes."""
-    response = await http.get("/feed/v1/precincts.json")
-    response.raise_for_status()
-    return {p["code"] for p in response.json()["precincts"] if p.get("reported")}
+async def current_precincts(http: httpx.AsyncClient, timeout: float = 120.0) -> list[dict[str, Any]]:
+    """``/feed/v1/precincts.json``'s precincts once it is the latest release's own: a release within the bulk
+    interval carries the whole-state files of an earlier one (docs/feed.md), and continuous release brings
+    them up to date within the interval and one round. After ``timeout`` seconds, whatever it holds then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        latest = await http.get("/feed/v1/latest.json")
+        latest.raise_for_status()
+        response = await http.get("/feed/v1/precincts.json")
+        response.raise_for_status()
+        doc = response.json()
+        if doc["release"] >= latest.json()["release"] or time.monotonic() > deadline:
+            return list(doc["precincts"])
+        await asyncio.sleep(0.25)
+
+
+async def published_codes(http: httpx.AsyncClient, timeout: float = 120.0) -> set[str]:
+    """The codes of the precincts the latest release publishes (waiting for the whole-state files, see
+    :func:`current_precincts`)."""
+    return {p["code"] for p in await current_precincts(http, timeout) if p.get("reported")}
 
 
 class Feed:

@@ -67,6 +67,8 @@ class Rehearsal:
     continuous: bool = True  # the director switches continuous release on before the night
     in_app: int = 0  # chairs who use the real chair app in headless Chromium
     release_interval: float = 2.0  # seconds between looks of the continuous release for new results
+    #: the server's CAUCUS_BULK_INTERVAL: a compressed night keeps the whole-state files within seconds
+    bulk_interval: float = 5.0
     port: int | None = None  # the server's port (default: a free one)
     keep_serving: bool = False  # leave the server running at the end (the demo)
     nginx: bool = False  # clients go through nginx (caucus/deploy/nginx/caucus.conf), which serves the snapshots itself
@@ -217,8 +219,9 @@ def rehearse(config: Rehearsal, on_progress: Callable[[Progress], None] | None =
         env = {"CAUCUS_SNAPSHOT_DIR": str(snapshots), "CAUCUS_RELEASE_INTERVAL_SECONDS": str(config.release_interval),
                "CAUCUS_STAFF_COOKIE_SECURE": "false",
                # snapshots are built by their own process, so that they never compete with the requests
-               "CAUCUS_RELEASE_IN_APP": "false"}
-        releaser = ReleaserProcess(url, SLUG, snapshots, config.release_interval)
+               "CAUCUS_RELEASE_IN_APP": "false", "CAUCUS_BULK_INTERVAL": str(config.bulk_interval)}
+        releaser = ReleaserProcess(url, SLUG, snapshots, config.release_interval,
+                                   env={"CAUCUS_BULK_INTERVAL": str(config.bulk_interval)})
         staff = staff_accounts()
         add_staff(url, staff)
         server = ServerProcess(url, SLUG, workers=config.workers, env=env, port=config.port)

@@ -61,7 +61,10 @@ class ReleaserProcess:
     """``caucus release watch``: the continuous-release loop in its own process, beside app workers started
     with ``CAUCUS_RELEASE_IN_APP=false``."""
 
-    def __init__(self, database_url: str, election: str, snapshots: Path, interval: float = 1.0) -> None:
+    def __init__(self, database_url: str, election: str, snapshots: Path, interval: float = 1.0, *,
+                 env: dict[str, str] | None = None) -> None:
+        #: extra environment (``CAUCUS_*`` settings, e.g. ``CAUCUS_BULK_INTERVAL``)
+        self.env = dict(env or {})
         self.command = [sys.executable, "-c", "from caucus.cli import main; main()", "release", "watch",
                         "--database", database_url, "--election", election, "--snapshots", str(snapshots),
                         "--interval", str(interval)]
@@ -73,7 +76,7 @@ class ReleaserProcess:
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=log,
-                                            start_new_session=True)
+                                            start_new_session=True, env={**os.environ, **self.env})
         self.cpu.started(self.process.pid)
 
     def stop(self) -> None:

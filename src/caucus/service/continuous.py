@@ -1,6 +1,8 @@
 """Continuous release: a background loop that releases newly accepted precincts (at most every interval,
 and by default never busy more than half the time: after a round of d seconds it waits at least d;
-``busy_share`` sets that share, e.g. 1 for a ``caucus release watch`` on a core of its own).
+``busy_share`` sets that share, e.g. 1 for a ``caucus release watch`` on a core of its own), and makes a
+release with nothing new when the whole-state files the latest release carries are due (the bulk interval,
+:mod:`caucus.service.release_bulk`).
 
 Every app worker runs one; the database decides which worker writes release n (the others' attempt fails
 on the unique number and they skip the round). A round is skipped cheaply when nothing changed since the
@@ -14,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -39,6 +42,7 @@ class ContinuousReleaser:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._seen: tuple[int, int, int, int] | None = None
+        self._bulk_due: datetime | None = None
 
     def fingerprint(self) -> tuple[int, int, int, int]:
         election = self.service.context.election_id
@@ -60,13 +64,17 @@ class ContinuousReleaser:
             self._seen = None
             return None
         seen = self.fingerprint()
-        if seen == self._seen:
+        if seen == self._seen and (self._bulk_due is None or self.service.clock() < self._bulk_due):
             return None
         made = self.service.release_if_new()
         # Nothing new: everything up to ``seen`` (read before the release's own read) is released. After a
         # release, look again next round: entries committed while the release was being built are not in
         # it, and a fingerprint read now would hide them (the release adds its own audit row and number).
         self._seen = None if made is not None else seen
+        # the whole-state files the latest release carries from an earlier one: when they are due, a round
+        # releases even with nothing new (caucus.service.release_bulk), so the feed is whole within the
+        # bulk interval and one round of the night's last report
+        self._bulk_due = None if made is not None else self.service.bulk_due_at()
         if made is not None and self.on_release is not None:
             self.on_release(made)
         return made

@@ -120,11 +120,14 @@ class FeedCache:
 
     @staticmethod
     def full(built: Built, key: tuple[int, int], records: Mapping[str, Record], files: Mapping[str, bytes], *,
-             number: int, previous: Mapping[str, bytes]) -> Pending:
-        """What to keep after a full build of release ``number`` of ``records`` whose files (all of them) are
-        ``files``; ``previous``: release ``number - 1``'s manifest entries (empty for an epoch's first)."""
-        return Pending(built, key, {code: form_digest(r) for code, r in records.items()},
-                       locate(number, files, previous),
+             number: int, previous: Mapping[str, bytes], carried: Iterable[str] = ()) -> Pending:
+        """What to keep after a full build of release ``number`` of ``records`` whose files are ``files`` (all
+        of them but ``carried``, which keep release ``number - 1``'s entries: the bulk files within their
+        interval); ``previous``: release ``number - 1``'s manifest entries (empty for an epoch's first)."""
+        entries = locate(number, files, previous)
+        for path in carried:
+            entries[path] = previous[path]
+        return Pending(built, key, {code: form_digest(r) for code, r in records.items()}, entries,
                        {code: paths for code, r in records.items() if (paths := photo_paths(r))},
                        files=dict(files))
 

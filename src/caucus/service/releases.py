@@ -54,13 +54,16 @@ from caucus.ledger.schema import (
     release_precincts,
     releases,
 )
-from caucus.publish.documents import FeedBuilder, plan_documents
+from caucus.publish.bulk import DEFAULT_INTERVAL, Standing, built_in
+from caucus.publish.documents import BULK_FILES, FeedBuilder, plan_documents
 from caucus.publish.model import ReleaseMeta, iso
 from caucus.publish.store import MissingRelease, Snapshot, SnapshotStore, entries_of, manifest_from_entries, unlocated
 from caucus.service.context import ElectionContext
 from caucus.service.errors import FieldProblem, ServiceError
 from caucus.service.maintained import stale_statuses
 from caucus.service.media import PhotoRecord, PhotoService, PublicCopy
+from caucus.service.release_bulk import BulkInterval
+from caucus.service.release_certify import Outstanding, acknowledgement_problem
 from caucus.service.release_feed import (
     FeedCache,
     Pending,
@@ -107,35 +110,6 @@ class ReleaseRecord:
     correction_of: int | None = None
 
 
-@dataclass(frozen=True)
-class Outstanding:
-    """The precincts without accepted results: what a certification must name."""
-
-    not_reported: tuple[str, ...] = ()
-    incomplete: tuple[str, ...] = ()  # some stages reported
-    held: tuple[str, ...] = ()  # held for review
-    conflicting: tuple[str, ...] = ()
-
-    @property
-    def codes(self) -> frozenset[str]:
-        return frozenset((*self.not_reported, *self.incomplete, *self.held, *self.conflicting))
-
-    def groups(self) -> builtins.list[tuple[str, tuple[str, ...]]]:
-        return [(label, codes) for label, codes in (("not reported", self.not_reported),
-                                                    ("incomplete", self.incomplete),
-                                                    ("held for review", self.held),
-                                                    ("conflicting", self.conflicting)) if codes]
-
-    def describe(self, limit: int | None = None) -> str:
-        """``not reported: A, B; held for review: C`` (at most ``limit`` codes per group)."""
-        parts = []
-        for label, codes in self.groups():
-            shown = codes if limit is None else codes[:limit]
-            more = f" and {len(codes) - len(shown)} more" if len(shown) < len(codes) else ""
-            parts.append(f"{label} ({len(codes)}): {', '.join(shown)}{more}")
-        return "; ".join(parts)
-
-
 PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 
@@ -173,8 +147,8 @@ class ReleaseService:
     """Releases of one election, written under ``snapshot_dir``."""
 
     def __init__(self, engine: Engine, context: ElectionContext, snapshot_dir: Path, *,
-                 clock: Callable[[], datetime] | None = None,
-                 photos: PhotoService | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, photos: PhotoService | None = None,
+                 bulk_interval: float = DEFAULT_INTERVAL) -> None:
         self.engine = engine
         self.context = context
         self.store = SnapshotStore(snapshot_dir)
@@ -183,6 +157,8 @@ class ReleaseService:
         self._photos = photos if photos is not None else PhotoService(engine, context, clock=self.clock)
         self._lock = threading.Lock()  # one release at a time in this process; the database decides across
         self._feed = FeedCache(context.plan)  # what the next release is built from (caucus.service.release_feed)
+        # when the whole-state files are built (caucus.service.release_bulk)
+        self.bulk = BulkInterval(engine, context.election_id, self._feed, bulk_interval)
         # which precincts' records may have changed (caucus.service.release_scan)
         self._scan = AcceptedScan(engine, context, self._record, self._photos.public_lists)
 
@@ -378,7 +354,7 @@ class ReleaseService:
             raise ReleaseInvalid("certifying needs the certifying act (for example the state central "
                                  "committee's resolution)", [FieldProblem("act", "required", "must not be empty")])
         outstanding = self.outstanding()
-        problem = _acknowledgement_problem(outstanding, acknowledge, counts)
+        problem = acknowledgement_problem(outstanding, acknowledge, counts)
         if problem is not None:
             raise ReleaseInvalid(problem, [FieldProblem("acknowledge", "acknowledgement-mismatch", problem)])
         note = f"certified with precincts outstanding: {outstanding.describe()}" if outstanding.codes else ""
@@ -388,13 +364,17 @@ class ReleaseService:
         return made
 
     def release_if_new(self, *, actor: str = CONTINUOUS_ACTOR) -> ReleaseRecord | None:
-        """Release only when some accepted precinct is new or changed (continuous release); None otherwise,
-        after certification (a correction of certified results is a deliberate act), or when another worker
-        took the number first."""
+        """Release only when some accepted precinct is new or changed, or the whole-state files the latest
+        release carries are due (continuous release); None otherwise, after certification (a correction of
+        certified results is a deliberate act), or when another worker took the number first."""
         try:
             return self._release(actor=actor, zero=False, note="", act=None, only_if_new=True, attempts=1)
         except ReleaseContended:
             return None
+
+    def bulk_due_at(self) -> datetime | None:
+        """When the latest release's carried whole-state files are due (None: it built its own)."""
+        return self.bulk.due_at(self._key(self.epoch()))
 
     def _release(self, *, actor: str, zero: bool, note: str, act: str | None, only_if_new: bool = False,
                  attempts: int = MAX_ATTEMPTS, acknowledged: builtins.list[str] | None = None
@@ -447,16 +427,18 @@ class ReleaseService:
         return epoch.number, epoch.releases_through
 
     def _full(self, meta: ReleaseMeta, records: Mapping[str, Record], changes: builtins.list[dict[str, Any]],
-              released_in: Mapping[str, int], key: tuple[int, int]) -> tuple[Snapshot, Pending]:
-        """Every file of a release built from all its records (a cold cache, a zero release, a repair)."""
-        built = FeedBuilder(self.context.plan).build(meta, records, changes, released_in)
+              released_in: Mapping[str, int], key: tuple[int, int], *, bulk: bool = True
+              ) -> tuple[Snapshot, Pending]:
+        """Every file of a release built from all its records (a cold cache, a zero release, a repair); the
+        bulk files only if ``bulk`` (else release n-1's entries)."""
+        built = FeedBuilder(self.context.plan).build(meta, records, changes, released_in, bulk=bulk)
         files = dict(built.files)
         files.update(plan_documents(self.context.plan))
         for record in records.values():
             for photo in record.get("photos") or ():
                 files[photo["path"]] = self._photos.published_bytes(int(photo["id"]), photo["sha256"])
         pending = FeedCache.full(built, key, records, files, number=meta.number,
-                                 previous=self._previous_entries(meta.number, key))
+                                 previous=self._previous_entries(meta.number, key), carried=() if bulk else BULK_FILES)
         manifest = manifest_from_entries(meta.election, meta.number, iso(meta.created_at), pending.entries,
                                          meta.head_json())
         return Snapshot(meta.number, files, manifest), pending
@@ -474,7 +456,7 @@ class ReleaseService:
 
     def _incremental(self, meta: ReleaseMeta, changed: Mapping[str, Record],
                      caught: Mapping[str, tuple[int, Record]], changes: builtins.list[dict[str, Any]],
-                     key: tuple[int, int]) -> tuple[Snapshot, Pending]:
+                     key: tuple[int, int], *, bulk: bool = True) -> tuple[Snapshot, Pending]:
         """A release built from the cached one: the precincts ``changed`` now and those other workers released
         since it (``caught``: (release, record)) are rebuilt, with their counties and the aggregates; every
         other file keeps the cached release's manifest entry (its bytes stay where they are)."""
@@ -490,7 +472,7 @@ class ReleaseService:
                 records[code], released_in[code] = record, n
         records.update(changed)
         released_in.update(dict.fromkeys(changed, meta.number))
-        built = feed.builder.build(meta, records, changes, released_in, changed=touched)
+        built = feed.builder.build(meta, records, changes, released_in, changed=touched, bulk=bulk)
         files = dict(built.files)
         for code in touched:
             for photo in records[code].get("photos") or ():
@@ -557,11 +539,14 @@ class ReleaseService:
         else:
             changed = {code: record for code, record in accepted.items()
                        if published_form(record) != published_form(released.get(code))}
-        if only_if_new and not changed:
-            return None
         status = "certified" if act is not None else "unofficial"
         meta = self._meta(number, now, status=status, zero=zero, note=note, act=act, epoch=epoch,
                           test=epoch.mode == "test", correction_of=correction_of, ledger_head=head)
+        with self.engine.connect() as conn:  # the bulk files: built now, or carried within their interval
+            bulk = self.bulk.decide(conn, number, key, created_at=now, standing=Standing(
+                status, meta.test, zero, note, act))
+        if only_if_new and not changed and not (bulk.build and bulk.lagging):
+            return None  # nothing new, and no carried bulk file due
         ledger_seq = max([int(r["ledgerSeq"]) for r in changed.values()] + [0])
         if zero:
             snapshot, pending = self._full(meta, self._zero_records(), [], {}, key)
@@ -574,7 +559,7 @@ class ReleaseService:
                 ledger_seq = max(ledger_seq, self._released_seq(conn, epoch, number - 1))
             changes = [change_of(before[code][1] if code in before else None, changed[code])
                        for code in sorted(changed)]
-            snapshot, pending = self._incremental(meta, changed, caught, changes, key)
+            snapshot, pending = self._incremental(meta, changed, caught, changes, key, bulk=bulk.build)
             rows = changed
         else:
             if warm:  # the cache is of this epoch but its documents carry other facts: build in full
@@ -585,7 +570,7 @@ class ReleaseService:
             rows = changed
             released_in = {**released_in, **dict.fromkeys(changed, number)}
             ledger_seq = max([int(r["ledgerSeq"]) for r in records.values()] + [0])
-            snapshot, pending = self._full(meta, records, changes, released_in, key)
+            snapshot, pending = self._full(meta, records, changes, released_in, key, bulk=bulk.build)
         reporting = 0 if zero else len(set(released_forms if warm else released) | set(changed))
         total = len(self.context.plan.precincts)
         try:
@@ -680,7 +665,9 @@ class ReleaseService:
             records = after
             changes = [change_of(before.get(code), after[code]) for code in sorted(after)
                        if released_in.get(code) == number]
-        snapshot, _ = self._full(meta, records, changes, released_in, self._key(epoch))
+        # the bulk files as the release decided (built_in: its recorded manifest, whose hash is checked below)
+        snapshot, _ = self._full(meta, records, changes, released_in, self._key(epoch),
+                                 bulk=meta.zero or built_in(recorded["files"], number))
         if recorded["files"] and "release" not in recorded["files"][0]:  # made before entries said where bytes are
             snapshot = Snapshot(number, snapshot.files, unlocated(snapshot.manifest))
         if snapshot.content_hash != row.content_hash:
@@ -735,48 +722,3 @@ def _zero_refusal(real: bool, certified: Any | None) -> str | None:
         return ("a zero-count rehearsal release is only for before the first real release: results are out, "
                 "and zeros would replace them on the public site")
     return None
-
-
-#: the kinds of outstanding precincts, as a certification's ``counts`` name them
-OUTSTANDING_KINDS = ("not-reported", "incomplete", "held", "conflicting")
-
-
-def _outstanding_counts(outstanding: Outstanding) -> dict[str, int]:
-    return dict(zip(OUTSTANDING_KINDS, (len(outstanding.not_reported), len(outstanding.incomplete),
-                                        len(outstanding.held), len(outstanding.conflicting)), strict=True))
-
-
-def _acknowledgement_problem(outstanding: Outstanding, acknowledge: Collection[str],
-                             counts: Mapping[str, int] | None) -> str | None:
-    """Why the acknowledgement does not name exactly what is outstanding now (None if it does)."""
-    named = {code.strip() for code in acknowledge if code.strip()}
-    actual = _outstanding_counts(outstanding)
-    summary = (f"{len(outstanding.codes)} precincts have no accepted results: {outstanding.describe(limit=20)}"
-               if outstanding.codes else "every precinct has accepted results")
-    if counts is not None:
-        unknown = sorted(set(counts) - set(OUTSTANDING_KINDS))
-        if unknown:
-            return f"unknown kinds {', '.join(unknown)}: acknowledge counts of {', '.join(OUTSTANDING_KINDS)}"
-        given = {kind: int(counts.get(kind, 0)) for kind in OUTSTANDING_KINDS}
-        if given == actual and not named:
-            return None
-        expected = ", ".join(f"{kind}={n}" for kind, n in actual.items() if n)
-        told = ", ".join(f"{kind}={n}" for kind, n in given.items() if n) or "none"
-        return (f"{summary}; the acknowledgement says {told}, but it is {expected or 'none'} now: certify "
-                "only what you have read")
-    missing = sorted(outstanding.codes - named)
-    extra = sorted(named - outstanding.codes)
-    if not missing and not extra:
-        return None
-
-    def shown(codes: builtins.list[str]) -> str:
-        cut = codes[:20]
-        return ", ".join(cut) + (f" and {len(codes) - len(cut)} more" if len(cut) < len(codes) else "")
-
-    parts = [summary]
-    if missing:
-        parts.append(f"certifying without them must name each of them (or how many of each kind); not named: "
-                     f"{shown(missing)}")
-    if extra:
-        parts.append(f"named but not outstanding (acknowledge only what is outstanding now): {shown(extra)}")
-    return "; ".join(parts)

@@ -96,7 +96,8 @@ def start_services(
     review = ReviewService(engine, writer, context, reports, clock=now, messages=messages)
     snapshot_dir = settings.snapshots / context.slug
     photos = PhotoService(engine, context, clock=now)
-    releases = ReleaseService(engine, context, snapshot_dir, clock=now, photos=photos)
+    releases = ReleaseService(engine, context, snapshot_dir, clock=now, photos=photos,
+                              bulk_interval=settings.bulk_interval)
     releases.repair()
     roster = RosterService(engine, context, clock=now)
     recanvass = RecanvassService(engine, context, review, clock=now)

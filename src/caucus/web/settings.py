@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from caucus.publish.bulk import DEFAULT_INTERVAL as BULK_DEFAULT
+from caucus.publish.bulk import MAX_INTERVAL as BULK_MAX
 from caucus.service.limits import CHAIR_RULES, HOTLINE_RULES, STAFF_RULES, Backoff, ThrottleRules
 from caucus.web.clients import TrustedProxies
 
@@ -71,6 +73,10 @@ class Settings(BaseSettings):
     #: a separate ``caucus release watch`` process does it, so that building snapshots never competes with
     #: the requests of the app workers (the scale-out layout, deploy/)
     release_in_app: bool = True
+    #: seconds between builds of the whole-state files (the NIST export, feed/precincts.json and .csv, ~70 %
+    #: of a release's bytes): a release within the interval of the one that built them carries them
+    #: unchanged; 0: every release builds them (docs/feed.md, "Whole-state files and the bulk interval")
+    bulk_interval: float = BULK_DEFAULT
 
     #: live-update streams (``/events``) one process holds open per client address and in all; one more is
     #: refused with 429 (the page then polls /feed/v1/latest.json). nginx (deploy/nginx) caps them per
@@ -87,6 +93,19 @@ class Settings(BaseSettings):
     staff_client_free_failures: int = Field(STAFF_RULES.per_client.free, ge=1, le=1_000_000)
     staff_pair_free_failures: int = Field(STAFF_RULES.per_pair.free, ge=1, le=1000)
     staff_max_delay_seconds: int = Field(int(STAFF_RULES.per_pair.cap.total_seconds()), ge=1, le=_DAY)
+
+    @field_validator("bulk_interval", mode="before")
+    @classmethod
+    def _bulk_interval(cls, value: Any) -> float:
+        problem = (f"must be a number of seconds from 0 (every release builds the whole-state files) to "
+                   f"{BULK_MAX:g}")
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(problem) from None
+        if not 0 <= seconds <= BULK_MAX:  # NaN too
+            raise ValueError(problem)
+        return seconds
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from caucus.service import ServiceError
 from caucus.service.hq_errors import StaffInputInvalid
-from caucus.service.releases import OUTSTANDING_KINDS
+from caucus.service.release_certify import OUTSTANDING_KINDS
 from caucus.web.access import Principal, access
 from caucus.web.errors import status_for
 from caucus.web.hq.pages import PREFIX, page, see_other, text_field
