@@ -31,7 +31,7 @@ from caucus.ledger.credentials import (
     normalize_hotline_code,
     normalize_secret,
 )
-from caucus.ledger.db import iso_utc, one_statement, utcnow, write_transaction
+from caucus.ledger.db import RawRead, iso_utc, one_statement, utcnow, write_transaction
 from caucus.ledger.epochs import counted
 from caucus.ledger.model import entry_from_row
 from caucus.ledger.schema import audit_log, credentials, ledger_entries, precincts, sessions, signin_attempts
@@ -117,6 +117,8 @@ _SESSION_AND_ENTRIES = (
                                                               counted(ledger_entries.c.seq, _ELECTION))))
     .where(sessions.c.token_hash == bindparam("token_hash"))
     .order_by(ledger_entries.c.seq))
+#: (run on the DB-API connection: SQLAlchemy's execution machinery cost more than this read, caucus.ledger.db.RawRead)
+_SESSION_AND_ENTRIES_READ = RawRead(_SESSION_AND_ENTRIES)
 
 
 class SessionService:
@@ -254,11 +256,10 @@ class SessionService:
         """:meth:`authenticate` and the state of the session's precinct (from its entries that count), read in one
         statement: a stage report's reads (issue 15). Raises as :meth:`authenticate`."""
         _check_token(token)
-        with one_statement(self.engine) as conn:
-            rows = conn.execute(_SESSION_AND_ENTRIES,
-                                {"token_hash": token_hash(token), "election_id": self.context.election_id}).all()
+        rows = _SESSION_AND_ENTRIES_READ.all(self.engine, {"token_hash": token_hash(token),
+                                                          "election_id": self.context.election_id})
         session = self._session(rows[0] if rows else None)
-        found = [entry_from_row(row._mapping, self.context.slug) for row in rows if row.seq is not None]
+        found = [entry_from_row(row._asdict(), self.context.slug) for row in rows if row.seq is not None]
         return session, derive_state(self.context.slug, session.precinct, found)
 
     def _session(self, row: Any) -> ChairSession:
