@@ -13,7 +13,15 @@ import pytest
 from caucus.ledger import Writer, make_engine, precinct_state
 from caucus.ledger.db import utcnow
 from caucus.ledger.epochs import start_epoch
-from caucus.service import ReportService, SessionExpired, SessionInvalid, SessionRevoked, StageReport, load_context
+from caucus.service import (
+    ReportService,
+    SessionExpired,
+    SessionInvalid,
+    SessionRevoked,
+    StageAlreadyReported,
+    StageReport,
+    load_context,
+)
 from caucus.service.sessions import SessionService
 from tests.web.conftest import Prepared
 from tests.web.support import GRINNELL, GRINNELL_FIRST, SLUG
@@ -100,3 +108,26 @@ def test_one_statement_read_refuses_as_authenticate_does(
     sessions.sign_out(signed.session)
     kind, message = refusal(signed.token)
     assert kind is SessionRevoked and "signed out" in message
+
+
+def test_a_state_read_before_another_write_is_checked_again(
+    database: Prepared, services: tuple[SessionService, ReportService, Clock]
+) -> None:
+    """The state read with the session is the first check's; if another worker (its own engine and writer) records
+    the same stage in between, the writer refuses the stale write and the report is checked again: refused as a
+    sequential second report would be, and the stage is stored once."""
+    sessions, reports, _ = services
+    token = sessions.sign_in(GRINNELL, database.secrets[GRINNELL], "192.0.2.1").token
+    session, stale = sessions.authenticate_with_state(token)
+    attendance = StageReport("attendance", {"attendance": sum(GRINNELL_FIRST.values())})
+    other_engine = make_engine(database.url)
+    try:
+        with Writer(other_engine) as other_writer:
+            other = ReportService(other_engine, other_writer, load_context(other_engine, SLUG))
+            won = other.submit(GRINNELL, attendance, "other-worker", channel="app", actor=session.actor)
+    finally:
+        other_engine.dispose()
+    with pytest.raises(StageAlreadyReported) as refused:
+        reports.submit_as_chair(session, attendance, "this-worker", state=stale)
+    assert f"entry #{won.receipt.seq}" in refused.value.message
+    assert [e.idempotency_key for e in precinct_state(sessions.engine, SLUG, GRINNELL).entries] == ["other-worker"]
