@@ -144,19 +144,26 @@ class ReportService(CorrectionsMixin):
     def status(self, precinct: str) -> PrecinctStatus:
         return read_status(self.engine, self.context, precinct)
 
-    def submit_as_chair(self, session: ChairSession, report: StageReport, idempotency_key: str) -> SubmitResult:
-        """A chair's submission through the app: only for the session's own precinct."""
+    def submit_as_chair(self, session: ChairSession, report: StageReport, idempotency_key: str, *,
+                        state: PrecinctState | None = None) -> SubmitResult:
+        """A chair's submission through the app: only for the session's own precinct. ``state``: the precinct's
+        state read with the session (:meth:`SessionService.authenticate_with_state`), used for the first check."""
         if report.precinct is not None and report.precinct != session.precinct:
             error = WrongPrecinct(session.precinct, report.precinct)
             self._audit_refusal(error, precinct=session.precinct, report=report, key=idempotency_key, channel="app",
                                 actor=session.actor)
             raise error
-        return self.submit(session.precinct, report, idempotency_key, channel="app", actor=session.actor)
+        return self.submit(session.precinct, report, idempotency_key, channel="app", actor=session.actor, known=state)
 
     def submit(
-        self, precinct: str, report: StageReport, idempotency_key: str, *, channel: Channel, actor: str
+        self, precinct: str, report: StageReport, idempotency_key: str, *, channel: Channel, actor: str,
+        known: PrecinctState | None = None,
     ) -> SubmitResult:
-        """Check and record one stage; see the module docstring. Raises ServiceError or LedgerError."""
+        """Check and record one stage; see the module docstring. Raises ServiceError or LedgerError.
+
+        ``known``, if given, is the precinct's state as read by the caller (before the precinct's lock): the first
+        check uses it instead of reading it again. If the precinct changed since, the writer refuses the write
+        (``expect_last_seq``) and the precinct is read and checked again, as after a race with another worker."""
         info = self.context.precinct(precinct)
         try:
             _check_correction_fields(report)
@@ -178,7 +185,10 @@ class ReportService(CorrectionsMixin):
         early = ballots_of(self.engine, self.context, info.code) if self.context.ruleset.early_ballots else ()
         with self._precinct_lock(info.code):
             for attempt in range(1, RACE_ATTEMPTS + 1):
-                state = precinct_state(self.engine, self.context.slug, info.code)
+                if attempt > 1 or known is None or known.precinct_code != info.code:
+                    state = precinct_state(self.engine, self.context.slug, info.code)
+                else:
+                    state = known
                 if early or "in_person" in report.payload:
                     try:
                         report, submission = self._with_early(info, state, report, submission, early=early,

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, bindparam, func, select, update
+from sqlalchemy import BindParameter, Connection, Engine, and_, bindparam, func, select, update
 
 from caucus.ledger import audit, readiness
 from caucus.ledger.credentials import (
@@ -31,8 +31,11 @@ from caucus.ledger.credentials import (
     normalize_hotline_code,
     normalize_secret,
 )
-from caucus.ledger.db import iso_utc, one_statement, utcnow, write_transaction
-from caucus.ledger.schema import audit_log, credentials, precincts, sessions, signin_attempts
+from caucus.ledger.db import RawRead, iso_utc, one_statement, utcnow, write_transaction
+from caucus.ledger.epochs import counted
+from caucus.ledger.model import entry_from_row
+from caucus.ledger.schema import audit_log, credentials, ledger_entries, precincts, sessions, signin_attempts
+from caucus.ledger.state import PrecinctState, derive_state
 from caucus.service.context import ElectionContext
 from caucus.service.errors import (
     FieldProblem,
@@ -91,12 +94,31 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _check_token(token: str) -> None:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise SessionInvalid("this session token is not valid; sign in again")
+
+
 #: the session of a token hash (built once: every chair request runs it)
-_SESSION = (select(sessions.c.id, sessions.c.election_id, sessions.c.expires_at, sessions.c.revoked_at,
-                   precincts.c.code, credentials.c.status)
-            .join(precincts, precincts.c.id == sessions.c.precinct_id)
-            .join(credentials, credentials.c.id == sessions.c.credential_id)
-            .where(sessions.c.token_hash == bindparam("token_hash")))
+_SESSION_COLUMNS = (sessions.c.id.label("session_id"), sessions.c.election_id.label("session_election_id"),
+                    sessions.c.expires_at, sessions.c.revoked_at, credentials.c.status,
+                    precincts.c.code.label("precinct_code"))
+_SESSION_FROM = (sessions.join(precincts, precincts.c.id == sessions.c.precinct_id)
+                 .join(credentials, credentials.c.id == sessions.c.credential_id))
+_SESSION = select(*_SESSION_COLUMNS).select_from(_SESSION_FROM).where(sessions.c.token_hash == bindparam("token_hash"))
+_ELECTION: BindParameter[int] = bindparam("election_id")
+#: the session of a token hash and, on each row, one of its precinct's entries that count (none: one row with
+#: NULL entry columns), in seq order: a stage report's two reads in one statement (one connection, one snapshot;
+#: issue 15). The epoch's line is an uncorrelated scalar subquery: computed once.
+_SESSION_AND_ENTRIES = (
+    select(*_SESSION_COLUMNS, *(c for c in ledger_entries.c if c.name not in ("election_id", "precinct_id")))
+    .select_from(_SESSION_FROM.outerjoin(ledger_entries, and_(ledger_entries.c.election_id == _ELECTION,
+                                                              ledger_entries.c.precinct_id == sessions.c.precinct_id,
+                                                              counted(ledger_entries.c.seq, _ELECTION))))
+    .where(sessions.c.token_hash == bindparam("token_hash"))
+    .order_by(ledger_entries.c.seq))
+#: (run on the DB-API connection: SQLAlchemy's execution machinery cost more than this read, caucus.ledger.db.RawRead)
+_SESSION_AND_ENTRIES_READ = RawRead(_SESSION_AND_ENTRIES)
 
 
 class SessionService:
@@ -224,11 +246,24 @@ class SessionService:
     # -- authenticate and sign out -------------------------------------------------------------------
     def authenticate(self, token: str) -> ChairSession:
         """The session of a bearer token; raises SessionInvalid, SessionRevoked or SessionExpired."""
-        if not token or len(token) > MAX_TOKEN_LENGTH:
-            raise SessionInvalid("this session token is not valid; sign in again")
+        _check_token(token)
         with one_statement(self.engine) as conn:
             row = conn.execute(_SESSION, {"token_hash": token_hash(token)}).first()
-        if row is None or row.election_id != self.context.election_id:
+        return self._session(row)
+
+    def authenticate_with_state(self, token: str) -> tuple[ChairSession, PrecinctState]:
+        """:meth:`authenticate` and the state of the session's precinct (from its entries that count), read in one
+        statement: a stage report's reads (issue 15). Raises as :meth:`authenticate`."""
+        _check_token(token)
+        rows = _SESSION_AND_ENTRIES_READ.all(self.engine, {"token_hash": token_hash(token),
+                                                          "election_id": self.context.election_id})
+        session = self._session(rows[0] if rows else None)
+        found = [entry_from_row(row._asdict(), self.context.slug) for row in rows if row.seq is not None]
+        return session, derive_state(self.context.slug, session.precinct, found)
+
+    def _session(self, row: Any) -> ChairSession:
+        """The session of a looked-up row (None: no such token), checked in the order authenticate always has."""
+        if row is None or row.session_election_id != self.context.election_id:
             raise SessionInvalid("this session token is not valid; sign in again")
         if row.revoked_at is not None:
             raise SessionRevoked(f"this session was signed out at {clock_time(row.revoked_at)}; sign in again")
@@ -238,7 +273,7 @@ class SessionService:
         now = self.clock()
         if now >= row.expires_at:
             raise SessionExpired(f"this session expired at {clock_time(row.expires_at)}; sign in again")
-        return ChairSession(row.id, self.context.slug, row.code, row.expires_at)
+        return ChairSession(row.session_id, self.context.slug, row.precinct_code, row.expires_at)
 
     def sign_out(self, session: ChairSession) -> None:
         """End the session (idempotent)."""

@@ -23,13 +23,11 @@ from caucus.web.api.routes import docs_router, router
 from caucus.web.chair import LARGE_BODIES as CHAIR_LARGE_BODIES
 from caucus.web.chair import api_router as chair_api_router
 from caucus.web.chair import pages_router as chair_pages_router
-from caucus.web.clients import ClientAddressMiddleware
 from caucus.web.errors import install_error_handlers
-from caucus.web.headers import SecurityHeadersMiddleware
 from caucus.web.hq import LARGE_BODIES as HQ_LARGE_BODIES
 from caucus.web.hq import ROUTERS as HQ_ROUTERS
 from caucus.web.hq import install_hq_error_pages
-from caucus.web.middleware import BodyLimitMiddleware, LocalTimeMiddleware
+from caucus.web.middleware import EdgeMiddleware
 from caucus.web.public import events as public_events
 from caucus.web.public import feed as public_feed
 from caucus.web.public import pages as public_pages
@@ -81,11 +79,9 @@ def create_app(
     )
     install_error_handlers(app)
     install_hq_error_pages(app)
-    app.add_middleware(LocalTimeMiddleware)  # innermost: times in messages in the plan's zone
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
+    # the client's address, security headers, the body limit and times in the plan's zone, in one middleware
+    app.add_middleware(EdgeMiddleware, proxies=settings.proxies, max_bytes=settings.max_body_bytes,
                        larger={**CHAIR_LARGE_BODIES, **HQ_LARGE_BODIES})
-    app.add_middleware(SecurityHeadersMiddleware)  # inside ClientAddressMiddleware: it sees the scheme
-    app.add_middleware(ClientAddressMiddleware, proxies=settings.proxies)  # outermost: every layer sees the client
     app.include_router(router)
     app.include_router(chair_api_router)
     app.include_router(chair_pages_router)

@@ -6,10 +6,10 @@ itself a trusted proxy (each proxy appends the address it saw, so everything lef
 written by the client and is never believed). Headers from any other peer are ignored. Trusting no proxy is
 the default; the nginx of deploy/ runs on the same host, so the deployment files trust loopback.
 
-:class:`ClientAddressMiddleware` puts the address into the ASGI scope's ``client`` (so ``request.client``
-is the real client everywhere) and, for a trusted proxy, the scheme from ``X-Forwarded-Proto``. Run the app
-with uvicorn's own proxy-header handling off (``caucus serve`` does; with bare uvicorn pass
-``--no-proxy-headers``), or uvicorn would already have rewritten the peer from the header.
+:class:`caucus.web.middleware.EdgeMiddleware` puts the address into the ASGI scope's ``client`` (so
+``request.client`` is the real client everywhere) and, for a trusted proxy, the scheme from
+``X-Forwarded-Proto``. Run the app with uvicorn's own proxy-header handling off (``caucus serve`` does; with bare
+uvicorn pass ``--no-proxy-headers``), or uvicorn would already have rewritten the peer from the header.
 """
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -61,6 +58,10 @@ class TrustedProxies:
     def __bool__(self) -> bool:
         return bool(self.networks)
 
+    def trusts_peer(self, peer: str | None) -> bool:
+        """Whether the connecting ``peer`` (the ASGI scope's client host) is a trusted proxy."""
+        return self.trusts(_address(peer or ""))
+
     def trusts(self, address: Address | None) -> bool:
         return address is not None and any(address.version == net.version and address in net
                                            for net in self.networks)
@@ -81,24 +82,3 @@ class TrustedProxies:
                 return str(address)
             nearest = str(address)
         return nearest  # every hop a trusted proxy: the leftmost is the client
-
-
-class ClientAddressMiddleware:
-    """Sets ``scope["client"]`` to the real client (see the module's docstring)."""
-
-    def __init__(self, app: ASGIApp, proxies: TrustedProxies) -> None:
-        self.app = app
-        self.proxies = proxies
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            peer, port = scope.get("client") or (None, 0)
-            headers = Headers(scope=scope)
-            client = self.proxies.client_of(peer, headers.get("x-forwarded-for"))
-            scope = dict(scope)
-            scope["client"] = (client, port)
-            if self.proxies.trusts(_address(peer or "")):
-                proto = (headers.get("x-forwarded-proto") or "").split(",")[-1].strip().lower()
-                if proto in ("http", "https"):
-                    scope["scheme"] = proto if scope["type"] == "http" else {"http": "ws", "https": "wss"}[proto]
-        await self.app(scope, receive, send)

@@ -130,7 +130,10 @@ async def submit_report(
     report = body.to_report()
 
     def submit() -> Response:  # the session's lookup, the checks and the durable write: one worker thread
-        result = services_of(request).reports.submit_as_chair(chair.session(request), report, idempotency_key)
+        services = services_of(request)
+        # the session and the precinct's entries in one statement (issue 15)
+        session, state = services.sessions.authenticate_with_state(chair.token)
+        result = services.reports.submit_as_chair(session, report, idempotency_key, state=state)
         return _answer(submit_out(result), 200 if result.replayed else 201)
 
     return await run_in_threadpool(submit)
