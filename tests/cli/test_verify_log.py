@@ -88,10 +88,15 @@ def test_verify_usage_errors_exit_2(url: str, tmp_path: Path) -> None:
     unknown = run("verify", "nope", "--database", url)
     assert (unknown.exit_code, unknown.stderr.strip()) == (
         2, "error: no election with slug 'nope' in this database; it has one, two")
-    for command in (["log", "nope"], ["state", "check", "nope"], ["state", "rebuild", "nope"]):
+    for command in (["log", "nope"], ["state", "check", "nope"], ["state", "rebuild", "nope"],
+                    ["release", "list", "--election", "nope"], ["election", "go-live", "nope", "--yes"],
+                    ["pins", "nope", "revoke", "North/1"]):
         wrong = run(*command, "--database", url)
         assert (wrong.exit_code, wrong.stderr.strip()) == (
             2, "error: no election with slug 'nope' in this database; it has one, two"), command
+    # without a name: a database of two elections asks which (state check took no default at all)
+    several = run("state", "check", "--database", url)
+    assert (several.exit_code, "has 2 elections: one, two; choose one" in several.stderr) == (2, True)
     # a database that does not exist (a mistyped --database) is an error, and is not created
     missing = run("verify", "--database", db_url(tmp_path / "typo"))
     assert missing.exit_code == 2 and "no such file" in missing.stderr and "caucus init" in missing.stderr

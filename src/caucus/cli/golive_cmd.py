@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from caucus.cli.common import err, fail, out
-from caucus.cli.election_cmd import DEFAULT_DATABASE, Database, actor, opened
+from caucus.cli.election_cmd import DEFAULT_DATABASE, Database, actor, choose_election, opened
 from caucus.cli.release_cmd import Snapshots, _service
 
 election_app = typer.Typer(help="An election's mode: rehearse in test mode, reset, then go live.",
@@ -26,15 +26,11 @@ AsJson = Annotated[bool, typer.Option("--json", help="One JSON document.")]
 
 
 def _change(action: str, slug: str, *, yes: bool, as_json: bool, snapshots: Path | None, database: str) -> None:
-    from caucus.ledger import UnknownElection, get_election  # noqa: PLC0415
     from caucus.service import ServiceError  # noqa: PLC0415
     from caucus.service.golive import ElectionModeService  # noqa: PLC0415
 
     with opened(database) as engine:
-        try:
-            get_election(engine, slug)
-        except UnknownElection as exc:
-            fail(exc.message)
+        choose_election(engine, slug)  # unknown: say which elections the database has
         releases = _service(engine, slug, snapshots, database)
         service = ElectionModeService(engine, releases.context, releases)
         before = service.summary()

@@ -24,7 +24,15 @@ import typer
 from rich.markup import escape
 
 from caucus.cli.common import err, fail, out
-from caucus.cli.election_cmd import DEFAULT_DATABASE, EXIT_FAILED, Database, actor, ledger_errors, opened
+from caucus.cli.election_cmd import (
+    DEFAULT_DATABASE,
+    EXIT_FAILED,
+    Database,
+    actor,
+    choose_election,
+    ledger_errors,
+    opened,
+)
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -101,7 +109,7 @@ def issue(
     threads = workers or default_workers()
     with _progress() as bar:
         with opened(database) as engine, ledger_errors():
-            specs = {spec.code: spec for spec in list_precincts(engine, slug)}
+            specs = {spec.code: spec for spec in list_precincts(engine, choose_election(engine, slug))}
             header = _card_header(engine, slug)
             codes = list(dict.fromkeys(_canonical(specs, c) for c in precinct)) if precinct else list(specs)
             _check_codes(engine, slug, codes, specs, reissue)
@@ -150,7 +158,7 @@ def rotate(
     slug: str = ctx.obj
     base_url = _base_url(base_url, insecure_url)
     with opened(database) as engine, ledger_errors():
-        spec = _find(list_precincts(engine, slug), code)
+        spec = _find(list_precincts(engine, choose_election(engine, slug)), code)
         if spec is None:
             fail(f"election {slug!r} has no precinct {code!r}")
         stem = f"credential-{file_stem(spec.code)}"
@@ -176,7 +184,7 @@ def revoke(
 
     slug: str = ctx.obj
     with opened(database) as engine, ledger_errors():
-        spec = _find(list_precincts(engine, slug), code)
+        spec = _find(list_precincts(engine, choose_election(engine, slug)), code)
         if spec is None:
             fail(f"election {slug!r} has no precinct {code!r}")
         revoked = revoke_credential(engine, slug, spec.code, actor=actor())

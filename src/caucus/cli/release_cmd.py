@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from caucus.cli.common import EXIT_BAD_INPUT, err, fail, out
-from caucus.cli.election_cmd import DEFAULT_DATABASE, Database, opened
+from caucus.cli.election_cmd import DEFAULT_DATABASE, Database, choose_election, opened
 from caucus.cli.election_cmd import actor as login_actor
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def _service(engine: Engine, election: str | None, snapshots: Path | None, datab
     from caucus.web.settings import SettingsError, load_settings  # noqa: PLC0415
 
     try:
-        context = load_context(engine, election)
+        context = load_context(engine, choose_election(engine, election))
         settings = load_settings(database_url=database)  # CAUCUS_BULK_INTERVAL, CAUCUS_SNAPSHOT_DIR
     except ServiceError as exc:
         fail(exc.message)

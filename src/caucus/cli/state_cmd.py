@@ -28,14 +28,13 @@ from caucus.cli.election_cmd import (
 state_app = typer.Typer(help="Each precinct's maintained status: check it against the ledger, or rebuild it.",
                         no_args_is_help=True)
 
-Slug = Annotated[str, typer.Argument(help="The election.")]
+Slug = Annotated[str | None, typer.Argument(help="The election (default: the database's only one).")]
 AsJson = Annotated[bool, typer.Option("--json", help="One JSON document.")]
 
 
 def _context(engine: Engine, slug: str):  # type: ignore[no-untyped-def]
     from caucus.service import ElectionNotServable, load_context  # noqa: PLC0415
 
-    choose_election(engine, slug)  # an unknown election: say which ones the database has
     try:
         return load_context(engine, slug)
     except ElectionNotServable as exc:
@@ -66,10 +65,11 @@ def check_election(engine: Engine, slug: str) -> tuple[bool, str, dict[str, obje
     return result.ok, line, fields
 
 
-def check_command(slug: Slug, as_json: AsJson = False, database: Database = DEFAULT_DATABASE) -> None:
+def check_command(slug: Slug = None, as_json: AsJson = False, database: Database = DEFAULT_DATABASE) -> None:
     """Compare every precinct's maintained status with the status derived from the ledger now: exit 1 naming the
     first precinct that differs."""
     with opened(database) as engine, ledger_errors():
+        slug = choose_election(engine, slug)  # unknown: say which elections the database has
         _context(engine, slug)
         ok, line, fields = check_election(engine, slug)
     if as_json:
@@ -80,11 +80,12 @@ def check_command(slug: Slug, as_json: AsJson = False, database: Database = DEFA
         raise typer.Exit(EXIT_FAILED)
 
 
-def rebuild_command(slug: Slug, database: Database = DEFAULT_DATABASE) -> None:
+def rebuild_command(slug: Slug = None, database: Database = DEFAULT_DATABASE) -> None:
     """Rewrite every precinct's maintained status from the ledger (in one transaction, while the server may run)."""
     from caucus.service.maintained import StatusKeeper  # noqa: PLC0415
 
     with opened(database) as engine, ledger_errors():
+        slug = choose_election(engine, slug)
         rows = StatusKeeper(_context(engine, slug)).rebuild(engine)
     out.print(f"{slug}: precinct status rebuilt from the ledger, {rows:,} precincts with entries that count",
               highlight=False, markup=False)
