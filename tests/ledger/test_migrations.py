@@ -30,6 +30,7 @@ TABLES = {
     "campaign_tallies",  # 0012 (campaigns)
     "precinct_status", "status_counts",  # 0015 (maintained status, issue 15)
     "precinct_readiness", "readiness_counts",  # 0016 (maintained readiness, issue 15)
+    "released_sde_totals",  # 0018 (the statewide released SDEs, issue 15)
 }
 
 
