@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -55,7 +56,9 @@ def _assert_equals_the_derivation(svc: Services) -> set[str]:
     assert b"".join(svc.campaigns.crosscheck_csv(GROUP)) == b"".join(crosscheck_chunks(derived))
     # the requests' before and after: what the releases published of each requested precinct (every record)
     released = svc.campaigns.released()
-    for item in svc.campaigns.requests(GROUP):
+    requests = svc.campaigns.requests(GROUP)
+    assert requests.pages == 1  # (fewer than 20)
+    for item in requests.items:
         for precinct in item.precincts:
             history = released[precinct.code].history if precinct.code in released else ()
             before = [h for h in history if int(h[1]["ledgerSeq"]) <= item.request.as_of_seq]
@@ -160,6 +163,14 @@ def test_bad_parameters_are_refused_naming_the_parameter(hq: Web, svc: Services)
         assert answer.status_code == 422, query
         assert 'id="error-page"' in answer.text, query
     assert "page 2 is past the last page (1) of the 0 precincts you recorded" in sam.get("/hq/campaign?page=2").text
+    for query in ("page=x", "page=0", "page=2"):
+        answer = sam.get(f"/hq/campaign/requests?{query}")
+        assert answer.status_code == 422 and 'id="error-page"' in answer.text, query
+    assert "page 2 is past the last page (1) of your 0 requests" in sam.get("/hq/campaign/requests?page=2").text
+    many = [p.code for p in svc.context.plan.precincts[:101]]
+    refused = sam.post("/hq/campaign/recanvass", {"precinct": many, "reason": "ours differ"})
+    assert refused.status_code == 422 and 'id="error-precincts"' in refused.text
+    assert "at most 100 precincts" in refused.text and "you selected 101" in refused.text
     refused = sam.post("/hq/campaign/recanvass", {"precinct": [GRINNELL], "reason": "ours differ"})
     assert refused.status_code == 422 and 'id="error-precincts"' in refused.text and "not released" in refused.text
     add_staff(hq.engine, "oscar", "observer")  # not a campaign: none of the campaign's pages
@@ -196,3 +207,17 @@ def test_a_campaign_sees_nothing_unreleased_and_only_its_own_tallies(hq: Web, sv
     assert {(line["measure"], line["party"], line["difference"]) for line in lines if line["code"] == GRINNELL} \
         == {("first", "66", "0"), ("final", "78", "1")}
     assert str(attendance) not in {line["party"] for line in lines}
+
+
+def test_the_requests_page_lists_twenty_a_page_in_the_order_filed(hq: Web, svc: Services) -> None:
+    _release_grinnell(svc)
+    add_campaign(hq.engine, "sam", GROUP)
+    for n in range(21):
+        svc.campaigns.request_recanvass(GROUP, "campaign:sam", [GRINNELL], f"ask {n}")
+    sam = sign_in(hq.client, "sam")
+    first, second = sam.get("/hq/campaign/requests"), sam.get("/hq/campaign/requests?page=2")
+    assert first.status_code == second.status_code == 200
+    assert re.findall(r'data-request="(R-\d+)"', first.text) == [f"R-{n}" for n in range(1, 21)]
+    assert re.findall(r'data-request="(R-\d+)"', second.text) == ["R-21"]
+    assert 'href="/hq/campaign/requests?page=2" rel="next"' in first.text
+    assert 'rel="next"' not in second.text and "21 requests, page 2 of 2" in second.text

@@ -52,6 +52,9 @@ SDE_PLACES = Decimal("0.0001")
 ABOUT_REPORTED_DELEGATES = frozenset({"delegate-total-mismatch", "delegates-differ", "sde-mismatch",
                                       "nonviable-awarded", "chance-not-recorded", "chance-outcome-invalid"})
 MEASURE_TITLES = {"first": "first alignment", "final": "final alignment", "sde": "SDEs"}
+#: precincts one recanvass request may name (a page of the cross-check), and requests on a page of the requests
+MAX_REQUEST_PRECINCTS = browse.PAGE_SIZE
+REQUESTS_PAGE = 20
 
 
 class CampaignFileInvalid(StaffInputInvalid):
@@ -513,6 +516,10 @@ class CampaignService:
         codes = [c for c in dict.fromkeys(p.strip() for p in precincts) if c]
         if not codes:
             raise StaffInputInvalid("precincts", "select at least one precinct of the cross-check")
+        if len(codes) > MAX_REQUEST_PRECINCTS:
+            raise StaffInputInvalid("precincts", f"a request names at most {MAX_REQUEST_PRECINCTS} precincts (a page "
+                                                 f"of the cross-check); you selected {len(codes)}: file the others "
+                                                 f"in another request")
         unreleased = [c for c, released in self._released_of(codes).items() if not released]
         if unreleased:
             raise StaffInputInvalid("precincts", "a recanvass is asked of released numbers; not released yet: "
@@ -529,11 +536,16 @@ class CampaignService:
         views = self.views()
         return {c: views[c].released is not None for c in codes if c in views}
 
-    def requests(self, campaign: str | None) -> list[CampaignRequest]:
-        """The campaign's requests, each with its status and the published before/after of its precincts (the
-        releases' records of the requested precincts only)."""
+    def requests(self, campaign: str | None, page: int = 1) -> RequestsPage:
+        """Page ``page`` of the campaign's requests (``REQUESTS_PAGE`` in the order filed), each with its status
+        and the published before/after of its precincts (the releases' records of those precincts only)."""
         group = self._campaign(campaign)
-        mine = [request for request in self.recanvass.list() if request.campaign == group]
+        every = [request for request in self.recanvass.list() if request.campaign == group]
+        pages = max(1, -(-len(every) // REQUESTS_PAGE))
+        if page > pages:
+            raise StaffInputInvalid("page", f"page {page} is past the last page ({pages}) of your {len(every)} "
+                                            f"requests")
+        mine = every[(page - 1) * REQUESTS_PAGE:page * REQUESTS_PAGE]
         with self.engine.connect() as conn:
             epoch = read_epoch(conn, self.context.election_id)
             published = crosscheck_rows.histories(conn, self.context.election_id, epoch.releases_through,
@@ -550,7 +562,15 @@ class CampaignService:
                 items.append(RequestedPrecinct(item.code, item.outcome, before[-1] if before else None,
                                                after[-1] if after else None))
             out.append(CampaignRequest(request, progress, tuple(items)))
-        return out
+        return RequestsPage(tuple(out), page, pages, len(every))
+
+
+@dataclass(frozen=True)
+class RequestsPage:
+    items: tuple[CampaignRequest, ...]
+    page: int
+    pages: int
+    total: int
 
 
 def crosscheck_chunks(check: CrossCheck) -> Iterator[bytes]:
@@ -672,5 +692,6 @@ __all__ = [
     "Quality",
     "Released",
     "RequestedPrecinct",
+    "RequestsPage",
     "UploadResult",
 ]

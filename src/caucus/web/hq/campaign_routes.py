@@ -120,10 +120,18 @@ async def file_recanvass(request: Request, principal: Campaign) -> Response:
 
 
 @router.get("/campaign/requests")
-def requests(request: Request, principal: Campaign, done: str = "") -> Response:
+def requests(request: Request, principal: Campaign, done: str = "", page_number: PageText = "") -> Response:
+    """The campaign's requests, ``REQUESTS_PAGE`` to a page in the order filed."""
     services = services_of(request)
-    return page(request, "campaign_requests.html", principal, done=done[:300],
-                items=services.campaigns.requests(principal.campaign))
+    try:
+        found = services.campaigns.requests(principal.campaign, parse_page(page_number))
+    except StaffInputInvalid as error:
+        if not any(p.field == "page" for p in error.fields):
+            raise
+        first = services.campaigns.requests(principal.campaign)  # a bad page: the first, the error naming it
+        return page(request, "campaign_requests.html", principal, status=status_for(error), message=error.message,
+                    fields={p.field: p.message for p in error.fields}, r=first, items=first.items)
+    return page(request, "campaign_requests.html", principal, done=done[:300], fields={}, r=found, items=found.items)
 
 
 @router.get("/campaign/crosscheck.csv")
