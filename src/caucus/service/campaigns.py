@@ -55,6 +55,8 @@ MEASURE_TITLES = {"first": "first alignment", "final": "final alignment", "sde":
 #: precincts one recanvass request may name (a page of the cross-check), and requests on a page of the requests
 MAX_REQUEST_PRECINCTS = browse.PAGE_SIZE
 REQUESTS_PAGE = 20
+#: comparisons of tallies with released records kept (all of them dropped past it)
+COMPARED_KEPT = 400_000
 
 
 class CampaignFileInvalid(StaffInputInvalid):
@@ -200,6 +202,8 @@ class CampaignService:
         #: so the same ids are the same numbers): a whole state's tallies take a second or so to check
         self._checked: dict[str, tuple[tuple[int, ...], tuple[dict[str, tuple[Finding, ...]],
                                                                dict[str, dict[str, Decimal]]]]] = {}
+        #: each tally's differences from a released record, by (tally id, precinct, release): both never change
+        self._compared: dict[tuple[int, str, int], tuple[Difference, ...]] = {}
 
     # -- the campaign's own tallies --------------------------------------------------------------------
     def _campaign(self, campaign: str | None) -> str:
@@ -372,11 +376,19 @@ class CampaignService:
             cached = self._checked[group] = (ids, self._campaign_checks(tallies))
         findings, sdes = cached[1]
         rows = []
+        compared = self._compared
+        if len(compared) > COMPARED_KEPT:
+            compared.clear()
         for code, tally in sorted(tallies.items()):
             view = views[code]
             differences: tuple[Difference, ...] = ()
             if view.released is not None:
-                differences = _differences(tally.numbers, view.released.record)
+                # a tally row and a released record never change: their comparison is kept by their ids
+                key = (tally.id, code, view.released.number)
+                found = compared.get(key)
+                if found is None:
+                    found = compared[key] = _differences(tally.numbers, view.released.record)
+                differences = found
             rows.append(CrossCheckRow(view, tally, sdes.get(code, {}), findings.get(code, ()), differences))
         pages = max(1, -(-len(rows) // browse.PAGE_SIZE))
         if page > pages:
