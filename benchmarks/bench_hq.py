@@ -8,7 +8,8 @@ with first and last entry times spread over three hours, and the rest not report
 too: a card for every precinct (``credentials``, placeholder hashes), sign-ins (every precinct that reported
 and a share of the others), failed sign-ins and tests of the sign-in (audit ``session.test``), a chair on the
 roster for every precinct, and a previous release (release 1, with a record for most accepted precincts, some
-with an older ledger seq: changed since). The readiness rows are then derived from those by the real code
+with an older ledger seq: changed since) and a second campaign's tallies of ``--tallies`` released precincts
+(through the real chain writer). The readiness rows are then derived from those by the real code
 (``caucus.ledger.readiness.rebuild``) and ``released_seq`` from the release. No ledger entries are written, so
 ``caucus state check`` would not pass on this database and pages that derive statuses from the ledger (the
 campaign quality and browse pages, a precinct's review page) find nothing to derive: it is a benchmark of the
@@ -21,7 +22,7 @@ card and no sign-in is to phone) and the readiness and release pages are measure
 
 Run:
     .venv/bin/python benchmarks/bench_hq.py [--precincts 175000] [--engine sqlite|postgres] [--requests 20]
-                                            [--only /hq/quality ...]
+                                            [--tallies 5000] [--only /hq/quality ...]
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from bench_ingest import _cpu_by_pid, _cpu_delta, postgres
 from sqlalchemy import Connection, Table, delete, insert, select
 
 from caucus.ledger import audit, derived, make_engine, readiness, sqlite_url_for_dir
+from caucus.ledger.campaign_tallies import TallyRow, record
 from caucus.ledger.derived import StatusRow
 from caucus.ledger.schema import (
     audit_log,
@@ -188,6 +190,29 @@ def make_readiness_and_release(url: str, seed: int) -> dict[str, int]:
     return made
 
 
+def make_tallies(url: str, seed: int, count: int, group: str) -> int:
+    """A campaign's tallies (``campaign_tallies``, through the real chain writer) of ``count`` released precincts:
+    random first and final alignments and SDEs of three groups (most differ from the release)."""
+    rng = random.Random(seed + 2)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            election_id = conn.execute(select(elections.c.id).where(elections.c.slug == SLUG)).scalar_one()
+            codes = conn.execute(select(release_precincts.c.precinct_code).where(
+                release_precincts.c.election_id == election_id).order_by(release_precincts.c.precinct_code)
+                .limit(count)).scalars().all()
+            rows = []
+            for code in codes:
+                first = {g: rng.randint(0, 60) for g in rng.sample(CANDIDATES, 3)}
+                final = {g: n + rng.randint(0, 5) for g, n in first.items()}
+                rows.append(TallyRow(code, {"first": first, "final": final,
+                                            "sde": {g: f"{n / 30:.4f}" for g, n in final.items()}}, "bench"))
+            record(conn, election_id=election_id, campaign=group, rows=rows, actor="campaign:cara", at=NIGHT_START)
+    finally:
+        engine.dispose()
+    return len(rows)
+
+
 def before_the_night(url: str) -> None:
     """Delete the status rows and counts: nothing reported yet (every card without a sign-in is to phone)."""
     engine = make_engine(url)
@@ -240,6 +265,7 @@ def main() -> None:
     parser.add_argument("--baseline-requests", type=int, default=400)
     parser.add_argument("--heavy-requests", type=int, default=3, help="requests of the whole-state CSV")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--tallies", type=int, default=5000, help="released precincts a second campaign recorded")
     parser.add_argument("--pg-url")
     parser.add_argument("--only", action="append", default=[], metavar="PATH",
                         help="measure only the pages whose path starts with PATH (repeatable; the baseline always)")
@@ -254,12 +280,15 @@ def main() -> None:
             prepare_election(url, SLUG, [], plan=str((directory / "plan").resolve()))
             counts = make_rows(url, args.seed)
             made = make_readiness_and_release(url, args.seed)
+            made["campaign tallies"] = make_tallies(url, args.seed, args.tallies, CANDIDATES[1])
             engine = make_engine(url)
             staff = StaffService(engine)
             for username, role in (("dora", "director"), ("adam", "admin"), ("olga", "operator")):
                 staff.add_user(username, username.title(), role, PASSWORD, actor="bench")
             StaffService(engine, groups=CANDIDATES).add_user("sam", "Sam", "campaign", PASSWORD, actor="bench",
                                                              campaign=CANDIDATES[0])
+            StaffService(engine, groups=CANDIDATES).add_user("cara", "Cara", "campaign", PASSWORD, actor="bench",
+                                                             campaign=CANDIDATES[1])
             county = engine.connect().execute(select(precincts.c.county).limit(1)).scalar_one()
             some = engine.connect().execute(select(precincts.c.code).join(
                 precinct_status, precinct_status.c.precinct_id == precincts.c.id)
@@ -279,13 +308,15 @@ def main() -> None:
                     httpx.Client(base_url=server.base_url, timeout=600, follow_redirects=True) as http, \
                     httpx.Client(base_url=server.base_url, timeout=600, follow_redirects=True) as admin, \
                     httpx.Client(base_url=server.base_url, timeout=600, follow_redirects=True) as operator, \
-                    httpx.Client(base_url=server.base_url, timeout=600, follow_redirects=True) as campaign:
+                    httpx.Client(base_url=server.base_url, timeout=600, follow_redirects=True) as campaign, \
+                    httpx.Client(base_url=server.base_url, timeout=600, follow_redirects=True) as tallied:
                 assert server.process is not None
                 pids = {server.process.pid}
                 sign_in(http)
                 sign_in(admin, "adam")
                 sign_in(operator, "olga")
                 sign_in(campaign, "sam")
+                sign_in(tallied, "cara")
                 results = [("GET /api/v1/health (baseline)",
                             cpu_per_request(http, pids, "/api/v1/health", args.baseline_requests))]
                 last_page = -(-made["released"] // 100)
@@ -304,11 +335,14 @@ def main() -> None:
                           "/hq/precincts?finding=duplicate-report"),
                          (campaign, "released precincts of a county as CSV",
                           f"/hq/precincts.csv?county={quote(county)}"),
-                         (campaign, "the campaign's recanvass requests", "/hq/campaign/requests")]
-                # (measured --heavy-requests times: seconds each)
-                heavy = [(campaign, "every released precinct as CSV", "/hq/precincts.csv"),
+                         (campaign, "the campaign's recanvass requests", "/hq/campaign/requests"),
                          (campaign, "the campaign's cross-check (no tallies uploaded)", "/hq/campaign"),
-                         (campaign, "the campaign's cross-check as CSV", "/hq/campaign/crosscheck.csv")]
+                         (campaign, "the campaign's cross-check as CSV", "/hq/campaign/crosscheck.csv"),
+                         (tallied, f"a cross-check of {made['campaign tallies']:,} tallies, page 1", "/hq/campaign"),
+                         (tallied, f"a cross-check of {made['campaign tallies']:,} tallies as CSV",
+                          "/hq/campaign/crosscheck.csv")]
+                # (measured --heavy-requests times: seconds each)
+                heavy = [(campaign, "every released precinct as CSV", "/hq/precincts.csv")]
                 wanted = lambda path: not args.only or any(path.startswith(o) for o in args.only)  # noqa: E731
                 for client, name, path in pages:
                     if not wanted(path):

@@ -12,6 +12,7 @@ import csv
 import io
 import re
 from decimal import Decimal
+from typing import Any
 
 from caucus.plans import load_plan
 from caucus.web.services import Services
@@ -20,6 +21,18 @@ from tests.hq.support import add_staff, sign_in
 from tests.web.conftest import Web
 
 COUNTIES = ("Polk", "Fayette", "Linn")
+
+
+def every_page(client: Any) -> str:
+    """Every page of the cross-check's rows, following its "next" links (a page of 100 rows each)."""
+    texts, path = [], "/hq/campaign"
+    while path:
+        answer = client.get(path)
+        assert answer.status_code == 200, answer.text[:300]
+        texts.append(answer.text)
+        found = re.search(r'<a href="(/hq/campaign\?page=\d+)" rel="next">', answer.text)
+        path = found.group(1) if found else ""
+    return "".join(texts)
 MEASURES = {"expression_1": "first", "expression_2": "final", "sde": "sde"}
 
 
@@ -53,12 +66,14 @@ def test_the_crosscheck_lists_exactly_the_precincts_that_differ_and_a_recanvass_
     assert uploaded.status_code == 303, uploaded.text
     page = sam.get("/hq/campaign")
     assert page.status_code == 200
-    differing = set(re.findall(r'<tr data-precinct="([^"]+)" data-state="released" class="differs">', page.text))
+    text = every_page(sam)
+    assert len(re.findall(r'<tr data-precinct="', page.text)) == 100  # a page of 100 of the 400-odd recorded
+    differing = set(re.findall(r'<tr data-precinct="([^"]+)" data-state="released" class="differs">', text))
     assert differing == set(expected)
     unreleased = {code_of[k] for k in feb6} - seeded
     assert unreleased  # precincts whose certified numbers the checks refute: never reported here
     for code in unreleased:
-        assert re.search(rf'<tr data-precinct="{re.escape(code)}" data-state="not-reported">', page.text), code
+        assert re.search(rf'<tr data-precinct="{re.escape(code)}" data-state="not-reported">', text), code
 
     exported = sam.get("/hq/campaign/crosscheck.csv")
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
@@ -118,5 +133,5 @@ def test_the_crosscheck_lists_exactly_the_precincts_that_differ_and_a_recanvass_
     assert re.search(rf'data-precinct="{re.escape(stands)}" data-outcome="unchanged">.*?the numbers stand', after,
                      re.S)
     # and the corrected precinct no longer differs from the campaign's numbers
-    again = sam.get("/hq/campaign").text
+    again = every_page(sam)
     assert re.search(rf'<tr data-precinct="{re.escape(fixed)}" data-state="released">', again)

@@ -30,6 +30,7 @@ TABLES = {
     "campaign_tallies",  # 0012 (campaigns)
     "precinct_status", "status_counts",  # 0015 (maintained status, issue 15)
     "precinct_readiness", "readiness_counts",  # 0016 (maintained readiness, issue 15)
+    "released_sde_totals",  # 0018 (the statewide released SDEs, issue 15)
 }
 
 
@@ -161,5 +162,42 @@ def test_0016_fills_readiness_from_what_the_database_holds_and_makes_status_rows
                 ("Adair", "credential"): 2, ("Adair", "signed-in"): 1, ("Adair", "tested"): 1,
                 ("Polk", "credential"): 1}
             assert conn.execute(text("SELECT state FROM precinct_status")).scalars().all() == [None]  # stale
+    finally:
+        engine.dispose()
+
+
+def test_0018_sums_every_precincts_newest_released_sdes(db_url: str) -> None:
+    """A database at 0017 with two releases (one precinct released twice): 0018 fills ``released_sde_totals`` with
+    the SDEs of each precinct's newest record summed (figures worked out by hand)."""
+    import json  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+    from decimal import Decimal  # noqa: PLC0415
+
+    from caucus.ledger import create_election, derived  # noqa: PLC0415
+    from tests.ledger.support import PRECINCTS, SLUG  # noqa: PLC0415
+
+    upgrade(db_url, "0017")
+    engine = make_engine(db_url)
+    try:
+        election_id = create_election(engine, SLUG, "iowa-2020", "test", PRECINCTS)
+        at = datetime(2028, 2, 3, 22, tzinfo=UTC).isoformat()
+        records = ((1, "Adair/01NW", {"Warren": "1.0000"}), (1, "Adair/02NE", {"Warren": "0.2500"}),
+                   (2, "Adair/01NW", {"Warren": "0.8400", "Sanders": "0.5600"}))
+        with engine.begin() as conn:
+            for number in (1, 2):
+                conn.execute(text(
+                    "INSERT INTO releases (election_id, number, created_at, actor, test, status, zero, content_hash, "
+                    "precincts_reporting, precincts_total, ledger_seq, note, manifest) VALUES (:e, :n, :at, 'd', "
+                    ":t, 'unofficial', :z, :h, 1, 2, 0, '', '{}')"),
+                    {"e": election_id, "n": number, "at": at, "t": True, "z": False, "h": "0" * 64})
+            for number, code, sde in records:
+                conn.execute(text("INSERT INTO release_precincts (election_id, number, precinct_code, ledger_seq, "
+                                  "record) VALUES (:e, :n, :c, 1, :r)"),
+                             {"e": election_id, "n": number, "c": code,
+                              "r": json.dumps({"code": code, "ledgerSeq": 1, "sde": sde})})
+        upgrade(db_url)
+        with engine.connect() as conn:
+            assert derived.stored_sde(conn, election_id) == {"Warren": Decimal("1.09"), "Sanders": Decimal("0.56")}
+            assert derived.released_sde(conn, election_id, 0) == derived.stored_sde(conn, election_id)
     finally:
         engine.dispose()

@@ -24,12 +24,20 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection, Executable, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from caucus.ledger.schema import precinct_status, precincts, release_precincts, status_counts
+from caucus.ledger.schema import (
+    election_epochs,
+    precinct_status,
+    precincts,
+    release_precincts,
+    released_sde_totals,
+    status_counts,
+)
 
 if TYPE_CHECKING:
     from caucus.ledger.state import PrecinctState
@@ -177,6 +185,7 @@ def clear(conn: Connection, election_id: int, precinct_ids: Iterable[int] | None
     if precinct_ids is None:
         conn.execute(query)
         conn.execute(delete(status_counts).where(status_counts.c.election_id == election_id))
+        conn.execute(delete(released_sde_totals).where(released_sde_totals.c.election_id == election_id))
         return
     ids = list(precinct_ids)
     if ids:
@@ -248,6 +257,7 @@ def set_released(conn: Connection, election_id: int, number: int, records: Mappi
     records (by code): the record's ledger seq and finding codes, and the release's number."""
     if not records:
         return
+    _add_sde(conn, election_id, number, records)
     ids = select(precincts.c.id).where(precincts.c.election_id == election_id,
                                        precincts.c.code == bindparam("code")).scalar_subquery()
     conn.execute(update(precinct_status).where(precinct_status.c.precinct_id == ids)
@@ -261,6 +271,7 @@ def restore_released(conn: Connection, election_id: int, releases_through: int) 
     """Rewrite every row's ``released_seq``, ``released_findings`` and ``released_number`` from the current
     epoch's releases (after the rows were rewritten)."""
     found = released_seqs(conn, election_id, releases_through)
+    _write_sde(conn, election_id, released_sde(conn, election_id, releases_through))
     conn.execute(update(precinct_status).where(precinct_status.c.election_id == election_id,
                                                precinct_status.c.released_seq.is_not(None))
                  .values(released_seq=None, released_findings=None, released_number=None))
@@ -286,3 +297,86 @@ def stored_released(conn: Connection, election_id: int) -> dict[int, ReleasedRow
             out[int(pid)] = ReleasedRow(-1 if seq is None else int(seq), str(findings or ""),
                                         -1 if number is None else int(number))
     return out
+
+
+# -- the statewide released SDEs per group (``released_sde_totals``, revision 0018) ---------------------------
+def sde_of(record: Mapping[str, Any] | None) -> dict[str, Decimal]:
+    """A released record's SDEs per group (exact decimals)."""
+    return {str(g): Decimal(str(v)) for g, v in ((record or {}).get("sde") or {}).items()}
+
+
+def released_sde(conn: Connection, election_id: int, releases_through: int) -> dict[str, Decimal]:
+    """The SDEs of every precinct's newest record of the releases after ``releases_through`` summed per group, as
+    the records make them (reads every such record: ``caucus state check|rebuild``)."""
+    newest: dict[str, str] = {}
+    for code, record in conn.execute(
+            select(release_precincts.c.precinct_code, release_precincts.c.record)
+            .join(precincts, (precincts.c.election_id == release_precincts.c.election_id)
+                  & (precincts.c.code == release_precincts.c.precinct_code))
+            .where(release_precincts.c.election_id == election_id, release_precincts.c.number > releases_through)
+            .order_by(release_precincts.c.number)):
+        newest[code] = record
+    totals: dict[str, Decimal] = {}
+    for record in newest.values():
+        for group, value in sde_of(json.loads(record)).items():
+            totals[group] = totals.get(group, Decimal(0)) + value
+    return totals
+
+
+def stored_sde(conn: Connection, election_id: int) -> dict[str, Decimal]:
+    """The maintained statewide released SDEs per group."""
+    return {str(g): Decimal(v) for g, v in conn.execute(select(released_sde_totals.c.grp, released_sde_totals.c.sde)
+                                                         .where(released_sde_totals.c.election_id == election_id))}
+
+
+def _write_sde(conn: Connection, election_id: int, totals: Mapping[str, Decimal]) -> None:
+    conn.execute(delete(released_sde_totals).where(released_sde_totals.c.election_id == election_id))
+    if totals:
+        conn.execute(released_sde_totals.insert(), [{"election_id": election_id, "grp": g, "sde": str(v)}
+                                                    for g, v in sorted(totals.items())])
+
+
+def _releases_through(conn: Connection, election_id: int) -> int:
+    return int(conn.execute(select(election_epochs.c.releases_through).where(
+        election_epochs.c.election_id == election_id).order_by(election_epochs.c.id.desc()).limit(1)).scalar() or 0)
+
+
+#: precinct codes per statement of the previous records' read
+_CODES_PER_READ = 500
+
+
+def _add_sde(conn: Connection, election_id: int, number: int, records: Mapping[str, Mapping[str, Any]]) -> None:
+    """Add to the totals what release ``number``'s records change: each new record's SDEs less those of the
+    precinct's previous record of the epoch (reads only these precincts' earlier records). Releases are serialized
+    (a release's number is unique: a concurrent one with the same number fails before it gets here)."""
+    through = _releases_through(conn, election_id)
+    previous: dict[str, tuple[int, str]] = {}
+    codes = sorted(records)
+    for start in range(0, len(codes), _CODES_PER_READ):
+        for code, n, record in conn.execute(
+                select(release_precincts.c.precinct_code, release_precincts.c.number, release_precincts.c.record)
+                .join(precincts, (precincts.c.election_id == release_precincts.c.election_id)
+                      & (precincts.c.code == release_precincts.c.precinct_code))
+                .where(release_precincts.c.election_id == election_id,
+                       release_precincts.c.precinct_code.in_(codes[start:start + _CODES_PER_READ]),
+                       release_precincts.c.number > through, release_precincts.c.number < number)):
+            if code not in previous or int(n) > previous[code][0]:
+                previous[code] = (int(n), record)
+    planned = {code for start in range(0, len(codes), _CODES_PER_READ) for code in conn.execute(
+        select(precincts.c.code).where(precincts.c.election_id == election_id,
+                                       precincts.c.code.in_(codes[start:start + _CODES_PER_READ]))).scalars()}
+    delta: dict[str, Decimal] = {}
+    for code, record in records.items():
+        if code not in planned:
+            continue
+        for group, value in sde_of(record).items():
+            delta[group] = delta.get(group, Decimal(0)) + value
+        if code in previous:
+            for group, value in sde_of(json.loads(previous[code][1])).items():
+                delta[group] = delta.get(group, Decimal(0)) - value
+    if not delta:
+        return
+    totals = stored_sde(conn, election_id)
+    for group, value in delta.items():
+        totals[group] = totals.get(group, Decimal(0)) + value
+    _write_sde(conn, election_id, totals)

@@ -623,3 +623,14 @@ readiness_counts = Table(
     Column("what", String(12), primary_key=True),
     Column("n", Integer, nullable=False),
 )
+
+#: Revision 0018 (issue 15): per preference group, the SDEs of every precinct's newest released record of the
+#: current epoch summed (an exact decimal as text), kept by each release's transaction with ``released_seq``
+#: (caucus.ledger.derived), so the campaigns' cross-check reads the statewide released SDEs, not every record.
+released_sde_totals = Table(
+    "released_sde_totals",
+    metadata,
+    Column("election_id", Integer, ForeignKey("elections.id"), primary_key=True),
+    Column("grp", String(200), primary_key=True),
+    Column("sde", Text, nullable=False),
+)

@@ -37,6 +37,7 @@ from caucus.rehearse.truth import PrecinctTruth
 USERNAME = "campaign"
 #: agreeing precincts the captains also recorded (the first of them with a captain's slip)
 AGREEING = 4
+_NEXT = re.compile(r'<a href="(/hq/campaign\?page=\d+)" rel="next">')
 _ROW = re.compile(r'<tr data-precinct="([^"]+)" data-state="([^"]+)"( class="differs")?>(.*?)</tr>', re.S)
 _FILED = re.compile(r"filed (R-\d+)")
 _PROBLEM = re.compile(r"<li>([^<]*? line (\d+): [^<]*)</li>")
@@ -158,7 +159,10 @@ class Campaign:
         rows = {(feed[c]["county"], feed[c]["name"]): n for c, n in captains.items()}
         await self._upload(rows)
         page = await self.client.refresh_csrf("/hq/campaign")
-        seen = {html.unescape(m.group(1)): m for m in _ROW.finditer(page)}
+        pages = [page]
+        while (following := _NEXT.search(pages[-1])) is not None:  # 100 rows a page: every page
+            pages.append(await self.client.refresh_csrf(html.unescape(following.group(1))))
+        seen = {html.unescape(m.group(1)): m for text in pages for m in _ROW.finditer(text)}
         play.crosscheck_differing = sorted(c for c, m in seen.items() if m.group(3))
         if unreleased is not None:
             shown = seen.get(unreleased)

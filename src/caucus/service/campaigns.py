@@ -33,7 +33,7 @@ from caucus.ledger.epochs import read_epoch
 from caucus.ledger.schema import precinct_status, release_precincts, releases
 from caucus.results_csv import MEASURES, PublishedPrecinct, ResultsFileError, read_results_text
 from caucus.rules import to_decimal
-from caucus.service import browse
+from caucus.service import browse, crosscheck_rows
 from caucus.service.browse import Browse, BrowsePage, BrowseRow
 from caucus.service.context import ElectionContext
 from caucus.service.errors import FieldProblem, ServiceError, UnknownPrecinctCode
@@ -52,6 +52,11 @@ SDE_PLACES = Decimal("0.0001")
 ABOUT_REPORTED_DELEGATES = frozenset({"delegate-total-mismatch", "delegates-differ", "sde-mismatch",
                                       "nonviable-awarded", "chance-not-recorded", "chance-outcome-invalid"})
 MEASURE_TITLES = {"first": "first alignment", "final": "final alignment", "sde": "SDEs"}
+#: precincts one recanvass request may name (a page of the cross-check), and requests on a page of the requests
+MAX_REQUEST_PRECINCTS = browse.PAGE_SIZE
+REQUESTS_PAGE = 20
+#: comparisons of tallies with released records kept (all of them dropped past it)
+COMPARED_KEPT = 400_000
 
 
 class CampaignFileInvalid(StaffInputInvalid):
@@ -133,6 +138,18 @@ class CrossCheck:
     party_sde: dict[str, Decimal]
     with_campaign_sde: dict[str, Decimal]
     released_without_tally: int
+    #: the page of ``rows`` shown (``PAGE_SIZE`` rows in code order), of how many
+    page: int = 1
+    pages: int = 1
+
+    @property
+    def shown(self) -> tuple[CrossCheckRow, ...]:
+        start = (self.page - 1) * browse.PAGE_SIZE
+        return self.rows[start:start + browse.PAGE_SIZE]
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * browse.PAGE_SIZE + 1 if self.rows else 0
 
     @property
     def differing(self) -> tuple[CrossCheckRow, ...]:
@@ -185,6 +202,8 @@ class CampaignService:
         #: so the same ids are the same numbers): a whole state's tallies take a second or so to check
         self._checked: dict[str, tuple[tuple[int, ...], tuple[dict[str, tuple[Finding, ...]],
                                                                dict[str, dict[str, Decimal]]]]] = {}
+        #: each tally's differences from a released record, by (tally id, precinct, release): both never change
+        self._compared: dict[tuple[int, str, int], tuple[Difference, ...]] = {}
 
     # -- the campaign's own tallies --------------------------------------------------------------------
     def _campaign(self, campaign: str | None) -> str:
@@ -303,38 +322,89 @@ class CampaignService:
         return out
 
     # -- the cross-check ---------------------------------------------------------------------------------
-    def crosscheck(self, campaign: str | None) -> CrossCheck:
+    def crosscheck(self, campaign: str | None, page: int = 1) -> CrossCheck:
+        """The campaign's tallies beside the released numbers (page ``page`` of the rows shown), from the status
+        rows and released records of the precincts it has tallies for and the maintained statewide released SDEs
+        (:mod:`caucus.service.crosscheck_rows`); with stale rows, :meth:`derived_crosscheck`."""
         group = self._campaign(campaign)
         tallies = self.tallies(group)
+        election_id = self.context.election_id
+        with self.engine.connect() as conn:
+            if browse.has_stale_rows(conn, election_id):
+                return self.derived_crosscheck(group, page, tallies)
+            found = crosscheck_rows.views_of(conn, election_id, tallies)
+            statewide = crosscheck_rows.statewide_sde(conn, election_id)
+            released = crosscheck_rows.released_count(conn, election_id)
+        views = {code: self._maintained_view(found[code]) for code in tallies}
+        party = {g: Decimal(0) + statewide.get(g, Decimal(0)) for g in self.context.candidates}
+        tallied = sum(1 for v in views.values() if v.released is not None)
+        return self._assemble(group, tallies, views, party, released - tallied, page=page)
+
+    def derived_crosscheck(self, campaign: str | None, page: int = 1,
+                           tallies: Mapping[str, StoredTally] | None = None) -> CrossCheck:
+        """The cross-check from every precinct's status derived now and every released record (what
+        :meth:`crosscheck` must say; seconds at national size)."""
+        group = self._campaign(campaign)
+        tallies = self.tallies(group) if tallies is None else tallies
         views = self.views()
+        party = dict.fromkeys(self.context.candidates, Decimal(0))
+        for view in views.values():
+            if view.released is not None:
+                party_sde = _decimals(view.released.record.get("sde"))
+                for g in self.context.candidates:
+                    party[g] += party_sde.get(g, Decimal(0))
+        released_without = sum(1 for c, v in views.items() if v.released is not None and c not in tallies)
+        return self._assemble(group, tallies, {code: views[code] for code in tallies}, party, released_without,
+                              page=page)
+
+    def _maintained_view(self, found: crosscheck_rows.MaintainedView) -> PrecinctView:
+        info = self.context.precincts[found.code]
+        if found.number is not None and found.record is not None:
+            published = Released(found.code, found.number, found.record, ((found.number, found.record),))
+            return PrecinctView(found.code, info.county, info.name, "released",
+                                found.codes if found.state != "accepted" else (), published, found.awaiting)
+        return PrecinctView(found.code, info.county, info.name, found.state, found.codes, None, found.awaiting)
+
+    def _assemble(self, group: str, tallies: Mapping[str, StoredTally], views: Mapping[str, PrecinctView],
+                  party: dict[str, Decimal], released_without: int, *, page: int) -> CrossCheck:
+        """The rows of the tallies (``views``: of the tallied precincts) and the statewide effect: the released
+        SDEs (``party``) with the campaign's SDEs instead where its numbers differ (where they agree, SDEs
+        recomputed without the games of chance the party recorded would be a difference of nobody's)."""
         ids = tuple(sorted(t.id for t in tallies.values()))
         cached = self._checked.get(group)
         if cached is None or cached[0] != ids:
             cached = self._checked[group] = (ids, self._campaign_checks(tallies))
         findings, sdes = cached[1]
         rows = []
+        compared = self._compared
+        if len(compared) > COMPARED_KEPT:
+            compared.clear()
         for code, tally in sorted(tallies.items()):
             view = views[code]
             differences: tuple[Difference, ...] = ()
             if view.released is not None:
-                differences = _differences(tally.numbers, view.released.record)
+                # a tally row and a released record never change: their comparison is kept by their ids
+                key = (tally.id, code, view.released.number)
+                found = compared.get(key)
+                if found is None:
+                    found = compared[key] = _differences(tally.numbers, view.released.record)
+                differences = found
             rows.append(CrossCheckRow(view, tally, sdes.get(code, {}), findings.get(code, ()), differences))
-        # the statewide effect: the campaign's SDEs only where its numbers differ (where they agree, SDEs
-        # recomputed without the games of chance the party recorded would be a difference of nobody's)
-        differing = {r.view.code for r in rows if r.differs}
-        candidates = self.context.candidates
-        party_total = dict.fromkeys(candidates, Decimal(0))
-        with_campaign = dict.fromkeys(candidates, Decimal(0))
-        for code, view in views.items():
-            if view.released is None:
+        pages = max(1, -(-len(rows) // browse.PAGE_SIZE))
+        if page > pages:
+            raise StaffInputInvalid("page", f"page {page} is past the last page ({pages}) of the {len(rows)} "
+                                            f"precincts you recorded")
+        with_campaign = dict(party)
+        for row in rows:
+            if not row.differs or row.view.released is None:
                 continue
-            party_sde = _decimals(view.released.record.get("sde"))
-            for g in candidates:
-                party_total[g] += party_sde.get(g, Decimal(0))
-                theirs = sdes.get(code, {}).get(g) if code in differing else None
-                with_campaign[g] += theirs if theirs is not None else party_sde.get(g, Decimal(0))
-        released_without = sum(1 for c, v in views.items() if v.released is not None and c not in tallies)
-        return CrossCheck(group, candidates, tuple(rows), party_total, with_campaign, released_without)
+            party_sde = _decimals(row.view.released.record.get("sde"))
+            for g in self.context.candidates:
+                theirs = sdes.get(row.view.code, {}).get(g)
+                if theirs is not None:
+                    with_campaign[g] += theirs - party_sde.get(g, Decimal(0))
+        return CrossCheck(group, self.context.candidates, tuple(rows), party, with_campaign, released_without,
+                          page, pages)
 
     def _campaign_checks(self, tallies: Mapping[str, StoredTally]
                          ) -> tuple[dict[str, tuple[Finding, ...]], dict[str, dict[str, Decimal]]]:
@@ -444,14 +514,86 @@ class CampaignService:
             return browse.csv_chunks([self.derived_browse(query)])
         return browse.csv_chunks(browse.stream(self.engine, self.context.election_id, query))
 
-    def crosscheck_csv(self, campaign: str | None) -> bytes:
-        """The cross-check as CSV: the campaign's own numbers, and the party's only where released."""
-        check = self.crosscheck(campaign)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["code", "county", "precinct", "state", "release", "candidate", "measure", "campaign",
-                         "party", "difference"])
-        for row in check.rows:
+    def crosscheck_csv(self, campaign: str | None) -> Iterator[bytes]:
+        """The cross-check as CSV: the campaign's own numbers, and the party's only where released; computed before
+        the first chunk (a bad campaign raises here), then streamed a chunk of ``browse.EXPORT_BATCH`` precincts
+        at a time."""
+        return crosscheck_chunks(self.crosscheck(campaign))
+
+    # -- recanvass requests --------------------------------------------------------------------------------
+    def request_recanvass(self, campaign: str | None, actor: str, precincts: Sequence[str], reason: str
+                          ) -> RecanvassRequest:
+        """File a recanvass request (``R-<n>``, HQ's flow) for released precincts of the cross-check."""
+        group = self._campaign(campaign)
+        codes = [c for c in dict.fromkeys(p.strip() for p in precincts) if c]
+        if not codes:
+            raise StaffInputInvalid("precincts", "select at least one precinct of the cross-check")
+        if len(codes) > MAX_REQUEST_PRECINCTS:
+            raise StaffInputInvalid("precincts", f"a request names at most {MAX_REQUEST_PRECINCTS} precincts (a page "
+                                                 f"of the cross-check); you selected {len(codes)}: file the others "
+                                                 f"in another request")
+        unreleased = [c for c, released in self._released_of(codes).items() if not released]
+        if unreleased:
+            raise StaffInputInvalid("precincts", "a recanvass is asked of released numbers; not released yet: "
+                                                 + ", ".join(unreleased[:5]))
+        return self.recanvass.create(actor, campaign=group, kind="recanvass", precincts=codes, reason=reason)
+
+    def _released_of(self, codes: Sequence[str]) -> dict[str, bool]:
+        """Whether each of ``codes`` the plan has (as given) is released, from the maintained rows of these codes
+        only (with stale rows, from :meth:`views`), in the order given."""
+        with self.engine.connect() as conn:
+            if not browse.has_stale_rows(conn, self.context.election_id):
+                found = crosscheck_rows.views_of(conn, self.context.election_id, set(codes))
+                return {c: found[c].number is not None for c in codes if c in found}
+        views = self.views()
+        return {c: views[c].released is not None for c in codes if c in views}
+
+    def requests(self, campaign: str | None, page: int = 1) -> RequestsPage:
+        """Page ``page`` of the campaign's requests (``REQUESTS_PAGE`` in the order filed), each with its status
+        and the published before/after of its precincts (the releases' records of those precincts only)."""
+        group = self._campaign(campaign)
+        every = [request for request in self.recanvass.list() if request.campaign == group]
+        pages = max(1, -(-len(every) // REQUESTS_PAGE))
+        if page > pages:
+            raise StaffInputInvalid("page", f"page {page} is past the last page ({pages}) of your {len(every)} "
+                                            f"requests")
+        mine = every[(page - 1) * REQUESTS_PAGE:page * REQUESTS_PAGE]
+        with self.engine.connect() as conn:
+            epoch = read_epoch(conn, self.context.election_id)
+            published = crosscheck_rows.histories(conn, self.context.election_id, epoch.releases_through,
+                                                   {code for request in mine for code in request.precincts})
+        out = []
+        for request in mine:
+            progress = self.recanvass.progress(request.id)
+            items = []
+            for item in progress.precincts:
+                history = published.get(item.code, [])
+                # what was published of the ledger as it stood when the request was filed, and of it since
+                before = [(n, r) for n, r in history if int(r.get("ledgerSeq", 0)) <= request.as_of_seq]
+                after = [(n, r) for n, r in history if int(r.get("ledgerSeq", 0)) > request.as_of_seq]
+                items.append(RequestedPrecinct(item.code, item.outcome, before[-1] if before else None,
+                                               after[-1] if after else None))
+            out.append(CampaignRequest(request, progress, tuple(items)))
+        return RequestsPage(tuple(out), page, pages, len(every))
+
+
+@dataclass(frozen=True)
+class RequestsPage:
+    items: tuple[CampaignRequest, ...]
+    page: int
+    pages: int
+    total: int
+
+
+def crosscheck_chunks(check: CrossCheck) -> Iterator[bytes]:
+    """The cross-check's lines (``code, county, precinct, state, release, candidate, measure, campaign, party,
+    difference``): the header, then a chunk per ``browse.EXPORT_BATCH`` precincts."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["code", "county", "precinct", "state", "release", "candidate", "measure", "campaign",
+                     "party", "difference"])
+    for start in range(0, max(len(check.rows), 1), browse.EXPORT_BATCH):
+        for row in check.rows[start:start + browse.EXPORT_BATCH]:
             view = row.view
             party = view.released.record if view.released is not None else None
             for measure in ("first", "final", "sde"):
@@ -462,43 +604,9 @@ class CampaignService:
                                      view.released.number if view.released else "", g, measure, mine,
                                      "" if party is None else (theirs if theirs is not None else 0),
                                      "" if party is None else (diff if diff is not None else 0)])
-        return buffer.getvalue().encode("utf-8")
-
-    # -- recanvass requests --------------------------------------------------------------------------------
-    def request_recanvass(self, campaign: str | None, actor: str, precincts: Sequence[str], reason: str
-                          ) -> RecanvassRequest:
-        """File a recanvass request (``R-<n>``, HQ's flow) for released precincts of the cross-check."""
-        group = self._campaign(campaign)
-        codes = [c for c in dict.fromkeys(p.strip() for p in precincts) if c]
-        if not codes:
-            raise StaffInputInvalid("precincts", "select at least one precinct of the cross-check")
-        views = self.views()
-        unreleased = [c for c in codes if c in views and views[c].released is None]
-        if unreleased:
-            raise StaffInputInvalid("precincts", "a recanvass is asked of released numbers; not released yet: "
-                                                 + ", ".join(unreleased[:5]))
-        return self.recanvass.create(actor, campaign=group, kind="recanvass", precincts=codes, reason=reason)
-
-    def requests(self, campaign: str | None) -> list[CampaignRequest]:
-        """The campaign's requests, each with its status and the published before/after of its precincts."""
-        group = self._campaign(campaign)
-        released = self.released()
-        out = []
-        for request in self.recanvass.list():
-            if request.campaign != group:
-                continue
-            progress = self.recanvass.progress(request.id)
-            items = []
-            for item in progress.precincts:
-                published = released.get(item.code)
-                history = published.history if published is not None else ()
-                # what was published of the ledger as it stood when the request was filed, and of it since
-                before = [(n, r) for n, r in history if int(r.get("ledgerSeq", 0)) <= request.as_of_seq]
-                after = [(n, r) for n, r in history if int(r.get("ledgerSeq", 0)) > request.as_of_seq]
-                items.append(RequestedPrecinct(item.code, item.outcome, before[-1] if before else None,
-                                               after[-1] if after else None))
-            out.append(CampaignRequest(request, progress, tuple(items)))
-        return out
+        yield buffer.getvalue().encode("utf-8")
+        buffer.seek(0)
+        buffer.truncate()
 
 
 @dataclass(frozen=True)
@@ -596,5 +704,6 @@ __all__ = [
     "Quality",
     "Released",
     "RequestedPrecinct",
+    "RequestsPage",
     "UploadResult",
 ]

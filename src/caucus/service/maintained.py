@@ -211,6 +211,7 @@ def check(engine: Engine, context: ElectionContext) -> StateCheck:
         kept = derived.stored_counts(conn, context.election_id)
         recounted = derived.recount(conn, context.election_id)
         differences += _released_differences(conn, context)
+        differences += _sde_differences(conn, context.election_id)
         differences += readiness.differences(conn, context.election_id)
     differences += [(f"(counts {kind} {key} {state})".replace("  ", " "),
                      f"stored {kept[(kind, key, state)]}, the rows make {recounted[(kind, key, state)]}")
@@ -229,6 +230,14 @@ def _released_differences(conn: Connection, context: ElectionContext) -> list[tu
     return [(codes.get(pid, str(pid)), f"released (seq, findings, release): stored {_released(row)}, the releases "
                                        f"make {_released(expected.get(pid))}")
             for pid, row in sorted(derived.stored_released(conn, election_id).items()) if row != expected.get(pid)]
+
+
+def _sde_differences(conn: Connection, election_id: int) -> list[tuple[str, str]]:
+    """Groups whose statewide released SDEs (``released_sde_totals``) are not what the epoch's records sum to."""
+    stored = derived.stored_sde(conn, election_id)
+    expected = derived.released_sde(conn, election_id, read_epoch(conn, election_id).releases_through)
+    return [(f"(released SDEs of {group})", f"stored {stored.get(group)}, the releases make {expected.get(group)}")
+            for group in sorted(set(stored) | set(expected)) if stored.get(group, 0) != expected.get(group, 0)]
 
 
 def _released(row: derived.ReleasedRow | None) -> str:

@@ -39,17 +39,30 @@ LARGE_BODIES = {UPLOAD_PATH: MAX_UPLOAD_BYTES + 64 * 1024}
 
 def _crosscheck(request: Request, principal: Principal, *, status: int = 200, message: str = "", done: str = "",
                 fields: dict[str, str] | None = None, values: dict[str, str] | None = None,
-                problems: list[str] | None = None, form_of: str = "") -> Response:
+                problems: list[str] | None = None, form_of: str = "", page_number: str = "") -> Response:
     services = services_of(request)
-    check = services.campaigns.crosscheck(principal.campaign)
+    try:
+        check = services.campaigns.crosscheck(principal.campaign, parse_page(page_number))
+    except StaffInputInvalid as error:
+        if not any(p.field == "page" for p in error.fields):
+            raise
+        # a bad page: the first page, with the error naming the parameter
+        check = services.campaigns.crosscheck(principal.campaign)
+        status, message = status_for(error), error.message
+        fields = {**(fields or {}), **{p.field: p.message for p in error.fields}}
     return page(request, "campaign.html", principal, status=status, message=message, done=done,
                 fields=fields or {}, values=values or {}, problems=problems or [], form_of=form_of, c=check,
                 example=services.context.plan.settings.example_code, max_bytes=MAX_UPLOAD_BYTES)
 
 
+Text = Annotated[str, Query(max_length=200)]
+PageText = Annotated[str, Query(alias="page", max_length=200)]
+
+
 @router.get("/campaign")
-def crosscheck(request: Request, principal: Campaign, done: str = "") -> Response:
-    return _crosscheck(request, principal, done=done[:300])
+def crosscheck(request: Request, principal: Campaign, done: str = "", page_number: PageText = "") -> Response:
+    """The cross-check: the statewide effect, and a page of ``PAGE_SIZE`` of the campaign's precincts."""
+    return _crosscheck(request, principal, done=done[:300], page_number=page_number)
 
 
 @router.post("/campaign/upload")
@@ -107,18 +120,27 @@ async def file_recanvass(request: Request, principal: Campaign) -> Response:
 
 
 @router.get("/campaign/requests")
-def requests(request: Request, principal: Campaign, done: str = "") -> Response:
+def requests(request: Request, principal: Campaign, done: str = "", page_number: PageText = "") -> Response:
+    """The campaign's requests, ``REQUESTS_PAGE`` to a page in the order filed."""
     services = services_of(request)
-    return page(request, "campaign_requests.html", principal, done=done[:300],
-                items=services.campaigns.requests(principal.campaign))
+    try:
+        found = services.campaigns.requests(principal.campaign, parse_page(page_number))
+    except StaffInputInvalid as error:
+        if not any(p.field == "page" for p in error.fields):
+            raise
+        first = services.campaigns.requests(principal.campaign)  # a bad page: the first, the error naming it
+        return page(request, "campaign_requests.html", principal, status=status_for(error), message=error.message,
+                    fields={p.field: p.message for p in error.fields}, r=first, items=first.items)
+    return page(request, "campaign_requests.html", principal, done=done[:300], fields={}, r=found, items=found.items)
 
 
 @router.get("/campaign/crosscheck.csv")
 def crosscheck_csv(request: Request, principal: Campaign) -> Response:
     """The cross-check as CSV: the campaign's numbers and, for released precincts only, the party's."""
     services = services_of(request)
-    data = services.campaigns.crosscheck_csv(principal.campaign)
-    return _csv(data, f"crosscheck-{services.context.slug}.csv")
+    chunks = services.campaigns.crosscheck_csv(principal.campaign)
+    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
+                             headers=_csv_headers(f"crosscheck-{services.context.slug}.csv"))
 
 
 @router.get("/quality")
@@ -126,10 +148,6 @@ def quality(request: Request, principal: Readers) -> Response:
     services = services_of(request)
     summary = services.campaigns.quality([r for r in services.releases.list() if not r.archived])
     return page(request, "quality.html", principal, q=summary, state_titles=STATE_TITLES, codes=FINDING_CODES)
-
-
-Text = Annotated[str, Query(max_length=200)]
-PageText = Annotated[str, Query(alias="page", max_length=200)]
 
 
 @router.get("/precincts")
@@ -160,10 +178,6 @@ def browse_csv(request: Request, principal: Readers, *, county: Text = "", state
     chunks = services.campaigns.export(query)
     name = f"released-precincts-{services.context.slug}.csv"
     return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers=_csv_headers(name))
-
-
-def _csv(data: bytes, name: str) -> Response:
-    return Response(data, media_type="text/csv; charset=utf-8", headers=_csv_headers(name))
 
 
 def _csv_headers(name: str) -> dict[str, str]:
