@@ -154,6 +154,9 @@ def test_bad_parameters_are_refused_naming_the_parameter(hq: Web, svc: Services)
     assert refused.status_code == 422
     assert "no county" in refused.text and "Atlantis" in refused.text  # (HQ's error page, before any row)
     assert oscar.get("/hq/precincts?county=poweshiek").status_code == 200  # any case: the plan's county
+    for public in ("o-brien", "black-hawk"):  # the public site's and feed's slug of O'Brien, Black Hawk
+        answer = oscar.get(f"/hq/precincts?county={public}")
+        assert answer.status_code == 200 and 'id="error-county"' not in answer.text, public
 
 
 def test_a_campaign_sees_the_released_numbers_never_the_correction_awaiting_release(hq: Web, svc: Services) -> None:

@@ -234,4 +234,6 @@ def test_the_running_app_catches_the_whole_state_files_up_by_itself(sqlite_night
         whole = client.get("/feed/v1/precincts.json").json()
         assert (whole["release"], sum(p["reported"] for p in whole["precincts"])) == (3, 2)
         assert client.get("/feed/v1/changes.json").json()["changes"] == []
+        # the media page says how far behind a whole-state file may be on this site
+        assert "rebuilt at most every 60 seconds on this site" in client.get("/feed").text
     assert [r.actor for r in night.releases.list()] == ["continuous-release"] * 3

@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, func, literal, s
 
 from caucus.checks import FINDING_CODES
 from caucus.ledger.schema import precinct_status, precincts, release_precincts
+from caucus.publish.model import slug
 from caucus.service.context import ElectionContext
 from caucus.service.hq_errors import StaffInputInvalid
 
@@ -86,7 +87,9 @@ def parse_browse(context: ElectionContext, *, county: str, state: str, finding: 
     """The filters of a request, each checked (a bad one raises StaffInputInvalid naming its parameter)."""
     found = ""
     if county.strip():
-        folded = {name.casefold(): name for name in context.plan.counties}
+        # the name in any case, or the public site's and feed's slug of it ("o-brien" for O'Brien)
+        folded = {name.casefold(): name for name in context.plan.counties} | {
+            slug(name): name for name in context.plan.counties}
         found = folded.get(county.strip().casefold(), "")
         if not found:
             raise StaffInputInvalid("county", f"no county {county.strip()!r} in this election (one of the list, "

@@ -203,7 +203,8 @@ def precinct(request: Request, name: str) -> HTMLResponse:
 @router.get("/feed", response_class=HTMLResponse, dependencies=[access("public")])
 def feed_reference(request: Request) -> HTMLResponse:
     found = _latest_json(services_of(request).snapshots, "release.json")
-    return _render(request, "feed.html", header=found[1] if found else None, title="Media feed")
+    return _render(request, "feed.html", header=found[1] if found else None, title="Media feed",
+                   bulk_interval=services_of(request).settings.bulk_interval)
 
 
 @router.get("/static/public/{name}", dependencies=[access("public")])
