@@ -3,7 +3,9 @@ against a real ``uvicorn`` server on 127.0.0.1 serving a real SQLite ledger.
 
 - ``chromium``: one browser per test module (``/usr/bin/chromium``, or ``$CAUCUS_CHROMIUM``).
 - ``live_server``: a factory; ``live_server(codes)`` prepares a fresh SQLite election from the bundled
-  iowa-2020 plan with credentials for ``codes`` and starts the server; stopped at the end of the test.
+  iowa-2020 plan with credentials for ``codes`` and starts the server; stopped at the end of the test. The
+  migrated election (no cards) is made once per session; each server gets its own copy of the file and its
+  own cards.
 - ``phone``: a new page in a phone-sized context (390x844, touch, mobile); ``desktop`` a 1280x900 one.
 - ``shot(page, name)``: saves a full-page screenshot to ``build/screenshots/<name>.png``
   (``$CAUCUS_SCREENSHOTS`` overrides the directory) and returns its path.
@@ -12,6 +14,7 @@ against a real ``uvicorn`` server on 127.0.0.1 serving a real SQLite ledger.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +22,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from caucus.ledger import sqlite_url_for_dir
+from caucus.ledger import PrecinctSpec, create_election, issue_cards, make_engine, sqlite_url_for_dir, upgrade
+from caucus.plans import load_plan
 from caucus.rehearse.browser import CHROMIUM, CHROMIUM_ARGS
-from caucus.rehearse.server import ServerProcess, prepare_cards
+from caucus.rehearse.server import REHEARSAL_COST, ServerProcess
 
 SLUG = "iowa-2020-browser"
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,15 +68,38 @@ class LiveServer:
         return self.server.base_url
 
 
+@pytest.fixture(scope="session")
+def browser_election(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory of a migrated SQLite ledger holding election ``SLUG`` of the bundled iowa-2020 plan in
+    test mode, without cards (what :func:`caucus.rehearse.server.prepare_cards` makes before issuing them)."""
+    directory = tmp_path_factory.mktemp("browser-template")
+    url = sqlite_url_for_dir(directory)
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        plan = load_plan("iowa-2020")
+        specs = [PrecinctSpec(p.code, p.county, p.name, p.delegates, p.kind) for p in plan.precincts]
+        create_election(engine, SLUG, "iowa-2020", "test", specs)
+    finally:
+        engine.dispose()
+    return directory
+
+
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+def live_server(tmp_path: Path, browser_election: Path) -> Iterator[Callable[..., LiveServer]]:
     started: list[ServerProcess] = []
 
     def start(codes: Iterable[str], *, env: dict[str, str] | None = None) -> LiveServer:
         data_dir = tmp_path / f"data{len(started)}"
         data_dir.mkdir()
+        for part in browser_election.iterdir():  # the database file (and any -wal / -shm beside it)
+            shutil.copy(part, data_dir / part.name)
         url = sqlite_url_for_dir(data_dir)
-        cards = prepare_cards(url, SLUG, list(codes))
+        engine = make_engine(url)
+        try:
+            cards = issue_cards(engine, SLUG, list(codes), cost=REHEARSAL_COST)
+        finally:
+            engine.dispose()
         server = ServerProcess(url, SLUG, env=env)
         started.append(server)
         server.start()

@@ -1,7 +1,12 @@
-"""Ledger fixtures: every ledger test runs on a real SQLite file and on a real PostgreSQL database."""
+"""Ledger fixtures: every ledger test runs on a real SQLite file and on a real PostgreSQL database.
+
+The migrated database is made once per session and engine; every test gets its own copy of it (a copied
+SQLite file, or a PostgreSQL database created from it as a template), the same state a fresh migration gives.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +29,22 @@ def pg_template(postgres_server: Any) -> str:
     return str(make_url(url).database)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database that per-test databases are copied from (its file and any -wal/-shm)."""
+    directory = tmp_path_factory.mktemp("ledger-template")
+    upgrade(sqlite_url_for_dir(directory))
+    return directory
+
+
+def copy_sqlite(template: Path, target: Path) -> str:
+    """A copy of the SQLite database in ``template`` in the new directory ``target``; its URL."""
+    target.mkdir()
+    for part in template.iterdir():
+        shutil.copy(part, target / part.name)
+    return sqlite_url_for_dir(target)
+
+
 @pytest.fixture(params=ENGINES)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of a fresh, empty (unmigrated) database."""
@@ -41,8 +62,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An engine on a fresh, migrated database."""
     server: Any = None
     if request.param == "sqlite":
-        url = sqlite_url_for_dir(tmp_path / "data")
-        upgrade(url)
+        url = copy_sqlite(request.getfixturevalue("sqlite_template"), tmp_path / "data")
     else:
         server = request.getfixturevalue("postgres_server")
         url = server.create_database(template=request.getfixturevalue("pg_template"))

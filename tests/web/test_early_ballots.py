@@ -6,6 +6,7 @@ refused once a precinct has reported, audited), the merge into N, the first alig
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from caucus.ledger import entries, issue_cards, make_engine, sqlite_url_for_dir
 from caucus.ledger.schema import audit_log
@@ -45,13 +47,7 @@ def _vector_csv() -> str:
     return HEADER + "".join(rows)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def silver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    if request.param == "sqlite":
-        url = sqlite_url_for_dir(tmp_path)
-    else:
-        server: Any = request.getfixturevalue("postgres_server")
-        url = server.create_database()
+def _prepare(url: str) -> tuple[str, dict[str, str], dict[str, str]]:
     ok("init", SLUG, "--plan", PLAN, "--database", url)
     engine = make_engine(url)
     try:
@@ -60,11 +56,42 @@ def silver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
         add_staff(engine, "rita", "reviewer")
     finally:
         engine.dispose()
+    return (url, {code: card.credential for code, card in cards.items()},
+            {code: card.hotline_code for code, card in cards.items()})
+
+
+@pytest.fixture(scope="module")
+def silver_sqlite(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The election made by ``caucus init`` (cards, an operator, a reviewer) that each SQLite test copies."""
+    return _prepare(sqlite_url_for_dir(tmp_path_factory.mktemp("silver-sqlite")))
+
+
+@pytest.fixture(scope="module")
+def silver_postgres(postgres_server: Any) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The same election, that each PostgreSQL test's database is created from (as a template)."""
+    return _prepare(postgres_server.create_database())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def silver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A fresh copy of the prepared election for each test: its URL and the app credentials."""
+    server: Any = None
+    if request.param == "sqlite":
+        template, secrets, hotline = request.getfixturevalue("silver_sqlite")
+        source = Path(str(make_url(template).database))
+        (tmp_path / "data").mkdir()
+        for part in source.parent.glob(source.name + "*"):  # the file and any -wal / -shm beside it
+            shutil.copy(part, tmp_path / "data" / part.name)
+        url = sqlite_url_for_dir(tmp_path / "data")
+    else:
+        template, secrets, hotline = request.getfixturevalue("silver_postgres")
+        server = request.getfixturevalue("postgres_server")
+        url = server.create_database(template=make_url(template).database)
     HOTLINE_CODES.clear()
-    HOTLINE_CODES.update({code: card.hotline_code for code, card in cards.items()})
-    yield url, {code: card.credential for code, card in cards.items()}
-    if request.param == "postgres":
-        request.getfixturevalue("postgres_server").drop_database(url)
+    HOTLINE_CODES.update(hotline)
+    yield url, secrets
+    if server is not None:
+        server.drop_database(url)
 
 
 @pytest.fixture

@@ -9,12 +9,14 @@ accepts it or corrects it from the paper.
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from caucus.ledger import (
     PrecinctSpec,
@@ -73,18 +75,7 @@ Sites/2,Sites,"Hill City - Library",22,,satellite,120
 HARBOR, HILL = "Sites/1", "Sites/2"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def lakeside(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Web]:
-    plan_dir = tmp_path / "plan"
-    plan_dir.mkdir()
-    for name, text in PLAN.items():
-        (plan_dir / name).write_text(text, encoding="utf-8")
-    if request.param == "sqlite":
-        (tmp_path / "data").mkdir()
-        url = sqlite_url_for_dir(tmp_path / "data")
-    else:
-        server: Any = request.getfixturevalue("postgres_server")
-        url = server.create_database()
+def _prepare(url: str, plan_dir: Path) -> Prepared:
     upgrade(url)
     engine = make_engine(url)
     try:
@@ -95,13 +86,51 @@ def lakeside(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Web]:
         add_staff(engine, "rita", "reviewer")
     finally:
         engine.dispose()
+    return Prepared(url, {code: card.credential for code, card in cards.items()},
+                    {code: card.hotline_code for code, card in cards.items()})
+
+
+@pytest.fixture(scope="module")
+def lakeside_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    plan_dir = tmp_path_factory.mktemp("lakeside-plan")
+    for name, text in PLAN.items():
+        (plan_dir / name).write_text(text, encoding="utf-8")
+    return plan_dir
+
+
+@pytest.fixture(scope="module")
+def lakeside_sqlite(lakeside_plan: Path, tmp_path_factory: pytest.TempPathFactory) -> Prepared:
+    """The prepared election (migrated, the plan's precincts, cards, a reviewer) that each SQLite test copies."""
+    return _prepare(sqlite_url_for_dir(tmp_path_factory.mktemp("lakeside-sqlite")), lakeside_plan)
+
+
+@pytest.fixture(scope="module")
+def lakeside_postgres(lakeside_plan: Path, postgres_server: Any) -> Prepared:
+    """The prepared election that each PostgreSQL test's database is created from (as a template)."""
+    return _prepare(postgres_server.create_database(), lakeside_plan)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def lakeside(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Web]:
+    """A fresh copy of the prepared election for each test, and the app on it."""
+    server: Any = None
+    if request.param == "sqlite":
+        prepared: Prepared = request.getfixturevalue("lakeside_sqlite")
+        source = Path(str(make_url(prepared.url).database))
+        (tmp_path / "data").mkdir()
+        for part in source.parent.glob(source.name + "*"):  # the file and any -wal / -shm beside it
+            shutil.copy(part, tmp_path / "data" / part.name)
+        url = sqlite_url_for_dir(tmp_path / "data")
+    else:
+        prepared = request.getfixturevalue("lakeside_postgres")
+        server = request.getfixturevalue("postgres_server")
+        url = server.create_database(template=make_url(prepared.url).database)
     try:
-        yield from running(Prepared(url, {code: card.credential for code, card in cards.items()},
-                                    {code: card.hotline_code for code, card in cards.items()}),
+        yield from running(Prepared(url, prepared.secrets, prepared.hotline_codes),
                            staff_cookie_secure=False, snapshot_dir=tmp_path / "snapshots")
     finally:
-        if request.param == "postgres":
-            request.getfixturevalue("postgres_server").drop_database(url)
+        if server is not None:
+            server.drop_database(url)
 
 
 def services(web: Web) -> Services:
