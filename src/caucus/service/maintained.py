@@ -191,10 +191,13 @@ def stored_rows(engine: Engine, context: ElectionContext) -> dict[str, StatusRow
         return {row.code: StatusRow.from_row(dict(row._mapping)) for row in conn.execute(query)}
 
 
-def check(engine: Engine, context: ElectionContext) -> StateCheck:
-    """Compare every stored row with the status derived from the ledger now."""
+def check(engine: Engine, context: ElectionContext,
+          statuses: Mapping[str, PrecinctStatus] | None = None) -> StateCheck:
+    """Compare every stored row with the status derived from the ledger now (``statuses``: that derivation,
+    when the caller has just made it: it is the check's main cost)."""
     rows = stored_rows(engine, context)
-    statuses = read_statuses(engine, context)
+    if statuses is None:
+        statuses = read_statuses(engine, context)
     differences: list[tuple[str, str]] = []
     stale = 0
     for code, status in statuses.items():
