@@ -314,8 +314,8 @@ def seed(reports: ReportService, writer: Writer, truths: list[PrecinctTruth], pl
             future.result(timeout=300)
 
 
-def latency_one(size: int, burst: int, rate: float, releaser: str = "app", bulk: float | None = None
-                ) -> dict[str, Any]:
+def latency_one(size: int, burst: int, rate: float, releaser: str = "app", bulk: float | None = None, *,
+                settle: float = 0.0) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="caucus-bench-latency-"))
     truth = synthetic_truth(work / "plan", size)
     plan = load_plan(truth.plan)
@@ -383,6 +383,9 @@ def latency_one(size: int, burst: int, rate: float, releaser: str = "app", bulk:
         if any(t.code not in seen for t in warm):  # the releaser does not publish where the app serves
             log = watcher_process.log_path.read_text()[-2000:] if watcher_process is not None else ""
             raise RuntimeError(f"the warm-up precincts never reached the feed ({releaser} releaser) {log}")
+        # --settle: let the releaser's first (full) round and the pause after it pass, as on a night whose
+        # releaser started before the chairs (0: the burst starts right after the warm-up is published)
+        time.sleep(settle)
         cpu_before, releases_before = tree_cpu(pid), len(releases_seen)
         releaser_before_cpu = proc_cpu(watcher_process.process.pid) \
             if watcher_process is not None and watcher_process.process is not None else 0.0
@@ -431,17 +434,20 @@ def main() -> None:
                         help="continuous release in the app worker, or in `caucus release watch` beside it")
     parser.add_argument("--bulk-interval", type=float, default=None,
                         help="the server's CAUCUS_BULK_INTERVAL for latency (default: the app's default)")
+    parser.add_argument("--settle", type=float, default=0.0,
+                        help="seconds to wait after the warm-up before the burst (the releaser's first full round)")
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
         result = build_one(args.one) if args.part == "build" else latency_one(args.one, args.burst, args.rate,
-                                                                             args.releaser, args.bulk_interval)
+                                                                             args.releaser, args.bulk_interval,
+                                                                             settle=args.settle)
         print(json.dumps(result))
         return
     sizes = args.sizes or ("1765,20000,175000" if args.part == "build" else "1765,20000")
     for size in (int(s) for s in sizes.split(",")):
         out = subprocess.run([sys.executable, __file__, args.part, "--one", str(size), "--burst", str(args.burst),
-                              "--rate", str(args.rate), "--releaser", args.releaser,
+                              "--rate", str(args.rate), "--releaser", args.releaser, "--settle", str(args.settle),
                               *([] if args.bulk_interval is None else ["--bulk-interval", str(args.bulk_interval)])],
                              capture_output=True, text=True, check=False)
         if out.returncode != 0:
