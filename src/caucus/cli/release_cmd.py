@@ -216,7 +216,8 @@ def watch(
 ) -> None:
     """Run the continuous-release loop in this process until stopped (SIGTERM or Ctrl-C): while continuous
     release is switched on, newly accepted precincts are released. Run it beside app workers started with
-    CAUCUS_RELEASE_IN_APP=false (several watchers are safe: the database decides who writes release n)."""
+    CAUCUS_RELEASE_IN_APP=false (several watchers are safe: the database decides who writes release n). The
+    whole-state files follow CAUCUS_BULK_INTERVAL (seconds, default 30), set here as on the app."""
     import signal  # noqa: PLC0415
     import threading  # noqa: PLC0415
 
