@@ -159,3 +159,18 @@ def test_public_reads_never_touch_the_database(night: Night, site: TestClient) -
     finally:
         event.remove(Engine, "before_cursor_execute", spy)
     assert statements == []
+
+
+def test_a_mistyped_county_or_precinct_is_unknown_not_unreleased(night: Night, site: TestClient) -> None:
+    """A media client must tell a typo from a precinct that has not reported: both are 404, with different codes."""
+    report(night.reports, all_scripts()[GRINNELL], night.clock)
+    night.releases.release(actor="director:dee")
+    assert site.get("/feed/v1/county/poweshiek.json").status_code == 200
+    typo = assert_error(site.get("/feed/v1/county/nope.json"), 404, "unknown-file")
+    assert typo["message"] == ("this election's plan has no county 'nope'; the county slugs are in "
+                               "/feed/v1/counties.json")
+    assert_error(site.get("/feed/v1/precinct/nope.json"), 404, "unknown-file")
+    assert_error(site.get("/feed/v1/releases/1/feed/county/nope.csv"), 404, "unknown-file")
+    # a precinct of the plan that has not reported yet is not released, as before
+    assert_error(site.get("/feed/v1/precinct/adams-ad1.json"), 404, "not-released")
+    assert_error(site.get("/feed/v1/releases/1/feed/precinct/adams-ad1.json"), 404, "not-released")

@@ -4,7 +4,9 @@ docs/feed.md). Strong ETags (the file's sha256 from the manifest), Last-Modified
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from email.utils import parsedate_to_datetime
 from pathlib import PurePosixPath
 
@@ -12,6 +14,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from caucus.plans import Plan
+from caucus.publish.model import slug
 from caucus.publish.store import LATEST_JSON
 from caucus.web.access import access
 from caucus.web.errors import error_response
@@ -37,6 +41,27 @@ def reader_of(request: Request) -> SnapshotReader:
 
 def _not_found(message: str) -> Response:
     return error_response(404, "not-released", message)
+
+
+#: a county's or a precinct's own file, under feed/
+_OWN_FILE = re.compile(r"^(?:feed/)?(county|precinct)/([^/]+)\.(?:json|csv)$")
+
+
+@functools.cache
+def _slugs(plan: Plan) -> dict[str, frozenset[str]]:
+    return {"county": frozenset(slug(name) for name in plan.counties),
+            "precinct": frozenset(slug(p.code) for p in plan.precincts)}
+
+
+def _missing(request: Request, path: str, exc: NotPublished) -> Response:
+    """404 for a file a release does not have: a county or precinct the plan does not have is said to be
+    unknown (a mistyped slug), not unreleased (a precinct that has not reported yet)."""
+    own = _OWN_FILE.match(path)
+    if own is not None and own[2] not in _slugs(services_of(request).context.plan)[own[1]]:
+        listing = "counties" if own[1] == "county" else "precincts"
+        return error_response(404, "unknown-file", f"this election's plan has no {own[1]} {own[2]!r}; the "
+                                                   f"{own[1]} slugs are in /feed/v1/{listing}.json")
+    return _not_found(str(exc))
 
 
 def _fresh(request: Request, published: Published) -> bool:
@@ -108,7 +133,7 @@ def release_file(request: Request, number: int, path: str) -> Response:
     try:
         return serve(request, reader_of(request).file(path, number), immutable=True)
     except NotPublished as exc:
-        return _not_found(str(exc))
+        return _missing(request, path, exc)
 
 
 @router.api_route(f"{PREFIX}/{{path:path}}", methods=["GET", "HEAD"], dependencies=[access("public")])
@@ -117,4 +142,4 @@ def latest_file(request: Request, path: str) -> Response:
     try:
         return serve(request, reader_of(request).file(ALIASES.get(path, f"feed/{path}")), immutable=False)
     except NotPublished as exc:
-        return _not_found(str(exc))
+        return _missing(request, path, exc)
