@@ -22,10 +22,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from caucus.ledger import PrecinctSpec, create_election, issue_cards, make_engine, sqlite_url_for_dir, upgrade
-from caucus.plans import load_plan
+from caucus.ledger import issue_cards, make_engine, sqlite_url_for_dir
 from caucus.rehearse.browser import CHROMIUM, CHROMIUM_ARGS
-from caucus.rehearse.server import REHEARSAL_COST, ServerProcess
+from caucus.rehearse.server import REHEARSAL_COST, ServerProcess, prepare_cards
 
 SLUG = "iowa-2020-browser"
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,15 +72,7 @@ def browser_election(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The directory of a migrated SQLite ledger holding election ``SLUG`` of the bundled iowa-2020 plan in
     test mode, without cards (what :func:`caucus.rehearse.server.prepare_cards` makes before issuing them)."""
     directory = tmp_path_factory.mktemp("browser-template")
-    url = sqlite_url_for_dir(directory)
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        plan = load_plan("iowa-2020")
-        specs = [PrecinctSpec(p.code, p.county, p.name, p.delegates, p.kind) for p in plan.precincts]
-        create_election(engine, SLUG, "iowa-2020", "test", specs)
-    finally:
-        engine.dispose()
+    prepare_cards(sqlite_url_for_dir(directory), SLUG, [])  # migrate, create the election, no cards
     return directory
 
 
