@@ -116,6 +116,13 @@ def rehearse_command(
                                               "itself.")] = False,
     publish_timeout: Annotated[float, typer.Option(help="Seconds to wait, after the last report, for every "
                                                         "unit to be published.", min=1)] = 180.0,
+    release_interval: Annotated[float, typer.Option(help="Seconds between the releaser's looks for new "
+                                                         "results (CAUCUS_RELEASE_INTERVAL_SECONDS).",
+                                                    min=0.1)] = 2.0,
+    bulk_interval: Annotated[float, typer.Option(help="The server's CAUCUS_BULK_INTERVAL: seconds between "
+                                                      "rebuilds of the whole-state files (docs/feed.md); a "
+                                                      "national-size night wants the production 30 or more.",
+                                                 min=0)] = 5.0,
 ) -> None:
     """Replay a whole caucus night against a real server through its HTTP API, with faults; report lost and
     duplicated reports (both must be 0), latency, and whether the published totals equal the ground truth.
@@ -132,7 +139,8 @@ def rehearse_command(
                        connections=connections, pg_url=pg_url,
                        # a synthetic state issues every unit's card, with the cheaper synthetic hash cost
                        all_cards=synthetic is not None, card_cost=SYNTHETIC_COST if synthetic else REHEARSAL_COST,
-                       publish_timeout=publish_timeout, nginx=nginx)
+                       publish_timeout=publish_timeout, nginx=nginx, release_interval=release_interval,
+                       bulk_interval=bulk_interval)
     console = Console(stderr=True)
     console.print(f"rehearsal in {directory}: {len(truth.precincts):,} units from {truth.source}")
     if truth.early is not None:
