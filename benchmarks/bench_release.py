@@ -60,8 +60,9 @@ from caucus.ledger import Submission, Writer, make_engine, sqlite_url_for_dir
 from caucus.plans import Plan, load_plan
 from caucus.publish.bulk import Holder, Standing, decide
 from caucus.publish.documents import BULK_FILES, FeedBuilder, plan_documents
+from caucus.publish.manifest import is_part
 from caucus.publish.model import ReleaseMeta, iso
-from caucus.publish.store import Snapshot, SnapshotStore, entries_of, manifest_from_entries, parse_index
+from caucus.publish.store import Snapshot, SnapshotStore
 from caucus.rehearse.server import ReleaserProcess, ServerProcess, prepare_cards
 from caucus.rehearse.synthetic import synthetic_truth
 from caucus.rehearse.truth import PrecinctTruth
@@ -126,11 +127,10 @@ def meta(plan: Plan, number: int) -> ReleaseMeta:
                        ledger_head=(number * 1000, "0" * 64))
 
 
-def own_mb(snapshot: Snapshot) -> float:
-    """Megabytes a release writes into its own directory (the files whose bytes it changed)."""
-    homes = parse_index(snapshot.manifest).files
-    return round(sum(len(data) for path, data in snapshot.files.items() if homes[path][1] == snapshot.number)
-                 / 2**20, 1)
+def own_mb(store: SnapshotStore, number: int) -> float:
+    """Megabytes a release wrote into its own directory (the files whose bytes it changed, its manifest and
+    the parts of it that changed)."""
+    return round(sum(p.stat().st_size for p in store.release_dir(number).rglob("*") if p.is_file()) / 2**20, 2)
 
 
 def timed(work: Callable[[], Any]) -> tuple[Any, float]:
@@ -155,16 +155,17 @@ def build_one(size: int) -> dict[str, Any]:
     batches = {2: set(held[:CHANGED]), 3: set(held[CHANGED:])}  # what releases 2 and 3 add
     released_in = dict.fromkeys(records, 1) | dict.fromkeys(batches[2], 2) | dict.fromkeys(batches[3], 3)
     key = (0, 0)
+    fuller = FeedCache(plan)  # its full(): the entries of a full build
 
     def full(number: int, recs: dict[str, dict[str, Any]], changes: list[Any], store: SnapshotStore,
              previous: dict[str, bytes], *, bulk: bool = True) -> tuple[Snapshot, Any]:
         m = meta(plan, number)
         built = FeedBuilder(plan).build(m, recs, changes, {c: released_in[c] for c in recs}, bulk=bulk)
         files = {**built.files, **plan_documents(plan)}
-        pending = FeedCache.full(built, key, recs, files, number=number, previous=previous,
+        pending = fuller.full(built, key, recs, files, number=number, previous=previous,
                                  carried=() if bulk else BULK_FILES)
-        snapshot = Snapshot(number, files, manifest_from_entries(SLUG, number, iso(m.created_at), pending.entries,
-                                                                 m.head_json()))
+        manifest, parts = pending.entries.render(SLUG, number, iso(m.created_at), m.head_json())
+        snapshot = Snapshot(number, {**files, **parts}, manifest)
         store.write(snapshot)
         return snapshot, pending
 
@@ -188,10 +189,10 @@ def build_one(size: int) -> dict[str, Any]:
         built = cache.builder.build(m, recs, changes, {code: released_in[code] for code in recs},
                                     changed=set(changed), bulk=bulk)
         pending = cache.incremental(built, key, recs, built.files, changed, number=number)
-        manifest = manifest_from_entries(SLUG, number, iso(m.created_at), pending.entries, m.head_json())
+        manifest, parts = pending.entries.render(SLUG, number, iso(m.created_at), m.head_json())
         if commit:
             cache.commit(pending)
-        return Snapshot(number, pending.files, manifest)
+        return Snapshot(number, {**pending.files, **parts}, manifest)
 
     second = incremental(2)
     for name in ("incremental", "carried", "full", "full-carried"):
@@ -222,7 +223,7 @@ def build_one(size: int) -> dict[str, Any]:
                           "point_wall": point_wall, "point_cpu": point_cpu,
                           "done": {k: v - before[k] for k, v in vars(store.counts).items()}}
     changes = [{"code": code, "kind": "new"} for code in sorted(batches[3])]
-    previous = entries_of(second.manifest)
+    previous = cache.entries  # release 2's, as the cache committed them (release 3 was not committed)
     del second
     fulls = {}
     for name, bulk in (("rebuilt", True), ("carried", False)):  # each way, a full rebuild: the same manifest
@@ -232,7 +233,8 @@ def build_one(size: int) -> dict[str, Any]:
             raise SystemExit(f"{size}: the incremental release's manifest (bulk files {name}) differs from the full "
                              "rebuild's")
         manifest_mb = len(whole.manifest) / 2**20
-        files_total = len(json.loads(whole.manifest)["files"]) + 1
+        parts_mb = sum(len(data) for path, data in whole.files.items() if is_part(path)) / 2**20
+        files_total = len(whole.files) + 1
         del whole
     rebuilt, carried = measured["rebuilt"], measured["carried"]
     inc_cpu, full_cpu, done = rebuilt["docs_cpu"], fulls["rebuilt"], rebuilt["done"]
@@ -250,7 +252,8 @@ def build_one(size: int) -> dict[str, Any]:
               "files_in_release_dir": in_dir, "files_written": done["written"], "tree_links": done["linked"],
               "tree_renames": done["renamed"], "tree_unlinks": done["unlinked"],
               "new_tree_wall_s": [round(first_tree_wall, 2), round(second_tree_wall, 2)],
-              "new_tree_cpu_s": round(first_tree_cpu, 2), "manifest_mb": round(manifest_mb, 1),
+              "new_tree_cpu_s": round(first_tree_cpu, 2), "manifest_mb": round(manifest_mb, 2),
+              "manifest_parts_mb": round(parts_mb, 1),
               "peak_rss_mb": round(peak),
               # release 3 with the bulk files carried (within the interval), in the same run
               "carried_cpu_s": round(carried["docs_cpu"], 3), "carried_write_cpu_s": round(carried["write_cpu"], 3),
@@ -259,7 +262,7 @@ def build_one(size: int) -> dict[str, Any]:
               "carried_tree_wall_s": round(carried["point_wall"], 3),
               "carried_release_total_cpu_s": round(carried_total, 3),
               "carried_files_written": carried["done"]["written"],
-              "written_mb": own_mb(rebuilt["snapshot"]), "carried_written_mb": own_mb(carried["snapshot"]),
+              "written_mb": own_mb(inc, 3), "carried_written_mb": own_mb(carry, 3),
               "carried_full_cpu_s": round(fulls["carried"], 3),
               "carried_over_rebuilt": round(carried_total / (inc_cpu + write_cpu + point_cpu), 4)}
     shutil.rmtree(work, ignore_errors=True)

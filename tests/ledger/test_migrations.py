@@ -31,6 +31,7 @@ TABLES = {
     "precinct_status", "status_counts",  # 0015 (maintained status, issue 15)
     "precinct_readiness", "readiness_counts",  # 0016 (maintained readiness, issue 15)
     "released_sde_totals",  # 0018 (the statewide released SDEs, issue 15)
+    "manifest_parts",  # 0019 (the parts of release manifests, issue 15)
 }
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+import hashlib
+import json
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from caucus.packaged import certified_results
+from caucus.publish.model import json_bytes
 from caucus.rehearse.chairs import ChairScript, scripts_from_results
 from caucus.service import ReportService, StageReport
 
@@ -60,3 +64,35 @@ def report(service: ReportService, script: ChairScript, clock: Clock | None = No
                                 channel=channel, actor=f"chair:{script.precinct}")  # type: ignore[arg-type]
         seqs.append(result.receipt.seq)
     return seqs
+
+
+def manifest_entries(read: Callable[[str], bytes]) -> list[dict[str, Any]]:
+    """Every entry of a release's manifest, read by ``read(path)``: the entries manifest.json lists and, for a
+    manifest in parts (``partDigits``, docs/feed.md), the entries each part lists (parsed here with json
+    alone, as a reader of the feed would)."""
+    manifest = json.loads(read("manifest.json"))
+    entries = list(manifest["files"])
+    if "partDigits" in manifest:
+        for part in manifest["files"]:
+            entries.extend(json.loads(read(part["path"]))["files"])
+    return entries
+
+
+def rehash_release(directory: Path) -> None:
+    """Rewrite a release directory's manifest so that every entry matches the bytes the directory holds (its
+    parts first, then manifest.json), as someone who replaced files and covered their tracks would."""
+    manifest_path = directory / "manifest.json"
+    manifest = json.loads(manifest_path.read_bytes())
+
+    def rehash(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            data = (directory / item["path"]).read_bytes()
+            item["sha256"], item["bytes"] = hashlib.sha256(data).hexdigest(), len(data)
+
+    if "partDigits" in manifest:
+        for listed in manifest["files"]:
+            part = json.loads((directory / listed["path"]).read_bytes())
+            rehash(part["files"])
+            (directory / listed["path"]).write_bytes(json_bytes(part))
+    rehash(manifest["files"])
+    manifest_path.write_bytes(json_bytes(manifest))

@@ -27,7 +27,7 @@ from caucus.ledger.schema import ledger_entries, precincts
 from caucus.publish.model import json_bytes
 from caucus.service import StageReport
 from tests.publish.conftest import Night
-from tests.publish.support import GRINNELL, SLUG, all_scripts, report, scripts
+from tests.publish.support import GRINNELL, SLUG, all_scripts, rehash_release, report, scripts
 
 runner = CliRunner()
 
@@ -302,11 +302,7 @@ def test_expect_manifest_catches_a_rehashed_release_with_a_replaced_photo(sqlite
     # the worksheet photo replaced, and the manifest rewritten to match
     (directory / photo["path"]).unlink()
     (directory / photo["path"]).write_bytes(_png(10))
-    manifest = json.loads((directory / "manifest.json").read_bytes())
-    for item in manifest["files"]:
-        data = (directory / item["path"]).read_bytes()
-        item["sha256"], item["bytes"] = hashlib.sha256(data).hexdigest(), len(data)
-    (directory / "manifest.json").write_bytes(json_bytes(manifest))
+    rehash_release(directory)
     rewritten = hashlib.sha256((directory / "manifest.json").read_bytes()).hexdigest()
     assert rewritten != recorded
     result = runner.invoke(app, ["verify-release", str(directory)])

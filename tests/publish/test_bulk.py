@@ -25,7 +25,7 @@ from caucus.service.releases import ReleaseService
 from caucus.web.app import create_app
 from caucus.web.settings import SettingsError, load_settings
 from tests.publish.conftest import Night
-from tests.publish.support import SLUG, report, scripts
+from tests.publish.support import SLUG, manifest_entries, report, scripts
 
 NIST = "nist/election-report.json"
 ROUTINE = Standing("unofficial", True, False, "", None)
@@ -39,7 +39,7 @@ def _service(night: Night, interval: float) -> ReleaseService:
 
 def _homes(night: Night, number: int) -> dict[str, int]:
     """The release holding each bulk file of release ``number``, as its manifest says."""
-    files = json.loads(night.read(number, "manifest.json"))["files"]
+    files = manifest_entries(lambda path: night.read(number, path))
     return {f["path"]: f["release"] for f in files if f["path"] in BULK_FILES}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from typer.testing import CliRunner
 from caucus.cli import app
 from caucus.publish.model import json_bytes
 from tests.publish.conftest import Night
-from tests.publish.support import GRINNELL, SLUG, all_scripts, report, scripts
+from tests.publish.support import GRINNELL, SLUG, all_scripts, rehash_release, report, scripts
 
 runner = CliRunner()
 
@@ -93,11 +92,7 @@ def test_verify_release_recomputes_delegates_not_just_hashes(sqlite_night: Night
     record["delegates"]["Warren"] += 1
     record["delegates"]["Sanders"] -= 1
     target.write_bytes(json_bytes(record))
-    manifest = json.loads((directory / "manifest.json").read_bytes())
-    for item in manifest["files"]:
-        data = (directory / item["path"]).read_bytes()
-        item["sha256"], item["bytes"] = hashlib.sha256(data).hexdigest(), len(data)
-    (directory / "manifest.json").write_bytes(json_bytes(manifest))
+    rehash_release(directory)
     code, stdout, _ = _verify(str(directory))
     assert code == 1
     assert "FAIL Poweshiek/7: delegates recompute to {'Buttigieg': 3, 'Klobuchar': 4, 'Sanders': 4, 'Warren': 6}" \

@@ -38,7 +38,8 @@ FILES = {
     1: ("release.json", "feed/statewide.json", "feed/statewide.csv", "feed/county/poweshiek.json",
         "feed/county/poweshiek.csv", "feed/county/cd4-satellite.json", "feed/precincts.csv",
         "feed/precinct/poweshiek-7.json", "feed/changes.json", "nist/election-report.json"),
-    2: ("feed/statewide.json", "feed/changes.json", "feed/precinct/poweshiek-7.json", "manifest.json"),
+    2: ("feed/statewide.json", "feed/changes.json", "feed/precinct/poweshiek-7.json", "manifest.json",
+        "manifest/0f.json"),  # the part listing poweshiek-7.json (docs/feed.md)
 }
 
 

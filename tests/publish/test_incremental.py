@@ -5,6 +5,7 @@ full rebuild of the same state, whichever worker made the releases before it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ from caucus.publish.store import SnapshotStore
 from caucus.publish.verify import dir_fetcher, verify
 from caucus.service import StageReport
 from tests.publish.conftest import Night
-from tests.publish.support import GRINNELL, all_scripts, report, scripts
+from tests.publish.support import GRINNELL, all_scripts, manifest_entries, report, scripts
 
 AGGREGATES = {"release.json", "manifest.json", "feed/statewide.json", "feed/statewide.csv", "feed/counties.json",
               "feed/counties.csv", "feed/precincts.json", "feed/precincts.csv", "feed/changes.json",
@@ -29,9 +30,15 @@ def _rewritten(night: Night, number: int) -> set[str]:
     """The files release ``number``'s directory holds (the ones whose bytes it changed), each listed in its
     manifest as its own."""
     written = set(_tree(night.snapshots / "releases" / str(number)))
-    entries = json.loads(night.read(number, "manifest.json"))["files"]
+    entries = manifest_entries(lambda path: night.read(number, path))
     assert written - {"manifest.json"} == {e["path"] for e in entries if e["release"] == number}
-    return written
+    # the manifest's parts it wrote are exactly those of the files it changed (docs/feed.md: the part of a
+    # path is the first partDigits hex digits of the sha256 of the path)
+    digits = json.loads(night.read(number, "manifest.json"))["partDigits"]
+    files = {path for path in written if not path.startswith("manifest/") and path != "manifest.json"}
+    assert {path for path in written if path.startswith("manifest/")} == {
+        f"manifest/{hashlib.sha256(path.encode()).hexdigest()[:digits]}.json" for path in files}
+    return files | {"manifest.json"}
 
 
 def _same_as_full_rebuild(night: Night, number: int, tmp_path: Path) -> None:
@@ -39,7 +46,8 @@ def _same_as_full_rebuild(night: Night, number: int, tmp_path: Path) -> None:
     is byte for byte a full rebuild of it, and verifies; a store given the full rebuild alone, after the
     releases before it, writes the same directory."""
     snapshot = night.releases.rebuild(number)  # built from every record (raises unless the manifest hashes match)
-    paths = [e["path"] for e in json.loads(snapshot.manifest)["files"]]
+    paths = [e["path"] for e in manifest_entries(
+        lambda path: snapshot.manifest if path == "manifest.json" else snapshot.files[path])]
     assert set(paths) == set(snapshot.files)
     assert [path for path in paths if night.read(number, path) != snapshot.files[path]] == []
     assert night.read(number, "manifest.json") == snapshot.manifest

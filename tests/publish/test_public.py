@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from caucus.web.app import create_app
 from caucus.web.settings import Settings
 from tests.publish.conftest import Night
-from tests.publish.support import GRINNELL, SLUG, all_scripts, report, scripts
+from tests.publish.support import GRINNELL, SLUG, all_scripts, manifest_entries, report, scripts
 from tests.web.support import assert_error
 
 PUBLIC = ("/", "/county/poweshiek", "/precinct/poweshiek-7", "/feed/v1/statewide.json", "/feed/v1/statewide.csv",
@@ -65,7 +65,9 @@ def test_etag_last_modified_and_304(night: Night, site: TestClient) -> None:
     first = site.get("/feed/v1/statewide.json")
     etag, modified = first.headers["etag"], first.headers["last-modified"]
     manifest = site.get("/feed/v1/manifest.json").json()
-    digest = next(f["sha256"] for f in manifest["files"] if f["path"] == "feed/statewide.json")
+    entries = manifest_entries(lambda path: site.get(f"/feed/v1/releases/1/{path}").content)
+    assert manifest == json.loads(site.get("/feed/v1/releases/1/manifest.json").content)
+    digest = next(f["sha256"] for f in entries if f["path"] == "feed/statewide.json")
     assert etag == f'"{digest}"'
     assert modified == "Tue, 04 Feb 2020 01:00:28 GMT"  # the release time: four stages at 7 s each
     assert first.headers["x-caucus-release"] == "1" and first.headers["access-control-allow-origin"] == "*"

@@ -20,7 +20,7 @@ from caucus.service import StageReport
 from caucus.service.continuous import ContinuousReleaser
 from caucus.service.releases import ReleaseInvalid
 from tests.publish.conftest import Night
-from tests.publish.support import GRINNELL, all_scripts, report, scripts
+from tests.publish.support import GRINNELL, all_scripts, manifest_entries, report, scripts
 
 GRINNELL_DELEGATES = {"Buttigieg": 3, "Klobuchar": 4, "Sanders": 4, "Warren": 6}  # RULES.md §13.3 R1
 GRINNELL_SDE = {"Buttigieg": "0.4200", "Klobuchar": "0.5600", "Sanders": "0.5600", "Warren": "0.8400"}
@@ -37,7 +37,10 @@ def _manifest_ok(directory: Path) -> str:
     manifest_bytes = (directory / "manifest.json").read_bytes()
     manifest = json.loads(manifest_bytes)
     number = manifest["release"]
-    listed = {f["path"]: (f["sha256"], f["release"]) for f in manifest["files"]}
+    homes = {f["path"]: f["release"] for f in manifest["files"]}  # the parts, where their bytes are
+    entries = manifest_entries(lambda path: manifest_bytes if path == "manifest.json"
+                               else (directory.parent / str(homes[path]) / path).read_bytes())
+    listed = {f["path"]: (f["sha256"], f["release"]) for f in entries}
     on_disk = {str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file()} - {"manifest.json"}
     assert {path for path, (_, home) in listed.items() if home == number} == on_disk
     for path, (digest, home) in listed.items():

@@ -26,7 +26,7 @@ from caucus.service.golive import ElectionModeService
 from caucus.web.app import create_app
 from caucus.web.settings import Settings
 from tests.publish.conftest import Night
-from tests.publish.support import GRINNELL, SLUG, all_scripts, report, scripts
+from tests.publish.support import GRINNELL, SLUG, all_scripts, manifest_entries, report, scripts
 
 CARRIED = "feed/county/poweshiek.json"  # Poweshiek's county document, unchanged by a release of Adams
 
@@ -42,7 +42,7 @@ def _files(directory: Path) -> dict[str, Path]:
 
 
 def _entries(night: Night, number: int) -> list[dict[str, object]]:
-    return list(json.loads(night.read(number, "manifest.json"))["files"])
+    return manifest_entries(lambda path: night.read(number, path))
 
 
 def _check(night: Night, number: int) -> None:

@@ -634,3 +634,14 @@ released_sde_totals = Table(
     Column("grp", String(200), primary_key=True),
     Column("sde", Text, nullable=False),
 )
+
+#: Revision 0019 (issue 15): the parts of release manifests (caucus.publish.manifest), by content: a release's
+#: ``manifest`` row lists its parts by sha256, and each part's text is stored once per election however many
+#: releases share it, so a release records the parts it changed, not every file of the state.
+manifest_parts = Table(
+    "manifest_parts",
+    metadata,
+    Column("election_id", Integer, ForeignKey("elections.id"), primary_key=True),
+    Column("sha256", String(64), primary_key=True),
+    Column("body", Text, nullable=False),
+)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from caucus.publish.documents import BULK_FILES
-from caucus.publish.store import entry_fields
+from caucus.publish.manifest import entry_fields
 
 #: the default: a 505 MB NIST export (175,000 precincts) is written at most every 30 s by a routine release,
 #: so a release costs what its changes cost, while a reader is never more than ~half a minute (and one
@@ -80,8 +80,9 @@ def decide(*, interval: float, number: int, created_at: datetime, standing: Stan
     return Decision(False, lagging, "within-interval")
 
 
-def built_in(files: list[Mapping[str, object]], number: int) -> bool:
-    """Whether recorded release ``number`` built its bulk files (its manifest's ``files``): a release made
-    before the interval (or before entries named where their bytes live) always did."""
-    homes = [int(str(f.get("release", number))) for f in files if f["path"] in BULK_FILES]
+def built_in(entries: Mapping[str, bytes], number: int) -> bool:
+    """Whether recorded release ``number`` built its bulk files (``entries``: its manifest's rendered entries
+    of them): a release made before the interval (or before entries named where their bytes live) always
+    did."""
+    homes = [entry_fields(entries[path])[1] for path in BULK_FILES if path in entries]
     return not homes or any(home == number for home in homes)

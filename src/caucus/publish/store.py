@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -54,9 +53,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from caucus.publish.manifest import (
+    MANIFEST,
+    FileIndex,
+    Files,
+    entry_fields,
+    locate,
+    manifest_entry,
+    manifest_from_entries,
+    parse_index,
+    render_entry,
+    rendered_entries,
+    sha256,
+)
 from caucus.publish.model import json_bytes
 
-MANIFEST = "manifest.json"
+__all__ = ["MANIFEST", "FileIndex", "Files", "MissingRelease", "Snapshot", "SnapshotStore", "entries_of",
+           "entry_fields", "locate", "manifest_entry", "manifest_from_entries", "manifest_of", "parse_index",
+           "render_entry", "sha256", "unlocated"]
 LATEST = "latest"
 LATEST_JSON = "latest.json"
 EPOCH_JSON = "epoch.json"
@@ -118,54 +132,10 @@ def _created_at(manifest: bytes) -> str:
     return found.group(1).decode() if found is not None else str(json.loads(manifest)["createdAt"])
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-# -- manifests -------------------------------------------------------------------------------------------------
-
-def render_entry(path: str, digest: str, size: int, home: int) -> bytes:
-    """A file's entry in manifest.json, as :func:`manifest_from_entries` joins them: its path, sha256, size
-    and ``release``, the release whose directory holds its bytes."""
-    return (b'  {\n   "path": ' + json.dumps(path, ensure_ascii=False).encode() + b',\n   "sha256": "'
-            + digest.encode() + b'",\n   "bytes": ' + str(size).encode() + b',\n   "release": '
-            + str(home).encode() + b"\n  }")
-
-
-def manifest_entry(path: str, data: bytes, home: int) -> bytes:
-    """:func:`render_entry` of ``data``, whose bytes live in release ``home``'s directory."""
-    return render_entry(path, sha256(data), len(data), home)
-
-
-def entry_fields(entry: bytes) -> tuple[str, int]:
-    """(sha256, release holding the bytes) of a rendered entry."""
-    at = entry.index(b'"sha256": "') + 11
-    home = entry.rindex(b'"release": ') + 11
-    return entry[at:at + 64].decode(), int(entry[home:entry.index(b"\n", home)])
-
-
-def locate(number: int, files: Mapping[str, bytes], previous: Mapping[str, bytes]) -> dict[str, bytes]:
-    """The manifest entries of ``files``, built for release ``number``: a file whose bytes are those of
-    release ``number - 1``'s (``previous``: its entries; empty for the first release of an epoch) keeps that
-    entry, so its bytes stay where they are; every other file's bytes are ``number``'s."""
-    entries: dict[str, bytes] = {}
-    for path, data in files.items():
-        digest = sha256(data)
-        before = previous.get(path)
-        if before is not None and entry_fields(before)[0] == digest:
-            entries[path] = before
-        else:
-            entries[path] = render_entry(path, digest, len(data), number)
-    return entries
-
-
 def entries_of(manifest: bytes) -> dict[str, bytes]:
-    """A recorded manifest's entries, rendered (an entry made before entries named where their bytes live
-    is the release's own)."""
-    parsed = json.loads(manifest)
-    number = int(parsed["release"])
-    return {f["path"]: render_entry(f["path"], f["sha256"], int(f["bytes"]), int(f.get("release", number)))
-            for f in parsed["files"]}
+    """A flat (pre-parts) manifest's entries, rendered (an entry made before entries named where their
+    bytes live is the release's own)."""
+    return rendered_entries(manifest, int(json.loads(manifest)["release"]))
 
 
 def unlocated(manifest: bytes) -> bytes:
@@ -177,45 +147,11 @@ def unlocated(manifest: bytes) -> bytes:
 def manifest_of(election: str, number: int, created_at: str, files: Mapping[str, bytes],
                 ledger_head: Mapping[str, Any] | None = None, *, previous: Mapping[str, bytes] | None = None
                 ) -> bytes:
-    """manifest.json: the ledger head the release was built from (``{"seq", "hash"}``, when given) and the
-    sha256, size and location of every file of the release, by path (``previous``: release n-1's entries,
-    see :func:`locate`)."""
+    """A flat manifest.json (the format before parts): the ledger head the release was built from (``{"seq",
+    "hash"}``, when given) and the sha256, size and location of every file of the release, by path
+    (``previous``: release n-1's entries, see :func:`locate`)."""
     return manifest_from_entries(election, number, created_at, locate(number, files, previous or {}),
                                  ledger_head)
-
-
-def manifest_from_entries(election: str, number: int, created_at: str, entries: Mapping[str, bytes],
-                          ledger_head: Mapping[str, Any] | None = None) -> bytes:
-    """manifest.json from each file's :func:`render_entry` (the same text as ``json_bytes`` of the whole)."""
-    text = json_bytes({
-        "election": election,
-        "release": number,
-        "createdAt": created_at,
-        **({"ledgerHead": dict(ledger_head)} if ledger_head is not None else {}),
-        "files": "\x00files\x00",
-    })
-    listed = b"[\n" + b",\n".join([entry for _, entry in sorted(entries.items())]) + b"\n ]" if entries else b"[]"
-    return text.replace(b'"\\u0000files\\u0000"', listed, 1)
-
-
-@dataclass(frozen=True)
-class FileIndex:
-    """A release's files as its manifest lists them: ``files[path] = (sha256, release holding the bytes)``,
-    manifest.json itself included (its own sha256, in the release's directory)."""
-
-    number: int
-    created_at: str
-    manifest_sha256: str
-    files: Mapping[str, tuple[str, int]]
-
-
-def parse_index(raw: bytes) -> FileIndex:
-    manifest = json.loads(raw)
-    number = int(manifest["release"])
-    digest = sha256(raw)
-    files = {f["path"]: (f["sha256"], int(f.get("release", number))) for f in manifest["files"]}
-    files[MANIFEST] = (digest, number)
-    return FileIndex(number, str(manifest["createdAt"]), digest, files)
 
 
 @dataclass(frozen=True)
@@ -261,6 +197,7 @@ class SnapshotStore:
         self.root = Path(root)
         self.counts = Counts()
         self._indexes: OrderedDict[int, FileIndex] = OrderedDict()
+        self._parts: dict[str, Mapping[str, tuple[str, int]]] = {}  # sha256 -> a part the cached indexes hold
         self._cache_lock = threading.Lock()
 
     @property
@@ -331,14 +268,25 @@ class SnapshotStore:
         return dict(json.loads((self.release_dir(number) / MANIFEST).read_bytes()))
 
     def index(self, number: int) -> FileIndex:
-        """Release ``number``'s :class:`FileIndex` (the last few are kept: a manifest is megabytes at national
-        size). FileNotFoundError if the release is not written."""
+        """Release ``number``'s :class:`FileIndex` (the last few are kept, and the parts they read: a release
+        shares most of its parts with the one before). FileNotFoundError if the release is not written."""
         with self._cache_lock:
             cached = self._indexes.get(number)
             if cached is not None:
                 self._indexes.move_to_end(number)
                 return cached
-        return self._remember(parse_index((self.release_dir(number) / MANIFEST).read_bytes()))
+        return self._remember(self._parse((self.release_dir(number) / MANIFEST).read_bytes()))
+
+    def _parse(self, raw: bytes, given: Mapping[str, bytes] | None = None) -> FileIndex:
+        """A manifest's index, its parts from ``given`` (a release being written), the parts already read,
+        or the release directories holding them."""
+        def read_part(path: str, digest: str, home: int) -> bytes:
+            data = given.get(path) if given is not None else None
+            return data if data is not None else self.located(home, path).read_bytes()
+
+        with self._cache_lock:
+            known = dict(self._parts)
+        return parse_index(raw, read_part, known)
 
     def _remember(self, index: FileIndex) -> FileIndex:
         with self._cache_lock:
@@ -346,6 +294,8 @@ class SnapshotStore:
             self._indexes.move_to_end(index.number)
             while len(self._indexes) > CACHED_INDEXES:
                 self._indexes.popitem(last=False)
+            self._parts = {cached.files.top[path][0]: part for cached in self._indexes.values()
+                           for path, part in cached.files.parts.items()}
         return index
 
     def located(self, home: int, path: str) -> Path:
@@ -364,7 +314,7 @@ class SnapshotStore:
             if existing != snapshot.manifest:
                 raise FileExistsError(f"{target} already holds a different release {snapshot.number}")
             return target
-        index = parse_index(snapshot.manifest)
+        index = self._parse(snapshot.manifest, snapshot.files)
         own = self._own(snapshot, index)
         staging = self._staging() / f"{snapshot.number}-{uuid.uuid4().hex}"
         made: set[str] = set()
@@ -394,9 +344,15 @@ class SnapshotStore:
 
     @staticmethod
     def _own(snapshot: Snapshot, index: FileIndex) -> dict[str, bytes]:
-        """The files release ``snapshot.number``'s directory holds (manifest.json last)."""
+        """The files release ``snapshot.number``'s directory holds (manifest.json last): in a manifest with
+        parts, only a part this release wrote can list a file it holds."""
         own: dict[str, bytes] = {}
-        for path, (_, home) in index.files.items():
+        files = index.files
+        listed: list[tuple[str, tuple[str, int]]] = list(files.top.items())
+        for path, part in files.parts.items():
+            if files.top[path][1] == snapshot.number:
+                listed.extend(part.items())
+        for path, (_, home) in listed:
             if home == snapshot.number and path != MANIFEST:
                 data = snapshot.files.get(path)
                 if data is None:
@@ -415,7 +371,7 @@ class SnapshotStore:
             return target
         staging = self._staging() / f"{snapshot.number}-{uuid.uuid4().hex}"
         try:
-            for path, data in self._own(snapshot, parse_index(snapshot.manifest)).items():
+            for path, data in self._own(snapshot, self._parse(snapshot.manifest, snapshot.files)).items():
                 out = staging / path
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_bytes(data)
@@ -516,7 +472,8 @@ class SnapshotStore:
     def _tree_index(self, tree: Path, number: int) -> FileIndex:
         if self.has(number):
             return self.index(number)
-        return parse_index((tree / MANIFEST).read_bytes())  # an archived (rehearsal) release's tree
+        # an archived (rehearsal) release's tree: its parts are in the tree itself
+        return parse_index((tree / MANIFEST).read_bytes(), lambda path, digest, home: (tree / path).read_bytes())
 
     def _source(self, path: str, home: int) -> str:
         return f"{self.releases}/{home}/{path}"
@@ -554,10 +511,7 @@ class SnapshotStore:
         os.rename(building, self.live / str(index.number))
 
     def _update_tree(self, tree: Path, before: FileIndex, after: FileIndex) -> None:
-        old = before.files
-        changed = [(path, home) for path, (digest, home) in after.files.items()
-                   if (was := old.get(path)) is None or was[0] != digest]
-        removed = [path for path in old if path not in after.files]
+        changed, removed = after.files.changed_since(before.files)
         incoming = tree / INCOMING
         if incoming.exists():
             shutil.rmtree(incoming)

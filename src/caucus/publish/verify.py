@@ -22,6 +22,7 @@ from typing import Any
 
 from caucus.plans import Plan, PlanError, list_bundled_plans, load_plan, read_plan_files
 from caucus.publish.documents import PLAN_DIR
+from caucus.publish.manifest import PART_DIR, part_key
 from caucus.publish.model import slug
 from caucus.publish.tally import national_projection, published_sdes, totals_of
 from caucus.rules import ChanceOutcome, allocate, get_ruleset
@@ -67,6 +68,10 @@ def dir_fetcher(directory: Path) -> tuple[Fetch, int]:
     number = int(manifest["release"])
     sparse = root.parent.name == "releases"
     homes = {str(f["path"]): int(f.get("release", number)) for f in manifest["files"]} if sparse else {}
+    if sparse and manifest.get("partDigits"):  # the files of each part, from the directory holding the part
+        for path, home in list(homes.items()):
+            part = json.loads(((root if home == number else root.parent / str(home)) / path).read_bytes())
+            homes.update({str(f["path"]): int(f["release"]) for f in part["files"]})
 
     def fetch(path: str) -> bytes:
         home = homes.get(path, number)
@@ -99,8 +104,30 @@ def _check_manifest(fetch: Fetch, result: Verification, expect: str | None) -> d
                                "and manifest were rewritten or replaced")
     manifest = json.loads(raw)
     result.ledger_head = manifest.get("ledgerHead")
+    files = _check_files(fetch, manifest["files"], result)
+    digits = manifest.get("partDigits")
+    if digits is not None:  # a manifest in parts: every file is listed by the part its path belongs to
+        for path in sorted(files):
+            if not path.startswith(PART_DIR):
+                result.problems.append(f"{path}: manifest.json lists it, but a manifest in parts lists only parts")
+                continue
+            key = path[len(PART_DIR):-len(".json")]
+            part = json.loads(files[path])
+            if part.get("election") != manifest["election"] or part.get("part") != key:
+                result.problems.append(f"{path}: names election {part.get('election')!r} and part "
+                                       f"{part.get('part')!r}, not {manifest['election']!r} and {key!r}")
+            for item in part["files"]:
+                if part_key(str(item["path"]), int(digits)) != key:
+                    result.problems.append(f"{item['path']}: listed in {path}, but its path belongs to part "
+                                           f"{part_key(str(item['path']), int(digits))}")
+            files.update(_check_files(fetch, part["files"], result))
+    return files
+
+
+def _check_files(fetch: Fetch, listed: list[dict[str, Any]], result: Verification) -> dict[str, bytes]:
+    """Each listed file read and its sha256 checked against its entry."""
     files: dict[str, bytes] = {}
-    for item in manifest["files"]:
+    for item in listed:
         try:
             data = fetch(item["path"])
         except Exception as exc:

@@ -1,7 +1,7 @@
 """The bulk interval of one release service: whether release n builds the whole-state files
 (:mod:`caucus.publish.bulk`, the decision itself, pure), read from what the database holds: release n-1's
 manifest entries for those files (from the feed cache when it holds release n-1, else from the recorded
-manifest's text, without parsing the tens of megabytes of a national manifest) and the holder's row.
+manifest's parts that hold them) and the holder's row.
 
 :meth:`BulkInterval.due_at` tells the continuous-release loop when the latest release's carried bulk files
 are due, so that it makes a release that brings them up to date even when no precinct changed.
@@ -17,27 +17,14 @@ from sqlalchemy import Connection, Engine, func, select
 from caucus.ledger.schema import releases
 from caucus.publish.bulk import Decision, Holder, Standing, decide, holder_number
 from caucus.publish.documents import BULK_FILES
-from caucus.publish.store import entries_of
 from caucus.service.release_feed import FeedCache
+from caucus.service.release_manifests import recorded_paths
 
 
 def standing_of(row: Any) -> Standing:
     """A release row's :class:`Standing`."""
     return Standing(status=str(row.status), test=bool(row.test), zero=bool(row.zero), note=str(row.note),
                     certified_act=row.certified_act)
-
-
-def bulk_entries(manifest: str) -> dict[str, bytes]:
-    """The bulk files' entries of a recorded manifest, as :func:`render_entry` renders them: found in the
-    text (a manifest is rendered one key per line, entries sorted by path), parsed only if that fails."""
-    found: dict[str, bytes] = {}
-    for path in BULK_FILES:
-        at = manifest.find(f'  {{\n   "path": "{path}",\n')
-        end = manifest.find("\n  }", at)
-        if at < 0 or end < 0 or '"release": ' not in manifest[at:end]:
-            return {p: e for p, e in entries_of(manifest.encode()).items() if p in BULK_FILES}
-        found[path] = (manifest[at:end] + "\n  }").encode()
-    return found
 
 
 class BulkInterval:
@@ -56,9 +43,7 @@ class BulkInterval:
             return {}
         if self.feed.key == key and self.feed.number == number - 1:
             return {path: self.feed.entries[path] for path in BULK_FILES if path in self.feed.entries}
-        manifest = conn.execute(select(releases.c.manifest).where(
-            releases.c.election_id == self.election_id, releases.c.number == number - 1)).scalar_one()
-        return bulk_entries(str(manifest))
+        return recorded_paths(conn, self.election_id, number - 1, BULK_FILES)
 
     def holder(self, conn: Connection, number: int, key: tuple[int, int]) -> Holder | None:
         """The release holding release ``number - 1``'s bulk files, with its time and standing."""

@@ -26,7 +26,7 @@ from caucus.ledger import canonical_json
 from caucus.ledger.schema import release_precincts
 from caucus.plans import Plan
 from caucus.publish.documents import Built, FeedBuilder
-from caucus.publish.store import locate
+from caucus.publish.manifest import Entries, locate, part_digits
 
 Record = dict[str, Any]
 CHUNK = 500
@@ -85,7 +85,7 @@ class Pending:
     built: Built
     key: tuple[int, int]
     forms: dict[str, bytes]
-    entries: dict[str, bytes]
+    entries: Entries
     photos: dict[str, tuple[str, ...]]
     files: dict[str, bytes] = field(default_factory=dict)
 
@@ -98,7 +98,9 @@ class FeedCache:
         self.builder = FeedBuilder(plan)
         self.key: tuple[int, int] | None = None
         self.forms: dict[str, bytes] = {}
-        self.entries: dict[str, bytes] = {}
+        #: the manifest's part digits of the releases this service makes (caucus.publish.manifest)
+        self.digits = part_digits(len(plan.precincts))
+        self.entries = Entries(self.digits)
         self.photos: dict[str, tuple[str, ...]] = {}
 
     @property
@@ -108,7 +110,7 @@ class FeedCache:
     def drop(self) -> None:
         self.builder.reset()
         self.key = None
-        self.forms, self.entries, self.photos = {}, {}, {}
+        self.forms, self.entries, self.photos = {}, Entries(self.digits), {}
 
     def warm(self, key: tuple[int, int], upto: int) -> bool:
         """Whether the cache can be brought to release ``upto`` (same epoch, built at or before it)."""
@@ -118,15 +120,18 @@ class FeedCache:
         self.builder.commit(pending.built)
         self.key, self.forms, self.entries, self.photos = pending.key, pending.forms, pending.entries, pending.photos
 
-    @staticmethod
-    def full(built: Built, key: tuple[int, int], records: Mapping[str, Record], files: Mapping[str, bytes], *,
-             number: int, previous: Mapping[str, bytes], carried: Iterable[str] = ()) -> Pending:
+    def full(self, built: Built, key: tuple[int, int], records: Mapping[str, Record], files: Mapping[str, bytes],
+             *, number: int, previous: Mapping[str, bytes], carried: Iterable[str] = (),
+             digits: int | None = None) -> Pending:
         """What to keep after a full build of release ``number`` of ``records`` whose files are ``files`` (all
         of them but ``carried``, which keep release ``number - 1``'s entries: the bulk files within their
-        interval); ``previous``: release ``number - 1``'s manifest entries (empty for an epoch's first)."""
-        entries = locate(number, files, previous)
+        interval); ``previous``: release ``number - 1``'s manifest entries (empty for an epoch's first);
+        ``digits``: the manifest's part digits (default: this service's; a rebuild gives the recorded ones)."""
+        digits = self.digits if digits is None else digits
+        flat = locate(number, files, previous)
         for path in carried:
-            entries[path] = previous[path]
+            flat[path] = previous[path]
+        entries = Entries.of(digits, flat, tops=_tops(previous, digits))
         return Pending(built, key, {code: form_digest(r) for code, r in records.items()}, entries,
                        {code: paths for code, r in records.items() if (paths := photo_paths(r))},
                        files=dict(files))
@@ -148,14 +153,26 @@ class FeedCache:
                 photos[code] = paths
             else:
                 photos.pop(code, None)
-        entries = dict(self.entries)
+        entries = self.entries.copy()
         if photos != self.photos:  # a photo no precinct publishes any more leaves the release
             referenced = {path for paths in photos.values() for path in paths}
             for path in {path for paths in self.photos.values() for path in paths} - referenced:
-                entries.pop(path, None)
-        if previous is not None:  # a file carried from the cached release is where release number - 1 has it
-            for path in entries.keys() - files.keys():
+                entries.pop(path)
+        if previous is None:
+            entries.update(locate(number, files, self.entries))
+        else:  # a file carried from the cached release is where release number - 1 has it: every part anew
+            flat = dict(entries.items())
+            for path in flat.keys() - files.keys():
                 if path in previous:
-                    entries[path] = previous[path]
-        entries.update(locate(number, files, self.entries if previous is None else previous))
+                    flat[path] = previous[path]
+            flat.update(locate(number, files, previous))
+            entries = Entries.of(self.digits, flat, tops=_tops(previous, self.digits))
         return Pending(built, key, forms, entries, photos, files=dict(files))
+
+
+def _tops(previous: Mapping[str, bytes], digits: int) -> dict[str, bytes]:
+    """Release n-1's entries of its manifest parts, when they are parts of the same digits (else none: every
+    part is written anew)."""
+    if isinstance(previous, Entries) and previous.digits == digits:
+        return dict(previous.tops)
+    return {}

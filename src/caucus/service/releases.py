@@ -56,8 +56,9 @@ from caucus.ledger.schema import (
 )
 from caucus.publish.bulk import DEFAULT_INTERVAL, Standing, built_in
 from caucus.publish.documents import BULK_FILES, FeedBuilder, plan_documents
+from caucus.publish.manifest import Entries, is_part
 from caucus.publish.model import ReleaseMeta, iso
-from caucus.publish.store import MissingRelease, Snapshot, SnapshotStore, entries_of, manifest_from_entries, unlocated
+from caucus.publish.store import MissingRelease, Snapshot, SnapshotStore, unlocated
 from caucus.service.context import ElectionContext
 from caucus.service.errors import FieldProblem, ServiceError
 from caucus.service.maintained import stale_statuses
@@ -72,6 +73,7 @@ from caucus.service.release_feed import (
     published_form,
     released_since,
 )
+from caucus.service.release_manifests import record_parts, recorded_entries, recorded_paths
 from caucus.service.release_preview import HeldPrecinct, ReleasePreview, from_statuses, maintained_preview, plan_order
 from caucus.service.release_records import Record, change_of, precinct_record, zero_record
 from caucus.service.release_scan import AcceptedScan
@@ -427,32 +429,36 @@ class ReleaseService:
         return epoch.number, epoch.releases_through
 
     def _full(self, meta: ReleaseMeta, records: Mapping[str, Record], changes: builtins.list[dict[str, Any]],
-              released_in: Mapping[str, int], key: tuple[int, int], *, bulk: bool = True
-              ) -> tuple[Snapshot, Pending]:
+              released_in: Mapping[str, int], key: tuple[int, int], *, bulk: bool = True,
+              digits: int | None = None) -> tuple[Snapshot, Pending]:
         """Every file of a release built from all its records (a cold cache, a zero release, a repair); the
-        bulk files only if ``bulk`` (else release n-1's entries)."""
+        bulk files only if ``bulk`` (else release n-1's entries); ``digits``: the manifest's part digits (a
+        rebuild gives the recorded release's)."""
         built = FeedBuilder(self.context.plan).build(meta, records, changes, released_in, bulk=bulk)
         files = dict(built.files)
         files.update(plan_documents(self.context.plan))
         for record in records.values():
             for photo in record.get("photos") or ():
                 files[photo["path"]] = self._photos.published_bytes(int(photo["id"]), photo["sha256"])
-        pending = FeedCache.full(built, key, records, files, number=meta.number,
-                                 previous=self._previous_entries(meta.number, key), carried=() if bulk else BULK_FILES)
-        manifest = manifest_from_entries(meta.election, meta.number, iso(meta.created_at), pending.entries,
-                                         meta.head_json())
-        return Snapshot(meta.number, files, manifest), pending
+        pending = self._feed.full(built, key, records, files, number=meta.number, digits=digits,
+                                  previous=self._previous_entries(meta.number, key), carried=() if bulk else BULK_FILES)
+        return self._snapshot(meta, files, pending), pending
 
-    def _previous_entries(self, number: int, key: tuple[int, int]) -> dict[str, bytes]:
+    def _snapshot(self, meta: ReleaseMeta, files: dict[str, bytes], pending: Pending) -> Snapshot:
+        """Release ``meta.number``'s manifest and the parts it wrote, added to its ``files``."""
+        manifest, parts = pending.entries.render(meta.election, meta.number, iso(meta.created_at), meta.head_json())
+        files.update(parts)
+        pending.files.update(parts)
+        return Snapshot(meta.number, files, manifest)
+
+    def _previous_entries(self, number: int, key: tuple[int, int]) -> Entries:
         """Release ``number - 1``'s manifest entries (where each file's bytes are), none for an epoch's first."""
         if number - 1 <= key[1]:
-            return {}
+            return Entries(self._feed.digits)
         if self._feed.key == key and self._feed.number == number - 1:
             return self._feed.entries
         with self.engine.connect() as conn:
-            manifest = conn.execute(select(releases.c.manifest).where(
-                releases.c.election_id == self.context.election_id, releases.c.number == number - 1)).scalar_one()
-        return entries_of(manifest.encode())
+            return recorded_entries(conn, self.context.election_id, number - 1)
 
     def _incremental(self, meta: ReleaseMeta, changed: Mapping[str, Record],
                      caught: Mapping[str, tuple[int, Record]], changes: builtins.list[dict[str, Any]],
@@ -480,9 +486,7 @@ class ReleaseService:
                     files[photo["path"]] = self._photos.published_bytes(int(photo["id"]), photo["sha256"])
         previous = None if feed.number == meta.number - 1 else self._previous_entries(meta.number, key)
         pending = feed.incremental(built, key, records, files, touched, number=meta.number, previous=previous)
-        manifest = manifest_from_entries(meta.election, meta.number, iso(meta.created_at), pending.entries,
-                                         meta.head_json())
-        return Snapshot(meta.number, files, manifest), pending
+        return self._snapshot(meta, files, pending), pending
 
     def _zero_records(self) -> dict[str, Record]:
         return {p.code: zero_record(p.code, county=p.county, name=p.name, kind=p.kind, delegates=p.delegates,
@@ -582,6 +586,8 @@ class ReleaseService:
                     test=meta.test, status=status, zero=zero, content_hash=snapshot.content_hash,
                     precincts_reporting=reporting, precincts_total=total, ledger_seq=ledger_seq, note=note,
                     certified_act=act, manifest=snapshot.manifest.decode()))
+                record_parts(conn, self.context.election_id,
+                             {path: data for path, data in snapshot.files.items() if is_part(path)})
                 if rows:
                     conn.execute(release_precincts.insert(), [
                         {"election_id": self.context.election_id, "number": number, "precinct_code": code,
@@ -653,6 +659,7 @@ class ReleaseService:
             after, released_in, _ = self._released(conn, number, epoch)
             manifest = conn.execute(select(releases.c.manifest).where(
                 releases.c.election_id == self.context.election_id, releases.c.number == number)).scalar_one()
+            bulk_entries = recorded_paths(conn, self.context.election_id, number, BULK_FILES)
         recorded = json.loads(manifest)
         published = recorded.get("ledgerHead")  # None for a release made before heads
         meta = self._meta(number, row.created_at, status=row.status, zero=bool(row.zero), note=row.note,
@@ -667,7 +674,8 @@ class ReleaseService:
                        if released_in.get(code) == number]
         # the bulk files as the release decided (built_in: its recorded manifest, whose hash is checked below)
         snapshot, _ = self._full(meta, records, changes, released_in, self._key(epoch),
-                                 bulk=meta.zero or built_in(recorded["files"], number))
+                                 bulk=meta.zero or built_in(bulk_entries, number),
+                                 digits=int(recorded.get("partDigits", 0)))
         if recorded["files"] and "release" not in recorded["files"][0]:  # made before entries said where bytes are
             snapshot = Snapshot(number, snapshot.files, unlocated(snapshot.manifest))
         if snapshot.content_hash != row.content_hash:
