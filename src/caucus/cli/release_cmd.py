@@ -3,7 +3,8 @@
 ``release`` commands take ``--database URL`` and ``--snapshots DIR`` (default: ``$CAUCUS_SNAPSHOT_DIR``,
 else a ``snapshots`` directory beside the SQLite database, else ``./var/snapshots``; the election's files go
 to ``DIR/<election>/``), and the election (default: the only one). Exit codes: 0 done; 2 bad usage (unknown
-election, empty certifying act, bad database URL).
+election, empty certifying act, bad database URL, ``release now`` with nothing changed since the latest
+release and no ``--even-if-unchanged``).
 
 ``verify-release URL|DIR`` checks a published release from its files alone (``--expect-manifest SHA256``:
 and that its manifest is the one recorded when it was published). Exit codes: 0 every hash, every
@@ -93,6 +94,7 @@ def _show(record: ReleaseRecord, as_json: bool, settings: PlanSettings) -> None:
 def _run(action: str, *, database: str, election: str | None, snapshots: Path | None, actor: str | None,
          as_json: bool, **options: object) -> None:
     from caucus.service import ServiceError  # noqa: PLC0415
+    from caucus.service.releases import NothingToRelease  # noqa: PLC0415
 
     actor = actor or login_actor()
 
@@ -104,7 +106,11 @@ def _run(action: str, *, database: str, election: str | None, snapshots: Path | 
                                          acknowledge=options.get("acknowledge") or (),  # type: ignore[arg-type]
                                          counts=options.get("counts"))  # type: ignore[arg-type]
             else:
-                record = service.release(actor=actor, zero=bool(options.get("zero")), note=str(options["note"]))
+                record = service.release(actor=actor, zero=bool(options.get("zero")), note=str(options["note"]),
+                                         even_if_unchanged=bool(options.get("even_if_unchanged")))
+        except NothingToRelease as exc:
+            fail(f"{exc.message}; to publish release {service.list()[0].number + 1} anyway pass "
+                 "--even-if-unchanged (or --note TEXT to publish a new note)")
         except ServiceError as exc:
             fail(exc.message)
         _show(record, as_json, service.context.plan.settings)
@@ -114,15 +120,20 @@ def _run(action: str, *, database: str, election: str | None, snapshots: Path | 
 def now(
     zero: Annotated[bool, typer.Option("--zero", help="A zero-count rehearsal release for media.")] = False,
     note: Annotated[str, typer.Option(help="A note published with the release.")] = "",
+    even_if_unchanged: Annotated[bool, typer.Option(
+        "--even-if-unchanged", help="Release even when nothing differs from the latest release (no precinct "
+                                    "new or changed, no whole-state file due, the same note).")] = False,
     actor: Actor = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     election: ElectionOpt = None,
     snapshots: Snapshots = None,
     database: Database = DEFAULT_DATABASE,
 ) -> None:
-    """Release every accepted precinct now (a new numbered, immutable snapshot)."""
+    """Release every accepted precinct now (a new numbered, immutable snapshot). Refused (exit 2) when it would
+    publish the latest release again: nothing newly accepted or changed, no whole-state file due, the same
+    note; --even-if-unchanged releases anyway."""
     _run("release", database=database, election=election, snapshots=snapshots, actor=actor, as_json=as_json,
-         zero=zero, note=note)
+         zero=zero, note=note, even_if_unchanged=even_if_unchanged)
 
 
 def _counts(text: str | None) -> dict[str, int] | None:
