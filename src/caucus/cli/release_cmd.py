@@ -263,23 +263,28 @@ def verify_release(
     """Recompute every released precinct's delegates and SDEs from its published alignments, check every
     total and every manifest hash. Exit 1 if anything does not check out."""
     import re  # noqa: PLC0415
+    from urllib.parse import urlsplit  # noqa: PLC0415
 
-    import httpx  # noqa: PLC0415
-
-    from caucus.cli.anchor_cmd import http_get as get  # noqa: PLC0415
+    from caucus.cli.feed_fetch import FetchFailed, feed_get, probe_feed  # noqa: PLC0415
     from caucus.publish.verify import Unreadable, dir_fetcher, url_fetcher, verify  # noqa: PLC0415
 
     expected = None if expect_manifest is None else expect_manifest.strip().lower()
     if expected is not None and not re.fullmatch(r"[0-9a-f]{64}", expected):
         fail(f"--expect-manifest {expect_manifest!r}: expected a SHA-256, 64 hex digits")
+    is_url = source.startswith(("http://", "https://"))
     try:
-        if source.startswith(("http://", "https://")):
-            fetch, number = url_fetcher(source, get)
+        if is_url:
+            probe_feed(source)  # one precise line if the site cannot be read or is not a caucus feed
+            fetch, number = url_fetcher(source, feed_get)
         else:
             fetch, number = dir_fetcher(Path(source))
         result = verify(fetch, number, expect_manifest=expected)
-    except (Unreadable, OSError, KeyError, ValueError, httpx.HTTPError) as exc:
-        err.print(f"error: cannot read the release at {source}: {exc}", highlight=False, markup=False)
+    except (Unreadable, FetchFailed, OSError, KeyError, ValueError, TypeError) as exc:
+        path = urlsplit(source).path if is_url else ""
+        hint = (f" (verify-release reads the feed under the site's root, {source[:len(source) - len(path)]}"
+                f"/feed/v1/: give the root, not a page's address)" if path.strip("/") else "")
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        err.print(f"error: cannot read the release at {source}: {message}{hint}", highlight=False, markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     if as_json:
         out.print(json.dumps({"release": result.release, "manifest_sha256": result.manifest_sha256,
