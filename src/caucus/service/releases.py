@@ -174,6 +174,8 @@ class ReleaseService:
         self.bulk = BulkInterval(engine, context.election_id, self._feed, bulk_interval)
         # which precincts' records may have changed (caucus.service.release_scan)
         self._scan = AcceptedScan(engine, context, self._record, self._photos.public_lists)
+        #: ((epoch, releases through, latest release), when its carried whole-state files are due)
+        self._due: tuple[tuple[int, int, int], datetime | None] | None = None
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -390,8 +392,20 @@ class ReleaseService:
             return None
 
     def bulk_due_at(self) -> datetime | None:
-        """When the latest release's carried whole-state files are due (None: it built its own)."""
-        return self.bulk.due_at(self._key(self.epoch()))
+        """When the latest release's carried whole-state files are due (None: it built its own). Remembered per
+        latest release (it never changes): the release page asks on every view, and finding the holder may
+        read the latest manifest (megabytes at national size) from the database."""
+        key = self._key(self.epoch())
+        with self.engine.connect() as conn:
+            latest = conn.execute(select(func.max(releases.c.number))
+                                  .where(releases.c.election_id == self.context.election_id)).scalar()
+        asked = (*key, int(latest or 0))
+        remembered = self._due
+        if remembered is not None and remembered[0] == asked:
+            return remembered[1]
+        due = self.bulk.due_at(key)
+        self._due = (asked, due)
+        return due
 
     def _release(self, *, actor: str, zero: bool, note: str, act: str | None, only_if_new: bool = False,
                  attempts: int = MAX_ATTEMPTS, acknowledged: builtins.list[str] | None = None,
