@@ -175,7 +175,8 @@ def make_readiness_and_release(url: str, seed: int) -> dict[str, int]:
             conn.execute(insert(releases).values(
                 election_id=election_id, number=1, created_at=NIGHT_START + timedelta(hours=2), actor="director:dora",
                 test=True, status="unofficial", zero=False, content_hash="0" * 64, precincts_reporting=0,
-                precincts_total=len(units), ledger_seq=0, note="", certified_act=None, manifest="{}"))
+                precincts_total=len(units), ledger_seq=0, note="", certified_act=None,
+                manifest='{"release": 1, "files": []}'))
             codes = dict(units)
             released = [(pid, row) for pid, row in rows.items() if row.state == "accepted" and rng.random() < 0.9]
             seqs = {pid: row.last_seq - (rng.random() < 0.05) for pid, row in released}

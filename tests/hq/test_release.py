@@ -11,6 +11,7 @@ from caucus.plans import load_plan
 from caucus.results_csv import PublishedPrecinct, read_results
 from caucus.service import StageReport
 from caucus.web.services import Services
+from tests.hq.conftest import services_of_app
 from tests.hq.support import add_staff, sign_in
 from tests.web.conftest import Web
 from tests.web.support import GRINNELL, STAGES
@@ -80,3 +81,34 @@ def test_a_recanvass_difference_is_published_with_the_next_release(hq: Web, svc:
     assert change["after"]["final"] == {g: n for g, n in after.final.items() if n}
     assert change["before"]["first"]["Buttigieg"] == 6 and change["after"]["first"]["Buttigieg"] == 7
     assert set(change["reasons"]) == {"R-1 recanvass: worksheet: Buttigieg 7, no Uncommitted group"}
+
+
+def _release_button(page: str) -> str:
+    """The release form's button (the form whose id is "release")."""
+    form = page[page.index('id="release"'):]
+    return form[form.index("<button"):form.index("</button>") + len("</button>")]
+
+
+def test_the_release_page_says_nothing_changed_and_the_same_release_is_refused(hq: Web) -> None:
+    add_staff(hq.engine, "dora", "director")
+    chair = hq.sign_in(GRINNELL)
+    for stage, numbers in STAGES:
+        assert chair.stage(stage, numbers).status_code == 201
+    dora = sign_in(hq.client, "dora")
+    page = dora.get("/hq/releases").text
+    assert 'id="nothing-new"' not in page and "disabled" not in _release_button(page)
+    assert dora.post("/hq/releases/release", {"note": ""}).status_code == 303
+    page = dora.get("/hq/releases").text
+    assert ('<p class="warning" id="nothing-new">Nothing changed since release 1: no precinct is newly accepted or '
+            "changed") in page
+    assert _release_button(page) == '<button type="submit" disabled>Nothing new to release since release 1</button>'
+    # a stale page (or a second click) is refused, with the page saying why; nothing is released
+    refused = dora.post("/hq/releases/release", {"note": ""})
+    assert refused.status_code == 409 and "nothing changed since release 1" in refused.text
+    assert [r.number for r in services_of_app(hq).releases.list()] == [1]
+    # a new note alone is a release (the same results, the note published)
+    assert 'id="note-only"' in page
+    noted = dora.post("/hq/releases/release", {"note": "counting continues in Polk"})
+    assert noted.status_code == 303 and "release%202%20published" in noted.headers["location"]
+    hq.client.cookies.clear()
+    assert hq.client.get("/feed/v1/release.json").json()["note"] == "counting continues in Polk"

@@ -59,8 +59,13 @@ def test_cli_releases_carry_the_photos_and_list_only_real_changes(sqlite_night: 
     assert (night.snapshots / "releases" / "1" / f"photos/{digest}.png").read_bytes() == worksheet
     # the server's path (the app's ReleaseService) sees nothing to release: the same records
     assert night.releases.preview().new == 0 and night.releases.release_if_new() is None
-    # nothing new: a release from the CLI lists no change
-    assert _release(night)["number"] == 2
+    # nothing new: the CLI says so and makes no release, unless asked to (then it lists no change)
+    code, stdout, stderr = _cli(night, "release", "now", "--election", SLUG, "--actor", "dee")
+    message = " ".join(stderr.split())
+    assert code == 2 and stdout == "" and "nothing changed since release 1: no precinct is newly accepted" in message
+    assert "to publish release 2 anyway pass --even-if-unchanged" in message
+    assert [r.number for r in night.releases.list()] == [1] and night.store_latest() == 1
+    assert _release(night, "--even-if-unchanged")["number"] == 2
     assert _read(night, 2, "feed/changes.json")["changes"] == []
     # a second photo for one precinct: only that precinct changed (its numbers did not)
     night.photos.store("Poweshiek/2", data=_png(200), content_type="image/png", channel="paper",

@@ -106,8 +106,21 @@ def test_delta_since_release_n(night: Night, site: TestClient) -> None:
     assert all(c["kind"] == "new" and c["before"] is None for c in since1["changes"])
     assert [c["code"] for c in site.get("/feed/v1/delta/2.json").json()["changes"]] == [adams[2].precinct]
     assert site.get("/feed/v1/delta/3.json").json()["changes"] == []
-    assert_error(site.get("/feed/v1/delta/9.json"), 404, "not-released")
-    assert site.get("/feed/v1/delta/x.json").status_code == 422
+    assert_error(site.get("/feed/v1/delta/9.json"), 404, "not-released")  # a release number, not made yet
+    assert [c["code"] for c in site.get("/feed/v1/delta/0.json").json()["changes"]] == sorted(
+        [GRINNELL, *(s.precinct for s in adams[:3])])
+
+
+@pytest.mark.parametrize("given", ["-1", "abc", "1.5", "+1", "%201", "1e3", "9" * 19])
+def test_delta_of_what_is_not_a_release_number_is_422_naming_n(night: Night, site: TestClient, given: str) -> None:
+    report(night.reports, all_scripts()[GRINNELL], night.clock)
+    night.releases.release(actor="director:dee")
+    for response in (site.get(f"/feed/v1/delta/{given}.json"), site.head(f"/feed/v1/delta/{given}.json")):
+        assert response.status_code == 422
+    error = assert_error(site.get(f"/feed/v1/delta/{given}.json"), 422, "invalid-request")
+    assert [(f["field"], f["code"]) for f in error["fields"]] == [("n", "not-a-release-number")]
+    assert "whole number 0 or more" in error["fields"][0]["message"]
+    assert "/feed/v1/delta/<n>.json" in error["message"]
 
 
 def test_pages_show_release_status_and_manifest_hash(night: Night, site: TestClient) -> None:

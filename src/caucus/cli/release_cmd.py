@@ -3,7 +3,8 @@
 ``release`` commands take ``--database URL`` and ``--snapshots DIR`` (default: ``$CAUCUS_SNAPSHOT_DIR``,
 else a ``snapshots`` directory beside the SQLite database, else ``./var/snapshots``; the election's files go
 to ``DIR/<election>/``), and the election (default: the only one). Exit codes: 0 done; 2 bad usage (unknown
-election, empty certifying act, bad database URL).
+election, empty certifying act, bad database URL, ``release now`` with nothing changed since the latest
+release and no ``--even-if-unchanged``).
 
 ``verify-release URL|DIR`` checks a published release from its files alone (``--expect-manifest SHA256``:
 and that its manifest is the one recorded when it was published). Exit codes: 0 every hash, every
@@ -93,6 +94,7 @@ def _show(record: ReleaseRecord, as_json: bool, settings: PlanSettings) -> None:
 def _run(action: str, *, database: str, election: str | None, snapshots: Path | None, actor: str | None,
          as_json: bool, **options: object) -> None:
     from caucus.service import ServiceError  # noqa: PLC0415
+    from caucus.service.releases import NothingToRelease  # noqa: PLC0415
 
     actor = actor or login_actor()
 
@@ -104,7 +106,11 @@ def _run(action: str, *, database: str, election: str | None, snapshots: Path | 
                                          acknowledge=options.get("acknowledge") or (),  # type: ignore[arg-type]
                                          counts=options.get("counts"))  # type: ignore[arg-type]
             else:
-                record = service.release(actor=actor, zero=bool(options.get("zero")), note=str(options["note"]))
+                record = service.release(actor=actor, zero=bool(options.get("zero")), note=str(options["note"]),
+                                         even_if_unchanged=bool(options.get("even_if_unchanged")))
+        except NothingToRelease as exc:
+            fail(f"{exc.message}; to publish release {service.list()[0].number + 1} anyway pass "
+                 "--even-if-unchanged (or --note TEXT to publish a new note)")
         except ServiceError as exc:
             fail(exc.message)
         _show(record, as_json, service.context.plan.settings)
@@ -114,15 +120,20 @@ def _run(action: str, *, database: str, election: str | None, snapshots: Path | 
 def now(
     zero: Annotated[bool, typer.Option("--zero", help="A zero-count rehearsal release for media.")] = False,
     note: Annotated[str, typer.Option(help="A note published with the release.")] = "",
+    even_if_unchanged: Annotated[bool, typer.Option(
+        "--even-if-unchanged", help="Release even when nothing differs from the latest release (no precinct "
+                                    "new or changed, no whole-state file due, the same note).")] = False,
     actor: Actor = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     election: ElectionOpt = None,
     snapshots: Snapshots = None,
     database: Database = DEFAULT_DATABASE,
 ) -> None:
-    """Release every accepted precinct now (a new numbered, immutable snapshot)."""
+    """Release every accepted precinct now (a new numbered, immutable snapshot). Refused (exit 2) when it would
+    publish the latest release again: nothing newly accepted or changed, no whole-state file due, the same
+    note; --even-if-unchanged releases anyway."""
     _run("release", database=database, election=election, snapshots=snapshots, actor=actor, as_json=as_json,
-         zero=zero, note=note)
+         zero=zero, note=note, even_if_unchanged=even_if_unchanged)
 
 
 def _counts(text: str | None) -> dict[str, int] | None:
@@ -252,23 +263,28 @@ def verify_release(
     """Recompute every released precinct's delegates and SDEs from its published alignments, check every
     total and every manifest hash. Exit 1 if anything does not check out."""
     import re  # noqa: PLC0415
+    from urllib.parse import urlsplit  # noqa: PLC0415
 
-    import httpx  # noqa: PLC0415
-
-    from caucus.cli.anchor_cmd import http_get as get  # noqa: PLC0415
+    from caucus.cli.feed_fetch import FetchFailed, feed_get, probe_feed  # noqa: PLC0415
     from caucus.publish.verify import Unreadable, dir_fetcher, url_fetcher, verify  # noqa: PLC0415
 
     expected = None if expect_manifest is None else expect_manifest.strip().lower()
     if expected is not None and not re.fullmatch(r"[0-9a-f]{64}", expected):
         fail(f"--expect-manifest {expect_manifest!r}: expected a SHA-256, 64 hex digits")
+    is_url = source.startswith(("http://", "https://"))
     try:
-        if source.startswith(("http://", "https://")):
-            fetch, number = url_fetcher(source, get)
+        if is_url:
+            probe_feed(source)  # one precise line if the site cannot be read or is not a caucus feed
+            fetch, number = url_fetcher(source, feed_get)
         else:
             fetch, number = dir_fetcher(Path(source))
         result = verify(fetch, number, expect_manifest=expected)
-    except (Unreadable, OSError, KeyError, ValueError, httpx.HTTPError) as exc:
-        err.print(f"error: cannot read the release at {source}: {exc}", highlight=False, markup=False)
+    except (Unreadable, FetchFailed, OSError, KeyError, ValueError, TypeError) as exc:
+        path = urlsplit(source).path if is_url else ""
+        hint = (f" (verify-release reads the feed under the site's root, {source[:len(source) - len(path)]}"
+                f"/feed/v1/: give the root, not a page's address)" if path.strip("/") else "")
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        err.print(f"error: cannot read the release at {source}: {message}{hint}", highlight=False, markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     if as_json:
         out.print(json.dumps({"release": result.release, "manifest_sha256": result.manifest_sha256,

@@ -57,6 +57,10 @@ def is_sqlite(bind: Engine | Connection) -> bool:
     return bind.dialect.name == "sqlite"
 
 
+#: the lower-casing SQL function every SQLite connection of :func:`make_engine` has (Python's ``str.lower``)
+SQLITE_LOWER = "caucus_lower"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for a ``sqlite:///...`` or ``postgresql+psycopg://...`` URL.
 
@@ -96,9 +100,16 @@ def create_private_file(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
+def _lower(value: object) -> object:
+    """SQL ``caucus_lower(text)`` on SQLite: Python's ``str.lower``, for every letter (SQLite's own ``lower``
+    and ``LIKE`` fold only A-Z)."""
+    return value.lower() if isinstance(value, str) else value
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Stop sqlite3 from emitting its own BEGIN/COMMIT; SQLAlchemy's "begin" event emits BEGIN instead.
     dbapi_connection.isolation_level = None
+    dbapi_connection.create_function(SQLITE_LOWER, 1, _lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     try:
         for name, value in SQLITE_PRAGMAS:

@@ -18,13 +18,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, literal, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, literal, select, text
 
 from caucus.checks import FINDING_CODES
+from caucus.ledger.db import SQLITE_LOWER, is_sqlite
 from caucus.ledger.schema import precinct_status, precincts, release_precincts
 from caucus.publish.model import slug
 from caucus.service.context import ElectionContext
@@ -40,6 +42,8 @@ BROWSE_STATES = {"": "every released precinct", "awaiting": "a correction accept
 CSV_HEADER = ("county", "precinct", "candidate", "measure", "value", "code", "release", "findings")
 #: released precincts per batch of the export (one fetch, one chunk of the answer)
 EXPORT_BATCH = 500
+#: PostgreSQL's ICU root collation ("und"): Unicode case mapping for every letter, whatever the server's locale
+ICU_ROOT = "und-x-icu"
 
 
 @dataclass(frozen=True)
@@ -117,18 +121,50 @@ def parse_page(text: str) -> int:
 
 def matches(row: BrowseRow, query: Browse) -> bool:
     """Whether a row derived from every precinct passes the filters (the derivation's browse)."""
-    needle = query.search.casefold()
+    needle = query.search.lower()
     return ((not query.county or row.county == query.county)
             and (query.state != "awaiting" or row.awaiting)
             and (query.state != "held" or bool(row.reasons))
             and (not query.finding or query.finding in row.findings)
-            and (not needle or needle in row.code.casefold() or needle in row.name.casefold())
+            and (not needle or needle in row.code.lower() or needle in row.name.lower())
             and (query.changed_since is None or row.number > query.changed_since))
 
 
-def _filters(election_id: int, query: Browse) -> list[ColumnElement[bool]]:
+#: engines of PostgreSQL servers that have the ICU root collation (found once per engine)
+_ICU: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class Folding:
+    """How the search lower-cases on one database, for every letter: on SQLite Python's ``str.lower`` (a function
+    every connection of ``make_engine`` has; SQLite's own ``lower`` folds only A-Z), on PostgreSQL ``lower``
+    under the ICU root collation (whatever the database's locale: ``lower`` under a "C" locale folds only A-Z),
+    or the database's own ``lower`` if the server has no ICU. The needle is lower-cased by Python, and the
+    derivation (:func:`matches`) lower-cases as Python does, so every way agrees."""
+
+    sqlite: bool = True
+    icu: bool = False
+
+    def column(self, column: ColumnElement[str]) -> ColumnElement[str]:
+        if self.sqlite:
+            return getattr(func, SQLITE_LOWER)(column)  # type: ignore[no-any-return]
+        return func.lower(column.collate(ICU_ROOT) if self.icu else column)
+
+
+def folding(conn: Connection) -> Folding:
+    """The case folding of ``conn``'s database."""
+    if is_sqlite(conn):
+        return Folding()
+    icu = _ICU.get(conn.engine)
+    if icu is None:
+        icu = _ICU[conn.engine] = bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM pg_collation WHERE "
+                                                           "collname = :name)"), {"name": ICU_ROOT}).scalar())
+    return Folding(sqlite=False, icu=icu)
+
+
+def _filters(election_id: int, query: Browse, fold: Folding) -> list[ColumnElement[bool]]:
     """The filters as conditions on ``precinct_status`` joined with ``precincts``. The search is case-insensitive
-    for ASCII letters on SQLite (its ``lower``), for every letter on PostgreSQL."""
+    for every letter (:class:`Folding`)."""
     status = precinct_status.c
     where = [status.election_id == election_id, status.released_number.is_not(None)]
     if query.county:
@@ -142,8 +178,8 @@ def _filters(election_id: int, query: Browse) -> list[ColumnElement[bool]]:
                                                                                           autoescape=True))
     if query.search:
         needle = query.search.lower()
-        where.append(func.lower(precincts.c.code).contains(needle, autoescape=True)
-                     | func.lower(precincts.c.name).contains(needle, autoescape=True))
+        where.append(fold.column(precincts.c.code).contains(needle, autoescape=True)
+                     | fold.column(precincts.c.name).contains(needle, autoescape=True))
     if query.changed_since is not None:
         where.append(status.released_number > query.changed_since)
     return where
@@ -174,14 +210,14 @@ def count(conn: Connection, election_id: int, query: Browse) -> tuple[int, int]:
     if query == Browse():
         return released, released
     selected = select(func.count()).select_from(_JOINED if query.search else precinct_status).where(
-        *_filters(election_id, query))
+        *_filters(election_id, query, folding(conn)))
     return int(conn.execute(selected).scalar_one()), released
 
 
 def page_rows(conn: Connection, election_id: int, query: Browse, offset: int, limit: int) -> list[BrowseRow]:
     """The filtered released precincts ``offset`` to ``offset + limit`` in code order, each with its released
     record (read by primary key)."""
-    listed = conn.execute(select(*_LISTED).select_from(_JOINED).where(*_filters(election_id, query))
+    listed = conn.execute(select(*_LISTED).select_from(_JOINED).where(*_filters(election_id, query, folding(conn)))
                           .order_by(precincts.c.code).offset(offset).limit(limit)).all()
     if not listed:
         return []
@@ -206,12 +242,12 @@ def make_page(total: int, released: int, page: int, per_page: int = PAGE_SIZE) -
 def stream(engine: Engine, election_id: int, query: Browse) -> Iterator[Iterable[BrowseRow]]:
     """Every filtered released precinct with its record, in code order, a batch at a time, from one query (one
     connection, held while the caller reads)."""
-    statement = (select(*_LISTED, release_precincts.c.record).select_from(_JOINED.join(
-        release_precincts, (release_precincts.c.election_id == precinct_status.c.election_id)
-        & (release_precincts.c.number == precinct_status.c.released_number)
-        & (release_precincts.c.precinct_code == precincts.c.code)))
-        .where(*_filters(election_id, query)).order_by(precincts.c.code))
     with engine.connect() as conn:
+        statement = (select(*_LISTED, release_precincts.c.record).select_from(_JOINED.join(
+            release_precincts, (release_precincts.c.election_id == precinct_status.c.election_id)
+            & (release_precincts.c.number == precinct_status.c.released_number)
+            & (release_precincts.c.precinct_code == precincts.c.code)))
+            .where(*_filters(election_id, query, folding(conn))).order_by(precincts.c.code))
         result = conn.execution_options(stream_results=True, yield_per=EXPORT_BATCH).execute(statement)
         for batch in result.partitions():
             yield (_row(row, json.loads(row.record)) for row in batch)

@@ -91,6 +91,22 @@ class ReleasePreview:
     certified: int | None = None
     outstanding: OutstandingSummary = field(default_factory=OutstandingSummary)
     mode: str = "test"
+    #: the whole-state files the latest release carries are due: a release now rebuilds them
+    bulk_due: bool = False
+    #: the latest release (of this epoch) is a zero-count one
+    last_zero: bool = False
+
+    @property
+    def unchanged(self) -> bool:
+        """A release now (without a new note) would publish the latest release again: nothing new or changed,
+        no whole-state file due, and the latest is not a zero-count release."""
+        return self.last_release is not None and not self.new and not self.bulk_due and not self.last_zero
+
+
+def bulk_due(service: ReleaseService) -> bool:
+    """Whether the latest release's carried whole-state files are due now (a release now rebuilds them)."""
+    due = service.bulk_due_at()
+    return due is not None and due <= service.clock()
 
 
 def from_statuses(statuses: list[PrecinctStatus], order: Mapping[str, int], released: Mapping[str, Any],
@@ -187,7 +203,7 @@ def maintained_preview(service: ReleaseService) -> ReleasePreview:
         precincts_total=len(context.precincts), last_release=releases[0].number if releases else None,
         continuous=service.continuous(), zero_refused=service.zero_refusal(real, certified),
         certified=certified.number if certified is not None else None, outstanding=OutstandingSummary(kinds),
-        mode=epoch.mode)
+        mode=epoch.mode, bulk_due=bulk_due(service), last_zero=bool(releases and releases[0].zero))
 
 
 def _first(conn: Connection, *where: Any) -> list[tuple[int, str, str, tuple[str, int | None]]]:

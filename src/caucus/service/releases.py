@@ -63,7 +63,7 @@ from caucus.service.context import ElectionContext
 from caucus.service.errors import FieldProblem, ServiceError
 from caucus.service.maintained import stale_statuses
 from caucus.service.media import PhotoRecord, PhotoService, PublicCopy
-from caucus.service.release_bulk import BulkInterval
+from caucus.service.release_bulk import BulkInterval, standing_of
 from caucus.service.release_certify import Outstanding, acknowledgement_problem
 from caucus.service.release_feed import (
     FeedCache,
@@ -74,7 +74,14 @@ from caucus.service.release_feed import (
     released_since,
 )
 from caucus.service.release_manifests import record_parts, recorded_entries, recorded_paths
-from caucus.service.release_preview import HeldPrecinct, ReleasePreview, from_statuses, maintained_preview, plan_order
+from caucus.service.release_preview import (
+    HeldPrecinct,
+    ReleasePreview,
+    bulk_due,
+    from_statuses,
+    maintained_preview,
+    plan_order,
+)
 from caucus.service.release_records import Record, change_of, precinct_record, zero_record
 from caucus.service.release_scan import AcceptedScan
 from caucus.service.status import PrecinctStatus, read_status, read_statuses
@@ -85,6 +92,12 @@ MAX_ATTEMPTS = 5
 
 class ReleaseInvalid(ServiceError):
     code = "release-invalid"
+
+
+class NothingToRelease(ServiceError):
+    """A release now would publish the latest release again (no precinct, file or standing would differ)."""
+
+    code = "nothing-to-release"
 
 
 class ReleaseContended(ServiceError):
@@ -163,6 +176,8 @@ class ReleaseService:
         self.bulk = BulkInterval(engine, context.election_id, self._feed, bulk_interval)
         # which precincts' records may have changed (caucus.service.release_scan)
         self._scan = AcceptedScan(engine, context, self._record, self._photos.public_lists)
+        #: ((epoch, releases through, latest release), when its carried whole-state files are due)
+        self._due: tuple[tuple[int, int, int], datetime | None] | None = None
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -314,7 +329,8 @@ class ReleaseService:
                               held_count=held_count, precincts_total=len(self.context.precincts),
                               last_release=latest[0].number if latest else None, continuous=self.continuous(),
                               zero_refused=_zero_refusal(real, certified), outstanding=outstanding,
-                              certified=certified.number if certified is not None else None, mode=epoch.mode)
+                              certified=certified.number if certified is not None else None, mode=epoch.mode,
+                              bulk_due=bulk_due(self), last_zero=bool(latest and latest[0].zero))
 
     # -- what the maintained preview asks of the service -----------------------------------------------
 
@@ -337,11 +353,14 @@ class ReleaseService:
 
     # -- releasing -------------------------------------------------------------------------------------
 
-    def release(self, *, actor: str, zero: bool = False, note: str = "") -> ReleaseRecord:
+    def release(self, *, actor: str, zero: bool = False, note: str = "", even_if_unchanged: bool = True
+                ) -> ReleaseRecord:
         """Release every accepted precinct now (``zero``: the zero-count rehearsal release, only before the
         first real release). After certification the release is a "certified, corrected" one: ``note`` must
-        say why."""
-        made = self._release(actor=actor, zero=zero, note=note, act=None)
+        say why. ``even_if_unchanged=False`` (the CLI's and HQ's default) refuses with
+        :class:`NothingToRelease` a release that would differ from the epoch's latest in nothing: no
+        precinct new or changed, no carried whole-state file due, the same status, test flag, note and act."""
+        made = self._release(actor=actor, zero=zero, note=note, act=None, even_if_unchanged=even_if_unchanged)
         assert made is not None  # only a release_if_new finds nothing to do
         return made
 
@@ -375,12 +394,24 @@ class ReleaseService:
             return None
 
     def bulk_due_at(self) -> datetime | None:
-        """When the latest release's carried whole-state files are due (None: it built its own)."""
-        return self.bulk.due_at(self._key(self.epoch()))
+        """When the latest release's carried whole-state files are due (None: it built its own). Remembered per
+        latest release (it never changes): the release page asks on every view, and finding the holder may
+        read the latest manifest (megabytes at national size) from the database."""
+        key = self._key(self.epoch())
+        with self.engine.connect() as conn:
+            latest = conn.execute(select(func.max(releases.c.number))
+                                  .where(releases.c.election_id == self.context.election_id)).scalar()
+        asked = (*key, int(latest or 0))
+        remembered = self._due
+        if remembered is not None and remembered[0] == asked:
+            return remembered[1]
+        due = self.bulk.due_at(key)
+        self._due = (asked, due)
+        return due
 
     def _release(self, *, actor: str, zero: bool, note: str, act: str | None, only_if_new: bool = False,
-                 attempts: int = MAX_ATTEMPTS, acknowledged: builtins.list[str] | None = None
-                 ) -> ReleaseRecord | None:
+                 attempts: int = MAX_ATTEMPTS, acknowledged: builtins.list[str] | None = None,
+                 even_if_unchanged: bool = True) -> ReleaseRecord | None:
         if not isinstance(actor, str) or not actor.strip():
             raise ReleaseInvalid("a release needs an actor", [FieldProblem("actor", "required", "must not be empty")])
         with self._lock:
@@ -388,11 +419,31 @@ class ReleaseService:
                 epoch = self.epoch()
                 accepted = self._scan.scan(self._key(epoch))  # the accepted records that may have changed
                 written = self._try_release(actor=actor, zero=zero, note=note.strip(), act=act, accepted=accepted,
-                                            only_if_new=only_if_new, epoch=epoch, acknowledged=acknowledged)
+                                            only_if_new=only_if_new, epoch=epoch, acknowledged=acknowledged,
+                                            even_if_unchanged=even_if_unchanged)
                 if written != "contended":
                     return written
             raise ReleaseContended(f"other workers took the next release number {attempts} times in a row; "
                                    "try again")
+
+    def _refuse_if_same(self, number: int, key: tuple[int, int], standing: Standing) -> None:
+        """Raise :class:`NothingToRelease` when release ``number - 1`` (of this epoch) has ``standing``: with no
+        precinct changed and no whole-state file due, release ``number`` would publish it again."""
+        if number - 1 <= key[1]:
+            return  # the epoch's first release publishes what nothing did before
+        with self.engine.connect() as conn:
+            row = conn.execute(select(releases.c.status, releases.c.test, releases.c.zero, releases.c.note,
+                                      releases.c.certified_act).where(
+                releases.c.election_id == self.context.election_id, releases.c.number == number - 1)).one()
+        if standing_of(row) != standing:
+            return
+        due = self.bulk.due_at(key)
+        lag = "" if due is None else (f"; the whole-state files (precincts.*, nist) it carries are due at "
+                                      f"{self.context.plan.settings.moment(due)}, after which a release brings them "
+                                      "up to date")
+        raise NothingToRelease(f"nothing changed since release {number - 1}: no precinct is newly accepted or "
+                               f"changed and the status, test flag and note are the same{lag}. No release was "
+                               "made (a release now would publish the same results again)")
 
     def _next_number(self, conn: Connection) -> int:
         current = conn.execute(select(func.max(releases.c.number))
@@ -503,8 +554,8 @@ class ReleaseService:
         return bool(mode == epoch.mode and count == epoch.number)
 
     def _try_release(self, *, actor: str, zero: bool, note: str, act: str | None, accepted: dict[str, Record],
-                     only_if_new: bool, epoch: Epoch, acknowledged: builtins.list[str] | None
-                     ) -> ReleaseRecord | Literal["contended"] | None:
+                     only_if_new: bool, epoch: Epoch, acknowledged: builtins.list[str] | None,
+                     even_if_unchanged: bool = True) -> ReleaseRecord | Literal["contended"] | None:
         """Release ``number`` = the next one, against what releases up to ``number - 1`` hold (so a release
         another worker commits meanwhile can only make our insert fail, never go unseen); "contended" if
         another worker took the number or the epoch changed; None if ``only_if_new`` and nothing is new (or
@@ -551,6 +602,8 @@ class ReleaseService:
                 status, meta.test, zero, note, act))
         if only_if_new and not changed and not (bulk.build and bulk.lagging):
             return None  # nothing new, and no carried bulk file due
+        if not (even_if_unchanged or zero or changed or (bulk.build and bulk.lagging)):
+            self._refuse_if_same(number, key, Standing(status, meta.test, zero, note, act))
         ledger_seq = max([int(r["ledgerSeq"]) for r in changed.values()] + [0])
         if zero:
             snapshot, pending = self._full(meta, self._zero_records(), [], {}, key)

@@ -75,7 +75,7 @@ from caucus.service.hq_errors import (
     UnknownRecanvass,
     UnknownStaffUser,
 )
-from caucus.service.releases import ReleaseContended, ReleaseInvalid
+from caucus.service.releases import NothingToRelease, ReleaseContended, ReleaseInvalid
 from caucus.service.roster import RosterInvalid
 from caucus.web.validation import describe_validation_errors
 
@@ -144,6 +144,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (UnknownStaffUser, 404),
     (UnknownRecanvass, 404),
     (ReleaseInvalid, 422),
+    (NothingToRelease, 409),
     (ReleaseContended, 503),
     (TooManySignIns, 429),
     (UnknownPrecinctCode, 422),

@@ -59,7 +59,7 @@ async def _act(request: Request, principal: Principal, action: str) -> Response:
     def run() -> str:
         if action == "release":
             made = services.releases.release(actor=actor, zero=text_field(form, "zero") == "yes",
-                                             note=text_field(form, "note"))
+                                             note=text_field(form, "note"), even_if_unchanged=False)
             kind = ("zero-count rehearsal release" if made.zero else
                     "certified, corrected release" if made.correction_of else "release")
             return (f"{kind} {made.number} published ({made.precincts_reporting} precincts, "

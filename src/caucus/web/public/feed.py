@@ -17,6 +17,7 @@ from starlette.responses import Response
 from caucus.plans import Plan
 from caucus.publish.model import slug
 from caucus.publish.store import LATEST_JSON
+from caucus.service import FieldProblem
 from caucus.web.access import access
 from caucus.web.errors import error_response
 from caucus.web.public.reader import NotPublished, Published, SnapshotReader
@@ -111,17 +112,33 @@ def latest(request: Request) -> Response:
                     headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"})
 
 
+#: a release number as the delta's URL may carry it: digits only (no sign, no fraction), at most 18 of them
+_RELEASE_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
+def _bad_release_number(given: str) -> Response:
+    """422 for a delta whose ``n`` is not a release number (a negative, a fraction, a word)."""
+    rule = "must be a release number: a whole number 0 or more in at most 18 digits (0: everything released)"
+    shown = given if len(given) <= 40 else given[:39] + "…"
+    return error_response(422, "invalid-request",
+                          f"the request has 1 problem: n in /feed/v1/delta/<n>.json {rule}, got {shown!r}",
+                          [FieldProblem("n", "not-a-release-number", f"{rule}, got {shown!r}")])
+
+
 @router.api_route(f"{PREFIX}/delta/{{since}}.json", methods=["GET", "HEAD"], dependencies=[access("public")])
-def delta(request: Request, since: int) -> Response:
-    """What changed from release ``since`` to the latest."""
+def delta(request: Request, since: str) -> Response:
+    """What changed from release ``n`` (the path's ``since``) to the latest."""
+    if _RELEASE_NUMBER.fullmatch(since) is None:
+        return _bad_release_number(since)
+    number = int(since)
     reader = reader_of(request)
     try:
-        body = reader.delta(since)
+        body = reader.delta(number)
         index = reader.index(body["release"])
     except NotPublished as exc:
         return _not_found(str(exc))
     data = (json.dumps(body, indent=1, ensure_ascii=False) + "\n").encode()
-    published = Published(index.number, "delta.json", data, f'"delta-{since}-{index.manifest_sha256}"',
+    published = Published(index.number, "delta.json", data, f'"delta-{number}-{index.manifest_sha256}"',
                           reader.file("release.json", index.number).last_modified, index.created_at)
     return serve(request, published, immutable=False)
 
