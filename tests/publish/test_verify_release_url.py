@@ -110,3 +110,14 @@ def test_a_site_that_is_not_a_caucus_site(static_site: str, tmp_path: Path) -> N
     assert "not a caucus feed (the answer is HTML, not the feed's latest.json)" in _one_line_error(static_site)
     (feed / "latest.json").write_text('[{"release": 3}]\n')
     assert "not a caucus feed (JSON without a release number" in _one_line_error(static_site)
+
+
+def test_verify_against_a_release_url_that_cannot_be_read_is_one_line(caucus_site: tuple[Night, str]) -> None:
+    """``caucus verify --against-release URL`` reads heads with the same one-line errors (it printed httpx's
+    multi-line message before)."""
+    night, base = caucus_site
+    result = runner.invoke(app, ["verify", "--database", night.url, "--against-release", base])
+    lines = result.stderr.splitlines()
+    assert (result.exit_code, len(lines)) == (2, 1), result.stderr
+    assert lines[0] == (f"error: --against-release {base}: cannot read the release: {base}: GET "
+                        f"{base}/feed/v1/latest.json: HTTP 404 not-released: no results have been released yet")

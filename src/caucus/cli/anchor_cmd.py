@@ -6,37 +6,23 @@ database is opened; a head the ledger no longer holds is a problem (exit 1), nam
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from caucus.cli.common import err, fail, out
 
 if TYPE_CHECKING:
-    import httpx
     from sqlalchemy import Engine
 
     from caucus.ledger import ChainReport
     from caucus.publish.heads import PublishedHead
 
-#: seconds an HTTP request for a release may take
-TIMEOUT = 30
-
-
-@functools.cache
-def _client() -> httpx.Client:
-    """One HTTP client for the command's requests: a release has thousands of files, and a client per request
-    built a TLS context (the CA bundle loaded) for each, about 25 ms of CPU every file."""
-    import httpx  # noqa: PLC0415
-
-    return httpx.Client(timeout=TIMEOUT)
-
-
 def http_get(url: str) -> bytes:
-    """The body of ``url`` (an error for any status but 2xx)."""
-    response = _client().get(url)
-    response.raise_for_status()
-    return response.content
+    """The body of ``url``; a site that does not answer, or answers anything but 2xx, is one line naming the
+    URL and why (caucus.cli.feed_fetch: connection refused, HTTP 404 with the feed's error code, ...)."""
+    from caucus.cli.feed_fetch import feed_get  # noqa: PLC0415
+
+    return feed_get(url)
 
 
 def read_sources(sources: Sequence[str], slug: str | None) -> list[PublishedHead]:
