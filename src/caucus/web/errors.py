@@ -65,6 +65,7 @@ from caucus.service.errors import (
     PhotoLimitReached,
     PhotoRejected,
 )
+from caucus.service.exports import ExportBusy
 from caucus.service.golive import EpochChangeRefused
 from caucus.service.hq_errors import (
     CallerNotVerified,
@@ -127,6 +128,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (PhotoKeyConflict, 409),
     (PhotoLimitReached, 409),
     (PhotoBusy, 503),
+    (ExportBusy, 429),
     (NotFound, 404),
     (UnsupportedMediaType, 415),
     (BodyTooLarge, 413),

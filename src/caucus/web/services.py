@@ -4,7 +4,7 @@ cases built on them. Started by the app's lifespan, handed to requests through t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine, text
@@ -16,6 +16,7 @@ from caucus.service import ElectionContext, ReportService, SessionService, load_
 from caucus.service.campaigns import CampaignService
 from caucus.service.continuous import ContinuousReleaser
 from caucus.service.early_ballots import EarlyBallotService
+from caucus.service.exports import ExportSlots
 from caucus.service.golive import ElectionModeService
 from caucus.service.hotline import HotlineService
 from caucus.service.maintained import StatusKeeper
@@ -60,6 +61,8 @@ class Services:
     early: EarlyBallotService
     #: campaigns' own tallies, the cross-check, quality control, browse/export (issue 13)
     campaigns: CampaignService
+    #: whole-state CSV exports streaming at once, per account and per worker (caucus.service.exports)
+    exports: ExportSlots = field(default_factory=ExportSlots)
 
     def mode(self) -> str:
         """The election's mode now (test or live): read from the database, since ``caucus election go-live``

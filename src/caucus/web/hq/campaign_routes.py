@@ -138,7 +138,7 @@ def requests(request: Request, principal: Campaign, done: str = "", page_number:
 def crosscheck_csv(request: Request, principal: Campaign) -> Response:
     """The cross-check as CSV: the campaign's numbers and, for released precincts only, the party's."""
     services = services_of(request)
-    chunks = services.campaigns.crosscheck_csv(principal.campaign)
+    chunks = services.exports.stream(principal.username, lambda: services.campaigns.crosscheck_csv(principal.campaign))
     return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
                              headers=_csv_headers(f"crosscheck-{services.context.slug}.csv"))
 
@@ -175,7 +175,7 @@ def browse_csv(request: Request, principal: Readers, *, county: Text = "", state
     """Every released precinct the filters select, streamed (bad filters: HQ's error page, before any row)."""
     services = services_of(request)
     query = parse_browse(services.context, county=county, state=state, finding=finding, search=q, since=since)
-    chunks = services.campaigns.export(query)
+    chunks = services.exports.stream(principal.username, lambda: services.campaigns.export(query))
     name = f"released-precincts-{services.context.slug}.csv"
     return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers=_csv_headers(name))
 

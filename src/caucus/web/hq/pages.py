@@ -22,7 +22,7 @@ from caucus.service import STAGE_TITLES, ServiceError
 from caucus.service.errors import FieldProblem
 from caucus.service.hq_errors import StaffInputInvalid
 from caucus.web.access import CSRF_FIELD, STAFF_COOKIE, Principal
-from caucus.web.errors import status_for
+from caucus.web.errors import retry_headers, status_for
 from caucus.web.services import services_of
 
 HERE = Path(__file__).parent
@@ -145,7 +145,8 @@ def _html_first(original: Handler) -> Handler:
                 return sign_in_page(request, status=401, next_url=request.url.path,
                                     notice="Sign in to continue to the page you asked for.")
             return sign_in_page(request, status=401, message=exc.message, next_url=request.url.path)
-        return page(request, "error.html", status=status, code=code, message=exc.message, fields=fields)
+        return retry_headers(page(request, "error.html", status=status, code=code, message=exc.message,
+                                  fields=fields), exc)
 
     return handle
 
