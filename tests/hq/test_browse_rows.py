@@ -23,7 +23,7 @@ from caucus.web.services import Services
 from tests.hq.campaign_support import add_campaign
 from tests.hq.support import add_staff, play_random, sign_in
 from tests.hq.test_release_preview import POWESHIEK, _operations
-from tests.publish.support import report
+from tests.publish.support import report, scripts
 from tests.web.conftest import Web
 from tests.web.support import GRINNELL, SLUG, STAGES
 
@@ -177,3 +177,24 @@ def test_a_campaign_sees_the_released_numbers_never_the_correction_awaiting_rele
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     assert {line["release"] for line in csv.DictReader(io.StringIO(exported.text))} == {"1"}
     assert str(attendance + 7) not in exported.text
+
+
+def test_every_page_of_many_is_the_derivations_slice_read_from_either_end(hq: Web, svc: Services) -> None:
+    """Pages past the middle are read from the end (descending): each page of a few dozen released precincts,
+    three to a page, is exactly the derivation's slice, in code order."""
+    for script in scripts(["Poweshiek", "Adair", "Adams"]):
+        report(svc.reports, script, prefix="many")
+    svc.releases.release(actor="director:dora")
+    for query in (Browse(), Browse(county="Poweshiek"), Browse(search="a")):
+        expected = svc.campaigns.derived_browse(query)
+        assert len(expected) >= 7, query  # several pages on each side of the middle
+        rows: list[BrowseRow] = []
+        page = 1
+        while True:
+            found = svc.campaigns.browse(query, page, per_page=3)
+            assert found.rows == tuple(expected[(page - 1) * 3:page * 3]), (query, page)
+            rows += found.rows
+            if page == found.pages:
+                break
+            page += 1
+        assert rows == expected

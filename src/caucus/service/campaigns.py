@@ -490,7 +490,8 @@ class CampaignService:
             if not browse.has_stale_rows(conn, election_id):
                 total, released = browse.count(conn, election_id, query)
                 made = browse.make_page(total, released, page, per_page)
-                rows = browse.page_rows(conn, election_id, query, made.first - 1, per_page) if total else []
+                rows = browse.page_rows(conn, election_id, query, made.first - 1, per_page,
+                                        total=total) if total else []
                 return dataclasses.replace(made, rows=tuple(rows))
         every = self.derived_browse(Browse())
         rows = [row for row in every if browse.matches(row, query)]
