@@ -183,8 +183,11 @@ def counted_states(conn: Connection, election_id: int, slug: str, codes: Collect
     code_of = {row.id: row.code for row in conn.execute(query)}
     grouped: dict[int, list[LedgerEntry]] = {pid: [] for pid in code_of}
     rows = _joined().where(ledger_entries.c.election_id == election_id, counted(ledger_entries.c.seq, election_id))
-    if codes is not None:
-        rows = rows.where(ledger_entries.c.precinct_id.in_(list(code_of)))
-    for row in conn.execute(rows):
+    if codes is None:
+        found_rows: Iterable[Any] = conn.execute(rows)
+    else:  # sorted here: ORDER BY seq would make SQLite walk the whole ledger (caucus.ledger.batch._CURRENT)
+        found_rows = sorted(conn.execute(rows.order_by(None).where(ledger_entries.c.precinct_id.in_(list(code_of)))),
+                            key=lambda row: row.seq)
+    for row in found_rows:
         grouped[row.precinct_id].append(entry_from_row(row._mapping, slug))
     return {pid: derive_state(slug, code_of[pid], found) for pid, found in grouped.items()}
