@@ -56,21 +56,16 @@ from typing import Any
 from caucus.publish.manifest import (
     MANIFEST,
     FileIndex,
-    Files,
-    entry_fields,
     locate,
-    manifest_entry,
     manifest_from_entries,
     parse_index,
-    render_entry,
     rendered_entries,
     sha256,
 )
 from caucus.publish.model import json_bytes
 
-__all__ = ["MANIFEST", "FileIndex", "Files", "MissingRelease", "Snapshot", "SnapshotStore", "entries_of",
-           "entry_fields", "locate", "manifest_entry", "manifest_from_entries", "manifest_of", "parse_index",
-           "render_entry", "sha256", "unlocated"]
+__all__ = ["MANIFEST", "FileIndex", "MissingRelease", "Snapshot", "SnapshotStore", "entries_of", "manifest_of",
+           "unlocated"]
 LATEST = "latest"
 LATEST_JSON = "latest.json"
 EPOCH_JSON = "epoch.json"

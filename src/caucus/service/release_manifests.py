@@ -44,41 +44,34 @@ def _bodies(conn: Connection, election_id: int, digests: Collection[str]) -> dic
     return found
 
 
-def _top(conn: Connection, election_id: int, number: int) -> bytes:
-    return str(conn.execute(select(releases.c.manifest).where(
+def _top(conn: Connection, election_id: int, number: int) -> tuple[int, dict[str, bytes]]:
+    """Recorded release ``number``'s part digits (0: a flat manifest) and the entries its manifest.json lists."""
+    raw = str(conn.execute(select(releases.c.manifest).where(
         releases.c.election_id == election_id, releases.c.number == number)).scalar_one()).encode()
+    return int(json.loads(raw).get("partDigits", 0)), rendered_entries(raw, number)
 
 
 def recorded_entries(conn: Connection, election_id: int, number: int) -> Entries:
     """Every file's entry of recorded release ``number``, as the release rendered them (nothing dirty)."""
-    raw = _top(conn, election_id, number)
-    digits = int(json.loads(raw).get("partDigits", 0))
+    digits, listed = _top(conn, election_id, number)
     if not digits:
-        entries = Entries.of(0, rendered_entries(raw, number))
+        entries = Entries.of(0, listed)
     else:
-        tops = rendered_entries(raw, number)
-        bodies = _bodies(conn, election_id, [entry_fields(entry)[0] for entry in tops.values()])
+        bodies = _bodies(conn, election_id, [entry_fields(entry)[0] for entry in listed.values()])
         groups = {path[len(PART_DIR):-len(".json")]: rendered_entries(bodies[entry_fields(entry)[0]], number)
-                  for path, entry in tops.items()}
-        entries = Entries(digits, groups, tops)
+                  for path, entry in listed.items()}
+        entries = Entries(digits, groups, listed)
     entries.dirty = set()
     return entries
 
 
 def recorded_paths(conn: Connection, election_id: int, number: int, paths: Collection[str]) -> dict[str, bytes]:
     """The entries of ``paths`` in recorded release ``number`` (those it has), reading only their parts."""
-    raw = _top(conn, election_id, number)
-    digits = int(json.loads(raw).get("partDigits", 0))
-    listed = rendered_entries(raw, number)
+    digits, listed = _top(conn, election_id, number)
     if not digits:
         return {path: listed[path] for path in paths if path in listed}
     wanted = {path: part_path(part_key(path, digits)) for path in paths}
     digests = {part: entry_fields(listed[part])[0] for part in set(wanted.values()) if part in listed}
     bodies = _bodies(conn, election_id, digests.values())
-    found: dict[str, bytes] = {}
-    for path, part in wanted.items():
-        if part in digests:
-            entry = rendered_entries(bodies[digests[part]], number).get(path)
-            if entry is not None:
-                found[path] = entry
-    return found
+    parts = {part: rendered_entries(bodies[digest], number) for part, digest in digests.items()}  # each parsed once
+    return {path: parts[part][path] for path, part in wanted.items() if part in parts and path in parts[part]}
