@@ -133,6 +133,40 @@ def test_a_release_directory_missing_after_a_crash_is_written_before_latest_move
     _check(night, 3)
 
 
+@pytest.mark.parametrize("finishes_meanwhile", [False, True], ids=["dead", "finishing"])
+def test_a_worker_moving_latest_past_a_release_another_worker_has_not_written_yet(
+        night: Night, finishes_meanwhile: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worker B, which never read release 2, makes release 3 while release 2's directory is missing. If release
+    2's worker died after its commit, B writes release 2 from the database; if it finishes writing just as B
+    finds the directory missing (the race CI caught), B goes on with what it wrote."""
+    for county, number in (("Poweshiek", 1), ("Adams", 2)):
+        for script in scripts([county]):
+            report(night.reports, script, night.clock)
+        night.clock.advance(minutes=1)
+        assert night.releases.release(actor="director:dee").number == number
+    second = night.releases.rebuild(2)
+    shutil.rmtree(night.snapshots / "releases" / "2")
+    for script in scripts(["Adair"]):
+        report(night.reports, script, night.clock)
+    night.clock.advance(minutes=1)
+    other = night.second_worker()
+    if finishes_meanwhile:  # release 2's worker renames its directory into place between B's two looks
+        has = other.store.has
+
+        def has_after_the_other_worker_wrote(number: int) -> bool:
+            if number == 2 and not night.releases.store.has(2):
+                night.releases.store.write(second)
+            return has(number)
+        monkeypatch.setattr(other.store, "has", has_after_the_other_worker_wrote)
+    try:
+        assert other.release(actor="director:dee").number == 3
+    finally:
+        other.engine.dispose()
+    assert 2 in {e["release"] for e in _entries(night, 3) if str(e["path"]).startswith("manifest/")}
+    assert night.releases.store.has(2) and night.releases.store.latest() == 3
+    _check(night, 3)
+
+
 def test_a_tree_left_half_changed_by_a_crash_is_built_afresh(sqlite_night: Night) -> None:
     night = sqlite_night
     for county in ("Poweshiek", "Adams"):

@@ -171,6 +171,7 @@ class MissingRelease(FileNotFoundError):
     def __init__(self, number: int, path: str) -> None:
         super().__init__(f"release {number}'s directory has no {path}: write release {number} first")
         self.number = number
+        self.path = path
 
 
 @dataclass
@@ -277,7 +278,12 @@ class SnapshotStore:
         or the release directories holding them."""
         def read_part(path: str, digest: str, home: int) -> bytes:
             data = given.get(path) if given is not None else None
-            return data if data is not None else self.located(home, path).read_bytes()
+            if data is not None:
+                return data
+            try:
+                return self.located(home, path).read_bytes()
+            except FileNotFoundError:
+                raise MissingRelease(home, path) from None
 
         with self._cache_lock:
             known = dict(self._parts)

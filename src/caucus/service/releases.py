@@ -669,7 +669,7 @@ class ReleaseService:
     def _write(self, snapshot: Snapshot, pending: Pending, *, zero: bool) -> None:
         """Write a recorded release's files and keep what the next one is built from (a zero release's
         records are not the released ones: nothing is kept after it)."""
-        self.store.write(snapshot)
+        self._with_sources(lambda: self.store.write(snapshot))
         if zero:
             self._feed.drop()
         else:
@@ -677,18 +677,27 @@ class ReleaseService:
             self._scan.released(self._feed.forms)
 
     def _point(self, number: int) -> None:
-        """Move ``latest`` to release ``number``; a release it takes files from whose directory is missing (a
-        crash between its commit and its write, or its worker still writing) is written first, from the
+        """Move ``latest`` to release ``number``."""
+        self._with_sources(lambda: self.store.point_latest(number))
+
+    def _with_sources(self, step: Callable[[], object]) -> None:
+        """Run ``step`` (a write or a pointer move); a release it takes files from whose directory is missing
+        (a crash between its commit and its write, or its worker still writing) is written first, from the
         database."""
         for _ in range(16):
             try:
-                self.store.point_latest(number)
+                step()
                 return
             except MissingRelease as missing:
                 if self.store.has(missing.number):
+                    if self.store.located(missing.number, missing.path).is_file():
+                        continue  # its worker finished writing it just now
                     raise  # written, but without that file: not ours to repair
-                self.store.write(self.rebuild(missing.number))
-        self.store.point_latest(number)
+                self._write_from_database(missing.number)
+        step()
+
+    def _write_from_database(self, number: int) -> None:
+        self._with_sources(lambda: self.store.write(self.rebuild(number)))
 
     def _released_seq(self, conn: Connection, epoch: Epoch, upto: int) -> int:
         """The ledger seq released records were derived up to (the newest release's, of this epoch)."""
