@@ -4,7 +4,6 @@ rotate and revoke; refusals exit 2."""
 from __future__ import annotations
 
 import csv
-import os
 import signal
 import sqlite3
 import stat
@@ -253,14 +252,28 @@ def test_issue_all_keeps_what_was_issued_when_a_chunk_fails() -> None:
 
 
 def test_issue_all_on_ctrl_c_returns_what_was_issued() -> None:
+    """Ctrl-C reaches the main thread while the pool works (delivered to it, as the terminal does, not to
+    whichever thread the kernel picks: a signal taken by a worker is only seen when the main thread wakes)."""
+    seen = threading.Event()
+
+    def ctrl_c(signum: int, frame: object) -> None:
+        seen.set()
+        raise KeyboardInterrupt
+
     def issue(codes: list[str]) -> dict[str, str]:
         if codes == ["stop"]:
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the pool works
+            signal.pthread_kill(main, signal.SIGINT)  # Ctrl-C while the pool works
+            assert seen.wait(30)
         time.sleep(0.05)
         return {code: f"secret-{code}" for code in codes}
 
+    main = threading.main_thread().ident or 0
     codes = ["a", "stop", *(f"later{i}" for i in range(20))]
-    result = issue_all(issue, codes, workers=1, chunk_size=1)
+    before = signal.signal(signal.SIGINT, ctrl_c)
+    try:
+        result = issue_all(issue, codes, workers=1, chunk_size=1)
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert result.interrupted
     assert {"a", "stop"} <= result.secrets.keys()
     assert result.secrets.keys() | result.failed.keys() == set(codes)

@@ -76,6 +76,8 @@ class PrecinctState:
 def derive_state(election: str, precinct_code: str, rows: Iterable[LedgerEntry]) -> PrecinctState:
     """The state of one precinct from its entries (any order)."""
     ordered = tuple(sorted(rows, key=lambda entry: entry.seq))
+    if not ordered:  # an unreported precinct (most of a large plan for much of the night)
+        return PrecinctState(election, precinct_code, (), {}, frozenset(), "not-reported", ())
     superseded = frozenset(entry.supersedes_seq for entry in ordered if entry.supersedes_seq is not None)
     current: dict[tuple[Channel, Stage], LedgerEntry] = {}
     for entry in ordered:

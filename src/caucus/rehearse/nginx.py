@@ -147,14 +147,15 @@ http {{
                                          str(self.prefix / "error.log")],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"nginx exited: {self.log()}")
-            try:
-                httpx.get(f"{self.base_url}/feed/v1/latest.json", timeout=1, verify=self.verify())
-                return
-            except httpx.TransportError:
-                time.sleep(0.05)
+        with httpx.Client(timeout=1, verify=self.verify()) as client:  # one client: one CA store load
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"nginx exited: {self.log()}")
+                try:
+                    client.get(f"{self.base_url}/feed/v1/latest.json")
+                    return
+                except httpx.TransportError:
+                    time.sleep(0.05)
         raise RuntimeError(f"nginx did not answer on {self.base_url}: {self.log()}")
 
     def log(self) -> str:

@@ -59,6 +59,12 @@ class ElectionContext:
         return MappingProxyType(sizes)
 
     @cached_property
+    def unreported(self) -> dict[str, object]:
+        """What a precinct with no entry and no review decision derives to, by code: the same every time, so
+        derived once per process (filled by :func:`caucus.service.status.unreported_status`)."""
+        return {}
+
+    @cached_property
     def _folded(self) -> Mapping[str, str]:
         return {fold_code(code): code for code in self.precincts}
 

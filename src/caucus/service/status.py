@@ -288,11 +288,26 @@ def status_after_write(engine: Engine, context: ElectionContext, state: Precinct
                          decisions)
 
 
+def unreported_status(context: ElectionContext, info: PrecinctInfo) -> PrecinctStatus:
+    """The status of a precinct with no entry and no review decision (pure: derived once per context, then
+    shared; most precincts of a national-size plan are unreported for much of the night)."""
+    known = context.unreported.get(info.code)
+    if isinstance(known, PrecinctStatus) and known.info is info:
+        return known
+    status = derive_status(context, info, derive_state(context.slug, info.code, ()))
+    context.unreported[info.code] = status
+    return status
+
+
 def read_statuses(engine: Engine, context: ElectionContext) -> dict[str, PrecinctStatus]:
     """The current status of every precinct of the election, by code (one pass over the ledger)."""
     decisions = _decisions(engine, context)
-    return {
-        code: derive_status(context, context.precinct(code), state, decisions.get(code, []))
-        for code, state in precinct_states(engine, context.slug).items()
-        if code in context.precincts
-    }
+    statuses: dict[str, PrecinctStatus] = {}
+    for code, state in precinct_states(engine, context.slug).items():
+        info = context.precincts.get(code)
+        if info is None:
+            continue
+        made = decisions.get(code)
+        statuses[code] = (derive_status(context, info, state, made or []) if state.entries or made
+                          else unreported_status(context, info))
+    return statuses
