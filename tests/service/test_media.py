@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from PIL import ExifTags, Image
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError
 
 from caucus.ledger import audit_events, make_engine
@@ -282,3 +282,27 @@ def test_uploads_decode_one_at_a_time_and_a_full_queue_is_told_to_retry(photos: 
     assert sorted(results) == ["q1", "q2"] and not any(isinstance(r, Exception) for r in results.values())
     assert gate.peak == 1 and gate.waiting == 0 and gate.active == 0
     assert len(photos.list(PRECINCT)) == 2
+
+
+def test_the_room_check_reads_only_the_precincts_photos(sqlite_database: Prepared) -> None:
+    """Each upload counts the precinct's photos twice. SQLite must find them along (election_id, precinct_id): joined
+    on the precinct's code, it walked every photo of the election, each one's bytes read to reach its channel (39 ms
+    a check at 5,800 photos in the national-size rehearsal). SQLite's EXPLAIN QUERY PLAN of the statements run
+    (PostgreSQL keeps large values out of line: the walk reads no bytes there)."""
+    engine = make_engine(sqlite_database.url)
+    plans: list[str] = []
+
+    def explain(_conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT COUNT") and "FROM photos" in statement:
+            plans.extend(str(row[3]) for row in cursor.connection.execute(  # type: ignore[attr-defined]
+                f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall())
+
+    event.listen(engine, "before_cursor_execute", explain)
+    try:
+        PhotoService(engine, load_context(engine, SLUG)).store(
+            PRECINCT, data=worksheet(), content_type="image/jpeg", channel="app", actor="chair", idempotency_key="p-1")
+    finally:
+        engine.dispose()
+    searched = [line for line in plans if line.startswith("SEARCH photos")]
+    along = "(election_id=? AND precinct_id=? AND rowid>?)"
+    assert len(searched) == 2 and all(along in line for line in searched), plans
