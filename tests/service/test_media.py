@@ -7,6 +7,7 @@ import io
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import ExifTags, Image
@@ -31,6 +32,7 @@ from caucus.service.media import (
     PhotoService,
     inspect_image,
 )
+from caucus.service.release_preview import touched_since
 from tests.service.images import bomb_png, gps_jpeg, html_png
 from tests.web.conftest import Prepared
 from tests.web.support import SLUG
@@ -306,3 +308,32 @@ def test_the_room_check_reads_only_the_precincts_photos(sqlite_database: Prepare
     searched = [line for line in plans if line.startswith("SEARCH photos")]
     along = "(election_id=? AND precinct_id=? AND rowid>?)"
     assert len(searched) == 2 and all(along in line for line in searched), plans
+
+
+def test_the_photos_since_a_moment_are_found_by_when_they_came(sqlite_database: Prepared) -> None:
+    """The release page's question (which precincts sent a photo since shortly before the last release) reads the
+    photos since then along (election_id, received_at): without that index (revision 0020) SQLite read every
+    photo's bytes to reach its time (123 ms at 8,700 photos in the national-size rehearsal)."""
+    engine = make_engine(sqlite_database.url)
+    context = load_context(engine, SLUG)
+    photos = PhotoService(engine, context)
+    for n, code in enumerate((PRECINCT, "Adair/02NE", PRECINCT)):
+        photos.store(code, data=worksheet(shade=100 + n), content_type="image/jpeg", channel="app", actor="chair",
+                     idempotency_key=f"since-{n}")
+    plans: list[str] = []
+
+    def explain(_conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
+        if "received_at >=" in statement:
+            plans.extend(str(row[3]) for row in cursor.connection.execute(  # type: ignore[attr-defined]
+                f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall())
+
+    event.listen(engine, "before_cursor_execute", explain)
+    try:
+        with engine.connect() as conn:
+            assert touched_since(conn, context, datetime(2020, 2, 3, tzinfo=UTC)) == {PRECINCT, "Adair/02NE"}
+            assert touched_since(conn, context, datetime.now(UTC) + timedelta(minutes=1)) == set()
+    finally:
+        engine.dispose()
+    searched = [line for line in plans if line.startswith(("SEARCH photos", "SCAN photos"))]
+    assert searched and all("ix_photos_election_id_received_at (election_id=? AND received_at>?)" in line
+                            for line in searched), plans

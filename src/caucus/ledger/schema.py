@@ -234,6 +234,7 @@ photos = Table(
     CheckConstraint(_in("channel", CHANNELS), name="channel"),
     CheckConstraint("size > 0 AND width > 0 AND height > 0", name="dimensions"),
     Index(None, "election_id", "precinct_id"),
+    Index(None, "election_id", "received_at"),  # revision 0020: the photos since a moment, not every photo's bytes
 )
 
 # Revision 0009: the public copy of each worksheet photo (re-encoded, metadata stripped; append-only).

@@ -157,7 +157,7 @@ def maintained_preview(service: ReleaseService) -> ReleasePreview:
                 ~select(precinct_status.c.precinct_id).where(
                     precinct_status.c.precinct_id == precincts.c.id).exists())
             .order_by(precincts.c.id).limit(SHOWN)))
-        reviewed = _touched_since(conn, context, releases[0].created_at - WINDOW) if releases else set()
+        reviewed = touched_since(conn, context, releases[0].created_at - WINDOW) if releases else set()
         if reviewed:
             reviewed = set(conn.execute(select(precincts.c.code).join(
                 precinct_status, precinct_status.c.precinct_id == precincts.c.id).where(
@@ -224,7 +224,7 @@ def _ids(engine: Any, election_id: int, codes: list[str]) -> dict[str, int]:
             precincts.c.election_id == election_id, precincts.c.code.in_(codes)))}
 
 
-def _touched_since(conn: Connection, context: Any, since: datetime) -> set[str]:
+def touched_since(conn: Connection, context: Any, since: datetime) -> set[str]:
     """Precincts with a counted review decision or worksheet photo at or after ``since``."""
     election_id = context.election_id
     found = set(conn.execute(select(review_decisions.c.precinct_code).where(
