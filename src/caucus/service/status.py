@@ -288,14 +288,20 @@ def status_after_write(engine: Engine, context: ElectionContext, state: Precinct
                          decisions)
 
 
+#: plans up to this many precincts keep each unreported precinct's status (about 1 KB each, so at most ~20 MB); a
+#: larger plan derives them each time rather than hold one per precinct for the whole night
+UNREPORTED_KEPT = 20_000
+
+
 def unreported_status(context: ElectionContext, info: PrecinctInfo) -> PrecinctStatus:
-    """The status of a precinct with no entry and no review decision (pure: derived once per context, then
-    shared; most precincts of a national-size plan are unreported for much of the night)."""
+    """The status of a precinct with no entry and no review decision (pure: on a plan of up to
+    :data:`UNREPORTED_KEPT` precincts derived once per context, then shared)."""
     known = context.unreported.get(info.code)
     if isinstance(known, PrecinctStatus) and known.info is info:
         return known
     status = derive_status(context, info, derive_state(context.slug, info.code, ()))
-    context.unreported[info.code] = status
+    if len(context.precincts) <= UNREPORTED_KEPT:
+        context.unreported[info.code] = status
     return status
 
 
