@@ -100,6 +100,14 @@ def _copy_values(photo_id: int, copy: PublicImage, now: datetime) -> dict[str, A
             "width": copy.width, "height": copy.height, "data": copy.data, "made_at": now}
 
 
+def of_precincts(column: Any, election_id: int, codes: Collection[str]) -> Any:
+    """Rows whose ``column`` (a precinct id) is one of the precincts ``codes``, found along an (election_id,
+    precinct_id) index: joined to ``precincts`` on the code, SQLite walked every row of the election instead
+    (and of a photo, read its bytes to reach the columns after them)."""
+    return column.in_(select(precincts.c.id).where(precincts.c.election_id == election_id,
+                                                   precincts.c.code.in_(codes)))
+
+
 class PhotoService:
     def __init__(self, engine: Engine, context: ElectionContext, *,
                  clock: Callable[[], datetime] | None = None, gate: DecodeGate = DECODE_GATE) -> None:
@@ -152,7 +160,7 @@ class PhotoService:
     def _check_room(self, conn: Connection, precinct_id: int, precinct_code: str, channel: str) -> None:
         """Refuse a photo beyond the precinct's limit for ``channel`` (photos of the current epoch). By the
         precinct's id: joined on its code, SQLite walked every photo of the election, reading each one's bytes
-        to reach its channel (39 ms at 5,800 photos, twice per upload; tests/ledger/test_query_plans.py)."""
+        to reach its channel (39 ms at 5,800 photos, twice per upload; tests/service/test_media.py)."""
         held = conn.execute(select(func.count()).select_from(photos).where(
             photos.c.election_id == self.context.election_id, photos.c.precinct_id == precinct_id,
             photos.c.channel == channel,
@@ -176,10 +184,7 @@ class PhotoService:
                           photos.c.election_id == self.context.election_id)
 
     def _of(self, codes: Collection[str]) -> Any:
-        """Photos of the precincts ``codes``, found along (election_id, precinct_id): joined on the code, SQLite
-        walked every photo of the election."""
-        return photos.c.precinct_id.in_(select(precincts.c.id).where(
-            precincts.c.election_id == self.context.election_id, precincts.c.code.in_(codes)))
+        return of_precincts(photos.c.precinct_id, self.context.election_id, codes)
 
     def _counts(self, photo_id: int) -> bool:
         """Whether photo ``photo_id`` was stored in the current epoch (not during the rehearsal)."""
@@ -309,8 +314,7 @@ class MessageService:
                         hq_messages.c.actor, hq_messages.c.sent_at)
                  .join(precincts, precincts.c.id == hq_messages.c.precinct_id)
                  .where(hq_messages.c.election_id == self.context.election_id,
-                        hq_messages.c.precinct_id.in_(select(precincts.c.id).where(  # along the precinct index
-                            precincts.c.election_id == self.context.election_id, precincts.c.code == precinct_code)),
+                        of_precincts(hq_messages.c.precinct_id, self.context.election_id, [precinct_code]),
                         counted(hq_messages.c.id, self.context.election_id, "messages_after_id"))
                  .order_by(hq_messages.c.id))
         with self.engine.connect() as conn:
