@@ -83,6 +83,9 @@ def test_session_ended_mid_flow_keeps_the_numbers_and_sends_them_after_signing_i
     server = live_server([CODE])
     open_app(phone, server)
     sign_in(phone, server, CODE)
+    # the refresh from HQ that signing in starts has come back (its answer saved on the phone): revoked while it
+    # was still in flight, the app would notice on its own before the chair presses send, a different case
+    phone.wait_for_function("() => (JSON.parse(localStorage.getItem('caucus-chair/v1')) || {}).hq")
     phone.get_by_label("Eligible caucus-goers counted").fill("40")
     # HQ revokes the session behind the chair's back (the token stops working)
     phone.evaluate("async () => fetch('/api/v1/session', {method: 'DELETE', headers: {Authorization: 'Bearer ' + "
