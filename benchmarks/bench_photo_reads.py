@@ -43,6 +43,7 @@ def main() -> None:
             "WHERE ph.election_id = ?", (election,)))
         sample = random.Random(7).sample(owners, min(args.checks, len(owners)))
         that_counts = counted(photos.c.id, election, "photos_after_id")
+
         def before(pid: int, code: str) -> Any:  # the statement as it was: joined on the code
             return select(func.count()).select_from(photos).join(
                 precincts, precincts.c.id == photos.c.precinct_id).where(

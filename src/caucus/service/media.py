@@ -133,16 +133,14 @@ class PhotoService:
         values: dict[str, Any] = {
             "election_id": self.context.election_id, "sha256": digest, "content_type": header.media,
             "size": len(data), "width": header.width, "height": header.height, "data": data, "channel": channel,
-            "actor": actor, "idempotency_key": idempotency_key, "received_at": now,
+            "actor": actor, "idempotency_key": idempotency_key, "received_at": now, "precinct_id": precinct_id,
         }
         try:
             with write_transaction(self.engine) as conn:
-                values["precinct_id"] = precinct_id_for(conn, self.context.election_id, self.context.slug,
-                                                        precinct_code)
                 if not is_sqlite(conn):  # concurrent uploads for one precinct count one after the other
-                    conn.execute(select(precincts.c.id).where(precincts.c.id == values["precinct_id"])
+                    conn.execute(select(precincts.c.id).where(precincts.c.id == precinct_id)
                                  .with_for_update())
-                self._check_room(conn, values["precinct_id"], precinct_code, channel)
+                self._check_room(conn, precinct_id, precinct_code, channel)
                 photo_id = conn.execute(photos.insert().values(**values).returning(photos.c.id)).scalar_one()
                 conn.execute(photo_copies.insert().values(**_copy_values(photo_id, copy, now)))
                 record(conn, election_id=self.context.election_id, at=now, actor=actor, action="photo.store",
